@@ -1,0 +1,36 @@
+//! What a receiver hands to storage: one tenant's series with their new samples.
+
+use crate::labels::Labels;
+use crate::sample::Sample;
+use crate::tenant::TenantId;
+
+/// The samples of one series within a batch, in timestamp order as sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesSamples {
+    /// The series identity.
+    pub labels: Labels,
+    /// Its new samples.
+    pub samples: Vec<Sample>,
+}
+
+/// A unit of ingest: all or none of it is written to the log (rejections of single samples,
+/// such as out-of-order ones, are reported back in the outcome).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricBatch {
+    /// Whose data this is.
+    pub tenant: TenantId,
+    /// The series and their samples.
+    pub series: Vec<SeriesSamples>,
+}
+
+impl MetricBatch {
+    /// A batch for `tenant`.
+    pub fn new(tenant: TenantId, series: Vec<SeriesSamples>) -> Self {
+        Self { tenant, series }
+    }
+
+    /// Total number of samples.
+    pub fn sample_count(&self) -> usize {
+        self.series.iter().map(|s| s.samples.len()).sum()
+    }
+}

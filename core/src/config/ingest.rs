@@ -1,0 +1,65 @@
+//! `ingest:` limits at the edge, where overload is refused rather than absorbed.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ByteSize, FieldError};
+
+/// Limits on incoming writes.
+#[derive(Deserialize, Serialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Largest request body accepted (after decompression for remote write); larger get 413.
+    /// Default `32MiB`.
+    #[serde(default = "default_max_body_size")]
+    pub max_body_size: ByteSize,
+    /// Batches waiting for the write-ahead log; beyond it writes get 429. Default 64.
+    #[serde(default = "default_queue_capacity")]
+    pub queue_capacity: usize,
+    /// The `Retry-After` sent with 429. Default `5s`.
+    #[serde(default = "default_retry_after", with = "humantime_serde")]
+    pub retry_after: Duration,
+}
+
+fn default_max_body_size() -> ByteSize {
+    ByteSize::mib(32)
+}
+
+fn default_queue_capacity() -> usize {
+    64
+}
+
+fn default_retry_after() -> Duration {
+    Duration::from_secs(5)
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            max_body_size: default_max_body_size(),
+            queue_capacity: default_queue_capacity(),
+            retry_after: default_retry_after(),
+        }
+    }
+}
+
+impl IngestConfig {
+    pub(super) fn validate(&self, errors: &mut Vec<FieldError>) {
+        if self.max_body_size < ByteSize(1024) {
+            errors.push(FieldError::new(
+                "ingest.max_body_size",
+                "must be at least 1KiB",
+            ));
+        }
+        if self.queue_capacity == 0 {
+            errors.push(FieldError::new("ingest.queue_capacity", "must be above 0"));
+        }
+        if self.retry_after < Duration::from_secs(1) {
+            errors.push(FieldError::new(
+                "ingest.retry_after",
+                "must be at least 1s (Retry-After has whole seconds)",
+            ));
+        }
+    }
+}

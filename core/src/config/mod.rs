@@ -1,0 +1,322 @@
+//! The YAML configuration: schema, defaults, loading with positions, and validation.
+//!
+//! Loading never stops at the first problem: each top-level section is deserialized on its own
+//! and every section is validated, so `taishan check` can print all errors at once, each as
+//! `file:line:column: field.path: what is wrong`.
+
+mod ingest;
+mod positions;
+mod scrape;
+mod server;
+mod size;
+mod storage;
+
+use std::fmt;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+pub use ingest::IngestConfig;
+pub use positions::{FieldPositions, Position};
+pub use scrape::{ScrapeConfig, ScrapeJob};
+pub use server::ServerConfig;
+pub use size::ByteSize;
+pub use storage::{StorageConfig, StorageLimits, WalConfig, WalSync};
+
+/// The whole configuration of a Taishan process.
+#[derive(Deserialize, Serialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listening addresses.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// The embedded metrics store.
+    #[serde(default)]
+    pub storage: StorageConfig,
+    /// Ingest limits.
+    #[serde(default)]
+    pub ingest: IngestConfig,
+    /// Scraping of static targets.
+    #[serde(default)]
+    pub scrape: ScrapeConfig,
+}
+
+const SECTIONS: &[&str] = &["server", "storage", "ingest", "scrape"];
+
+/// A problem with one field, before it is placed in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Dotted path of the field, e.g. `scrape.jobs[0].timeout`.
+    pub path: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl FieldError {
+    /// An error at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A problem placed in a file: what `taishan check` prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigDiagnostic {
+    /// The file as given.
+    pub file: String,
+    /// Where in it, when known.
+    pub position: Option<Position>,
+    /// The field path (empty for syntax errors).
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some(p) => write!(f, "{}:{}:{}: ", self.file, p.line, p.column)?,
+            None => write!(f, "{}: ", self.file)?,
+        }
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl Config {
+    /// Reads and checks a config file.
+    pub fn load_file(path: &Path) -> Result<Config, Vec<ConfigDiagnostic>> {
+        let file = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::load_str(&file, &text),
+            Err(e) => Err(vec![ConfigDiagnostic {
+                file,
+                position: None,
+                path: String::new(),
+                message: format!("cannot read the file: {e}"),
+            }]),
+        }
+    }
+
+    /// Parses and checks config text; `file` names it in diagnostics.
+    pub fn load_str(file: &str, text: &str) -> Result<Config, Vec<ConfigDiagnostic>> {
+        let diag = |position, path: String, message: String| ConfigDiagnostic {
+            file: file.to_string(),
+            position,
+            path,
+            message,
+        };
+        let positions = match FieldPositions::index(text) {
+            Ok(p) => p,
+            Err((pos, msg)) => return Err(vec![diag(Some(pos), String::new(), msg)]),
+        };
+        let root: serde_yaml_ng::Value = if text.trim().is_empty() {
+            serde_yaml_ng::Value::Null
+        } else {
+            serde_yaml_ng::from_str(text).map_err(|e| {
+                let pos = e.location().map(|l| Position {
+                    line: l.line(),
+                    column: l.column(),
+                });
+                vec![diag(pos, String::new(), e.to_string())]
+            })?
+        };
+        let mut errors = Vec::new();
+        let config = deserialize_sections(root, &mut errors);
+        if let Some(config) = &config {
+            errors.extend(config.validate());
+        }
+        if errors.is_empty() {
+            if let Some(config) = config {
+                return Ok(config);
+            }
+        }
+        Err(errors
+            .into_iter()
+            .map(|e| {
+                let pos = positions.find(&e.path);
+                diag(pos, e.path, e.message)
+            })
+            .collect())
+    }
+
+    /// Checks the relations serde cannot: ranges, cross-field rules, names. Returns every error.
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        self.storage.validate(&mut errors);
+        self.ingest.validate(&mut errors);
+        self.scrape.validate(&mut errors);
+        errors
+    }
+}
+
+/// Deserializes each section on its own so one bad section does not hide the others' errors.
+fn deserialize_sections(
+    root: serde_yaml_ng::Value,
+    errors: &mut Vec<FieldError>,
+) -> Option<Config> {
+    let mapping = match root {
+        serde_yaml_ng::Value::Null => return Some(Config::default()),
+        serde_yaml_ng::Value::Mapping(m) => m,
+        _ => {
+            errors.push(FieldError::new(
+                "",
+                "the config must be a mapping of sections",
+            ));
+            return None;
+        }
+    };
+    let mut config = Config::default();
+    let before = errors.len();
+    for (key, value) in mapping {
+        let Some(name) = key.as_str() else {
+            errors.push(FieldError::new(
+                "",
+                format!("section names must be text, got {key:?}"),
+            ));
+            continue;
+        };
+        match name {
+            "server" => section(name, value, errors, &mut config.server),
+            "storage" => section(name, value, errors, &mut config.storage),
+            "ingest" => section(name, value, errors, &mut config.ingest),
+            "scrape" => section(name, value, errors, &mut config.scrape),
+            other => errors.push(FieldError::new(
+                other,
+                format!(
+                    "unknown section `{other}`; known sections: {}",
+                    SECTIONS.join(", ")
+                ),
+            )),
+        }
+    }
+    (errors.len() == before).then_some(config)
+}
+
+fn section<T: DeserializeOwned + Default>(
+    name: &str,
+    value: serde_yaml_ng::Value,
+    errors: &mut Vec<FieldError>,
+    slot: &mut T,
+) {
+    if value.is_null() {
+        *slot = T::default();
+        return;
+    }
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(v) => *slot = v,
+        Err(e) => {
+            let inner = e.path().to_string();
+            // serde_path_to_error's path already ends at the offending field (unknown ones too).
+            let path = if inner == "." {
+                name.to_string()
+            } else {
+                format!("{name}.{inner}")
+            };
+            let message = e.into_inner().to_string();
+            errors.push(FieldError::new(path, message));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_text_gives_the_documented_defaults() {
+        let c = Config::load_str("c.yaml", "").unwrap();
+        assert_eq!(c.server.http_listen.to_string(), "127.0.0.1:7070");
+        assert_eq!(c.storage.wal.sync, WalSync::Always);
+        assert_eq!(c.storage.block_duration.as_secs(), 7200);
+        assert_eq!(c.scrape.interval.as_secs(), 15);
+        assert_eq!(c.ingest.max_body_size, ByteSize::mib(32));
+    }
+
+    #[test]
+    fn every_error_is_reported_with_file_line_column_and_path() {
+        let text = "\
+server:
+  http_listen: 127.0.0.1:7070
+storage:
+  retention: 1h
+  block_duration: 2h
+  wal:
+    sink: always
+ingest:
+  queue_capacity: lots
+scrape:
+  jobs:
+    - job_name: api
+      targets: [\"localhost\"]
+      timeout: 30s
+";
+        let errs = Config::load_str("taishan.yaml", text).unwrap_err();
+        let lines: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        let all = lines.join("\n");
+        assert!(
+            all.contains("taishan.yaml:7:5: storage.wal.sink: unknown field `sink`"),
+            "{all}"
+        );
+        assert!(
+            all.contains("taishan.yaml:9:3: ingest.queue_capacity: invalid type"),
+            "{all}"
+        );
+        // Deserialization errors of one section do not hide another section's.
+        assert_eq!(lines.len(), 2, "{all}");
+    }
+
+    #[test]
+    fn validation_errors_are_all_reported() {
+        let text = "\
+storage:
+  retention: 1h
+  block_duration: 2h
+scrape:
+  jobs:
+    - job_name: api
+      targets: [\"localhost\", \"db:5432\"]
+      timeout: 30s
+    - job_name: api
+      targets: [\"x:1\"]
+";
+        let errs = Config::load_str("t.yaml", text).unwrap_err();
+        let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        let all = all.join("\n");
+        assert!(
+            all.contains("t.yaml:2:3: storage.retention: must be at least"),
+            "{all}"
+        );
+        assert!(
+            all.contains(
+                "t.yaml:7:17: scrape.jobs[0].targets[0]: target \"localhost\" must be host:port"
+            ),
+            "{all}"
+        );
+        assert!(
+            all.contains("t.yaml:8:7: scrape.jobs[0].timeout: must not exceed"),
+            "{all}"
+        );
+        assert!(
+            all.contains("t.yaml:9:7: scrape.jobs[1].job_name: job \"api\" is defined twice"),
+            "{all}"
+        );
+        assert_eq!(errs.len(), 4, "{all}");
+    }
+
+    #[test]
+    fn unknown_sections_and_syntax_errors_are_explained() {
+        let errs = Config::load_str("x.yaml", "storge:\n  retention: 1d\n").unwrap_err();
+        assert!(errs[0]
+            .to_string()
+            .contains("x.yaml:1:1: storge: unknown section `storge`"));
+        let errs = Config::load_str("x.yaml", "a: [1\n").unwrap_err();
+        assert!(errs[0].position.is_some());
+    }
+}

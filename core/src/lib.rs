@@ -1,0 +1,21 @@
+//! `taishan-core`: the vocabulary every other Taishan crate speaks.
+//!
+//! Labels and series identity, samples and the staleness marker, tenants, the batches that
+//! receivers hand to storage through the [`Bus`], the injected [`Clock`], and the YAML
+//! configuration with its validation.
+#![forbid(unsafe_code)]
+
+pub mod batch;
+pub mod bus;
+pub mod clock;
+pub mod config;
+pub mod labels;
+pub mod sample;
+pub mod tenant;
+
+pub use batch::{MetricBatch, SeriesSamples};
+pub use bus::{AppendError, AppendOutcome, Bus, InProcessBus, MetricSink, RejectReason, Rejection};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use labels::{Label, LabelError, Labels, METRIC_NAME};
+pub use sample::{is_stale_marker, Sample, STALE_NAN_BITS};
+pub use tenant::{TenantError, TenantId, TENANT_HEADER};

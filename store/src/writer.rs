@@ -1,0 +1,366 @@
+//! The single writer: drains queued batches, checks them against the head, frames them into
+//! the log, syncs once for the whole group (group commit), applies them and acknowledges.
+//!
+//! One thread owns every mutation of the head and the log, so ordering checks, series
+//! creation and truncation never race.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use taishan_core::config::WalSync;
+use taishan_core::{AppendError, AppendOutcome, MetricBatch, RejectReason, Rejection};
+use tokio::sync::oneshot;
+
+use crate::db::Shared;
+use crate::head::{check_order, AppendCheck, MemSeries};
+use crate::interned::hash_of_labels;
+use crate::wal::record::{encode_samples, encode_series};
+use crate::wal::{SampleRecord, SeriesRecord, Wal};
+
+/// Where a batch's result goes.
+type Ack = oneshot::Sender<Result<AppendOutcome, AppendError>>;
+
+/// Batches framed but not yet answered.
+type Pending = Vec<(Result<AppendOutcome, AppendError>, Ack)>;
+
+/// Batches taken from the queue per log write.
+const MAX_GROUP: usize = 256;
+
+/// Work for the writer thread.
+pub(crate) enum Command {
+    /// Make a batch durable.
+    Append(
+        MetricBatch,
+        oneshot::Sender<Result<AppendOutcome, AppendError>>,
+    ),
+    /// Refuse samples before this time from now on.
+    RaiseMinValid(i64, Sender<()>),
+    /// Drop head data before this time and the log segments that only hold such data.
+    Truncate(i64, Sender<std::io::Result<usize>>),
+    /// Sync and stop.
+    Close(Sender<()>),
+}
+
+pub(crate) fn run(shared: Arc<Shared>, mut wal: Wal, rx: Receiver<Command>) {
+    let sync = shared.config.wal.sync;
+    let interval = shared.config.wal.sync_interval;
+    let mut last_sync = Instant::now();
+    let mut pending: Pending = Vec::new();
+    let mut frames = Vec::with_capacity(1 << 20);
+    let mut frames_max_t: Option<i64> = None;
+    loop {
+        let wait = match sync {
+            WalSync::Always => Duration::from_secs(3600),
+            WalSync::Interval => interval
+                .saturating_sub(last_sync.elapsed())
+                .max(Duration::from_millis(1)),
+        };
+        let first = match rx.recv_timeout(wait) {
+            Ok(c) => c,
+            Err(RecvTimeoutError::Timeout) => {
+                sync_now(&shared, &mut wal);
+                last_sync = Instant::now();
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                sync_now(&shared, &mut wal);
+                return;
+            }
+        };
+        let mut next = Some(first);
+        let mut taken = 0;
+        while let Some(cmd) = next.take() {
+            taken += 1;
+            match cmd {
+                Command::Append(batch, ack) => {
+                    let result = if let Some(why) = shared.failed.lock().clone() {
+                        Err(AppendError::Unavailable(why))
+                    } else {
+                        Ok(apply_batch(&shared, batch, &mut frames, &mut frames_max_t))
+                    };
+                    pending.push((result, ack));
+                }
+                control => {
+                    commit(
+                        &shared,
+                        &mut wal,
+                        &mut frames,
+                        &mut frames_max_t,
+                        &mut pending,
+                        sync,
+                    );
+                    if !handle_control(&shared, &mut wal, control) {
+                        return;
+                    }
+                }
+            }
+            if taken < MAX_GROUP {
+                next = rx.try_recv().ok();
+            }
+        }
+        commit(
+            &shared,
+            &mut wal,
+            &mut frames,
+            &mut frames_max_t,
+            &mut pending,
+            sync,
+        );
+        if sync == WalSync::Interval && last_sync.elapsed() >= interval {
+            sync_now(&shared, &mut wal);
+            last_sync = Instant::now();
+        }
+    }
+}
+
+/// Returns false when the writer should stop.
+fn handle_control(shared: &Shared, wal: &mut Wal, cmd: Command) -> bool {
+    match cmd {
+        Command::Append(..) => true,
+        Command::RaiseMinValid(t, done) => {
+            shared.head.raise_min_valid_time(t);
+            let _ = done.send(());
+            true
+        }
+        Command::Truncate(t, done) => {
+            let before = shared.head.series_count();
+            let after = shared.head.truncate_before(t);
+            shared
+                .metrics
+                .head_series_removed
+                .inc_by(before.saturating_sub(after) as u64);
+            let live: Vec<SeriesRecord> = shared
+                .head
+                .all_series()
+                .iter()
+                .map(|s| SeriesRecord {
+                    id: s.id,
+                    tenant: s.tenant.clone(),
+                    labels: crate::interned::to_labels(&s.labels),
+                })
+                .collect();
+            let _ = done.send(wal.truncate(t, &live));
+            shared.update_head_gauges();
+            true
+        }
+        Command::Close(done) => {
+            sync_now(shared, wal);
+            let _ = done.send(());
+            false
+        }
+    }
+}
+
+fn sync_now(shared: &Shared, wal: &mut Wal) {
+    match wal.sync() {
+        Ok(Some(took)) => shared.metrics.wal_fsync_seconds.observe(took.as_secs_f64()),
+        Ok(None) => {}
+        Err(e) => shared.fail(format!("WAL fsync failed: {e}")),
+    }
+}
+
+/// Writes and syncs the framed group, then answers every waiting client.
+fn commit(
+    shared: &Shared,
+    wal: &mut Wal,
+    frames: &mut Vec<u8>,
+    frames_max_t: &mut Option<i64>,
+    pending: &mut Pending,
+    sync: WalSync,
+) {
+    if pending.is_empty() && frames.is_empty() {
+        return;
+    }
+    let mut failure = None;
+    if !frames.is_empty() {
+        if let Err(e) = wal.write(frames, *frames_max_t) {
+            failure = Some(format!("WAL write failed: {e}"));
+        } else if sync == WalSync::Always {
+            match wal.sync() {
+                Ok(Some(took)) => shared.metrics.wal_fsync_seconds.observe(took.as_secs_f64()),
+                Ok(None) => {}
+                Err(e) => failure = Some(format!("WAL fsync failed: {e}")),
+            }
+        }
+    }
+    frames.clear();
+    *frames_max_t = None;
+    if let Some(why) = &failure {
+        shared.fail(why.clone());
+    }
+    for (result, ack) in pending.drain(..) {
+        let result = match (&failure, result) {
+            (Some(why), _) => Err(AppendError::Unavailable(why.clone())),
+            (None, r) => r,
+        };
+        let _ = ack.send(result);
+    }
+    shared.update_head_gauges();
+}
+
+/// A series of the batch, resolved against the head.
+enum Target {
+    Existing(Arc<MemSeries>),
+    /// Index into the batch's new series.
+    New(usize),
+    Refused(RejectReason),
+}
+
+/// Checks a batch, frames what is accepted into `frames` and applies it to the head.
+fn apply_batch(
+    shared: &Shared,
+    batch: MetricBatch,
+    frames: &mut Vec<u8>,
+    frames_max_t: &mut Option<i64>,
+) -> AppendOutcome {
+    let head = &shared.head;
+    let tenant = batch.tenant;
+    let min_valid = head.min_valid_time();
+    let mut new_index: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut new_labels: Vec<usize> = Vec::new(); // batch entry that defines each new series
+    let mut targets = Vec::with_capacity(batch.series.len());
+    for (i, s) in batch.series.iter().enumerate() {
+        if let Some(existing) = head.get(&tenant, &s.labels) {
+            targets.push(Target::Existing(existing));
+            continue;
+        }
+        let hash = hash_of_labels(&tenant, &s.labels);
+        let slot = new_index.entry(hash).or_default();
+        let known = slot
+            .iter()
+            .copied()
+            .find(|n| batch.series[new_labels[*n]].labels == s.labels);
+        let n = known.unwrap_or_else(|| {
+            new_labels.push(i);
+            slot.push(new_labels.len() - 1);
+            new_labels.len() - 1
+        });
+        targets.push(Target::New(n));
+    }
+    if !new_labels.is_empty() {
+        if let Err(reason) = head.admit_new_series(&tenant, new_labels.len(), new_labels.len()) {
+            for t in targets.iter_mut() {
+                if matches!(t, Target::New(_)) {
+                    *t = Target::Refused(reason);
+                }
+            }
+        }
+    }
+
+    let mut outcome = AppendOutcome::default();
+    let mut rejections: HashMap<RejectReason, Rejection> = HashMap::new();
+    let mut reject = |reason: RejectReason, describe: &dyn Fn() -> String| {
+        rejections
+            .entry(reason)
+            .or_insert_with(|| Rejection {
+                reason,
+                samples: 0,
+                example: describe(),
+            })
+            .samples += 1;
+    };
+    // Newest accepted sample per target within this batch (existing id or new index).
+    let mut last_existing: HashMap<u32, (i64, u64)> = HashMap::new();
+    let mut last_new: HashMap<usize, (i64, u64)> = HashMap::new();
+    let mut accepted_existing: Vec<(Arc<MemSeries>, i64, f64)> = Vec::new();
+    let mut accepted_new: Vec<(usize, i64, f64)> = Vec::new();
+    for (s, target) in batch.series.iter().zip(&targets) {
+        for sample in &s.samples {
+            let (t, v) = (sample.timestamp_ms, sample.value);
+            let describe = || format!("{} @ {t}", s.labels);
+            if t < min_valid {
+                reject(RejectReason::TooOld, &describe);
+                continue;
+            }
+            match target {
+                Target::Refused(reason) => reject(*reason, &describe),
+                Target::Existing(series) => {
+                    let prior = last_existing.get(&series.id).copied();
+                    match series.check(t, v, prior) {
+                        AppendCheck::Append => {
+                            last_existing.insert(series.id, (t, v.to_bits()));
+                            accepted_existing.push((series.clone(), t, v));
+                        }
+                        AppendCheck::AlreadyStored => outcome.accepted += 1,
+                        AppendCheck::Reject(r) => reject(r, &describe),
+                    }
+                }
+                Target::New(n) => match check_order(last_new.get(n).copied(), t, v) {
+                    AppendCheck::Append => {
+                        last_new.insert(*n, (t, v.to_bits()));
+                        accepted_new.push((*n, t, v));
+                    }
+                    AppendCheck::AlreadyStored => outcome.accepted += 1,
+                    AppendCheck::Reject(r) => reject(r, &describe),
+                },
+            }
+        }
+    }
+
+    // Create the new series that have something to store, and log them first.
+    let mut created: Vec<Option<Arc<MemSeries>>> = vec![None; new_labels.len()];
+    let mut series_records = Vec::new();
+    for (n, _, _) in &accepted_new {
+        if created[*n].is_none() {
+            let labels = &batch.series[new_labels[*n]].labels;
+            let s = head.create(&tenant, labels, None);
+            series_records.push(SeriesRecord {
+                id: s.id,
+                tenant: tenant.clone(),
+                labels: labels.clone(),
+            });
+            created[*n] = Some(s);
+        }
+    }
+    if !series_records.is_empty() {
+        shared
+            .metrics
+            .head_series_created
+            .inc_by(series_records.len() as u64);
+        encode_series(frames, &series_records);
+    }
+    let mut records = Vec::with_capacity(accepted_existing.len() + accepted_new.len());
+    for (s, t, v) in &accepted_existing {
+        records.push(SampleRecord {
+            id: s.id,
+            t: *t,
+            v: *v,
+        });
+    }
+    for (n, t, v) in &accepted_new {
+        if let Some(s) = &created[*n] {
+            records.push(SampleRecord {
+                id: s.id,
+                t: *t,
+                v: *v,
+            });
+        }
+    }
+    if !records.is_empty() {
+        encode_samples(frames, &records);
+        let max_t = records.iter().map(|r| r.t).max();
+        *frames_max_t = (*frames_max_t).max(max_t);
+    }
+    for (s, t, v) in &accepted_existing {
+        head.append(s, *t, *v);
+    }
+    for (n, t, v) in &accepted_new {
+        if let Some(s) = &created[*n] {
+            head.append(s, *t, *v);
+        }
+    }
+    outcome.accepted += records.len();
+    shared.metrics.samples_appended.inc_by(records.len() as u64);
+    for r in rejections.into_values() {
+        shared
+            .metrics
+            .samples_rejected
+            .with_label_values(&[r.reason.as_str()])
+            .inc_by(r.samples as u64);
+        outcome.rejected.push(r);
+    }
+    outcome.rejected.sort_by_key(|r| r.reason.as_str());
+    outcome
+}
