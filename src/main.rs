@@ -1,1 +1,33 @@
-fn main() {}
+//! `taishan`: the CLI and the wiring of every part into one process.
+
+mod admin;
+mod check;
+mod cli;
+mod self_metrics;
+mod up;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match cli.command {
+        cli::Command::Check { config } => check::run(&config),
+        cli::Command::Up(args) => match up::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("taishan: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

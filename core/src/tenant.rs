@@ -21,6 +21,9 @@ pub enum TenantError {
     /// Too long.
     #[error("tenant id is {0} bytes long; at most 150 are allowed")]
     TooLong(usize),
+    /// Bytes that are not text.
+    #[error("tenant id is not valid UTF-8")]
+    NotUtf8,
     /// A character outside the allowed set.
     #[error("tenant id contains {0:?}; allowed are letters, digits and !-_.*'()")]
     BadChar(char),
@@ -49,6 +52,17 @@ impl TenantId {
             return Err(TenantError::BadChar('.'));
         }
         Ok(Self(Arc::from(id)))
+    }
+
+    /// The tenant named by a request header's raw value, or `default` when absent.
+    pub fn from_header(value: Option<&[u8]>) -> Result<Self, TenantError> {
+        match value {
+            None => Ok(Self::default_tenant()),
+            Some(raw) => {
+                let text = std::str::from_utf8(raw).map_err(|_| TenantError::NotUtf8)?;
+                Self::new(text.trim())
+            }
+        }
     }
 
     /// The tenant of requests that name none.

@@ -1,0 +1,59 @@
+//! Ingest's own metrics.
+
+use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+
+/// Counters of what came in and what was refused.
+#[derive(Clone, Debug)]
+pub struct IngestMetrics {
+    /// Samples stored, by ingest path.
+    pub samples_ingested: IntCounterVec,
+    /// Requests refused, by path and reason.
+    pub requests_refused: IntCounterVec,
+    /// Scrape durations, by job.
+    pub scrape_duration: HistogramVec,
+    /// Request handling time of the write endpoints.
+    pub write_duration: Histogram,
+}
+
+impl IngestMetrics {
+    /// Creates and registers the metrics.
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let m = Self {
+            samples_ingested: IntCounterVec::new(
+                Opts::new(
+                    "taishan_samples_ingested_total",
+                    "Samples made durable, by ingest path.",
+                ),
+                &["path"],
+            )?,
+            requests_refused: IntCounterVec::new(
+                Opts::new(
+                    "taishan_ingest_requests_refused_total",
+                    "Write requests refused, by path and reason.",
+                ),
+                &["path", "reason"],
+            )?,
+            scrape_duration: HistogramVec::new(
+                HistogramOpts::new(
+                    "taishan_scrape_duration_seconds",
+                    "Time to scrape a target, by job.",
+                ),
+                &["job"],
+            )?,
+            write_duration: Histogram::with_opts(HistogramOpts::new(
+                "taishan_write_request_duration_seconds",
+                "Time to handle a write request, durable acknowledgement included.",
+            ))?,
+        };
+        registry.register(Box::new(m.samples_ingested.clone()))?;
+        registry.register(Box::new(m.requests_refused.clone()))?;
+        registry.register(Box::new(m.scrape_duration.clone()))?;
+        registry.register(Box::new(m.write_duration.clone()))?;
+        Ok(m)
+    }
+
+    /// Metrics registered nowhere (tests).
+    pub fn unregistered() -> Self {
+        Self::register(&Registry::new()).expect("fresh registry has no duplicates")
+    }
+}

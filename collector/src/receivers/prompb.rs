@@ -1,0 +1,54 @@
+//! The remote write 1.0 protobuf messages (`prometheus/prompb/types.proto`, `remote.proto`):
+//! only the fields Taishan reads; prost skips the rest.
+
+/// A write request.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct WriteRequest {
+    /// The series and their samples.
+    #[prost(message, repeated, tag = "1")]
+    pub timeseries: Vec<TimeSeries>,
+}
+
+/// One series.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TimeSeries {
+    /// Labels, `__name__` included.
+    #[prost(message, repeated, tag = "1")]
+    pub labels: Vec<Label>,
+    /// Float samples.
+    #[prost(message, repeated, tag = "2")]
+    pub samples: Vec<Sample>,
+    /// Native histogram samples (counted and refused; not stored yet).
+    #[prost(message, repeated, tag = "4")]
+    pub histograms: Vec<Histogram>,
+}
+
+/// A label.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Label {
+    /// Name.
+    #[prost(string, tag = "1")]
+    pub name: String,
+    /// Value.
+    #[prost(string, tag = "2")]
+    pub value: String,
+}
+
+/// A float sample.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Sample {
+    /// Value.
+    #[prost(double, tag = "1")]
+    pub value: f64,
+    /// Milliseconds since the epoch.
+    #[prost(int64, tag = "2")]
+    pub timestamp: i64,
+}
+
+/// A native histogram sample; only its timestamp is read.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Histogram {
+    /// Milliseconds since the epoch.
+    #[prost(int64, tag = "15")]
+    pub timestamp: i64,
+}

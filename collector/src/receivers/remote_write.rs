@@ -1,0 +1,138 @@
+//! Prometheus remote write 1.0: `POST /api/v1/write`, snappy-compressed protobuf.
+
+use axum::extract::Request;
+use axum::response::Response;
+use prost::Message;
+use taishan_core::{Label, Labels, MetricBatch, Sample, SeriesSamples, TENANT_HEADER};
+
+use super::prompb::WriteRequest;
+use crate::http::{handle, IngestError, IngestPath, IngestState};
+use crate::tenant::tenant_of;
+
+/// Handles one remote write request.
+pub async fn receive(state: &IngestState, req: Request) -> Response {
+    handle(state, IngestPath::RemoteWrite, async {
+        let tenant = tenant_of(req.headers())
+            .map_err(|e| IngestError::BadRequest(format!("invalid {TENANT_HEADER} header: {e}")))?;
+        let limit = state.max_body_bytes;
+        let raw = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| IngestError::TooLarge { limit })?;
+        let (series, histograms) = decode(&raw, limit)?;
+        let outcome = state.publish(IngestPath::RemoteWrite, MetricBatch::new(tenant, series)).await?;
+        if histograms > 0 {
+            return Err(IngestError::PartlyRefused(format!(
+                "stored {} samples; refused {histograms} native histogram samples: not supported yet",
+                outcome.accepted
+            )));
+        }
+        Ok(outcome)
+    })
+    .await
+}
+
+/// Decodes a compressed write request into series; returns them and the number of native
+/// histogram samples (which are not stored).
+pub fn decode(raw: &[u8], limit: usize) -> Result<(Vec<SeriesSamples>, usize), IngestError> {
+    let len = snap::raw::decompress_len(raw).map_err(|e| {
+        IngestError::BadRequest(format!("body is not snappy block-compressed: {e}"))
+    })?;
+    if len > limit {
+        return Err(IngestError::TooLarge { limit });
+    }
+    let data = snap::raw::Decoder::new().decompress_vec(raw).map_err(|e| {
+        IngestError::BadRequest(format!("body is not snappy block-compressed: {e}"))
+    })?;
+    let request = WriteRequest::decode(&data[..]).map_err(|e| {
+        IngestError::BadRequest(format!("body is not a remote write WriteRequest: {e}"))
+    })?;
+    let mut histograms = 0;
+    let mut out = Vec::with_capacity(request.timeseries.len());
+    for (i, ts) in request.timeseries.into_iter().enumerate() {
+        histograms += ts.histograms.len();
+        let labels = Labels::new(
+            ts.labels
+                .into_iter()
+                .map(|l| Label::new(l.name, l.value))
+                .collect(),
+        )
+        .map_err(|e| IngestError::BadRequest(format!("timeseries[{i}]: {e}")))?;
+        if ts.samples.is_empty() {
+            continue;
+        }
+        let mut samples: Vec<Sample> = ts
+            .samples
+            .iter()
+            .map(|s| Sample::new(s.timestamp, s.value))
+            .collect();
+        if !samples
+            .windows(2)
+            .all(|w| w[0].timestamp_ms <= w[1].timestamp_ms)
+        {
+            samples.sort_by_key(|s| s.timestamp_ms);
+        }
+        out.push(SeriesSamples { labels, samples });
+    }
+    Ok((out, histograms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::prompb::{self, TimeSeries};
+    use super::*;
+
+    fn encode(req: &WriteRequest) -> Vec<u8> {
+        snap::raw::Encoder::new()
+            .compress_vec(&req.encode_to_vec())
+            .unwrap()
+    }
+
+    fn ts(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> TimeSeries {
+        TimeSeries {
+            labels: labels
+                .iter()
+                .map(|(n, v)| prompb::Label {
+                    name: n.to_string(),
+                    value: v.to_string(),
+                })
+                .collect(),
+            samples: samples
+                .iter()
+                .map(|(t, v)| prompb::Sample {
+                    timestamp: *t,
+                    value: *v,
+                })
+                .collect(),
+            histograms: vec![],
+        }
+    }
+
+    #[test]
+    fn decodes_series_and_refuses_bad_ones_with_their_index() {
+        let ok = WriteRequest {
+            timeseries: vec![ts(
+                &[("__name__", "up"), ("job", "a")],
+                &[(2, 1.0), (1, 0.0)],
+            )],
+        };
+        let (series, h) = decode(&encode(&ok), 1 << 20).unwrap();
+        assert_eq!(h, 0);
+        assert_eq!(series[0].samples[0].timestamp_ms, 1);
+        let bad = WriteRequest {
+            timeseries: vec![
+                ts(&[("__name__", "up")], &[(1, 1.0)]),
+                ts(&[("job", "a")], &[(1, 1.0)]),
+            ],
+        };
+        let err = decode(&encode(&bad), 1 << 20).unwrap_err().to_string();
+        assert_eq!(err, "timeseries[1]: series has no metric name (__name__)");
+        assert!(decode(b"not snappy", 1 << 20)
+            .unwrap_err()
+            .to_string()
+            .contains("snappy"));
+        assert!(matches!(
+            decode(&encode(&ok), 4),
+            Err(IngestError::TooLarge { limit: 4 })
+        ));
+    }
+}

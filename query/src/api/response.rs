@@ -1,0 +1,139 @@
+//! Prometheus's JSON envelopes, and the one place errors become status codes.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use taishan_core::{Labels, Sample};
+use taishan_store::SeriesData;
+
+use crate::eval::{QueryError, QueryValue};
+
+/// An API failure with its Prometheus `errorType`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    /// 400 `bad_data`.
+    pub fn bad_data(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            kind: "bad_data",
+            message: message.into(),
+        }
+    }
+
+    /// 500 `internal`.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            kind: "internal",
+            message: message.into(),
+        }
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::BadData(m) => Self::bad_data(m),
+            QueryError::Execution(m) => Self {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                kind: "execution",
+                message: m,
+            },
+            QueryError::Storage(e) => Self::internal(e.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"status": "error", "errorType": self.kind, "error": self.message});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// `{"status":"success","data":...}`
+pub fn success(data: Value) -> Response {
+    Json(json!({"status": "success", "data": data})).into_response()
+}
+
+/// A sample value as Prometheus writes it: shortest round-trip decimal, `NaN`, `±Inf`.
+pub fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// `[seconds, "value"]`
+pub fn point(s: &Sample) -> Value {
+    json!([s.timestamp_ms as f64 / 1000.0, format_value(s.value)])
+}
+
+/// A label set as a JSON object.
+pub fn metric(labels: &Labels) -> Value {
+    Value::Object(
+        labels
+            .iter()
+            .map(|l| (l.name.clone(), Value::String(l.value.clone())))
+            .collect(),
+    )
+}
+
+/// A matrix result body.
+pub fn matrix(series: &[SeriesData]) -> Value {
+    json!({
+        "resultType": "matrix",
+        "result": series
+            .iter()
+            .map(|s| json!({"metric": metric(&s.labels), "values": s.samples.iter().map(point).collect::<Vec<_>>()}))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// The body of any query result.
+pub fn query_value(v: &QueryValue) -> Value {
+    match v {
+        QueryValue::Vector(samples) => json!({
+            "resultType": "vector",
+            "result": samples
+                .iter()
+                .map(|(l, s)| json!({"metric": metric(l), "value": point(s)}))
+                .collect::<Vec<_>>(),
+        }),
+        QueryValue::Matrix(series) => matrix(series),
+        QueryValue::Scalar(s) => json!({"resultType": "scalar", "result": point(s)}),
+        QueryValue::String(t, s) => {
+            json!({"resultType": "string", "result": [*t as f64 / 1000.0, s]})
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_formatted_like_prometheus() {
+        assert_eq!(format_value(1.0), "1");
+        assert_eq!(format_value(0.1), "0.1");
+        assert_eq!(format_value(1e21), "1000000000000000000000");
+        assert_eq!(format_value(f64::NAN), "NaN");
+        assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(
+            point(&Sample::new(1_435_781_451_781, 1.0)),
+            json!([1435781451.781, "1"])
+        );
+    }
+}

@@ -1,0 +1,198 @@
+//! `taishan up`: every part in one process.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use axum::routing::get;
+use axum::Router;
+use taishan_collector::{ingest_routes, IngestMetrics, IngestState, ScrapeManager, ScrapeTarget};
+use taishan_core::config::Config;
+use taishan_core::{Bus, Clock, InProcessBus, SystemClock, TenantId};
+use taishan_query::{query_routes, QueryMetrics, QueryState};
+use taishan_store::{StoreMetrics, Tsdb, TsdbOptions};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::UpArgs;
+use crate::{admin, self_metrics};
+
+/// How often storage upkeep (block cuts, compaction, retention) runs.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
+
+/// Runs until Ctrl-C or SIGTERM.
+pub fn run(args: UpArgs) -> anyhow::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => match Config::load_file(path) {
+            Ok(c) => c,
+            Err(diags) => {
+                for d in &diags {
+                    eprintln!("{d}");
+                }
+                bail!("{} problem(s) in {}", diags.len(), path.display());
+            }
+        },
+        None => Config::default(),
+    };
+    if let Some(addr) = args.http_listen {
+        config.server.http_listen = addr;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("taishan")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(config, args))
+}
+
+async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let registry = self_metrics::registry();
+    let store_metrics = StoreMetrics::register(&registry).context("registering storage metrics")?;
+    let ingest_metrics =
+        IngestMetrics::register(&registry).context("registering ingest metrics")?;
+    let query_metrics = QueryMetrics::register(&registry).context("registering query metrics")?;
+
+    let data_dir = args.data_dir.clone();
+    let options = TsdbOptions {
+        dir: data_dir.clone(),
+        config: config.storage.clone(),
+        queue_capacity: config.ingest.queue_capacity,
+        retry_after: config.ingest.retry_after,
+        clock: clock.clone(),
+        metrics: store_metrics,
+    };
+    let db = tokio::task::spawn_blocking(move || Tsdb::open(options))
+        .await
+        .context("opening storage")?
+        .with_context(|| format!("opening storage in {}", data_dir.display()))?;
+    if let Some(c) = &db.open_report().wal_corruption {
+        tracing::warn!(segment = c.segment, offset = c.offset, reason = %c.reason, "the write-ahead log was repaired at start-up");
+    }
+    let db = Arc::new(db);
+    let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new(db.clone()));
+
+    let ingest = IngestState {
+        bus: bus.clone(),
+        max_body_bytes: usize::try_from(config.ingest.max_body_size.bytes()).unwrap_or(usize::MAX),
+        metrics: ingest_metrics.clone(),
+        clock: clock.clone(),
+    };
+    let metrics_registry = registry.clone();
+    let app = Router::new()
+        .merge(ingest_routes(ingest))
+        .merge(query_routes(QueryState::new(
+            db.clone(),
+            clock.clone(),
+            query_metrics,
+        )))
+        .merge(admin::routes(db.clone()))
+        .route(
+            "/metrics",
+            get(move || async move { self_metrics::render(&metrics_registry) }),
+        );
+
+    let listener = tokio::net::TcpListener::bind(config.server.http_listen)
+        .await
+        .with_context(|| format!("binding {}", config.server.http_listen))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    print_banner(addr, &args);
+
+    let cancel = CancellationToken::new();
+    let mut targets = ScrapeTarget::from_config(&config.scrape).context("scrape config")?;
+    if config.scrape.self_scrape {
+        let own = if addr.ip().is_unspecified() {
+            SocketAddr::new([127, 0, 0, 1].into(), addr.port())
+        } else {
+            addr
+        };
+        targets.push(ScrapeTarget {
+            job: "taishan".into(),
+            instance: own.to_string(),
+            url: format!("http://{own}/metrics"),
+            interval: config.scrape.interval,
+            timeout: config.scrape.timeout,
+            labels: Default::default(),
+            tenant: TenantId::default_tenant(),
+        });
+    }
+    let max_body = usize::try_from(config.ingest.max_body_size.bytes()).unwrap_or(usize::MAX);
+    let scrapes = ScrapeManager::new(bus, clock.clone(), ingest_metrics, max_body)
+        .start(targets, cancel.clone());
+    let maintenance = tokio::spawn(maintenance_loop(db.clone(), cancel.clone()));
+
+    let shutdown = cancel.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: no new requests; finishing those in flight");
+            shutdown.cancel();
+        })
+        .await
+        .context("serving HTTP")?;
+    cancel.cancel();
+    for s in scrapes {
+        let _ = s.await;
+    }
+    let _ = maintenance.await;
+    tokio::task::spawn_blocking(move || db.close())
+        .await
+        .context("closing storage")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_banner(addr: SocketAddr, args: &UpArgs) {
+    let base = format!("http://{addr}");
+    println!(
+        "Taishan {} is up (data in {})",
+        env!("CARGO_PKG_VERSION"),
+        args.data_dir.display()
+    );
+    println!("  query API (Prometheus)   {base}/api/v1/query");
+    println!("  remote write             {base}/api/v1/write");
+    println!("  Influx line protocol     {base}/api/v2/write?bucket=... and {base}/write?db=...");
+    println!("  own metrics              {base}/metrics");
+    println!("Press Ctrl-C to stop.");
+}
+
+async fn maintenance_loop(db: Arc<Tsdb>, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(MAINTENANCE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let db = db.clone();
+        match tokio::task::spawn_blocking(move || db.maintain()).await {
+            Ok(Ok(report)) if report != Default::default() => {
+                tracing::info!(?report, "storage upkeep")
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "storage upkeep failed; will retry"),
+            Err(e) => tracing::error!(error = %e, "storage upkeep panicked"),
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
