@@ -1,0 +1,305 @@
+//! Helpers shared by the end-to-end tests: the `taishan` binary and real peers (Prometheus)
+//! started on free loopback ports, and small clients for the protocols under test.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use prost::Message;
+use serde_json::Value;
+use taishan_collector::receivers::prompb;
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Polls `check` until it returns Some, or panics after `timeout` naming `what`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        if start.elapsed() > timeout {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client")
+}
+
+/// A running `taishan up`.
+pub struct Taishan {
+    child: Option<Child>,
+    pub base: String,
+    pub data_dir: PathBuf,
+    config: PathBuf,
+    log: PathBuf,
+}
+
+impl Taishan {
+    /// Starts Taishan on a free port with `data_dir`, self-scraping off, plus `extra` YAML
+    /// (top-level sections other than `scrape`).
+    pub fn start(data_dir: &Path, extra: &str) -> Self {
+        let config = data_dir.with_extension("yaml");
+        std::fs::write(&config, format!("scrape:\n  self_scrape: false\n{extra}")).expect("write config");
+        Self::start_with_config(data_dir, &config)
+    }
+
+    pub fn start_with_config(data_dir: &Path, config: &Path) -> Self {
+        let port = free_port();
+        let log = data_dir.with_extension(format!("{port}.log"));
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_taishan"))
+            .args(["up", "--data-dir"])
+            .arg(data_dir)
+            .arg("--config")
+            .arg(config)
+            .args(["--http-listen", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("start taishan");
+        let t = Self {
+            child: Some(child),
+            base: format!("http://127.0.0.1:{port}"),
+            data_dir: data_dir.to_path_buf(),
+            config: config.to_path_buf(),
+            log,
+        };
+        let c = client();
+        let ready = format!("{}/-/ready", t.base);
+        wait_for("taishan to become ready", Duration::from_secs(60), || {
+            c.get(&ready).send().ok().filter(|r| r.status().is_success())
+        });
+        t
+    }
+
+    /// The log written so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("running");
+        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        c.wait().expect("wait for taishan")
+    }
+
+    /// Starts again on the same data directory and config.
+    pub fn restart(&mut self) -> Taishan {
+        self.kill9();
+        Self::start_with_config(&self.data_dir, &self.config)
+    }
+
+    /// Instant query; returns the whole JSON answer.
+    pub fn query(&self, tenant: Option<&str>, q: &str, time: Option<f64>) -> Value {
+        let mut req = client().get(format!("{}/api/v1/query", self.base)).query(&[("query", q)]);
+        if let Some(t) = time {
+            req = req.query(&[("time", t.to_string())]);
+        }
+        if let Some(t) = tenant {
+            req = req.header("X-Scope-OrgID", t);
+        }
+        req.send().expect("query").json().expect("json answer")
+    }
+
+    /// Sends a remote write; returns status and body.
+    pub fn remote_write(&self, tenant: Option<&str>, series: &[(Vec<(&str, &str)>, Vec<(i64, f64)>)]) -> (u16, String) {
+        let body = encode_remote_write(series);
+        let mut req = client()
+            .post(format!("{}/api/v1/write", self.base))
+            .header("Content-Encoding", "snappy")
+            .header("Content-Type", "application/x-protobuf")
+            .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+            .body(body);
+        if let Some(t) = tenant {
+            req = req.header("X-Scope-OrgID", t);
+        }
+        let resp = req.send().expect("remote write");
+        (resp.status().as_u16(), resp.text().unwrap_or_default())
+    }
+
+    /// Sends Influx line protocol to `path_and_query`; returns status and body.
+    pub fn influx(&self, path_and_query: &str, body: impl Into<reqwest::blocking::Body>, headers: &[(&str, &str)]) -> (u16, String) {
+        let mut req = client().post(format!("{}{path_and_query}", self.base)).body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().expect("influx write");
+        (resp.status().as_u16(), resp.text().unwrap_or_default())
+    }
+
+    pub fn post(&self, path: &str) -> Value {
+        client()
+            .post(format!("{}{path}", self.base))
+            .send()
+            .expect("post")
+            .json()
+            .expect("json")
+    }
+
+    pub fn metrics(&self) -> String {
+        client()
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .expect("metrics")
+            .text()
+            .expect("text")
+    }
+}
+
+impl Drop for Taishan {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A snappy-compressed remote write body.
+pub fn encode_remote_write(series: &[(Vec<(&str, &str)>, Vec<(i64, f64)>)]) -> Vec<u8> {
+    let req = prompb::WriteRequest {
+        timeseries: series
+            .iter()
+            .map(|(labels, samples)| prompb::TimeSeries {
+                labels: labels
+                    .iter()
+                    .map(|(n, v)| prompb::Label { name: n.to_string(), value: v.to_string() })
+                    .collect(),
+                samples: samples
+                    .iter()
+                    .map(|(t, v)| prompb::Sample { timestamp: *t, value: *v })
+                    .collect(),
+                histograms: vec![],
+            })
+            .collect(),
+    };
+    snap::raw::Encoder::new()
+        .compress_vec(&req.encode_to_vec())
+        .expect("snappy")
+}
+
+/// The `result` array of a query answer, asserting success.
+pub fn result(answer: &Value) -> &Vec<Value> {
+    assert_eq!(answer["status"], "success", "{answer}");
+    answer["data"]["result"].as_array().expect("result array")
+}
+
+/// `(labels as text, [(t_ms, value)])` of a matrix answer, sorted.
+pub fn matrix(answer: &Value) -> Vec<(String, Vec<(i64, String)>)> {
+    let mut out: Vec<(String, Vec<(i64, String)>)> = result(answer)
+        .iter()
+        .map(|s| {
+            let metric = s["metric"].to_string();
+            let values = s["values"]
+                .as_array()
+                .expect("values")
+                .iter()
+                .map(|p| {
+                    let t = (p[0].as_f64().expect("time") * 1000.0).round() as i64;
+                    (t, p[1].as_str().expect("value").to_string())
+                })
+                .collect();
+            (metric, values)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// A real Prometheus server from the Debian package.
+pub struct Prometheus {
+    child: Child,
+    pub base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Starts Prometheus with `config` (YAML) on a free port.
+    pub fn start(config: &str, extra_args: &[&str]) -> Self {
+        let bin = which("prometheus");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = dir.path().join("prometheus.yml");
+        std::fs::write(&cfg, config).expect("config");
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log");
+        let child = Command::new(bin)
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .args(extra_args)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start prometheus");
+        let p = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        };
+        let c = client();
+        let ready = format!("{}/-/ready", p.base);
+        wait_for("prometheus to become ready", Duration::from_secs(60), || {
+            c.get(&ready).send().ok().filter(|r| r.status().is_success())
+        });
+        p
+    }
+
+    pub fn query(&self, q: &str, time: f64) -> Value {
+        client()
+            .get(format!("{}/api/v1/query", self.base))
+            .query(&[("query", q), ("time", &time.to_string())])
+            .send()
+            .expect("prometheus query")
+            .json()
+            .expect("json")
+    }
+
+    pub fn log(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = std::fs::File::open(self._dir.path().join("prometheus.log")) {
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The path of a peer binary, or a panic that says how to get it.
+pub fn which(bin: &str) -> PathBuf {
+    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+        let p = Path::new(dir).join(bin);
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!("{bin} is not installed: ./scripts/test installs the test peers (apt-get install {bin})");
+}
