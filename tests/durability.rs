@@ -22,17 +22,30 @@ fn t0() -> i64 {
 /// Writes batch `i` (one sample for each of 20 series) and asserts it was acknowledged.
 fn write_batch(ts: &Taishan, i: i64) {
     let ids: Vec<String> = (0..20).map(|s| format!("s{s}")).collect();
-    let series: Vec<(Vec<(&str, &str)>, Vec<(i64, f64)>)> = ids
+    let series: Vec<support::SeriesSpec<'_>> = ids
         .iter()
-        .map(|id| (vec![("__name__", "money_in_flight"), ("id", id.as_str())], vec![(t0() + i * 1000, i as f64)]))
+        .map(|id| {
+            (
+                vec![("__name__", "money_in_flight"), ("id", id.as_str())],
+                vec![(t0() + i * 1000, i as f64)],
+            )
+        })
         .collect();
-    assert_eq!(ts.remote_write(Some("bank-a"), &series).0, 204, "batch {i} not acknowledged");
+    assert_eq!(
+        ts.remote_write(Some("bank-a"), &series).0,
+        204,
+        "batch {i} not acknowledged"
+    );
 }
 
 /// Asserts every series holds exactly batches `0..n`.
 fn assert_all(ts: &Taishan, n: i64) {
     let at = (t0() + n * 1000) as f64 / 1000.0;
-    let m = matrix(&ts.query(Some("bank-a"), &format!("money_in_flight[{}s]", n + 5), Some(at)));
+    let m = matrix(&ts.query(
+        Some("bank-a"),
+        &format!("money_in_flight[{}s]", n + 5),
+        Some(at),
+    ));
     assert_eq!(m.len(), 20, "series after restart");
     for (labels, values) in m {
         let want: Vec<(i64, String)> = (0..n).map(|i| (t0() + i * 1000, i.to_string())).collect();
@@ -56,11 +69,16 @@ fn acknowledged_writes_survive_kill_9_also_after_block_cut_and_compaction() {
         write_batch(&ts, i);
     }
     assert_eq!(ts.post("/api/v1/admin/tsdb/flush")["data"]["blocksCut"], 1);
-    assert_eq!(ts.post("/api/v1/admin/tsdb/compact")["data"]["compactions"], 1);
+    assert_eq!(
+        ts.post("/api/v1/admin/tsdb/compact")["data"]["compactions"],
+        1
+    );
     for i in 80..100 {
         write_batch(&ts, i);
     }
-    let blocks = std::fs::read_dir(dir.path().join("d/blocks")).unwrap().count();
+    let blocks = std::fs::read_dir(dir.path().join("d/blocks"))
+        .unwrap()
+        .count();
     assert_eq!(blocks, 1, "two blocks compacted into one");
     let ts2 = ts.restart();
     assert_all(&ts2, 100);
@@ -81,7 +99,14 @@ fn a_damaged_log_tail_is_repaired_and_reported() {
     let mut segments: Vec<_> = std::fs::read_dir(&wal)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_str().unwrap().chars().all(|c| c.is_ascii_digit()))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
         .filter(|p| std::fs::metadata(p).unwrap().len() > 0)
         .collect();
     segments.sort();

@@ -64,7 +64,10 @@ fn prometheus_remote_write_lands_sample_for_sample() {
     // Let Prometheus scrape a few times.
     wait_for("8 scrapes in Prometheus", Duration::from_secs(60), || {
         let now = now_secs();
-        let a = prom.query("count_over_time(loans_granted_total{product=\"cash\"}[1h])", now);
+        let a = prom.query(
+            "count_over_time(loans_granted_total{product=\"cash\"}[1h])",
+            now,
+        );
         let n: f64 = a["data"]["result"][0]["value"][1].as_str()?.parse().ok()?;
         (n >= 8.0).then_some(())
     });
@@ -72,12 +75,19 @@ fn prometheus_remote_write_lands_sample_for_sample() {
     let at = now_secs() - 3.0;
     let selector = "{job=\"demo\"}[2m]";
     let expected = matrix(&prom.query(selector, at));
-    assert!(expected.len() >= 8, "Prometheus holds the 5 scraped series and its own scrape series: {expected:?}");
+    assert!(
+        expected.len() >= 8,
+        "Prometheus holds the 5 scraped series and its own scrape series: {expected:?}"
+    );
     assert!(expected.iter().all(|(_, v)| v.len() >= 4), "{expected:?}");
-    let got = wait_for("Taishan to hold what Prometheus stored", Duration::from_secs(30), || {
-        let got = matrix(&taishan.query(None, selector, Some(at)));
-        (got == expected).then_some(got)
-    });
+    let got = wait_for(
+        "Taishan to hold what Prometheus stored",
+        Duration::from_secs(30),
+        || {
+            let got = matrix(&taishan.query(None, selector, Some(at)));
+            (got == expected).then_some(got)
+        },
+    );
     assert_eq!(got, expected);
     assert!(
         got.iter().any(|(l, _)| l.contains("branch \\\"east\\\"")),
@@ -90,10 +100,21 @@ fn prometheus_remote_write_lands_sample_for_sample() {
         .unwrap()
         .json::<serde_json::Value>()
         .unwrap();
-    for name in ["loans_granted_total", "money_in_flight", "up", "scrape_duration_seconds"] {
-        assert!(names["data"].as_array().unwrap().iter().any(|v| v == name), "{name} missing: {names}");
+    for name in [
+        "loans_granted_total",
+        "money_in_flight",
+        "up",
+        "scrape_duration_seconds",
+    ] {
+        assert!(
+            names["data"].as_array().unwrap().iter().any(|v| v == name),
+            "{name} missing: {names}"
+        );
     }
-    assert!(prom.log().contains("Starting Prometheus"), "the peer really ran");
+    assert!(
+        prom.log().contains("Starting Prometheus"),
+        "the peer really ran"
+    );
 }
 
 fn now_secs() -> f64 {

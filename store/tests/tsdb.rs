@@ -319,16 +319,30 @@ fn forced_cuts_with_the_same_aligned_start_compact_and_reopen() {
     let t = tenant("default");
     let start = T0 + 1_000_000;
     let db = open(dir.path(), StorageConfig::default(), clock.clone());
-    let batch = |from: i64, to: i64| -> Vec<(i64, f64)> { (from..to).map(|i| (start + i * 1000, i as f64)).collect() };
-    rt.block_on(db.append(MetricBatch::new(t.clone(), vec![series("m", "x", &batch(0, 50))]))).unwrap();
+    let batch = |from: i64, to: i64| -> Vec<(i64, f64)> {
+        (from..to).map(|i| (start + i * 1000, i as f64)).collect()
+    };
+    rt.block_on(db.append(MetricBatch::new(
+        t.clone(),
+        vec![series("m", "x", &batch(0, 50))],
+    )))
+    .unwrap();
     // A crash and replay before the first cut.
     std::mem::forget(db);
     let db = open(dir.path(), StorageConfig::default(), clock.clone());
     assert_eq!(db.cut_blocks(true).unwrap(), 1);
-    rt.block_on(db.append(MetricBatch::new(t.clone(), vec![series("m", "x", &batch(50, 80))]))).unwrap();
+    rt.block_on(db.append(MetricBatch::new(
+        t.clone(),
+        vec![series("m", "x", &batch(50, 80))],
+    )))
+    .unwrap();
     assert_eq!(db.cut_blocks(true).unwrap(), 1);
     assert_eq!(db.compact(true).unwrap(), 1);
-    rt.block_on(db.append(MetricBatch::new(t.clone(), vec![series("m", "x", &batch(80, 100))]))).unwrap();
+    rt.block_on(db.append(MetricBatch::new(
+        t.clone(),
+        vec![series("m", "x", &batch(80, 100))],
+    )))
+    .unwrap();
     assert_eq!(all(&db, &t)[0].1, batch(0, 100));
     std::mem::forget(db);
     let db = open(dir.path(), StorageConfig::default(), clock);

@@ -12,6 +12,9 @@ use prost::Message;
 use serde_json::Value;
 use taishan_collector::receivers::prompb;
 
+/// Series to remote-write: labels as pairs, samples as `(ms, value)`.
+pub type SeriesSpec<'a> = (Vec<(&'a str, &'a str)>, Vec<(i64, f64)>);
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -55,7 +58,8 @@ impl Taishan {
     /// (top-level sections other than `scrape`).
     pub fn start(data_dir: &Path, extra: &str) -> Self {
         let config = data_dir.with_extension("yaml");
-        std::fs::write(&config, format!("scrape:\n  self_scrape: false\n{extra}")).expect("write config");
+        std::fs::write(&config, format!("scrape:\n  self_scrape: false\n{extra}"))
+            .expect("write config");
         Self::start_with_config(data_dir, &config)
     }
 
@@ -84,7 +88,10 @@ impl Taishan {
         let c = client();
         let ready = format!("{}/-/ready", t.base);
         wait_for("taishan to become ready", Duration::from_secs(60), || {
-            c.get(&ready).send().ok().filter(|r| r.status().is_success())
+            c.get(&ready)
+                .send()
+                .ok()
+                .filter(|r| r.status().is_success())
         });
         t
     }
@@ -105,7 +112,10 @@ impl Taishan {
     /// SIGTERM and wait for a clean exit.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let mut c = self.child.take().expect("running");
-        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
         c.wait().expect("wait for taishan")
     }
 
@@ -117,7 +127,9 @@ impl Taishan {
 
     /// Instant query; returns the whole JSON answer.
     pub fn query(&self, tenant: Option<&str>, q: &str, time: Option<f64>) -> Value {
-        let mut req = client().get(format!("{}/api/v1/query", self.base)).query(&[("query", q)]);
+        let mut req = client()
+            .get(format!("{}/api/v1/query", self.base))
+            .query(&[("query", q)]);
         if let Some(t) = time {
             req = req.query(&[("time", t.to_string())]);
         }
@@ -128,7 +140,7 @@ impl Taishan {
     }
 
     /// Sends a remote write; returns status and body.
-    pub fn remote_write(&self, tenant: Option<&str>, series: &[(Vec<(&str, &str)>, Vec<(i64, f64)>)]) -> (u16, String) {
+    pub fn remote_write(&self, tenant: Option<&str>, series: &[SeriesSpec<'_>]) -> (u16, String) {
         let body = encode_remote_write(series);
         let mut req = client()
             .post(format!("{}/api/v1/write", self.base))
@@ -144,8 +156,15 @@ impl Taishan {
     }
 
     /// Sends Influx line protocol to `path_and_query`; returns status and body.
-    pub fn influx(&self, path_and_query: &str, body: impl Into<reqwest::blocking::Body>, headers: &[(&str, &str)]) -> (u16, String) {
-        let mut req = client().post(format!("{}{path_and_query}", self.base)).body(body);
+    pub fn influx(
+        &self,
+        path_and_query: &str,
+        body: impl Into<reqwest::blocking::Body>,
+        headers: &[(&str, &str)],
+    ) -> (u16, String) {
+        let mut req = client()
+            .post(format!("{}{path_and_query}", self.base))
+            .body(body);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -179,18 +198,24 @@ impl Drop for Taishan {
 }
 
 /// A snappy-compressed remote write body.
-pub fn encode_remote_write(series: &[(Vec<(&str, &str)>, Vec<(i64, f64)>)]) -> Vec<u8> {
+pub fn encode_remote_write(series: &[SeriesSpec<'_>]) -> Vec<u8> {
     let req = prompb::WriteRequest {
         timeseries: series
             .iter()
             .map(|(labels, samples)| prompb::TimeSeries {
                 labels: labels
                     .iter()
-                    .map(|(n, v)| prompb::Label { name: n.to_string(), value: v.to_string() })
+                    .map(|(n, v)| prompb::Label {
+                        name: n.to_string(),
+                        value: v.to_string(),
+                    })
                     .collect(),
                 samples: samples
                     .iter()
-                    .map(|(t, v)| prompb::Sample { timestamp: *t, value: *v })
+                    .map(|(t, v)| prompb::Sample {
+                        timestamp: *t,
+                        value: *v,
+                    })
                     .collect(),
                 histograms: vec![],
             })
@@ -247,7 +272,10 @@ impl Prometheus {
         let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log");
         let child = Command::new(bin)
             .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .args(extra_args)
             .stdout(Stdio::null())
@@ -261,9 +289,16 @@ impl Prometheus {
         };
         let c = client();
         let ready = format!("{}/-/ready", p.base);
-        wait_for("prometheus to become ready", Duration::from_secs(60), || {
-            c.get(&ready).send().ok().filter(|r| r.status().is_success())
-        });
+        wait_for(
+            "prometheus to become ready",
+            Duration::from_secs(60),
+            || {
+                c.get(&ready)
+                    .send()
+                    .ok()
+                    .filter(|r| r.status().is_success())
+            },
+        );
         p
     }
 
@@ -301,5 +336,7 @@ pub fn which(bin: &str) -> PathBuf {
             return p;
         }
     }
-    panic!("{bin} is not installed: ./scripts/test installs the test peers (apt-get install {bin})");
+    panic!(
+        "{bin} is not installed: ./scripts/test installs the test peers (apt-get install {bin})"
+    );
 }

@@ -25,7 +25,9 @@ pub(super) struct LoopContext {
 
 pub(super) async fn run(ctx: LoopContext, target: ScrapeTarget, cancel: CancellationToken) {
     // Spread targets over the interval so they do not all fire at once.
-    let spread = u64::try_from(target.interval.as_millis()).unwrap_or(u64::MAX).max(1);
+    let spread = u64::try_from(target.interval.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
     let offset = target
         .url
         .bytes()

@@ -281,8 +281,14 @@ scrape:
         );
         // Errors of one section hide neither another section's deserialization errors nor
         // the validation of the sections that did deserialize.
-        assert!(all.contains("taishan.yaml:13:17: scrape.jobs[0].targets[0]"), "{all}");
-        assert!(all.contains("taishan.yaml:14:7: scrape.jobs[0].timeout: must not exceed"), "{all}");
+        assert!(
+            all.contains("taishan.yaml:13:17: scrape.jobs[0].targets[0]"),
+            "{all}"
+        );
+        assert!(
+            all.contains("taishan.yaml:14:7: scrape.jobs[0].timeout: must not exceed"),
+            "{all}"
+        );
         assert_eq!(lines.len(), 4, "{all}");
     }
 

@@ -67,8 +67,9 @@ impl XorAppender {
             return;
         }
         for (prefix, prefix_len, payload) in DOD_BUCKETS {
-            let lo = -(1i64 << (payload - 1)) + 1;
-            let hi = 1i64 << (payload - 1);
+            // Two's complement range of `payload` bits, as the reader sign-extends.
+            let lo = -(1i64 << (payload - 1));
+            let hi = (1i64 << (payload - 1)) - 1;
             if (lo..=hi).contains(&dod) {
                 self.bits.write_bits(prefix, prefix_len);
                 self.bits.write_bits(dod as u64, payload);
@@ -308,6 +309,21 @@ mod tests {
             let expected: Vec<(i64, u64)> = samples.iter().map(|(t, v)| (*t, v.to_bits())).collect();
             prop_assert_eq!(roundtrip(&samples), expected);
         }
+    }
+
+    #[test]
+    fn delta_of_delta_bucket_edges_round_trip() {
+        let mut samples = vec![(0i64, 0.0), (100_000, 1.0)];
+        let mut delta = 100_000i64;
+        for edge in [63i64, 64, 65, 255, 256, 257, 2047, 2048, 2049, 100_000] {
+            for dod in [edge, -edge] {
+                delta += dod;
+                let t = samples.last().unwrap().0 + delta;
+                samples.push((t, dod as f64));
+            }
+        }
+        let expected: Vec<(i64, u64)> = samples.iter().map(|(t, v)| (*t, v.to_bits())).collect();
+        assert_eq!(roundtrip(&samples), expected);
     }
 
     #[test]
