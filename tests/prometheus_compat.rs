@@ -4,49 +4,28 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use support::{matrix, wait_for, Prometheus, Taishan};
 
-/// Serves a changing exposition over plain HTTP/1.1 from a thread; returns its port.
+/// A target whose exposition changes at every scrape.
 fn serve_exposition() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let scrapes = Arc::new(AtomicU64::new(0));
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            let n = scrapes.fetch_add(1, Ordering::SeqCst);
-            let mut reader = BufReader::new(conn.try_clone().unwrap());
-            let mut line = String::new();
-            while reader.read_line(&mut line).map(|r| r > 2).unwrap_or(false) {
-                line.clear();
-            }
-            let body = format!(
-                "# TYPE loans_granted_total counter\n\
-                 loans_granted_total{{product=\"cash\",channel=\"app\"}} {}\n\
-                 loans_granted_total{{product=\"auto\",channel=\"branch \\\"east\\\"\"}} {}\n\
-                 # TYPE money_in_flight gauge\n\
-                 money_in_flight{{currency=\"CNY\"}} {}\n\
-                 payment_latency_seconds{{quantile=\"0.99\"}} {}\n\
-                 payment_backlog +Inf\n",
-                n * 3,
-                n / 2,
-                1_000_000.25 + (n as f64) * 17.5,
-                0.1 * (n % 7) as f64,
-            );
-            let resp = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = conn.write_all(resp.as_bytes());
-        }
-    });
-    port
+    support::serve_http(|n| {
+        let body = format!(
+            "# TYPE loans_granted_total counter\n\
+             loans_granted_total{{product=\"cash\",channel=\"app\"}} {}\n\
+             loans_granted_total{{product=\"auto\",channel=\"branch \\\"east\\\"\"}} {}\n\
+             # TYPE money_in_flight gauge\n\
+             money_in_flight{{currency=\"CNY\"}} {}\n\
+             payment_latency_seconds{{quantile=\"0.99\"}} {}\n\
+             payment_backlog +Inf\n",
+            n * 3,
+            n / 2,
+            1_000_000.25 + (n as f64) * 17.5,
+            0.1 * (n % 7) as f64,
+        );
+        ("text/plain; version=0.0.4".to_string(), body)
+    })
 }
 
 #[test]

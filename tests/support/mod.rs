@@ -254,6 +254,34 @@ pub fn matrix(answer: &Value) -> Vec<(String, Vec<(i64, String)>)> {
     out
 }
 
+/// Serves HTTP/1.1 from a thread: `respond(n)` gives the content type and body of the n-th
+/// request (from 0). Returns the port.
+pub fn serve_http(respond: impl Fn(u64) -> (String, String) + Send + 'static) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for (n, conn) in listener.incoming().enumerate() {
+            let Ok(mut conn) = conn else { continue };
+            let Ok(read_half) = conn.try_clone() else {
+                continue;
+            };
+            let mut reader = BufReader::new(read_half);
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|r| r > 2).unwrap_or(false) {
+                line.clear();
+            }
+            let (content_type, body) = respond(n as u64);
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = conn.write_all(resp.as_bytes());
+        }
+    });
+    port
+}
+
 /// A real Prometheus server from the Debian package.
 pub struct Prometheus {
     child: Child,
