@@ -1,0 +1,215 @@
+//! The systems under test, each started on a free loopback port in its own directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Which system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Taishan,
+    VictoriaMetrics,
+    Prometheus,
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "taishan" => Some(Kind::Taishan),
+            "victoria-metrics" | "vm" => Some(Kind::VictoriaMetrics),
+            "prometheus" => Some(Kind::Prometheus),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Taishan => "taishan",
+            Kind::VictoriaMetrics => "victoria-metrics",
+            Kind::Prometheus => "prometheus",
+        }
+    }
+}
+
+/// A running peer.
+pub struct Peer {
+    pub kind: Kind,
+    child: Option<Child>,
+    pub base: String,
+    pub dir: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+impl Peer {
+    pub fn start(kind: Kind, root: &Path) -> Peer {
+        let dir = root.join(kind.name());
+        std::fs::create_dir_all(&dir).expect("peer dir");
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let log = std::fs::File::create(root.join(format!("{}.log", kind.name()))).expect("log");
+        let mut cmd = match kind {
+            Kind::Taishan => {
+                let config = root.join("taishan.yaml");
+                std::fs::write(&config, "scrape:\n  self_scrape: false\n").expect("config");
+                let mut c = Command::new(env!("CARGO_BIN_EXE_taishan"));
+                c.arg("up")
+                    .arg("--data-dir")
+                    .arg(&dir)
+                    .arg("--config")
+                    .arg(&config)
+                    .args(["--http-listen", &listen]);
+                c
+            }
+            Kind::VictoriaMetrics => {
+                let mut c = Command::new("victoria-metrics");
+                c.arg(format!("-storageDataPath={}", dir.display()))
+                    .arg(format!("-httpListenAddr={listen}"))
+                    .arg("-search.latencyOffset=0s")
+                    .arg("-retentionPeriod=100y");
+                c
+            }
+            Kind::Prometheus => {
+                let config = root.join("prometheus.yml");
+                std::fs::write(&config, "global:\n  scrape_interval: 1m\n").expect("config");
+                let mut c = Command::new("prometheus");
+                c.arg(format!("--config.file={}", config.display()))
+                    .arg(format!("--storage.tsdb.path={}", dir.display()))
+                    .arg(format!("--web.listen-address={listen}"))
+                    .arg("--web.enable-remote-write-receiver");
+                c
+            }
+        };
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {}: {e} (install it: apt-get install {})",
+                    kind.name(),
+                    kind.name()
+                )
+            });
+        let peer = Peer {
+            kind,
+            child: Some(child),
+            base: format!("http://{listen}"),
+            dir,
+        };
+        let ready = match kind {
+            Kind::VictoriaMetrics => format!("{}/health", peer.base),
+            _ => format!("{}/-/ready", peer.base),
+        };
+        let client = reqwest::blocking::Client::new();
+        let start = Instant::now();
+        while !client
+            .get(&ready)
+            .send()
+            .map(|r| r.status().is_success())
+            .unwrap_or(false)
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{} did not become ready",
+                kind.name()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        peer
+    }
+
+    pub fn write_url(&self) -> String {
+        format!("{}/api/v1/write", self.base)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// Resident memory in bytes.
+    pub fn rss_bytes(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    }
+
+    /// Makes the peer persist what it holds in the form it keeps at rest, as far as it
+    /// offers a way to; returns a description of what was done.
+    pub fn persist(&mut self) -> &'static str {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(600))
+            .build()
+            .expect("client");
+        match self.kind {
+            Kind::Taishan => {
+                let _ = client
+                    .post(format!("{}/api/v1/admin/tsdb/flush", self.base))
+                    .send();
+                let _ = client
+                    .post(format!("{}/api/v1/admin/tsdb/compact", self.base))
+                    .send();
+                "head flushed into blocks and compacted (admin API)"
+            }
+            Kind::VictoriaMetrics => {
+                let _ = client
+                    .get(format!("{}/internal/force_flush", self.base))
+                    .send();
+                let _ = client
+                    .get(format!("{}/internal/force_merge", self.base))
+                    .send();
+                std::thread::sleep(Duration::from_secs(5));
+                "force_flush and force_merge, then 5 s"
+            }
+            Kind::Prometheus => {
+                self.stop();
+                "stopped gracefully (head chunks and WAL on disk; a 2h block is cut only after 3h of data)"
+            }
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Bytes of every file under `dir`.
+pub fn disk_bytes(dir: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => total += disk_bytes(&e.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
