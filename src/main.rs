@@ -8,6 +8,12 @@ mod up;
 
 use std::process::ExitCode;
 
+/// Ingest decodes and frees millions of small label strings per second; mimalloc's
+/// thread-local free lists took malloc/free from a quarter of ingest CPU under glibc to a
+/// few percent (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 

@@ -218,7 +218,14 @@ impl Tsdb {
     /// Queues a batch and waits until it is durable. A full queue refuses at once.
     pub async fn append(&self, batch: MetricBatch) -> Result<AppendOutcome, AppendError> {
         let (ack, done) = oneshot::channel();
-        match self.tx.try_send(Command::Append(batch, ack)) {
+        let resolved = writer::resolve(&self.shared.head, &batch);
+        // The writer borrows the batch; this task keeps the last reference, so the many
+        // label strings are freed here rather than on the single writer thread.
+        let batch = Arc::new(batch);
+        match self
+            .tx
+            .try_send(Command::Append(batch.clone(), resolved, ack))
+        {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 return Err(AppendError::Overloaded {
@@ -229,8 +236,11 @@ impl Tsdb {
                 return Err(AppendError::Unavailable("storage is shut down".into()))
             }
         }
-        done.await
-            .unwrap_or_else(|_| Err(AppendError::Unavailable("storage writer stopped".into())))
+        let result = done
+            .await
+            .unwrap_or_else(|_| Err(AppendError::Unavailable("storage writer stopped".into())));
+        drop(batch);
+        result
     }
 
     pub(crate) fn control<T>(

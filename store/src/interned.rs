@@ -6,8 +6,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use taishan_core::labels::hash_label_pairs;
 use taishan_core::{Label, Labels, TenantId};
+use xxhash_rust::xxh3::Xxh3;
 
 /// One interned name/value pair.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,37 +31,40 @@ pub fn to_labels(labels: &[LabelPair]) -> Labels {
     )
 }
 
-/// The key a series is found under: tenant and labels hashed together.
-pub fn series_hash<'a>(
-    tenant: &'a TenantId,
-    labels: impl Iterator<Item = (&'a str, &'a str)>,
-) -> u64 {
-    hash_label_pairs(std::iter::once(("\u{0}tenant", tenant.as_str())).chain(labels))
+/// A series' identity as a 128-bit fingerprint of its tenant and labels.
+///
+/// The head finds series by this key alone, without comparing label strings (which would
+/// cost a cache miss per string): with 128 bits, the odds of two distinct series colliding
+/// among even 10^9 are about 10^-21, far below the odds of undetected memory corruption.
+pub type SeriesKey = u128;
+
+fn key_of<'a>(tenant: &TenantId, labels: impl Iterator<Item = (&'a str, &'a str)>) -> SeriesKey {
+    let mut h = Xxh3::new();
+    h.update(tenant.as_str().as_bytes());
+    h.update(&[0xfe]);
+    for (name, value) in labels {
+        h.update(name.as_bytes());
+        h.update(&[0xff]);
+        h.update(value.as_bytes());
+        h.update(&[0xff]);
+    }
+    h.digest128()
 }
 
-/// [`series_hash`] of an ingest label set.
-pub fn hash_of_labels(tenant: &TenantId, labels: &Labels) -> u64 {
-    series_hash(
+/// The key of an ingest label set.
+pub fn key_of_labels(tenant: &TenantId, labels: &Labels) -> SeriesKey {
+    key_of(
         tenant,
         labels.iter().map(|l| (l.name.as_str(), l.value.as_str())),
     )
 }
 
-/// [`series_hash`] of an interned label set.
-pub fn hash_of_pairs(tenant: &TenantId, labels: &[LabelPair]) -> u64 {
-    series_hash(
+/// The key of an interned label set.
+pub fn key_of_pairs(tenant: &TenantId, labels: &[LabelPair]) -> SeriesKey {
+    key_of(
         tenant,
         labels.iter().map(|p| (p.name.as_ref(), p.value.as_ref())),
     )
-}
-
-/// Whether an interned set equals an ingest set.
-pub fn same_labels(pairs: &[LabelPair], labels: &Labels) -> bool {
-    pairs.len() == labels.len()
-        && pairs
-            .iter()
-            .zip(labels.iter())
-            .all(|(p, l)| *p.name == *l.name && *p.value == *l.value)
 }
 
 /// The string table.

@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 
 use crate::db::Shared;
 use crate::head::{check_order, AppendCheck, MemSeries};
-use crate::interned::hash_of_labels;
+use crate::interned::{key_of_labels, SeriesKey};
 use crate::wal::record::{encode_samples, encode_series};
 use crate::wal::{SampleRecord, SeriesRecord, Wal};
 
@@ -25,16 +25,36 @@ type Ack = oneshot::Sender<Result<AppendOutcome, AppendError>>;
 /// Batches framed but not yet answered.
 type Pending = Vec<(Result<AppendOutcome, AppendError>, Ack)>;
 
+/// A batch entry looked up in the head before queueing, off the writer thread.
+pub(crate) struct Resolved {
+    /// Fingerprint of tenant and labels.
+    pub key: SeriesKey,
+    /// The series, if the head had it then.
+    pub series: Option<Arc<MemSeries>>,
+}
+
+/// Looks up every series of `batch` (read locks only; runs on the caller's thread so that
+/// the single writer spends its time appending, not hashing and comparing labels).
+pub(crate) fn resolve(head: &crate::head::Head, batch: &MetricBatch) -> Vec<Resolved> {
+    let keys: Vec<SeriesKey> = batch
+        .series
+        .iter()
+        .map(|s| key_of_labels(&batch.tenant, &s.labels))
+        .collect();
+    let found = head.get_many(&keys);
+    keys.into_iter()
+        .zip(found)
+        .map(|(key, series)| Resolved { key, series })
+        .collect()
+}
+
 /// Batches taken from the queue per log write.
 const MAX_GROUP: usize = 256;
 
 /// Work for the writer thread.
 pub(crate) enum Command {
-    /// Make a batch durable.
-    Append(
-        MetricBatch,
-        oneshot::Sender<Result<AppendOutcome, AppendError>>,
-    ),
+    /// Make a batch durable; the series already found in the head by the caller come along.
+    Append(Arc<MetricBatch>, Vec<Resolved>, Ack),
     /// Refuse samples before this time from now on.
     RaiseMinValid(i64, Sender<()>),
     /// Drop head data before this time and the log segments that only hold such data.
@@ -74,11 +94,17 @@ pub(crate) fn run(shared: Arc<Shared>, mut wal: Wal, rx: Receiver<Command>) {
         while let Some(cmd) = next.take() {
             taken += 1;
             match cmd {
-                Command::Append(batch, ack) => {
+                Command::Append(batch, resolved, ack) => {
                     let result = if let Some(why) = shared.failed.lock().clone() {
                         Err(AppendError::Unavailable(why))
                     } else {
-                        Ok(apply_batch(&shared, batch, &mut frames, &mut frames_max_t))
+                        Ok(apply_batch(
+                            &shared,
+                            batch,
+                            resolved,
+                            &mut frames,
+                            &mut frames_max_t,
+                        ))
                     };
                     pending.push((result, ack));
                 }
@@ -211,30 +237,29 @@ enum Target {
 /// Checks a batch, frames what is accepted into `frames` and applies it to the head.
 fn apply_batch(
     shared: &Shared,
-    batch: MetricBatch,
+    batch: Arc<MetricBatch>,
+    resolved: Vec<Resolved>,
     frames: &mut Vec<u8>,
     frames_max_t: &mut Option<i64>,
 ) -> AppendOutcome {
     let head = &shared.head;
-    let tenant = batch.tenant;
+    let tenant = batch.tenant.clone();
     let min_valid = head.min_valid_time();
-    let mut new_index: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut new_index: HashMap<SeriesKey, usize> = HashMap::new();
     let mut new_labels: Vec<usize> = Vec::new(); // batch entry that defines each new series
     let mut targets = Vec::with_capacity(batch.series.len());
-    for (i, s) in batch.series.iter().enumerate() {
-        if let Some(existing) = head.get(&tenant, &s.labels) {
+    for (i, r) in resolved.into_iter().enumerate() {
+        // A series found before queueing may have been dropped since, or created since.
+        let found = match r.series {
+            Some(series) if !series.is_removed() => Some(series),
+            _ => head.get_by_key(r.key),
+        };
+        if let Some(existing) = found {
             targets.push(Target::Existing(existing));
             continue;
         }
-        let hash = hash_of_labels(&tenant, &s.labels);
-        let slot = new_index.entry(hash).or_default();
-        let known = slot
-            .iter()
-            .copied()
-            .find(|n| batch.series[new_labels[*n]].labels == s.labels);
-        let n = known.unwrap_or_else(|| {
+        let n = *new_index.entry(r.key).or_insert_with(|| {
             new_labels.push(i);
-            slot.push(new_labels.len() - 1);
             new_labels.len() - 1
         });
         targets.push(Target::New(n));

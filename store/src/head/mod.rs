@@ -11,15 +11,14 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 use roaring::RoaringBitmap;
+use rustc_hash::FxHashMap;
 use taishan_core::config::StorageLimits;
 use taishan_core::{Labels, RejectReason, TenantId};
 
 pub use series::{check_order, AppendCheck, MemSeries, SERIES_OVERHEAD_BYTES};
 
 use crate::index::{Matcher, Postings};
-use crate::interned::{
-    hash_of_labels, hash_of_pairs, same_labels, Interner, LabelPair, SeriesLabels,
-};
+use crate::interned::{key_of_labels, key_of_pairs, Interner, LabelPair, SeriesKey, SeriesLabels};
 
 /// Limits applied when a write would create series.
 #[derive(Debug, Clone, Copy)]
@@ -45,8 +44,9 @@ impl From<&StorageLimits> for HeadLimits {
 /// The in-memory part of the store.
 #[derive(Debug)]
 pub struct Head {
-    series: RwLock<HashMap<u32, Arc<MemSeries>>>,
-    by_hash: RwLock<HashMap<u64, Vec<u32>>>,
+    series: RwLock<FxHashMap<u32, Arc<MemSeries>>>,
+    /// Series by the fingerprint of tenant and labels.
+    by_key: RwLock<FxHashMap<SeriesKey, Arc<MemSeries>>>,
     postings: RwLock<HashMap<TenantId, Postings>>,
     interner: Mutex<Interner>,
     next_id: AtomicU32,
@@ -63,7 +63,7 @@ impl Head {
     pub fn new(limits: HeadLimits) -> Self {
         Self {
             series: RwLock::default(),
-            by_hash: RwLock::default(),
+            by_key: RwLock::default(),
             postings: RwLock::default(),
             interner: Mutex::default(),
             next_id: AtomicU32::new(1),
@@ -77,13 +77,18 @@ impl Head {
 
     /// The series of `tenant` with `labels`, if the head has it.
     pub fn get(&self, tenant: &TenantId, labels: &Labels) -> Option<Arc<MemSeries>> {
-        let hash = hash_of_labels(tenant, labels);
-        let ids = self.by_hash.read().get(&hash).cloned()?;
-        let series = self.series.read();
-        ids.iter()
-            .filter_map(|id| series.get(id))
-            .find(|s| s.tenant == *tenant && same_labels(&s.labels, labels))
-            .cloned()
+        self.get_by_key(key_of_labels(tenant, labels))
+    }
+
+    /// The series of each key, under one read lock (a batch holds thousands).
+    pub fn get_many(&self, keys: &[SeriesKey]) -> Vec<Option<Arc<MemSeries>>> {
+        let map = self.by_key.read();
+        keys.iter().map(|k| map.get(k).cloned()).collect()
+    }
+
+    /// The series with fingerprint `key`, if the head has it.
+    pub fn get_by_key(&self, key: SeriesKey) -> Option<Arc<MemSeries>> {
+        self.by_key.read().get(&key).cloned()
     }
 
     /// Whether `new_total` more series (`new_for_tenant` of them for `tenant`) may be created.
@@ -138,11 +143,9 @@ impl Head {
             .entry(tenant.clone())
             .or_default()
             .add(id, &series.labels);
-        self.by_hash
+        self.by_key
             .write()
-            .entry(hash_of_pairs(&tenant, &series.labels))
-            .or_default()
-            .push(id);
+            .insert(key_of_pairs(&tenant, &series.labels), series.clone());
         self.series.write().insert(id, series.clone());
         self.bytes
             .fetch_add(SERIES_OVERHEAD_BYTES + label_bytes, Ordering::Relaxed);
@@ -225,17 +228,12 @@ impl Head {
         }
         {
             let mut series = self.series.write();
-            let mut by_hash = self.by_hash.write();
+            let mut by_key = self.by_key.write();
             let mut postings = self.postings.write();
             for s in &dead {
                 series.remove(&s.id);
-                let hash = hash_of_pairs(&s.tenant, &s.labels);
-                if let Some(ids) = by_hash.get_mut(&hash) {
-                    ids.retain(|id| *id != s.id);
-                    if ids.is_empty() {
-                        by_hash.remove(&hash);
-                    }
-                }
+                s.mark_removed();
+                by_key.remove(&key_of_pairs(&s.tenant, &s.labels));
                 if let Some(p) = postings.get_mut(&s.tenant) {
                     p.remove(s.id, &s.labels);
                     if p.is_empty() {
@@ -272,5 +270,53 @@ impl Head {
             self.max_t.load(Ordering::Relaxed),
         );
         (min <= max).then_some((min, max))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> HeadLimits {
+        HeadLimits {
+            max_series: 10,
+            max_series_per_tenant: 0,
+            max_bytes: usize::MAX,
+        }
+    }
+
+    #[test]
+    fn truncation_detaches_series_so_stale_lookups_are_noticed() {
+        let head = Head::new(limits());
+        let tenant = TenantId::default();
+        let labels = Labels::from_pairs([("__name__", "up")]).unwrap();
+        let s = head.create(&tenant, &labels, None);
+        head.append(&s, 10, 1.0);
+        let key = key_of_labels(&tenant, &labels);
+        let held = head.get_many(&[key]).remove(0).unwrap();
+        assert_eq!(head.truncate_before(100), 0);
+        assert!(
+            held.is_removed(),
+            "a writer holding the series must see it was dropped"
+        );
+        assert!(head.get_by_key(key).is_none());
+        assert!(head.select(&tenant, &[]).is_empty());
+        // The same labels come back as a fresh series.
+        let again = head.create(&tenant, &labels, None);
+        assert_ne!(again.id, s.id);
+        assert!(!again.is_removed());
+    }
+
+    #[test]
+    fn tenants_with_equal_labels_are_different_series() {
+        let head = Head::new(limits());
+        let labels = Labels::from_pairs([("__name__", "up")]).unwrap();
+        let a = head.create(&TenantId::new("a").unwrap(), &labels, None);
+        assert!(head.get(&TenantId::new("b").unwrap(), &labels).is_none());
+        assert_eq!(
+            head.get(&TenantId::new("a").unwrap(), &labels)
+                .map(|s| s.id),
+            Some(a.id)
+        );
     }
 }

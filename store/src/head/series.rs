@@ -1,5 +1,7 @@
 //! One series in the head: its closed chunks and the chunk being appended to.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use parking_lot::Mutex;
 use taishan_core::{RejectReason, Sample, TenantId};
 
@@ -20,6 +22,9 @@ pub struct MemSeries {
     /// Identity.
     pub labels: SeriesLabels,
     state: Mutex<SeriesState>,
+    /// Set when truncation dropped the series from the head: a writer holding it must look
+    /// the series up again instead of appending to a detached copy.
+    removed: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -51,7 +56,18 @@ impl MemSeries {
             tenant,
             labels,
             state: Mutex::new(SeriesState::default()),
+            removed: AtomicBool::new(false),
         }
+    }
+
+    /// Marks the series as dropped from the head.
+    pub fn mark_removed(&self) {
+        self.removed.store(true, Ordering::Release);
+    }
+
+    /// Whether the series was dropped from the head.
+    pub fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::Acquire)
     }
 
     /// Whether a sample at `t` with `v`, following `pending_last` (the newest sample accepted
