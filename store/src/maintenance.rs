@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use taishan_core::TenantId;
 
-use crate::block::{write_block, Block, BlockSeriesInput, EncodedChunk};
-use crate::chunk::{Chunk, XorAppender};
+use crate::block::{write_block, Block, BlockSeriesInput};
+use crate::chunk::{encode_for_block, Chunk, EncodedChunk};
 use crate::db::Tsdb;
 use crate::error::StoreError;
 use crate::interned::SeriesLabels;
@@ -189,34 +189,32 @@ impl Tsdb {
     }
 
     fn merge(&self, group: &[Arc<Block>]) -> Result<(), StoreError> {
-        let mut series: BTreeMap<(TenantId, SeriesLabels), Vec<EncodedChunk>> = BTreeMap::new();
+        // Decode and re-encode: merged series pack into fewer, fuller chunks.
+        let mut series: BTreeMap<(TenantId, SeriesLabels), Vec<(i64, f64)>> = BTreeMap::new();
         for block in group {
             let tenants: Vec<TenantId> = block.tenants().cloned().collect();
             for tenant in tenants {
                 for s in block.all_series(&tenant) {
-                    let out = series
+                    let samples = block
+                        .all_samples(&s.chunks)
+                        .map_err(|e| StoreError::io(block.dir(), e))?;
+                    series
                         .entry((tenant.clone(), s.labels.clone()))
-                        .or_default();
-                    for c in &s.chunks {
-                        let bytes = block
-                            .chunk_bytes(c)
-                            .map_err(|e| StoreError::io(block.dir(), e))?;
-                        out.push(EncodedChunk {
-                            min_t: c.min_t,
-                            max_t: c.max_t,
-                            count: c.count,
-                            data: bytes,
-                        });
-                    }
+                        .or_default()
+                        .extend(samples.into_iter().map(|x| (x.timestamp_ms, x.value)));
                 }
             }
         }
         let inputs = series
             .into_iter()
-            .map(|((tenant, labels), chunks)| BlockSeriesInput {
-                tenant,
-                labels,
-                chunks,
+            .map(|((tenant, labels), mut samples)| {
+                samples.sort_by_key(|s| s.0);
+                samples.dedup_by_key(|s| s.0);
+                BlockSeriesInput {
+                    tenant,
+                    labels,
+                    chunks: encode_for_block(&samples),
+                }
             })
             .collect();
         let min_t = group.iter().map(|b| b.meta().min_t).min().unwrap_or(0);
@@ -283,36 +281,11 @@ impl Tsdb {
     }
 }
 
-/// Re-encodes chunks to hold only samples in `[start, end)`; chunks wholly inside are kept.
+/// The samples of head chunks within `[start, end)`, encoded for a block.
 fn encode_range(chunks: Vec<Chunk>, start: i64, end: i64) -> Vec<EncodedChunk> {
-    let mut out = Vec::new();
+    let mut samples: Vec<(i64, f64)> = Vec::new();
     for c in chunks {
-        if c.min_t >= start && c.max_t < end {
-            out.push(EncodedChunk {
-                min_t: c.min_t,
-                max_t: c.max_t,
-                count: c.count,
-                data: c.data.to_vec(),
-            });
-            continue;
-        }
-        let mut app = XorAppender::default();
-        let mut first = None;
-        for (t, v) in c.iter().flatten() {
-            if t >= start && t < end {
-                first.get_or_insert(t);
-                app.append(t, v);
-            }
-        }
-        if let Some(min_t) = first {
-            let (max_t, count) = (app.last_timestamp(), app.count());
-            out.push(EncodedChunk {
-                min_t,
-                max_t,
-                count,
-                data: app.finish(),
-            });
-        }
+        samples.extend(c.iter().flatten().filter(|(t, _)| *t >= start && *t < end));
     }
-    out
+    encode_for_block(&samples)
 }

@@ -349,3 +349,45 @@ fn forced_cuts_with_the_same_aligned_start_compact_and_reopen() {
     assert_eq!(db.blocks().len(), 1);
     assert_eq!(all(&db, &t)[0].1, batch(0, 100));
 }
+
+#[test]
+fn blocks_keep_awkward_values_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at(T0));
+    let rt = rt();
+    let t = tenant("default");
+    let db = open(dir.path(), StorageConfig::default(), clock.clone());
+    let values = [
+        0.1 + 0.2,
+        -0.0,
+        f64::NAN,
+        f64::INFINITY,
+        f64::from_bits(taishan_core::STALE_NAN_BITS),
+        1e300,
+        12.5,
+    ];
+    let samples: Vec<(i64, f64)> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (T0 + i as i64 * 1000, *v))
+        .collect();
+    let decimals: Vec<(i64, f64)> = (0..300)
+        .map(|i| (T0 + i * 1000, 100.0 + i as f64 * 0.25))
+        .collect();
+    rt.block_on(db.append(MetricBatch::new(
+        t.clone(),
+        vec![
+            series("awkward", "x", &samples),
+            series("decimal", "x", &decimals),
+        ],
+    )))
+    .unwrap();
+    db.cut_blocks(true).unwrap();
+    drop(db);
+    let db = open(dir.path(), StorageConfig::default(), clock);
+    let got = all(&db, &t);
+    let bits = |v: &[(i64, f64)]| v.iter().map(|(t, x)| (*t, x.to_bits())).collect::<Vec<_>>();
+    assert_eq!(got[0].0, "awkward{job=\"x\"}");
+    assert_eq!(bits(&got[0].1), bits(&samples));
+    assert_eq!(bits(&got[1].1), bits(&decimals));
+}

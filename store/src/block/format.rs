@@ -6,11 +6,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::chunk::ChunkEncoding;
 use crate::codec::{put_str, put_varint, unzigzag, zigzag, Malformed, Reader};
 use crate::interned::{LabelPair, SeriesLabels};
 
 const MAGIC: &[u8; 4] = b"TSIX";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// Where a chunk lies in the block's `chunks` file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +26,8 @@ pub struct ChunkRef {
     pub offset: u64,
     /// Byte length.
     pub len: u32,
+    /// How the bytes are encoded.
+    pub encoding: ChunkEncoding,
 }
 
 /// One series of a block.
@@ -79,6 +82,7 @@ pub fn encode(tenants: &[(String, Vec<IndexedSeries>)]) -> Vec<u8> {
                 put_varint(&mut out, u64::from(c.count));
                 put_varint(&mut out, c.offset);
                 put_varint(&mut out, u64::from(c.len));
+                out.push(c.encoding as u8);
             }
         }
     }
@@ -100,7 +104,9 @@ pub fn decode(data: &[u8]) -> Result<BlockIndex, Malformed> {
         return Err(Malformed("not a Taishan block index"));
     }
     if body[4] != VERSION {
-        return Err(Malformed("unsupported block index version"));
+        return Err(Malformed(
+            "unsupported block index version (this build reads version 2)",
+        ));
     }
     let mut r = Reader::new(&body[5..]);
     let n_symbols = r.varint()? as usize;
@@ -137,12 +143,15 @@ pub fn decode(data: &[u8]) -> Result<BlockIndex, Malformed> {
                     u16::try_from(r.varint()?).map_err(|_| Malformed("chunk sample count"))?;
                 let offset = r.varint()?;
                 let len = u32::try_from(r.varint()?).map_err(|_| Malformed("chunk length"))?;
+                let encoding = ChunkEncoding::from_u8(r.bytes(1)?[0])
+                    .ok_or(Malformed("unknown chunk encoding"))?;
                 chunks.push(ChunkRef {
                     min_t,
                     max_t,
                     count,
                     offset,
                     len,
+                    encoding,
                 });
             }
             series.push(IndexedSeries {
@@ -183,6 +192,7 @@ mod tests {
                 count: 3,
                 offset: 0,
                 len: 40,
+                encoding: ChunkEncoding::Packed,
             }],
         }];
         let data = encode(&[("bank-a".to_string(), series)]);
@@ -196,7 +206,8 @@ mod tests {
                 max_t: 100,
                 count: 3,
                 offset: 0,
-                len: 40
+                len: 40,
+                encoding: ChunkEncoding::Packed
             }
         );
         let mut bad = data.clone();

@@ -18,9 +18,9 @@ use std::os::unix::fs::FileExt;
 use taishan_core::{Sample, TenantId};
 
 pub use format::{ChunkRef, IndexedSeries};
-pub use writer::{write_block, BlockSeriesInput, EncodedChunk};
+pub use writer::{write_block, BlockSeriesInput};
 
-use crate::chunk::XorIter;
+use crate::chunk;
 use crate::index::{Matcher, Postings};
 use crate::interned::SeriesLabels;
 
@@ -252,24 +252,28 @@ impl Block {
         for c in wanted {
             let from = (c.offset - start) as usize;
             let bytes = buf.get(from..from + c.len as usize).unwrap_or(&[]);
-            for s in XorIter::new(bytes, c.count) {
-                match s {
-                    Ok((t, v)) if t >= min_t && t <= max_t => out.push(Sample::new(t, v)),
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::error!(block = %self.meta.id, error = %e, "corrupt chunk skipped");
-                        break;
-                    }
+            match chunk::decode(c.encoding, bytes, c.count) {
+                Ok(samples) => out.extend(
+                    samples
+                        .into_iter()
+                        .filter(|(t, _)| *t >= min_t && *t <= max_t)
+                        .map(|(t, v)| Sample::new(t, v)),
+                ),
+                Err(e) => {
+                    return Err(io::Error::other(format!(
+                        "block {}: chunk at offset {}: {e}",
+                        self.meta.id, c.offset
+                    )))
                 }
             }
         }
         Ok(())
     }
 
-    /// The encoded bytes of one chunk (for compaction).
-    pub fn chunk_bytes(&self, c: &ChunkRef) -> io::Result<Vec<u8>> {
-        let mut buf = vec![0u8; c.len as usize];
-        self.chunks.read_exact_at(&mut buf, c.offset)?;
-        Ok(buf)
+    /// Every sample of `chunks` (for compaction).
+    pub fn all_samples(&self, chunks: &[ChunkRef]) -> io::Result<Vec<Sample>> {
+        let mut out = Vec::new();
+        self.read_samples(chunks, i64::MIN, i64::MAX, &mut out)?;
+        Ok(out)
     }
 }

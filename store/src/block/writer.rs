@@ -8,20 +8,8 @@ use taishan_core::TenantId;
 
 use super::format::{self, ChunkRef, IndexedSeries};
 use super::{Block, BlockError, BlockMeta, BlockStats};
+use crate::chunk::EncodedChunk;
 use crate::interned::SeriesLabels;
-
-/// An encoded chunk to persist, with the range it covers.
-#[derive(Debug, Clone)]
-pub struct EncodedChunk {
-    /// First timestamp.
-    pub min_t: i64,
-    /// Last timestamp.
-    pub max_t: i64,
-    /// Samples.
-    pub count: u16,
-    /// XOR-encoded bytes.
-    pub data: Vec<u8>,
-}
 
 /// One series to persist: its owner, identity and encoded chunks in time order.
 pub struct BlockSeriesInput {
@@ -75,6 +63,7 @@ pub fn write_block(
                     count: c.count,
                     offset,
                     len: c.data.len() as u32,
+                    encoding: c.encoding,
                 });
                 offset += c.data.len() as u64;
                 stats.samples += u64::from(c.count);

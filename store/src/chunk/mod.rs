@@ -1,6 +1,7 @@
 //! Compressed chunks of samples: the unit the head closes and blocks persist.
 
 pub mod bits;
+pub mod packed;
 pub mod xor;
 
 use std::sync::Arc;
@@ -43,5 +44,100 @@ impl Chunk {
     /// Decodes the samples.
     pub fn iter(&self) -> XorIter<'_> {
         XorIter::new(&self.data, self.count)
+    }
+}
+
+/// How a persisted chunk's bytes are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkEncoding {
+    /// [`xor`]: any float, bit for bit.
+    Xor = 0,
+    /// [`packed`]: short decimals, frame-of-reference bit-packed.
+    Packed = 1,
+}
+
+impl ChunkEncoding {
+    /// From the byte stored in a block index.
+    pub fn from_u8(b: u8) -> Option<Self> {
+        match b {
+            0 => Some(ChunkEncoding::Xor),
+            1 => Some(ChunkEncoding::Packed),
+            _ => None,
+        }
+    }
+}
+
+/// Samples per chunk in blocks: larger than in the head, since blocks are read whole.
+pub const SAMPLES_PER_BLOCK_CHUNK: usize = 240;
+
+/// One chunk ready to persist.
+#[derive(Debug, Clone)]
+pub struct EncodedChunk {
+    /// First timestamp.
+    pub min_t: i64,
+    /// Last timestamp.
+    pub max_t: i64,
+    /// Samples.
+    pub count: u16,
+    /// Encoding of `data`.
+    pub encoding: ChunkEncoding,
+    /// The bytes.
+    pub data: Vec<u8>,
+}
+
+/// Encodes a series' time-ordered samples for a block: packed where every value of a chunk
+/// is a short decimal, XOR otherwise.
+pub fn encode_for_block(samples: &[(i64, f64)]) -> Vec<EncodedChunk> {
+    samples
+        .chunks(SAMPLES_PER_BLOCK_CHUNK)
+        .map(|part| {
+            let (min_t, max_t) = (part[0].0, part[part.len() - 1].0);
+            let count = part.len() as u16;
+            match packed::encode(part) {
+                Some(data) => EncodedChunk {
+                    min_t,
+                    max_t,
+                    count,
+                    encoding: ChunkEncoding::Packed,
+                    data,
+                },
+                None => {
+                    let mut app = XorAppender::default();
+                    for (t, v) in part {
+                        app.append(*t, *v);
+                    }
+                    EncodedChunk {
+                        min_t,
+                        max_t,
+                        count,
+                        encoding: ChunkEncoding::Xor,
+                        data: app.finish(),
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+/// A persisted chunk that does not decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// XOR data ended early.
+    #[error(transparent)]
+    Xor(#[from] CorruptChunk),
+    /// Packed data malformed.
+    #[error(transparent)]
+    Packed(#[from] packed::MalformedPacked),
+}
+
+/// Decodes a persisted chunk of `count` samples.
+pub fn decode(
+    encoding: ChunkEncoding,
+    data: &[u8],
+    count: u16,
+) -> Result<Vec<(i64, f64)>, DecodeError> {
+    match encoding {
+        ChunkEncoding::Xor => Ok(XorIter::new(data, count).collect::<Result<Vec<_>, _>>()?),
+        ChunkEncoding::Packed => Ok(packed::decode(data)?),
     }
 }
