@@ -13,7 +13,7 @@ pub struct SeriesModel {
 
 #[derive(Clone, Copy)]
 enum Kind {
-    /// Monotonic counter with fractional increments (CPU seconds).
+    /// Monotonic counter of centiseconds shown in seconds (CPU time from /proc: jiffies/100).
     FloatCounter(f64),
     /// Monotonic counter with integer increments (bytes).
     IntCounter(u64),
@@ -41,8 +41,10 @@ impl SeriesModel {
         let r = rng(self.seed, step);
         match self.kind {
             Kind::FloatCounter(rate) => {
-                *state += (rate * (0.5 + (r % 1000) as f64 / 1000.0) * 100.0).round() / 100.0;
-                *state
+                // Exporters read integer jiffies and divide once: the value is the nearest
+                // double to a two-decimal number, never an accumulation of float sums.
+                *state += (rate * (0.5 + (r % 1000) as f64 / 1000.0) * 100.0).round();
+                *state / 100.0
             }
             Kind::IntCounter(rate) => {
                 *state += (rate / 2 + r % rate.max(1)) as f64;
@@ -54,7 +56,12 @@ impl SeriesModel {
                 quantum,
             } => {
                 let x = level + spread * (((r % 2001) as f64 / 1000.0) - 1.0);
-                (x / quantum).round() * quantum
+                if quantum >= 1.0 {
+                    (x / quantum).round() * quantum
+                } else {
+                    let per_unit = (1.0 / quantum).round();
+                    (x * per_unit).round() / per_unit
+                }
             }
             Kind::Constant(v) => v,
         }

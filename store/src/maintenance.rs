@@ -285,7 +285,10 @@ impl Tsdb {
 fn encode_range(chunks: Vec<Chunk>, start: i64, end: i64) -> Vec<EncodedChunk> {
     let mut samples: Vec<(i64, f64)> = Vec::new();
     for c in chunks {
-        samples.extend(c.iter().flatten().filter(|(t, _)| *t >= start && *t < end));
+        match c.samples() {
+            Ok(s) => samples.extend(s.into_iter().filter(|(t, _)| *t >= start && *t < end)),
+            Err(e) => tracing::error!(error = %e, "undecodable head chunk left out of a block"),
+        }
     }
     encode_for_block(&samples)
 }

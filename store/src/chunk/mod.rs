@@ -21,29 +21,42 @@ pub struct Chunk {
     pub max_t: i64,
     /// Number of samples.
     pub count: u16,
-    /// XOR-encoded samples.
+    /// How `data` is encoded.
+    pub encoding: ChunkEncoding,
+    /// The encoded samples.
     pub data: Arc<[u8]>,
 }
 
 impl Chunk {
-    /// Closes an appender into a chunk (None when it holds no sample).
+    /// Closes an appender into a chunk (None when it holds no sample). The samples are
+    /// repacked when that is smaller: closed chunks are most of the head's memory, and a
+    /// chunk closes once per 120 samples, so the extra work is small.
     pub fn from_appender(min_t: i64, appender: XorAppender) -> Option<Self> {
         if appender.count() == 0 {
             return None;
         }
         let count = appender.count();
         let max_t = appender.last_timestamp();
+        let samples: Option<Vec<(i64, f64)>> = XorIter::new(appender.bytes(), count)
+            .map(Result::ok)
+            .collect();
+        let packed = samples.as_deref().and_then(packed::encode);
+        let (encoding, data) = match packed {
+            Some(p) if p.len() < appender.bytes().len() => (ChunkEncoding::Packed, p),
+            _ => (ChunkEncoding::Xor, appender.finish()),
+        };
         Some(Self {
             min_t,
             max_t,
             count,
-            data: Arc::from(appender.finish()),
+            encoding,
+            data: Arc::from(data),
         })
     }
 
     /// Decodes the samples.
-    pub fn iter(&self) -> XorIter<'_> {
-        XorIter::new(&self.data, self.count)
+    pub fn samples(&self) -> Result<Vec<(i64, f64)>, DecodeError> {
+        decode(self.encoding, &self.data, self.count)
     }
 }
 

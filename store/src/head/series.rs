@@ -122,15 +122,12 @@ impl MemSeries {
             (closed, open, s.open.count())
         };
         for chunk in &closed {
-            push_decoded(chunk.iter(), min_t, max_t, out);
+            push_decoded(chunk.samples(), min_t, max_t, out);
         }
         if let Some(bytes) = open {
-            push_decoded(
-                crate::chunk::XorIter::new(&bytes, open_count),
-                min_t,
-                max_t,
-                out,
-            );
+            let samples =
+                crate::chunk::decode(crate::chunk::ChunkEncoding::Xor, &bytes, open_count);
+            push_decoded(samples, min_t, max_t, out);
         }
     }
 
@@ -185,18 +182,22 @@ pub fn check_order(last: Option<(i64, u64)>, t: i64, v: f64) -> AppendCheck {
     }
 }
 
-fn push_decoded(iter: crate::chunk::XorIter<'_>, min_t: i64, max_t: i64, out: &mut Vec<Sample>) {
-    for s in iter {
-        match s {
-            Ok((t, v)) if t >= min_t && t <= max_t => out.push(Sample::new(t, v)),
-            Ok(_) => {}
-            Err(e) => {
-                // Head chunks are written by this process; a decode failure is a bug, but a
-                // query must not take the process down with it.
-                tracing::error!(error = %e, "undecodable head chunk skipped");
-                break;
-            }
-        }
+fn push_decoded(
+    samples: Result<Vec<(i64, f64)>, crate::chunk::DecodeError>,
+    min_t: i64,
+    max_t: i64,
+    out: &mut Vec<Sample>,
+) {
+    match samples {
+        Ok(samples) => out.extend(
+            samples
+                .into_iter()
+                .filter(|(t, _)| *t >= min_t && *t <= max_t)
+                .map(|(t, v)| Sample::new(t, v)),
+        ),
+        // Head chunks are written by this process; a decode failure is a bug, but a query
+        // must not take the process down with it.
+        Err(e) => tracing::error!(error = %e, "undecodable head chunk skipped"),
     }
 }
 
