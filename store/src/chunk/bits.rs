@@ -29,6 +29,11 @@ impl BitWriter {
         debug_assert!(n <= 64);
         while n > 0 {
             if self.free == 0 {
+                // Grow in small steps: an open chunk lives long and doubling would leave
+                // up to half of every series' buffer unused.
+                if self.buf.len() == self.buf.capacity() {
+                    self.buf.reserve_exact(32);
+                }
                 self.buf.push(0);
                 self.free = 8;
             }
