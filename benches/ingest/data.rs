@@ -209,10 +209,7 @@ pub fn encode_requests(
                             labels: fleet[i]
                                 .labels
                                 .iter()
-                                .map(|(n, v)| prompb::Label {
-                                    name: n.clone(),
-                                    value: v.clone(),
-                                })
+                                .map(|(n, v)| prompb::Label::new(n, v))
                                 .collect(),
                             samples: vec![prompb::Sample {
                                 timestamp: t,

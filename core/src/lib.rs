@@ -16,6 +16,6 @@ pub mod tenant;
 pub use batch::{MetricBatch, SeriesSamples};
 pub use bus::{AppendError, AppendOutcome, Bus, InProcessBus, MetricSink, RejectReason, Rejection};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use labels::{Label, LabelError, Labels, METRIC_NAME};
+pub use labels::{Label, LabelError, LabelRef, Labels, METRIC_NAME};
 pub use sample::{is_stale_marker, Sample, STALE_NAN_BITS};
 pub use tenant::{TenantError, TenantId, TENANT_HEADER};

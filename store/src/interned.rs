@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use taishan_core::{Label, Labels, TenantId};
+use taishan_core::{Labels, TenantId};
 use xxhash_rust::xxh3::Xxh3;
 
 /// One interned name/value pair.
@@ -23,12 +23,7 @@ pub type SeriesLabels = Arc<[LabelPair]>;
 
 /// Converts back to the core type for answers.
 pub fn to_labels(labels: &[LabelPair]) -> Labels {
-    Labels::from_sorted_unchecked(
-        labels
-            .iter()
-            .map(|p| Label::new(p.name.as_ref(), p.value.as_ref()))
-            .collect(),
-    )
+    Labels::from_sorted_unchecked(labels.iter().map(|p| (p.name.as_ref(), p.value.as_ref())))
 }
 
 /// A series' identity as a 128-bit fingerprint of its tenant and labels.
@@ -53,10 +48,7 @@ fn key_of<'a>(tenant: &TenantId, labels: impl Iterator<Item = (&'a str, &'a str)
 
 /// The key of an ingest label set.
 pub fn key_of_labels(tenant: &TenantId, labels: &Labels) -> SeriesKey {
-    key_of(
-        tenant,
-        labels.iter().map(|l| (l.name.as_str(), l.value.as_str())),
-    )
+    key_of(tenant, labels.iter().map(|l| (l.name, l.value)))
 }
 
 /// The key of an interned label set.
@@ -89,8 +81,8 @@ impl Interner {
         labels
             .iter()
             .map(|l| LabelPair {
-                name: self.intern(&l.name),
-                value: self.intern(&l.value),
+                name: self.intern(l.name),
+                value: self.intern(l.value),
             })
             .collect()
     }

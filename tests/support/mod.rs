@@ -205,10 +205,7 @@ pub fn encode_remote_write(series: &[SeriesSpec<'_>]) -> Vec<u8> {
             .map(|(labels, samples)| prompb::TimeSeries {
                 labels: labels
                     .iter()
-                    .map(|(n, v)| prompb::Label {
-                        name: n.to_string(),
-                        value: v.to_string(),
-                    })
+                    .map(|(n, v)| prompb::Label::new(n, v))
                     .collect(),
                 samples: samples
                     .iter()

@@ -13,3 +13,4 @@ pub mod influx;
 pub mod line_protocol;
 pub mod prompb;
 pub mod remote_write;
+pub mod remote_write_wire;

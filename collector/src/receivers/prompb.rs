@@ -1,5 +1,7 @@
-//! The remote write 1.0 protobuf messages (`prometheus/prompb/types.proto`, `remote.proto`):
-//! only the fields Taishan reads; prost skips the rest.
+//! The remote write 1.0 protobuf messages (`prometheus/prompb/types.proto`, `remote.proto`),
+//! only the fields Taishan reads, as prost types: senders (tests, benchmarks) encode with
+//! them, and they are the reference the receiver's borrowing decoder
+//! ([`super::remote_write_wire`]) is tested against.
 
 /// A write request.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -32,6 +34,16 @@ pub struct Label {
     /// Value.
     #[prost(string, tag = "2")]
     pub value: String,
+}
+
+impl Label {
+    /// A label from text.
+    pub fn new(name: &str, value: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            value: value.to_string(),
+        }
+    }
 }
 
 /// A float sample.

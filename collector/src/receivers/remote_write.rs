@@ -2,10 +2,9 @@
 
 use axum::extract::Request;
 use axum::response::Response;
-use prost::Message;
-use taishan_core::{Label, Labels, MetricBatch, Sample, SeriesSamples, TENANT_HEADER};
+use taishan_core::{Labels, MetricBatch, Sample, SeriesSamples, TENANT_HEADER};
 
-use super::prompb::WriteRequest;
+use super::remote_write_wire::for_each_series;
 use crate::http::{handle, IngestError, IngestPath, IngestState};
 use crate::tenant::tenant_of;
 
@@ -43,27 +42,29 @@ pub fn decode(raw: &[u8], limit: usize) -> Result<(Vec<SeriesSamples>, usize), I
     let data = snap::raw::Decoder::new().decompress_vec(raw).map_err(|e| {
         IngestError::BadRequest(format!("body is not snappy block-compressed: {e}"))
     })?;
-    let request = WriteRequest::decode(&data[..]).map_err(|e| {
-        IngestError::BadRequest(format!("body is not a remote write WriteRequest: {e}"))
-    })?;
     let mut histograms = 0;
-    let mut out = Vec::with_capacity(request.timeseries.len());
-    for (i, ts) in request.timeseries.into_iter().enumerate() {
-        histograms += ts.histograms.len();
-        let labels = Labels::new(
-            ts.labels
-                .into_iter()
-                .map(|l| Label::new(l.name, l.value))
-                .collect(),
-        )
-        .map_err(|e| IngestError::BadRequest(format!("timeseries[{i}]: {e}")))?;
+    let mut out = Vec::new();
+    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(16);
+    let mut index = 0usize;
+    for_each_series(&data, |ts| {
+        let i = index;
+        index += 1;
+        histograms += ts.histograms;
+        let bad = |what: &str| IngestError::BadRequest(format!("timeseries[{i}]: {what}"));
+        pairs.clear();
+        for (name, value) in &ts.labels {
+            let name = std::str::from_utf8(name).map_err(|_| bad("label name is not UTF-8"))?;
+            let value = std::str::from_utf8(value).map_err(|_| bad("label value is not UTF-8"))?;
+            pairs.push((name, value));
+        }
+        let labels = Labels::from_strs(&mut pairs).map_err(|e| bad(&e.to_string()))?;
         if ts.samples.is_empty() {
-            continue;
+            return Ok(());
         }
         let mut samples: Vec<Sample> = ts
             .samples
             .iter()
-            .map(|s| Sample::new(s.timestamp, s.value))
+            .map(|(t, v)| Sample::new(*t, *v))
             .collect();
         if !samples
             .windows(2)
@@ -72,14 +73,16 @@ pub fn decode(raw: &[u8], limit: usize) -> Result<(Vec<SeriesSamples>, usize), I
             samples.sort_by_key(|s| s.timestamp_ms);
         }
         out.push(SeriesSamples { labels, samples });
-    }
+        Ok(())
+    })?;
     Ok((out, histograms))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::prompb::{self, TimeSeries};
+    use super::super::prompb::{self, TimeSeries, WriteRequest};
     use super::*;
+    use prost::Message;
 
     fn encode(req: &WriteRequest) -> Vec<u8> {
         snap::raw::Encoder::new()
@@ -91,10 +94,7 @@ mod tests {
         TimeSeries {
             labels: labels
                 .iter()
-                .map(|(n, v)| prompb::Label {
-                    name: n.to_string(),
-                    value: v.to_string(),
-                })
+                .map(|(n, v)| prompb::Label::new(n, v))
                 .collect(),
             samples: samples
                 .iter()

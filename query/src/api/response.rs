@@ -86,7 +86,7 @@ pub fn metric(labels: &Labels) -> Value {
     Value::Object(
         labels
             .iter()
-            .map(|l| (l.name.clone(), Value::String(l.value.clone())))
+            .map(|l| (l.name.to_string(), Value::String(l.value.to_string())))
             .collect(),
     )
 }

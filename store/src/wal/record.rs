@@ -82,8 +82,8 @@ pub fn encode_series(out: &mut Vec<u8>, series: &[SeriesRecord]) {
         put_str(&mut p, s.tenant.as_str());
         put_varint(&mut p, s.labels.len() as u64);
         for l in s.labels.iter() {
-            put_str(&mut p, &l.name);
-            put_str(&mut p, &l.value);
+            put_str(&mut p, l.name);
+            put_str(&mut p, l.value);
         }
     }
     frame(out, TYPE_SERIES, &p);
