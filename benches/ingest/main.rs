@@ -43,6 +43,9 @@ struct Args {
     /// Give up on a peer after this many seconds of sending.
     #[arg(long, default_value_t = 900)]
     max_seconds: u64,
+    /// Runs per peer; the run with the median throughput is reported (each on a fresh store).
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
     /// Skip persisting and measuring disk (for the scale scenario).
     #[arg(long)]
     no_disk: bool,
@@ -107,34 +110,48 @@ fn main() {
     let probe = fleet[fleet.len() / 2].labels.clone();
     let mut results = Vec::new();
     for kind in kinds {
-        eprintln!("== {}", kind.name());
-        let mut peer = Peer::start(kind, root.path());
-        let (seconds, retries, failures) = send_all(
-            &peer.write_url(),
-            &shards,
-            Duration::from_secs(args.max_seconds),
-        );
-        std::thread::sleep(Duration::from_secs(3));
-        let rss = peer.rss_bytes();
-        let (query_ms, query_ok) = probe_query(&peer, &probe, end);
-        let disk = (!args.no_disk).then(|| {
-            let how = peer.persist();
-            (disk_bytes(&peer.dir), how)
-        });
-        peer.stop();
-        let o = Outcome {
-            kind,
-            seconds,
-            samples,
-            retries,
-            failures,
-            rss,
-            disk,
-            query_ms,
-            query_ok,
-        };
-        report_one(&o, fleet.len());
-        results.push(o);
+        let mut runs = Vec::new();
+        for run in 0..args.repeat.max(1) {
+            eprintln!(
+                "== {} (run {} of {})",
+                kind.name(),
+                run + 1,
+                args.repeat.max(1)
+            );
+            let run_dir = root.path().join(format!("run{run}"));
+            std::fs::create_dir_all(&run_dir).expect("run dir");
+            let mut peer = Peer::start(kind, &run_dir);
+            let (seconds, retries, failures) = send_all(
+                &peer.write_url(),
+                &shards,
+                Duration::from_secs(args.max_seconds),
+            );
+            std::thread::sleep(Duration::from_secs(3));
+            let rss = peer.rss_bytes();
+            let (query_ms, query_ok) = probe_query(&peer, &probe, end);
+            let disk = (!args.no_disk).then(|| {
+                let how = peer.persist();
+                (disk_bytes(&peer.dir), how)
+            });
+            peer.stop();
+            let _ = std::fs::remove_dir_all(&run_dir);
+            let o = Outcome {
+                kind,
+                seconds,
+                samples,
+                retries,
+                failures,
+                rss,
+                disk,
+                query_ms,
+                query_ok,
+            };
+            report_one(&o, fleet.len());
+            runs.push(o);
+        }
+        runs.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+        let median = runs.swap_remove(runs.len() / 2);
+        results.push(median);
     }
     report_table(&results, fleet.len(), &args);
 }
@@ -284,8 +301,13 @@ fn report_one(o: &Outcome, series: usize) {
 fn report_table(results: &[Outcome], series: usize, args: &Args) {
     println!();
     println!(
-        "{} series x {} samples ({}s apart), {} senders x {} samples/request",
-        series, args.steps, args.interval, args.shards, args.per_request
+        "{} series x {} samples ({}s apart), {} senders x {} samples/request, median of {} run(s)",
+        series,
+        args.steps,
+        args.interval,
+        args.shards,
+        args.per_request,
+        args.repeat.max(1)
     );
     println!(
         "| system | samples/s | RSS/series (B) | disk B/sample | probe query | failed requests |"

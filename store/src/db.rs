@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 
 use crate::block::Block;
 use crate::error::StoreError;
-use crate::head::{check_order, AppendCheck, Head, HeadLimits, MemSeries};
+use crate::head::{Head, HeadLimits, MemSeries};
 use crate::index::Matcher;
 use crate::interned::{to_labels, SeriesLabels};
 use crate::metrics::StoreMetrics;
@@ -147,9 +147,8 @@ impl Tsdb {
                         continue;
                     }
                     if let Some(series) = by_id.get(&s.id) {
-                        if check_order(series.last(), s.t, s.v) == AppendCheck::Append {
-                            head.append(series, s.t, s.v);
-                        }
+                        // Repeats (a checkpoint overlapping a segment) are skipped by the check.
+                        head.try_append(series, s.t, s.v);
                     }
                 }
             }

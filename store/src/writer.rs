@@ -5,6 +5,8 @@
 //! creation and truncation never race.
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,7 +16,7 @@ use taishan_core::{AppendError, AppendOutcome, MetricBatch, RejectReason, Reject
 use tokio::sync::oneshot;
 
 use crate::db::Shared;
-use crate::head::{check_order, AppendCheck, MemSeries};
+use crate::head::{AppendCheck, MemSeries};
 use crate::interned::{key_of_labels, SeriesKey};
 use crate::wal::record::{encode_samples, encode_series};
 use crate::wal::{SampleRecord, SeriesRecord, Wal};
@@ -245,7 +247,7 @@ fn apply_batch(
     let head = &shared.head;
     let tenant = batch.tenant.clone();
     let min_valid = head.min_valid_time();
-    let mut new_index: HashMap<SeriesKey, usize> = HashMap::new();
+    let mut new_index: FxHashMap<SeriesKey, usize> = FxHashMap::default();
     let mut new_labels: Vec<usize> = Vec::new(); // batch entry that defines each new series
     let mut targets = Vec::with_capacity(batch.series.len());
     for (i, r) in resolved.into_iter().enumerate() {
@@ -286,57 +288,55 @@ fn apply_batch(
             })
             .samples += 1;
     };
-    // Newest accepted sample per target within this batch (existing id or new index).
-    let mut last_existing: HashMap<u32, (i64, u64)> = HashMap::new();
-    let mut last_new: HashMap<usize, (i64, u64)> = HashMap::new();
-    let mut accepted_existing: Vec<(Arc<MemSeries>, i64, f64)> = Vec::new();
-    let mut accepted_new: Vec<(usize, i64, f64)> = Vec::new();
-    for (s, target) in batch.series.iter().zip(&targets) {
-        for sample in &s.samples {
-            let (t, v) = (sample.timestamp_ms, sample.value);
-            let describe = || format!("{} @ {t}", s.labels);
-            if t < min_valid {
-                reject(RejectReason::TooOld, &describe);
-                continue;
-            }
-            match target {
-                Target::Refused(reason) => reject(*reason, &describe),
-                Target::Existing(series) => {
-                    let prior = last_existing.get(&series.id).copied();
-                    match series.check(t, v, prior) {
-                        AppendCheck::Append => {
-                            last_existing.insert(series.id, (t, v.to_bits()));
-                            accepted_existing.push((series.clone(), t, v));
-                        }
-                        AppendCheck::AlreadyStored => outcome.accepted += 1,
-                        AppendCheck::Reject(r) => reject(r, &describe),
-                    }
-                }
-                Target::New(n) => match check_order(last_new.get(n).copied(), t, v) {
-                    AppendCheck::Append => {
-                        last_new.insert(*n, (t, v.to_bits()));
-                        accepted_new.push((*n, t, v));
-                    }
-                    AppendCheck::AlreadyStored => outcome.accepted += 1,
-                    AppendCheck::Reject(r) => reject(r, &describe),
-                },
-            }
-        }
-    }
-
-    // Create the new series that have something to store, and log them first.
+    // One pass: each sample is checked and appended at once (so later samples of the same
+    // series in this batch are checked against it), and framed for the log. New series are
+    // created at their first accepted sample, and logged before the samples that use them.
     let mut created: Vec<Option<Arc<MemSeries>>> = vec![None; new_labels.len()];
     let mut series_records = Vec::new();
-    for (n, _, _) in &accepted_new {
-        if created[*n].is_none() {
-            let labels = &batch.series[new_labels[*n]].labels;
-            let s = head.create(&tenant, labels, None);
-            series_records.push(SeriesRecord {
-                id: s.id,
-                tenant: tenant.clone(),
-                labels: labels.clone(),
-            });
-            created[*n] = Some(s);
+    let mut records = Vec::with_capacity(batch.sample_count());
+    for (s, target) in batch.series.iter().zip(&targets) {
+        let describe_at = |t: i64| move || format!("{} @ {t}", s.labels);
+        let series = match target {
+            Target::Refused(reason) => {
+                for sample in &s.samples {
+                    reject(*reason, &describe_at(sample.timestamp_ms));
+                }
+                continue;
+            }
+            Target::Existing(series) => series,
+            Target::New(n) => {
+                if s.samples.iter().all(|x| x.timestamp_ms < min_valid) {
+                    for sample in &s.samples {
+                        reject(RejectReason::TooOld, &describe_at(sample.timestamp_ms));
+                    }
+                    continue;
+                }
+                created[*n].get_or_insert_with(|| {
+                    let created = head.create(&tenant, &s.labels, None);
+                    series_records.push(SeriesRecord {
+                        id: created.id,
+                        tenant: tenant.clone(),
+                        labels: s.labels.clone(),
+                    });
+                    created
+                })
+            }
+        };
+        for sample in &s.samples {
+            let (t, v) = (sample.timestamp_ms, sample.value);
+            if t < min_valid {
+                reject(RejectReason::TooOld, &describe_at(t));
+                continue;
+            }
+            match head.try_append(series, t, v) {
+                AppendCheck::Append => records.push(SampleRecord {
+                    id: series.id,
+                    t,
+                    v,
+                }),
+                AppendCheck::AlreadyStored => outcome.accepted += 1,
+                AppendCheck::Reject(r) => reject(r, &describe_at(t)),
+            }
         }
     }
     if !series_records.is_empty() {
@@ -346,35 +346,10 @@ fn apply_batch(
             .inc_by(series_records.len() as u64);
         encode_series(frames, &series_records);
     }
-    let mut records = Vec::with_capacity(accepted_existing.len() + accepted_new.len());
-    for (s, t, v) in &accepted_existing {
-        records.push(SampleRecord {
-            id: s.id,
-            t: *t,
-            v: *v,
-        });
-    }
-    for (n, t, v) in &accepted_new {
-        if let Some(s) = &created[*n] {
-            records.push(SampleRecord {
-                id: s.id,
-                t: *t,
-                v: *v,
-            });
-        }
-    }
     if !records.is_empty() {
         encode_samples(frames, &records);
         let max_t = records.iter().map(|r| r.t).max();
         *frames_max_t = (*frames_max_t).max(max_t);
-    }
-    for (s, t, v) in &accepted_existing {
-        head.append(s, *t, *v);
-    }
-    for (n, t, v) in &accepted_new {
-        if let Some(s) = &created[*n] {
-            head.append(s, *t, *v);
-        }
     }
     outcome.accepted += records.len();
     shared.metrics.samples_appended.inc_by(records.len() as u64);

@@ -152,14 +152,18 @@ impl Head {
         series
     }
 
-    /// Appends a checked sample and tracks the head's time range.
-    pub fn append(&self, series: &MemSeries, t: i64, v: f64) {
-        let grown = series.append(t, v);
-        if grown > 0 {
-            self.bytes.fetch_add(grown, Ordering::Relaxed);
+    /// Appends a sample if it is in order for its series, tracking the head's time range and
+    /// memory.
+    pub fn try_append(&self, series: &MemSeries, t: i64, v: f64) -> AppendCheck {
+        let (check, grown) = series.try_append(t, v);
+        if check == AppendCheck::Append {
+            if grown > 0 {
+                self.bytes.fetch_add(grown, Ordering::Relaxed);
+            }
+            self.min_t.fetch_min(t, Ordering::Relaxed);
+            self.max_t.fetch_max(t, Ordering::Relaxed);
         }
-        self.min_t.fetch_min(t, Ordering::Relaxed);
-        self.max_t.fetch_max(t, Ordering::Relaxed);
+        check
     }
 
     /// The series of `tenant` selected by `matchers`.
@@ -291,7 +295,7 @@ mod tests {
         let tenant = TenantId::default();
         let labels = Labels::from_pairs([("__name__", "up")]).unwrap();
         let s = head.create(&tenant, &labels, None);
-        head.append(&s, 10, 1.0);
+        head.try_append(&s, 10, 1.0);
         let key = key_of_labels(&tenant, &labels);
         let held = head.get_many(&[key]).remove(0).unwrap();
         assert_eq!(head.truncate_before(100), 0);

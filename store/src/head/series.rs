@@ -70,24 +70,18 @@ impl MemSeries {
         self.removed.load(Ordering::Acquire)
     }
 
-    /// Whether a sample at `t` with `v`, following `pending_last` (the newest sample accepted
-    /// earlier in the same write, if any), may be appended.
-    pub fn check(&self, t: i64, v: f64, pending_last: Option<(i64, u64)>) -> AppendCheck {
-        let last = pending_last.or(self.state.lock().last);
-        check_order(last, t, v)
-    }
-
     /// The newest accepted sample.
     pub fn last(&self) -> Option<(i64, u64)> {
         self.state.lock().last
     }
 
-    /// Appends an already checked sample; returns bytes newly held by closed chunks.
-    pub fn append(&self, t: i64, v: f64) -> usize {
+    /// Appends the sample if it is in order; returns what happened and the bytes newly held
+    /// by a chunk that closed.
+    pub fn try_append(&self, t: i64, v: f64) -> (AppendCheck, usize) {
         let mut s = self.state.lock();
-        if s.last.is_some_and(|(lt, _)| t <= lt) {
-            // Checked callers never get here; stay safe if one does.
-            return 0;
+        let check = check_order(s.last, t, v);
+        if check != AppendCheck::Append {
+            return (check, 0);
         }
         let mut grown = 0;
         if s.open.count() >= SAMPLES_PER_CHUNK {
@@ -103,7 +97,7 @@ impl MemSeries {
         }
         s.open.append(t, v);
         s.last = Some((t, v.to_bits()));
-        grown
+        (check, grown)
     }
 
     /// Appends samples within `[min_t, max_t]` to `out`, in time order.
@@ -213,28 +207,26 @@ mod tests {
     #[test]
     fn order_is_enforced_and_exact_repeats_are_accepted() {
         let s = series();
-        assert_eq!(s.check(10, 1.0, None), AppendCheck::Append);
-        s.append(10, 1.0);
-        assert_eq!(s.check(10, 1.0, None), AppendCheck::AlreadyStored);
+        assert_eq!(s.try_append(10, 1.0).0, AppendCheck::Append);
+        assert_eq!(s.try_append(10, 1.0).0, AppendCheck::AlreadyStored);
         assert_eq!(
-            s.check(10, 2.0, None),
+            s.try_append(10, 2.0).0,
             AppendCheck::Reject(RejectReason::DuplicateTimestamp)
         );
         assert_eq!(
-            s.check(9, 1.0, None),
+            s.try_append(9, 1.0).0,
             AppendCheck::Reject(RejectReason::OutOfOrder)
         );
-        assert_eq!(
-            s.check(11, 1.0, Some((12, 0))),
-            AppendCheck::Reject(RejectReason::OutOfOrder)
-        );
+        let mut out = Vec::new();
+        s.samples_in(0, 100, &mut out);
+        assert_eq!(out, vec![Sample::new(10, 1.0)]);
     }
 
     #[test]
     fn chunks_close_and_read_back_across_truncation() {
         let s = series();
         for i in 0..500 {
-            s.append(i * 10, i as f64);
+            s.try_append(i * 10, i as f64);
         }
         let mut out = Vec::new();
         s.samples_in(0, i64::MAX, &mut out);
@@ -253,7 +245,7 @@ mod tests {
         let (_, empty) = s.truncate_before(10_000);
         assert!(empty);
         assert_eq!(
-            s.check(4000, 1.0, None),
+            s.try_append(4000, 1.0).0,
             AppendCheck::Reject(RejectReason::OutOfOrder)
         );
     }
