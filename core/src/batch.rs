@@ -4,13 +4,17 @@ use crate::labels::Labels;
 use crate::sample::Sample;
 use crate::tenant::TenantId;
 
+/// Samples of one series in a batch: usually one (a scrape or a remote-write send), kept
+/// inline so the common case allocates nothing.
+pub type SampleList = smallvec::SmallVec<[Sample; 1]>;
+
 /// The samples of one series within a batch, in timestamp order as sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesSamples {
     /// The series identity.
     pub labels: Labels,
     /// Its new samples.
-    pub samples: Vec<Sample>,
+    pub samples: SampleList,
 }
 
 /// A unit of ingest: all or none of it is written to the log (rejections of single samples,

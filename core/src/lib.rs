@@ -13,7 +13,7 @@ pub mod labels;
 pub mod sample;
 pub mod tenant;
 
-pub use batch::{MetricBatch, SeriesSamples};
+pub use batch::{MetricBatch, SampleList, SeriesSamples};
 pub use bus::{AppendError, AppendOutcome, Bus, InProcessBus, MetricSink, RejectReason, Rejection};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use labels::{Label, LabelError, LabelRef, Labels, METRIC_NAME};

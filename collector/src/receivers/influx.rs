@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, Request};
 use axum::response::Response;
-use taishan_core::{Label, Labels, MetricBatch, Sample, SeriesSamples, TENANT_HEADER};
+use taishan_core::{Label, Labels, MetricBatch, Sample, SampleList, SeriesSamples, TENANT_HEADER};
 
 use super::line_protocol::{self, FieldValue};
 use crate::http::{handle, IngestError, IngestPath, IngestState};
@@ -157,7 +157,7 @@ pub fn to_series(
             let slot = *index.entry(labels.clone()).or_insert_with(|| {
                 out.push(SeriesSamples {
                     labels,
-                    samples: Vec::new(),
+                    samples: SampleList::new(),
                 });
                 out.len() - 1
             });

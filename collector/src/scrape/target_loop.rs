@@ -73,7 +73,10 @@ pub(super) async fn scrape_and_publish(
                         if current.insert(labels.clone()) {
                             series.push(SeriesSamples {
                                 labels,
-                                samples: vec![Sample::new(s.timestamp_ms.unwrap_or(t), s.value)],
+                                samples: smallvec::smallvec![Sample::new(
+                                    s.timestamp_ms.unwrap_or(t),
+                                    s.value
+                                )],
                             });
                         }
                     }
@@ -92,7 +95,7 @@ pub(super) async fn scrape_and_publish(
     for gone in previous.difference(&current) {
         series.push(SeriesSamples {
             labels: gone.clone(),
-            samples: vec![Sample::stale(t)],
+            samples: smallvec::smallvec![Sample::stale(t)],
         });
     }
     for (name, value) in [
@@ -103,7 +106,7 @@ pub(super) async fn scrape_and_publish(
         if let Ok(labels) = synthetic_labels(target, name) {
             series.push(SeriesSamples {
                 labels,
-                samples: vec![Sample::new(t, value)],
+                samples: smallvec::smallvec![Sample::new(t, value)],
             });
         }
     }

@@ -23,29 +23,43 @@ impl BitWriter {
         self.write_bits(u64::from(bit), 1);
     }
 
-    /// Writes the low `n` bits of `v` (n ≤ 64).
+    /// Writes the low `n` bits of `v` (n ≤ 64): first into the free bits of the last byte,
+    /// then whole bytes, then the start of a new byte.
     #[inline]
-    pub fn write_bits(&mut self, v: u64, mut n: u32) {
+    pub fn write_bits(&mut self, v: u64, n: u32) {
         debug_assert!(n <= 64);
-        while n > 0 {
-            if self.free == 0 {
-                // Grow in small steps: an open chunk lives long and doubling would leave
-                // up to half of every series' buffer unused.
-                if self.buf.len() == self.buf.capacity() {
-                    self.buf.reserve_exact(32);
-                }
-                self.buf.push(0);
-                self.free = 8;
-            }
-            let take = n.min(self.free);
-            let shift = n - take;
-            let bits = ((v >> shift) & ((1u64 << take) - 1)) as u8;
+        if n == 0 {
+            return;
+        }
+        let mut left = n;
+        if self.free > 0 {
+            let take = left.min(self.free);
+            let bits = (v >> (left - take)) & ((1u64 << take) - 1);
             if let Some(last) = self.buf.last_mut() {
-                *last |= bits << (self.free - take);
+                *last |= (bits as u8) << (self.free - take);
             }
             self.free -= take;
-            n -= take;
+            left -= take;
         }
+        while left >= 8 {
+            left -= 8;
+            self.push_byte((v >> left) as u8);
+        }
+        if left > 0 {
+            let bits = v & ((1u64 << left) - 1);
+            self.push_byte((bits << (8 - left)) as u8);
+            self.free = 8 - left;
+        }
+    }
+
+    #[inline]
+    fn push_byte(&mut self, b: u8) {
+        // Grow in small steps: an open chunk lives long and doubling would leave up to half
+        // of every series' buffer unused.
+        if self.buf.len() == self.buf.capacity() {
+            self.buf.reserve_exact(32);
+        }
+        self.buf.push(b);
     }
 
     /// The bytes written so far (the last one may be partly used).
