@@ -14,6 +14,9 @@ use crate::error::StoreError;
 use crate::interned::SeriesLabels;
 use crate::writer::Command;
 
+/// One series to merge: its owner, identity, and (block, series) positions holding it.
+type MergeGroup = (TenantId, SeriesLabels, Vec<(usize, usize)>);
+
 /// What one maintenance pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MaintenanceReport {
@@ -121,22 +124,18 @@ impl Tsdb {
     }
 
     fn persist_head_range(&self, start: i64, end: i64) -> Result<Option<Block>, StoreError> {
-        let mut inputs = Vec::new();
-        for s in self.shared.head.all_series() {
-            let chunks = encode_range(s.chunks_in(start, end - 1), start, end);
-            if !chunks.is_empty() {
-                inputs.push(BlockSeriesInput {
-                    tenant: s.tenant.clone(),
-                    labels: s.labels.clone(),
-                    chunks,
-                });
-            }
-        }
-        if inputs.is_empty() {
-            return Ok(None);
-        }
+        let mut all = self.shared.head.all_series();
+        // The block writer takes series in (tenant, labels) order.
+        all.sort_by(|a, b| (&a.tenant, &a.labels).cmp(&(&b.tenant, &b.labels)));
+        let inputs = all.into_iter().map(|s| {
+            Ok(BlockSeriesInput {
+                tenant: s.tenant.clone(),
+                labels: s.labels.clone(),
+                chunks: encode_range(s.chunks_in(start, end - 1), start, end),
+            })
+        });
         let dir = self.shared.dir.join("blocks");
-        Ok(Some(write_block(&dir, start, end, 0, Vec::new(), inputs)?))
+        Ok(write_block(&dir, start, end, 0, Vec::new(), inputs)?)
     }
 
     /// Merges adjacent blocks into larger ones (ranges of 3, 9, 27... block durations, at most
@@ -189,40 +188,55 @@ impl Tsdb {
     }
 
     fn merge(&self, group: &[Arc<Block>]) -> Result<(), StoreError> {
-        // Decode and re-encode: merged series pack into fewer, fuller chunks.
-        let mut series: BTreeMap<(TenantId, SeriesLabels), Vec<(i64, f64)>> = BTreeMap::new();
-        for block in group {
-            let tenants: Vec<TenantId> = block.tenants().cloned().collect();
-            for tenant in tenants {
-                for s in block.all_series(&tenant) {
-                    let samples = block
-                        .all_samples(&s.chunks)
-                        .map_err(|e| StoreError::io(block.dir(), e))?;
-                    series
-                        .entry((tenant.clone(), s.labels.clone()))
-                        .or_default()
-                        .extend(samples.into_iter().map(|x| (x.timestamp_ms, x.value)));
+        // Every (tenant, labels) of the group with where each block keeps it, in order. Only
+        // this index is held; samples are read, merged and written one series at a time.
+        let mut entries: Vec<(TenantId, SeriesLabels, usize, usize)> = Vec::new();
+        for (bi, block) in group.iter().enumerate() {
+            for tenant in block.tenants() {
+                for (si, s) in block.all_series(tenant).iter().enumerate() {
+                    entries.push((tenant.clone(), s.labels.clone(), bi, si));
                 }
             }
         }
-        let inputs = series
-            .into_iter()
-            .map(|((tenant, labels), mut samples)| {
-                samples.sort_by_key(|s| s.0);
-                samples.dedup_by_key(|s| s.0);
-                BlockSeriesInput {
-                    tenant,
-                    labels,
-                    chunks: encode_for_block(&samples),
-                }
+        // Stable: for one series, blocks stay in time order.
+        entries.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        let mut groups: Vec<MergeGroup> = Vec::new();
+        for (tenant, labels, bi, si) in entries {
+            match groups.last_mut() {
+                Some((t, l, at)) if *t == tenant && *l == labels => at.push((bi, si)),
+                _ => groups.push((tenant, labels, vec![(bi, si)])),
+            }
+        }
+        let inputs = groups.into_iter().map(|(tenant, labels, at)| {
+            let mut samples: Vec<(i64, f64)> = Vec::new();
+            for (bi, si) in at {
+                let block = &group[bi];
+                let chunks = &block.all_series(&tenant)[si].chunks;
+                let read = block
+                    .all_samples(chunks)
+                    .map_err(|e| crate::block::BlockError::Io {
+                        dir: block.dir().to_path_buf(),
+                        source: e,
+                    })?;
+                samples.extend(read.into_iter().map(|x| (x.timestamp_ms, x.value)));
+            }
+            samples.sort_by_key(|s| s.0);
+            samples.dedup_by_key(|s| s.0);
+            // Decoded and re-encoded: merged series pack into fewer, fuller chunks.
+            Ok(BlockSeriesInput {
+                tenant,
+                labels,
+                chunks: encode_for_block(&samples),
             })
-            .collect();
+        });
         let min_t = group.iter().map(|b| b.meta().min_t).min().unwrap_or(0);
         let max_t = group.iter().map(|b| b.meta().max_t).max().unwrap_or(0);
         let level = group.iter().map(|b| b.meta().level).max().unwrap_or(0) + 1;
         let sources = group.iter().map(|b| b.meta().id.clone()).collect();
         let dir = self.shared.dir.join("blocks");
-        let merged = write_block(&dir, min_t, max_t, level, sources, inputs)?;
+        let Some(merged) = write_block(&dir, min_t, max_t, level, sources, inputs)? else {
+            return Ok(());
+        };
         tracing::info!(block = %merged.meta().id, sources = group.len(), level, "compacted blocks");
         {
             let mut blocks = self.shared.blocks.write();

@@ -21,15 +21,17 @@ pub struct BlockSeriesInput {
     pub chunks: Vec<EncodedChunk>,
 }
 
-/// Writes a block covering `[min_t, max_t)` into `blocks_dir` and opens it.
+/// Writes a block covering `[min_t, max_t)` into `blocks_dir` and opens it; None when
+/// `series` yields nothing. `series` must come in (tenant, labels) order; chunks are written
+/// as they arrive, so only the index is held in memory, never the samples of every series.
 pub fn write_block(
     blocks_dir: &Path,
     min_t: i64,
     max_t: i64,
     level: u32,
     sources: Vec<String>,
-    mut series: Vec<BlockSeriesInput>,
-) -> Result<Block, BlockError> {
+    series: impl Iterator<Item = Result<BlockSeriesInput, BlockError>>,
+) -> Result<Option<Block>, BlockError> {
     let nonce = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -42,15 +44,27 @@ pub fn write_block(
         source,
     };
     fs::create_dir_all(&tmp).map_err(io_err)?;
-    series.retain(|s| !s.chunks.is_empty());
-    series.sort_by(|a, b| (&a.tenant, &a.labels).cmp(&(&b.tenant, &b.labels)));
     let mut stats = BlockStats::default();
     let mut tenants: Vec<(String, Vec<IndexedSeries>)> = Vec::new();
+    let mut previous: Option<(TenantId, SeriesLabels)> = None;
     {
         let mut out =
             BufWriter::with_capacity(1 << 20, File::create(tmp.join("chunks")).map_err(io_err)?);
         let mut offset = 0u64;
         for s in series {
+            let s = s?;
+            if s.chunks.is_empty() {
+                continue;
+            }
+            let key = (s.tenant.clone(), s.labels.clone());
+            if previous.as_ref().is_some_and(|p| *p >= key) {
+                let _ = fs::remove_dir_all(&tmp);
+                return Err(BlockError::Corrupt {
+                    dir: tmp.clone(),
+                    what: "series handed to the block writer out of (tenant, labels) order".into(),
+                });
+            }
+            previous = Some(key);
             if tenants.last().is_none_or(|(t, _)| t != s.tenant.as_str()) {
                 tenants.push((s.tenant.as_str().to_string(), Vec::new()));
             }
@@ -80,6 +94,10 @@ pub fn write_block(
         let file = out.into_inner().map_err(|e| io_err(e.into_error()))?;
         file.sync_all().map_err(io_err)?;
     }
+    if stats.series == 0 {
+        fs::remove_dir_all(&tmp).map_err(io_err)?;
+        return Ok(None);
+    }
     write_synced(&tmp.join("index"), &format::encode(&tenants)).map_err(io_err)?;
     let meta = BlockMeta {
         version: 1,
@@ -99,7 +117,7 @@ pub fn write_block(
     File::open(blocks_dir)
         .and_then(|d| d.sync_all())
         .map_err(io_err)?;
-    Block::open(&dir)
+    Block::open(&dir).map(Some)
 }
 
 fn write_synced(path: &Path, data: &[u8]) -> io::Result<()> {
