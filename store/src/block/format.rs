@@ -4,11 +4,10 @@
 //! symbol number, the whole file checked by the trailing CRC-32.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use crate::chunk::ChunkEncoding;
 use crate::codec::{put_str, put_varint, unzigzag, zigzag, Malformed, Reader};
-use crate::interned::{LabelPair, SeriesLabels};
+use crate::interned::{LabelPair, SeriesLabels, Sym};
 
 const MAGIC: &[u8; 4] = b"TSIX";
 const VERSION: u8 = 2;
@@ -110,11 +109,11 @@ pub fn decode(data: &[u8]) -> Result<BlockIndex, Malformed> {
     }
     let mut r = Reader::new(&body[5..]);
     let n_symbols = r.varint()? as usize;
-    let mut symbols: Vec<Arc<str>> = Vec::with_capacity(n_symbols.min(1 << 20));
+    let mut symbols: Vec<Sym> = Vec::with_capacity(n_symbols.min(1 << 20));
     for _ in 0..n_symbols {
-        symbols.push(Arc::from(r.str()?));
+        symbols.push(Sym::new(r.str()?));
     }
-    let symbol = |i: u64| -> Result<Arc<str>, Malformed> {
+    let symbol = |i: u64| -> Result<Sym, Malformed> {
         symbols
             .get(i as usize)
             .cloned()

@@ -203,7 +203,11 @@ impl Block {
     }
 
     /// Label names of `tenant`'s series selected by `matchers`.
-    pub fn label_names(&self, tenant: &TenantId, matchers: &[Matcher]) -> Vec<std::sync::Arc<str>> {
+    pub fn label_names(
+        &self,
+        tenant: &TenantId,
+        matchers: &[Matcher],
+    ) -> Vec<crate::interned::Sym> {
         match self.tenants.get(tenant) {
             Some(t) => t.postings.label_names(&t.postings.select(matchers)),
             None => Vec::new(),
@@ -216,7 +220,7 @@ impl Block {
         tenant: &TenantId,
         name: &str,
         matchers: &[Matcher],
-    ) -> Vec<std::sync::Arc<str>> {
+    ) -> Vec<crate::interned::Sym> {
         match self.tenants.get(tenant) {
             Some(t) => t.postings.label_values(name, &t.postings.select(matchers)),
             None => Vec::new(),

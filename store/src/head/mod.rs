@@ -18,7 +18,9 @@ use taishan_core::{Labels, RejectReason, TenantId};
 pub use series::{check_order, AppendCheck, MemSeries, SERIES_OVERHEAD_BYTES};
 
 use crate::index::{Matcher, Postings};
-use crate::interned::{key_of_labels, key_of_pairs, Interner, LabelPair, SeriesKey, SeriesLabels};
+use crate::interned::{
+    key_of_labels, key_of_pairs, Interner, LabelPair, SeriesKey, SeriesLabels, Sym,
+};
 
 /// Limits applied when a write would create series.
 #[derive(Debug, Clone, Copy)]
@@ -179,7 +181,7 @@ impl Head {
     }
 
     /// Label names of `tenant`'s series selected by `matchers`.
-    pub fn label_names(&self, tenant: &TenantId, matchers: &[Matcher]) -> Vec<Arc<str>> {
+    pub fn label_names(&self, tenant: &TenantId, matchers: &[Matcher]) -> Vec<Sym> {
         let postings = self.postings.read();
         let Some(p) = postings.get(tenant) else {
             return Vec::new();
@@ -188,12 +190,7 @@ impl Head {
     }
 
     /// Values of `name` among `tenant`'s series selected by `matchers`.
-    pub fn label_values(
-        &self,
-        tenant: &TenantId,
-        name: &str,
-        matchers: &[Matcher],
-    ) -> Vec<Arc<str>> {
+    pub fn label_values(&self, tenant: &TenantId, name: &str, matchers: &[Matcher]) -> Vec<Sym> {
         let postings = self.postings.read();
         let Some(p) = postings.get(tenant) else {
             return Vec::new();

@@ -1,17 +1,16 @@
 //! The inverted index: for each label name and value, the ids of the series that carry it.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
 use super::matcher::{MatchOp, Matcher};
-use crate::interned::LabelPair;
+use crate::interned::{LabelPair, Sym};
 
 /// Postings of one set of series (one tenant in the head, or in a block).
 #[derive(Debug, Default, Clone)]
 pub struct Postings {
-    by_label: HashMap<Arc<str>, HashMap<Arc<str>, RoaringBitmap>>,
+    by_label: HashMap<Sym, HashMap<Sym, RoaringBitmap>>,
     all: RoaringBitmap,
 }
 
@@ -97,7 +96,7 @@ impl Postings {
     }
 
     /// Label names carried by any series in `ids`.
-    pub fn label_names(&self, ids: &RoaringBitmap) -> Vec<Arc<str>> {
+    pub fn label_names(&self, ids: &RoaringBitmap) -> Vec<Sym> {
         self.by_label
             .iter()
             .filter(|(_, values)| values.values().any(|v| !v.is_disjoint(ids)))
@@ -106,7 +105,7 @@ impl Postings {
     }
 
     /// Values of `name` carried by any series in `ids`.
-    pub fn label_values(&self, name: &str, ids: &RoaringBitmap) -> Vec<Arc<str>> {
+    pub fn label_values(&self, name: &str, ids: &RoaringBitmap) -> Vec<Sym> {
         self.by_label
             .get(name)
             .map(|values| {
@@ -130,8 +129,8 @@ mod tests {
             .iter()
             .filter(|(_, v)| !v.is_empty())
             .map(|(n, v)| LabelPair {
-                name: Arc::from(n.as_str()),
-                value: Arc::from(v.as_str()),
+                name: Sym::new(n),
+                value: Sym::new(v),
             })
             .collect();
         v.sort();
