@@ -20,7 +20,7 @@ use crate::block::Block;
 use crate::error::StoreError;
 use crate::head::{Head, HeadLimits, MemSeries};
 use crate::index::Matcher;
-use crate::interned::{to_labels, SeriesLabels};
+use crate::interned::{to_labels, SeriesLabels, Sym};
 use crate::metrics::StoreMetrics;
 use crate::wal::{self, Record, Wal};
 use crate::writer::{self, Command};
@@ -350,29 +350,12 @@ impl Tsdb {
         min_t: i64,
         max_t: i64,
     ) -> Vec<String> {
-        let mut out: BTreeSet<String> = BTreeSet::new();
-        for block in self
-            .shared
-            .blocks
-            .read()
-            .iter()
-            .filter(|b| b.overlaps(min_t, max_t))
-        {
-            out.extend(
-                block
-                    .label_names(tenant, matchers)
-                    .iter()
-                    .map(|s| s.to_string()),
-            );
-        }
-        out.extend(
-            self.shared
-                .head
-                .label_names(tenant, matchers)
-                .iter()
-                .map(|s| s.to_string()),
-        );
-        out.into_iter().collect()
+        self.distinct_strings(
+            min_t,
+            max_t,
+            |b| b.label_names(tenant, matchers),
+            || self.shared.head.label_names(tenant, matchers),
+        )
     }
 
     /// Values of label `name` among `tenant`'s series selected by `matchers`, sorted.
@@ -384,6 +367,23 @@ impl Tsdb {
         min_t: i64,
         max_t: i64,
     ) -> Vec<String> {
+        self.distinct_strings(
+            min_t,
+            max_t,
+            |b| b.label_values(tenant, name, matchers),
+            || self.shared.head.label_values(tenant, name, matchers),
+        )
+    }
+
+    /// The sorted union of what `from_block` finds in each block overlapping the range and
+    /// what `from_head` finds in the head.
+    fn distinct_strings(
+        &self,
+        min_t: i64,
+        max_t: i64,
+        from_block: impl Fn(&Block) -> Vec<Sym>,
+        from_head: impl FnOnce() -> Vec<Sym>,
+    ) -> Vec<String> {
         let mut out: BTreeSet<String> = BTreeSet::new();
         for block in self
             .shared
@@ -392,20 +392,9 @@ impl Tsdb {
             .iter()
             .filter(|b| b.overlaps(min_t, max_t))
         {
-            out.extend(
-                block
-                    .label_values(tenant, name, matchers)
-                    .iter()
-                    .map(|s| s.to_string()),
-            );
+            out.extend(from_block(block).iter().map(|s| s.to_string()));
         }
-        out.extend(
-            self.shared
-                .head
-                .label_values(tenant, name, matchers)
-                .iter()
-                .map(|s| s.to_string()),
-        );
+        out.extend(from_head().iter().map(|s| s.to_string()));
         out.into_iter().collect()
     }
 

@@ -65,13 +65,23 @@ pub(crate) enum Command {
     Close(Sender<()>),
 }
 
+/// Framed records and waiting clients of one group commit.
+struct Group {
+    frames: Vec<u8>,
+    /// Newest sample timestamp in `frames`.
+    max_t: Option<i64>,
+    pending: Pending,
+}
+
 pub(crate) fn run(shared: Arc<Shared>, mut wal: Wal, rx: Receiver<Command>) {
     let sync = shared.config.wal.sync;
     let interval = shared.config.wal.sync_interval;
     let mut last_sync = Instant::now();
-    let mut pending: Pending = Vec::new();
-    let mut frames = Vec::with_capacity(1 << 20);
-    let mut frames_max_t: Option<i64> = None;
+    let mut group = Group {
+        frames: Vec::with_capacity(1 << 20),
+        max_t: None,
+        pending: Vec::new(),
+    };
     loop {
         let wait = match sync {
             WalSync::Always => Duration::from_secs(3600),
@@ -97,28 +107,14 @@ pub(crate) fn run(shared: Arc<Shared>, mut wal: Wal, rx: Receiver<Command>) {
             taken += 1;
             match cmd {
                 Command::Append(batch, resolved, ack) => {
-                    let result = if let Some(why) = shared.failed.lock().clone() {
-                        Err(AppendError::Unavailable(why))
-                    } else {
-                        Ok(apply_batch(
-                            &shared,
-                            batch,
-                            resolved,
-                            &mut frames,
-                            &mut frames_max_t,
-                        ))
+                    let result = match shared.failed.lock().clone() {
+                        Some(why) => Err(AppendError::Unavailable(why)),
+                        None => Ok(apply_batch(&shared, batch, resolved, &mut group)),
                     };
-                    pending.push((result, ack));
+                    group.pending.push((result, ack));
                 }
                 control => {
-                    commit(
-                        &shared,
-                        &mut wal,
-                        &mut frames,
-                        &mut frames_max_t,
-                        &mut pending,
-                        sync,
-                    );
+                    group.commit(&shared, &mut wal, sync);
                     if !handle_control(&shared, &mut wal, control) {
                         return;
                     }
@@ -128,14 +124,7 @@ pub(crate) fn run(shared: Arc<Shared>, mut wal: Wal, rx: Receiver<Command>) {
                 next = rx.try_recv().ok();
             }
         }
-        commit(
-            &shared,
-            &mut wal,
-            &mut frames,
-            &mut frames_max_t,
-            &mut pending,
-            sync,
-        );
+        group.commit(&shared, &mut wal, sync);
         if sync == WalSync::Interval && last_sync.elapsed() >= interval {
             sync_now(&shared, &mut wal);
             last_sync = Instant::now();
@@ -182,50 +171,51 @@ fn handle_control(shared: &Shared, wal: &mut Wal, cmd: Command) -> bool {
 }
 
 fn sync_now(shared: &Shared, wal: &mut Wal) {
-    match wal.sync() {
-        Ok(Some(took)) => shared.metrics.wal_fsync_seconds.observe(took.as_secs_f64()),
-        Ok(None) => {}
-        Err(e) => shared.fail(format!("WAL fsync failed: {e}")),
+    if let Err(why) = timed_sync(shared, wal) {
+        shared.fail(why);
     }
 }
 
-/// Writes and syncs the framed group, then answers every waiting client.
-fn commit(
-    shared: &Shared,
-    wal: &mut Wal,
-    frames: &mut Vec<u8>,
-    frames_max_t: &mut Option<i64>,
-    pending: &mut Pending,
-    sync: WalSync,
-) {
-    if pending.is_empty() && frames.is_empty() {
-        return;
+/// fsyncs the log, recording how long it took.
+fn timed_sync(shared: &Shared, wal: &mut Wal) -> Result<(), String> {
+    match wal.sync() {
+        Ok(Some(took)) => {
+            shared.metrics.wal_fsync_seconds.observe(took.as_secs_f64());
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => Err(format!("WAL fsync failed: {e}")),
     }
-    let mut failure = None;
-    if !frames.is_empty() {
-        if let Err(e) = wal.write(frames, *frames_max_t) {
-            failure = Some(format!("WAL write failed: {e}"));
-        } else if sync == WalSync::Always {
-            match wal.sync() {
-                Ok(Some(took)) => shared.metrics.wal_fsync_seconds.observe(took.as_secs_f64()),
-                Ok(None) => {}
-                Err(e) => failure = Some(format!("WAL fsync failed: {e}")),
+}
+
+impl Group {
+    /// Writes and (in `always` mode) syncs the framed group, then answers every client.
+    fn commit(&mut self, shared: &Shared, wal: &mut Wal, sync: WalSync) {
+        if self.pending.is_empty() && self.frames.is_empty() {
+            return;
+        }
+        let mut failure = None;
+        if !self.frames.is_empty() {
+            if let Err(e) = wal.write(&self.frames, self.max_t) {
+                failure = Some(format!("WAL write failed: {e}"));
+            } else if sync == WalSync::Always {
+                failure = timed_sync(shared, wal).err();
             }
         }
+        self.frames.clear();
+        self.max_t = None;
+        if let Some(why) = &failure {
+            shared.fail(why.clone());
+        }
+        for (result, ack) in self.pending.drain(..) {
+            let result = match (&failure, result) {
+                (Some(why), _) => Err(AppendError::Unavailable(why.clone())),
+                (None, r) => r,
+            };
+            let _ = ack.send(result);
+        }
+        shared.update_head_gauges();
     }
-    frames.clear();
-    *frames_max_t = None;
-    if let Some(why) = &failure {
-        shared.fail(why.clone());
-    }
-    for (result, ack) in pending.drain(..) {
-        let result = match (&failure, result) {
-            (Some(why), _) => Err(AppendError::Unavailable(why.clone())),
-            (None, r) => r,
-        };
-        let _ = ack.send(result);
-    }
-    shared.update_head_gauges();
 }
 
 /// A series of the batch, resolved against the head.
@@ -241,8 +231,7 @@ fn apply_batch(
     shared: &Shared,
     batch: Arc<MetricBatch>,
     resolved: Vec<Resolved>,
-    frames: &mut Vec<u8>,
-    frames_max_t: &mut Option<i64>,
+    group: &mut Group,
 ) -> AppendOutcome {
     let head = &shared.head;
     let tenant = batch.tenant.clone();
@@ -344,12 +333,12 @@ fn apply_batch(
             .metrics
             .head_series_created
             .inc_by(series_records.len() as u64);
-        encode_series(frames, &series_records);
+        encode_series(&mut group.frames, &series_records);
     }
     if !records.is_empty() {
-        encode_samples(frames, &records);
+        encode_samples(&mut group.frames, &records);
         let max_t = records.iter().map(|r| r.t).max();
-        *frames_max_t = (*frames_max_t).max(max_t);
+        group.max_t = group.max_t.max(max_t);
     }
     outcome.accepted += records.len();
     shared.metrics.samples_appended.inc_by(records.len() as u64);

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use prost::Message;
 use serde_json::Value;
 use taishan_collector::receivers::prompb;
 
@@ -199,28 +198,13 @@ impl Drop for Taishan {
 
 /// A snappy-compressed remote write body.
 pub fn encode_remote_write(series: &[SeriesSpec<'_>]) -> Vec<u8> {
-    let req = prompb::WriteRequest {
+    prompb::WriteRequest {
         timeseries: series
             .iter()
-            .map(|(labels, samples)| prompb::TimeSeries {
-                labels: labels
-                    .iter()
-                    .map(|(n, v)| prompb::Label::new(n, v))
-                    .collect(),
-                samples: samples
-                    .iter()
-                    .map(|(t, v)| prompb::Sample {
-                        timestamp: *t,
-                        value: *v,
-                    })
-                    .collect(),
-                histograms: vec![],
-            })
+            .map(|(labels, samples)| prompb::TimeSeries::new(labels, samples))
             .collect(),
-    };
-    snap::raw::Encoder::new()
-        .compress_vec(&req.encode_to_vec())
-        .expect("snappy")
+    }
+    .to_snappy()
 }
 
 /// The `result` array of a query answer, asserting success.

@@ -64,3 +64,30 @@ pub struct Histogram {
     #[prost(int64, tag = "15")]
     pub timestamp: i64,
 }
+
+impl TimeSeries {
+    /// A series from label pairs and `(timestamp ms, value)` samples.
+    pub fn new(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> Self {
+        Self {
+            labels: labels.iter().map(|(n, v)| Label::new(n, v)).collect(),
+            samples: samples
+                .iter()
+                .map(|(t, v)| Sample {
+                    timestamp: *t,
+                    value: *v,
+                })
+                .collect(),
+            histograms: Vec::new(),
+        }
+    }
+}
+
+impl WriteRequest {
+    /// The request as a remote-write body: protobuf, snappy block-compressed.
+    pub fn to_snappy(&self) -> Vec<u8> {
+        use prost::Message;
+        snap::raw::Encoder::new()
+            .compress_vec(&self.encode_to_vec())
+            .unwrap_or_default()
+    }
+}

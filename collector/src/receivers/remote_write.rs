@@ -83,31 +83,15 @@ pub fn decode(raw: &[u8], limit: usize) -> Result<(Vec<SeriesSamples>, usize), I
 
 #[cfg(test)]
 mod tests {
-    use super::super::prompb::{self, TimeSeries, WriteRequest};
+    use super::super::prompb::{TimeSeries, WriteRequest};
     use super::*;
-    use prost::Message;
 
     fn encode(req: &WriteRequest) -> Vec<u8> {
-        snap::raw::Encoder::new()
-            .compress_vec(&req.encode_to_vec())
-            .unwrap()
+        req.to_snappy()
     }
 
     fn ts(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> TimeSeries {
-        TimeSeries {
-            labels: labels
-                .iter()
-                .map(|(n, v)| prompb::Label::new(n, v))
-                .collect(),
-            samples: samples
-                .iter()
-                .map(|(t, v)| prompb::Sample {
-                    timestamp: *t,
-                    value: *v,
-                })
-                .collect(),
-            histograms: vec![],
-        }
+        TimeSeries::new(labels, samples)
     }
 
     #[test]

@@ -169,19 +169,15 @@ mod tests {
         .prop_map(|series| prompb::WriteRequest {
             timeseries: series
                 .into_iter()
-                .map(|(labels, samples, h)| prompb::TimeSeries {
-                    labels: labels
+                .map(|(labels, samples, h)| {
+                    let pairs: Vec<(&str, &str)> = labels
                         .iter()
-                        .map(|(n, v)| prompb::Label::new(n, v))
-                        .collect(),
-                    samples: samples
-                        .iter()
-                        .map(|(t, v)| prompb::Sample {
-                            timestamp: *t,
-                            value: *v,
-                        })
-                        .collect(),
-                    histograms: vec![prompb::Histogram { timestamp: 5 }; h],
+                        .map(|(n, v)| (n.as_str(), v.as_str()))
+                        .collect();
+                    prompb::TimeSeries {
+                        histograms: vec![prompb::Histogram { timestamp: 5 }; h],
+                        ..prompb::TimeSeries::new(&pairs, &samples)
+                    }
                 })
                 .collect(),
         })

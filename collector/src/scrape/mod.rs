@@ -111,20 +111,4 @@ impl ScrapeManager {
             })
             .collect()
     }
-
-    /// Scrapes `target` once now and publishes the result (also used by tests).
-    pub async fn scrape_once(
-        &self,
-        target: &ScrapeTarget,
-        previous: &mut std::collections::HashSet<taishan_core::Labels>,
-    ) {
-        let ctx = target_loop::LoopContext {
-            bus: self.bus.clone(),
-            clock: self.clock.clone(),
-            metrics: self.metrics.clone(),
-            max_body_bytes: self.max_body_bytes,
-            client: self.client.clone(),
-        };
-        target_loop::scrape_and_publish(&ctx, target, previous).await;
-    }
 }

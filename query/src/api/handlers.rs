@@ -1,6 +1,7 @@
 //! The endpoint handlers. Each reads its parameters, runs the store work on a blocking
 //! thread (it reads files), and answers in Prometheus's envelope.
 
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -9,7 +10,7 @@ use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use serde_json::{json, Value};
 use taishan_core::{TenantId, TENANT_HEADER};
-use taishan_store::Matcher;
+use taishan_store::{Matcher, Tsdb};
 
 use super::params::Params;
 use super::response::{self, ApiError};
@@ -131,6 +132,33 @@ fn range_of(p: &Params) -> Result<(i64, i64), ApiError> {
     Ok((p.time_or("start", i64::MIN)?, p.time_or("end", i64::MAX)?))
 }
 
+/// The sorted union of `lookup` over every `match[]` matcher set (the whole tenant when
+/// there is none and `required` is false), run on a blocking thread.
+async fn over_match_sets<T: Ord + Send + 'static>(
+    s: &QueryState,
+    p: &Params,
+    required: bool,
+    lookup: impl Fn(&Tsdb, &[Matcher], i64, i64) -> Vec<T> + Send + 'static,
+) -> Result<BTreeSet<T>, ApiError> {
+    let (start, end) = range_of(p)?;
+    let mut sets = match_sets(p, start, end)?;
+    if sets.is_empty() {
+        if required {
+            return Err(ApiError::bad_data("no match[] parameter provided"));
+        }
+        sets.push(Vec::new());
+    }
+    let db = s.db.clone();
+    blocking(move || {
+        let mut all = BTreeSet::new();
+        for set in &sets {
+            all.extend(lookup(&db, set, start, end));
+        }
+        Ok(all)
+    })
+    .await
+}
+
 /// `/api/v1/series`
 pub async fn series(
     State(s): State<QueryState>,
@@ -142,18 +170,8 @@ pub async fn series(
     timed(&s, "series", async {
         let p = params(&method, q, &body);
         let tenant = tenant(&headers)?;
-        let (start, end) = range_of(&p)?;
-        let sets = match_sets(&p, start, end)?;
-        if sets.is_empty() {
-            return Err(ApiError::bad_data("no match[] parameter provided"));
-        }
-        let db = s.db.clone();
-        let found = blocking(move || {
-            let mut all = std::collections::BTreeSet::new();
-            for set in &sets {
-                all.extend(db.series(&tenant, set, start, end));
-            }
-            Ok(all)
+        let found = over_match_sets(&s, &p, true, move |db, set, lo, hi| {
+            db.series(&tenant, set, lo, hi)
         })
         .await?;
         Ok(response::success(Value::Array(
@@ -174,18 +192,8 @@ pub async fn labels(
     timed(&s, "labels", async {
         let p = params(&method, q, &body);
         let tenant = tenant(&headers)?;
-        let (start, end) = range_of(&p)?;
-        let mut sets = match_sets(&p, start, end)?;
-        if sets.is_empty() {
-            sets.push(Vec::new());
-        }
-        let db = s.db.clone();
-        let names = blocking(move || {
-            let mut all = std::collections::BTreeSet::new();
-            for set in &sets {
-                all.extend(db.label_names(&tenant, set, start, end));
-            }
-            Ok(all)
+        let names = over_match_sets(&s, &p, false, move |db, set, lo, hi| {
+            db.label_names(&tenant, set, lo, hi)
         })
         .await?;
         Ok(response::success(json!(names)))
@@ -206,18 +214,8 @@ pub async fn label_values(
         if !taishan_core::labels::is_valid_label_name(&name) && name != "__name__" {
             return Err(ApiError::bad_data(format!("invalid label name: {name:?}")));
         }
-        let (start, end) = range_of(&p)?;
-        let mut sets = match_sets(&p, start, end)?;
-        if sets.is_empty() {
-            sets.push(Vec::new());
-        }
-        let db = s.db.clone();
-        let values = blocking(move || {
-            let mut all = std::collections::BTreeSet::new();
-            for set in &sets {
-                all.extend(db.label_values(&tenant, &name, set, start, end));
-            }
-            Ok(all)
+        let values = over_match_sets(&s, &p, false, move |db, set, lo, hi| {
+            db.label_values(&tenant, &name, set, lo, hi)
         })
         .await?;
         Ok(response::success(json!(values)))
