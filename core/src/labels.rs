@@ -5,8 +5,6 @@
 
 use std::fmt;
 
-use xxhash_rust::xxh3::Xxh3;
-
 /// The label that carries the metric name.
 pub const METRIC_NAME: &str = "__name__";
 
@@ -197,11 +195,6 @@ impl Labels {
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
-
-    /// A stable 64-bit hash of the set (xxh3 over names and values with separators).
-    pub fn stable_hash(&self) -> u64 {
-        hash_label_pairs(self.iter().map(|l| (l.name, l.value)))
-    }
 }
 
 impl Ord for Labels {
@@ -214,19 +207,6 @@ impl PartialOrd for Labels {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
-}
-
-/// The hash of [`Labels::stable_hash`] over any sorted pair sequence, so storage can hash its
-/// interned labels the same way.
-pub fn hash_label_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> u64 {
-    let mut h = Xxh3::new();
-    for (name, value) in pairs {
-        h.update(name.as_bytes());
-        h.update(&[0xff]);
-        h.update(value.as_bytes());
-        h.update(&[0xff]);
-    }
-    h.digest()
 }
 
 /// Whether `name` is a valid label name.
@@ -271,11 +251,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sorts_drops_empty_and_hashes_order_independently() {
+    fn sorts_and_drops_empty_values_so_equal_sets_are_equal() {
         let a = Labels::from_pairs([("job", "api"), ("__name__", "up"), ("zone", "")]).unwrap();
         let b = Labels::from_pairs([("__name__", "up"), ("job", "api")]).unwrap();
         assert_eq!(a, b);
-        assert_eq!(a.stable_hash(), b.stable_hash());
         assert_eq!(a.get("job"), Some("api"));
         assert_eq!(a.get("zone"), None);
         assert_eq!(a.to_string(), "up{job=\"api\"}");
@@ -299,12 +278,5 @@ mod tests {
             Labels::from_pairs([("job", "x")]),
             Err(LabelError::MissingMetricName)
         );
-    }
-
-    #[test]
-    fn hash_separates_name_and_value_boundaries() {
-        let a = Labels::from_pairs([("__name__", "m"), ("ab", "c")]).unwrap();
-        let b = Labels::from_pairs([("__name__", "m"), ("a", "bc")]).unwrap();
-        assert_ne!(a.stable_hash(), b.stable_hash());
     }
 }

@@ -187,3 +187,29 @@ impl Interner {
         self.strings.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_identity_not_spelling() {
+        let t = TenantId::default();
+        let a = Labels::from_pairs([("job", "api"), ("__name__", "up")]).unwrap();
+        let b = Labels::from_pairs([("__name__", "up"), ("job", "api")]).unwrap();
+        assert_eq!(key_of_labels(&t, &a), key_of_labels(&t, &b));
+        let mut interner = Interner::default();
+        assert_eq!(
+            key_of_pairs(&t, &interner.intern_labels(&a)),
+            key_of_labels(&t, &a)
+        );
+        // Separators keep name/value boundaries apart, and the tenant is part of the key.
+        let c = Labels::from_pairs([("__name__", "m"), ("ab", "c")]).unwrap();
+        let d = Labels::from_pairs([("__name__", "m"), ("a", "bc")]).unwrap();
+        assert_ne!(key_of_labels(&t, &c), key_of_labels(&t, &d));
+        assert_ne!(
+            key_of_labels(&t, &a),
+            key_of_labels(&TenantId::new("other").unwrap(), &a)
+        );
+    }
+}
