@@ -83,6 +83,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         .merge(ingest_routes(ingest))
         .merge(query_routes(QueryState::new(
             db.clone(),
+            config.query,
             clock.clone(),
             query_metrics,
         )))

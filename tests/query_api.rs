@@ -206,10 +206,10 @@ fn errors_have_prometheus_shape_and_status() {
         ),
         (
             "/api/v1/query",
-            &[("query", "sum(up)")],
+            &[("query", "topk(NaN, up)")],
             422,
             "execution",
-            "cannot evaluate sum(up)",
+            "Parameter value is NaN",
         ),
         (
             "/api/v1/query_range",

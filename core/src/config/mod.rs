@@ -6,6 +6,7 @@
 
 mod ingest;
 mod positions;
+mod query;
 mod scrape;
 mod server;
 mod size;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use ingest::IngestConfig;
 pub use positions::{FieldPositions, Position};
+pub use query::QueryConfig;
 pub use scrape::{ScrapeConfig, ScrapeJob};
 pub use server::ServerConfig;
 pub use size::ByteSize;
@@ -40,9 +42,12 @@ pub struct Config {
     /// Scraping of static targets.
     #[serde(default)]
     pub scrape: ScrapeConfig,
+    /// Query limits.
+    #[serde(default)]
+    pub query: QueryConfig,
 }
 
-const SECTIONS: &[&str] = &["server", "storage", "ingest", "scrape"];
+const SECTIONS: &[&str] = &["server", "storage", "ingest", "scrape", "query"];
 
 /// A problem with one field, before it is placed in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +163,7 @@ impl Config {
         self.storage.validate(&mut errors);
         self.ingest.validate(&mut errors);
         self.scrape.validate(&mut errors);
+        self.query.validate(&mut errors);
         errors
     }
 }
@@ -195,6 +201,7 @@ fn deserialize_sections(
             "storage" => section(name, value, errors, &mut config.storage),
             "ingest" => section(name, value, errors, &mut config.ingest),
             "scrape" => section(name, value, errors, &mut config.scrape),
+            "query" => section(name, value, errors, &mut config.query),
             other => errors.push(FieldError::new(
                 other,
                 format!(

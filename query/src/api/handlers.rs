@@ -15,11 +15,8 @@ use taishan_store::{Matcher, Tsdb};
 use super::params::Params;
 use super::response::{self, ApiError};
 use super::QueryState;
-use crate::eval::selector::SelectorPlan;
-use crate::eval::Evaluator;
-
-/// Most points a range query may return per series (Prometheus's limit).
-const MAX_POINTS: i64 = 11_000;
+use crate::engine::selector::SelectorPlan;
+use crate::engine::Engine;
 
 fn tenant(headers: &HeaderMap) -> Result<TenantId, ApiError> {
     TenantId::from_header(headers.get(TENANT_HEADER).map(|v| v.as_bytes()))
@@ -70,9 +67,9 @@ pub async fn query(
         let tenant = tenant(&headers)?;
         let query = p.required("query")?.to_string();
         let t = p.time_or("time", s.clock.now_ms())?;
-        let ev = s.evaluator.clone();
-        let value = blocking(move || Ok(ev.instant(&tenant, &query, t)?)).await?;
-        Ok(response::success(response::query_value(&value)))
+        let engine = s.engine.clone();
+        let out = blocking(move || Ok(engine.instant(&tenant, &query, t)?)).await?;
+        Ok(response::query_success(&out, p.get("stats").is_some()))
     })
     .await
 }
@@ -95,16 +92,13 @@ pub async fn query_range(
         let end = p.time_or("end", 0)?;
         let step = p.duration("step")?;
         if end < start {
-            return Err(ApiError::bad_data("invalid parameter \"end\": end timestamp must not be before start time"));
-        }
-        if (end - start) / step > MAX_POINTS {
             return Err(ApiError::bad_data(
-                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+                "invalid parameter \"end\": end timestamp must not be before start time",
             ));
         }
-        let ev = s.evaluator.clone();
-        let series = blocking(move || Ok(ev.range(&tenant, &query, start, end, step)?)).await?;
-        Ok(response::success(response::matrix(&series)))
+        let engine = s.engine.clone();
+        let out = blocking(move || Ok(engine.range(&tenant, &query, start, end, step)?)).await?;
+        Ok(response::query_success(&out, p.get("stats").is_some()))
     })
     .await
 }
@@ -113,7 +107,7 @@ pub async fn query_range(
 fn match_sets(p: &Params, start: i64, end: i64) -> Result<Vec<Vec<Matcher>>, ApiError> {
     let mut sets = Vec::new();
     for sel in p.all("match[]") {
-        let expr = Evaluator::parse(sel)?;
+        let expr = Engine::parse(sel)?;
         let promql_parser::parser::Expr::VectorSelector(vs) = expr else {
             return Err(ApiError::bad_data(format!(
                 "invalid parameter \"match[]\": {sel:?} is not a series selector"

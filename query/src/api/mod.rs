@@ -12,7 +12,7 @@ use prometheus::{HistogramOpts, HistogramVec, Registry};
 use taishan_core::Clock;
 use taishan_store::Tsdb;
 
-use crate::eval::Evaluator;
+use crate::engine::{Engine, QueryLimits};
 
 /// Query-side metrics.
 #[derive(Clone, Debug)]
@@ -42,7 +42,7 @@ pub struct QueryState {
     /// The store.
     pub db: Arc<Tsdb>,
     /// Evaluation.
-    pub evaluator: Evaluator,
+    pub engine: Engine,
     /// "Now" for queries without a time.
     pub clock: Arc<dyn Clock>,
     /// Metrics.
@@ -51,9 +51,14 @@ pub struct QueryState {
 
 impl QueryState {
     /// State over `db`.
-    pub fn new(db: Arc<Tsdb>, clock: Arc<dyn Clock>, metrics: QueryMetrics) -> Self {
+    pub fn new(
+        db: Arc<Tsdb>,
+        limits: QueryLimits,
+        clock: Arc<dyn Clock>,
+        metrics: QueryMetrics,
+    ) -> Self {
         Self {
-            evaluator: Evaluator::new(db.clone()),
+            engine: Engine::new(db.clone(), limits, clock.clone()),
             db,
             clock,
             metrics,

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use taishan_core::{Labels, Sample};
 use taishan_store::SeriesData;
 
-use crate::eval::{QueryError, QueryValue};
+use crate::engine::{QueryError, QueryOutput, QueryValue};
 
 /// An API failure with its Prometheus `errorType`.
 #[derive(Debug)]
@@ -46,6 +46,16 @@ impl From<QueryError> for ApiError {
                 kind: "execution",
                 message: m,
             },
+            QueryError::TooManySamples => Self {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                kind: "execution",
+                message: QueryError::TooManySamples.to_string(),
+            },
+            QueryError::Timeout(m) => Self {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                kind: "timeout",
+                message: m,
+            },
             QueryError::Storage(e) => Self::internal(e.to_string()),
         }
     }
@@ -61,6 +71,36 @@ impl IntoResponse for ApiError {
 /// `{"status":"success","data":...}`
 pub fn success(data: Value) -> Response {
     Json(json!({"status": "success", "data": data})).into_response()
+}
+
+/// A query's answer in Prometheus's envelope, with its annotations and, when asked
+/// (`stats=all`), its statistics.
+pub fn query_success(out: &QueryOutput, with_stats: bool) -> Response {
+    let mut data = query_value(&out.value);
+    if with_stats {
+        data["stats"] = json!({
+            "timings": {
+                "evalTotalTime": out.stats.eval_seconds,
+                "resultSortTime": 0.0,
+                "queryPreparationTime": 0.0,
+                "innerEvalTime": out.stats.eval_seconds,
+                "execQueueTime": 0.0,
+                "execTotalTime": out.stats.eval_seconds,
+            },
+            "samples": {
+                "totalQueryableSamples": out.stats.total_samples,
+                "peakSamples": out.stats.peak_samples,
+            },
+        });
+    }
+    let mut body = json!({"status": "success", "data": data});
+    if !out.annotations.warnings.is_empty() {
+        body["warnings"] = json!(out.annotations.warnings);
+    }
+    if !out.annotations.infos.is_empty() {
+        body["infos"] = json!(out.annotations.infos);
+    }
+    Json(body).into_response()
 }
 
 /// A sample value as Prometheus writes it: shortest round-trip decimal, `NaN`, `±Inf`.

@@ -6,6 +6,9 @@ use promql_parser::label::{MatchOp as PMatchOp, Matcher as PMatcher};
 use promql_parser::parser::{AtModifier, Offset, VectorSelector};
 use taishan_store::{MatchOp, Matcher};
 
+use taishan_core::{is_stale_marker, Sample};
+
+use super::value::{Grid, Series};
 use super::QueryError;
 
 /// A selector ready to run: alternative matcher sets (a series matching any set is selected)
@@ -79,6 +82,14 @@ impl SelectorPlan {
         })
     }
 
+    /// Whether a series with `labels` is selected.
+    pub fn matches(&self, labels: &taishan_core::Labels) -> bool {
+        self.matcher_sets.iter().any(|set| {
+            set.iter()
+                .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
+        })
+    }
+
     /// The time whose data answers evaluation at `t`.
     pub fn data_time(&self, t: i64) -> i64 {
         self.at_ms.unwrap_or(t) - self.offset_ms
@@ -96,12 +107,92 @@ fn convert(m: &PMatcher) -> Result<Matcher, QueryError> {
         .map_err(|e| QueryError::BadData(e.to_string()))
 }
 
+/// The points an instant selector yields on `grid` from one series' `samples`: at each step,
+/// the newest sample in `(data_t - lookback, data_t]` unless it is a staleness marker. With
+/// `as_timestamp`, the value is the sample's own time in seconds (for `timestamp()`).
+pub fn instant_points(
+    samples: &[Sample],
+    plan: &SelectorPlan,
+    grid: &Grid,
+    lookback_ms: i64,
+    as_timestamp: bool,
+) -> Vec<Sample> {
+    let mut out = Vec::new();
+    let mut next = 0; // samples[..next] are at or before the current data time
+    for ts in grid.times() {
+        let data_t = plan.data_time(ts);
+        if next > 0 && samples[next - 1].timestamp_ms > data_t {
+            // Data time went backwards (cannot happen on a grid, but stay correct).
+            next = 0;
+        }
+        while next < samples.len() && samples[next].timestamp_ms <= data_t {
+            next += 1;
+        }
+        let Some(s) = next.checked_sub(1).map(|i| samples[i]) else {
+            continue;
+        };
+        if s.timestamp_ms > data_t - lookback_ms && !is_stale_marker(s.value) {
+            let v = if as_timestamp {
+                s.timestamp_ms as f64 / 1000.0
+            } else {
+                s.value
+            };
+            out.push(Sample::new(ts, v));
+        }
+    }
+    out
+}
+
+/// A range vector ready for functions: each series' samples (no staleness markers) and
+/// how to find the window for an evaluation time.
+#[derive(Debug, Clone)]
+pub struct RangeInput {
+    /// Series with every sample any window can need.
+    pub series: Vec<Series>,
+    /// Window length (ms).
+    pub range_ms: i64,
+    /// `offset` (ms).
+    pub offset_ms: i64,
+    /// `@` time (ms), when pinned.
+    pub at_ms: Option<i64>,
+}
+
+impl RangeInput {
+    /// The end of the window for evaluation time `ts`; the window is `(end - range, end]`.
+    pub fn window_end(&self, ts: i64) -> i64 {
+        self.at_ms.unwrap_or(ts) - self.offset_ms
+    }
+
+    /// How many samples are held.
+    pub fn sample_count(&self) -> usize {
+        self.series.iter().map(|s| s.points.len()).sum()
+    }
+}
+
+/// Index bounds of the samples in `(end - range, end]`, moving forward from `prev`.
+pub fn window(samples: &[Sample], end: i64, range_ms: i64, prev: (usize, usize)) -> (usize, usize) {
+    let (mut lo, mut hi) = prev;
+    if lo > 0 && samples[lo - 1].timestamp_ms > end - range_ms
+        || hi > 0 && samples[hi - 1].timestamp_ms > end
+    {
+        (lo, hi) = (0, 0);
+    }
+    while lo < samples.len() && samples[lo].timestamp_ms <= end - range_ms {
+        lo += 1;
+    }
+    hi = hi.max(lo);
+    while hi < samples.len() && samples[hi].timestamp_ms <= end {
+        hi += 1;
+    }
+    (lo, hi)
+}
+
 /// A duration in whole milliseconds.
 pub fn duration_ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn system_time_ms(t: SystemTime) -> i64 {
+pub fn system_time_ms(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => duration_ms(d),
         Err(e) => -duration_ms(e.duration()),

@@ -1,0 +1,49 @@
+//! A runner for Prometheus's promqltest scripts (the `.test` files of Prometheus's own
+//! PromQL test suite): [`script`] reads them, [`runner`] loads their data through the
+//! store's public API, evaluates every case with the engine and compares.
+//!
+//! Cases about native histograms are skipped and reported by name: this engine stores
+//! float samples only.
+
+pub mod runner;
+pub mod script;
+
+use std::path::{Path, PathBuf};
+
+pub use runner::{run_script, FileReport, RunError};
+
+/// The outcome of one file.
+#[derive(Debug)]
+pub struct FileOutcome {
+    /// The file.
+    pub path: PathBuf,
+    /// Its report, or why it could not run.
+    pub report: Result<FileReport, String>,
+}
+
+/// Runs each file.
+pub fn run_files(paths: &[PathBuf]) -> Vec<FileOutcome> {
+    paths
+        .iter()
+        .map(|path| FileOutcome {
+            path: path.clone(),
+            report: run_file(path),
+        })
+        .collect()
+}
+
+fn run_file(path: &Path) -> Result<FileReport, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    run_script(&text).map_err(|e| format!("{}:{e}", path.display()))
+}
+
+/// Totals over files: `(passed, failed, skipped)`; a file that could not run counts as one
+/// failure.
+pub fn totals(outcomes: &[FileOutcome]) -> (usize, usize, usize) {
+    outcomes
+        .iter()
+        .fold((0, 0, 0), |(p, f, s), o| match &o.report {
+            Ok(r) => (p + r.passed, f + r.failed(), s + r.skipped.len()),
+            Err(_) => (p, f + 1, s),
+        })
+}

@@ -1,0 +1,57 @@
+//! Prometheus's own PromQL test scripts (`../shared/conformance/promql/*.test`), run
+//! through the store and the engine. Every case outside native histograms must pass.
+
+use std::path::PathBuf;
+
+use taishan_query::promqltest::{run_files, totals};
+
+fn conformance_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/promql")
+}
+
+#[test]
+fn prometheus_conformance_scripts_pass() {
+    let dir = conformance_dir();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (../shared must sit beside the clone)",
+                dir.display()
+            )
+        })
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "test"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 10,
+        "expected Prometheus's test scripts in {}",
+        dir.display()
+    );
+    let outcomes = run_files(&files);
+    for o in &outcomes {
+        let name = o
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match &o.report {
+            Ok(r) => {
+                println!(
+                    "{name}: {} passed / {} failed / {} skipped",
+                    r.passed,
+                    r.failed(),
+                    r.skipped.len()
+                );
+                for f in &r.failures {
+                    println!("  FAIL {f}");
+                }
+            }
+            Err(e) => println!("{name}: could not run: {e}"),
+        }
+    }
+    let (passed, failed, skipped) = totals(&outcomes);
+    println!("{passed} passed, {failed} failed, {skipped} skipped");
+    assert!(passed > 700, "too few cases ran: {passed}");
+    assert_eq!(failed, 0, "conformance cases failed (see the output above)");
+}
