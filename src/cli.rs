@@ -34,6 +34,66 @@ pub enum Command {
         /// The YAML config file.
         config: PathBuf,
     },
+    /// Ask a running Taishan (or any Prometheus-compatible server) a PromQL question.
+    ///
+    /// An instant query at --time (default: now), or a range query with --start, --end and
+    /// --step. Prints a table, or the API's JSON with --output json. Exits 1 on an error
+    /// answer, printing Prometheus's errorType and message.
+    Query(QueryArgs),
+    /// Run Prometheus promqltest scripts against Taishan's PromQL engine.
+    ///
+    /// Each file's `load` data goes into a scratch store and every `eval` case is checked
+    /// (same format and tolerance as Prometheus's own runner). Prints passed / failed /
+    /// skipped per file and ends with `N passed, N failed, N skipped`; exits 1 when any
+    /// case failed. Native-histogram cases are skipped, by name with --verbose.
+    PromqlTest {
+        /// Script files (`.test`).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// List every skipped case and why.
+        #[arg(long, short = 'v')]
+        verbose: bool,
+    },
+}
+
+/// Options of `taishan query`.
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    /// The PromQL expression.
+    pub expr: String,
+    /// Base URL of the server.
+    #[arg(long, default_value = "http://127.0.0.1:7070", env = "TAISHAN_URL")]
+    pub url: String,
+    /// Evaluation time of an instant query: RFC 3339 or Unix seconds (default: now).
+    #[arg(long, conflicts_with_all = ["start", "end", "step"])]
+    pub time: Option<String>,
+    /// Start of a range query: RFC 3339 or Unix seconds.
+    #[arg(long, requires_all = ["end", "step"])]
+    pub start: Option<String>,
+    /// End of a range query: RFC 3339 or Unix seconds.
+    #[arg(long, requires = "start")]
+    pub end: Option<String>,
+    /// Resolution of a range query, e.g. `15s`, `1m`.
+    #[arg(long, requires = "start")]
+    pub step: Option<String>,
+    /// Tenant to query (sent as X-Scope-OrgID).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// How to print the answer.
+    #[arg(long, short = 'o', value_enum, default_value = "table")]
+    pub output: OutputFormat,
+    /// Give up after this long.
+    #[arg(long, default_value = "2m")]
+    pub timeout: humantime::Duration,
+}
+
+/// Output formats of `taishan query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// One line per series (and per point for ranges).
+    Table,
+    /// The server's JSON answer, as is.
+    Json,
 }
 
 /// Options of `taishan up`.

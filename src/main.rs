@@ -3,6 +3,8 @@
 mod admin;
 mod check;
 mod cli;
+mod promql_test;
+mod query_cmd;
 mod self_metrics;
 mod up;
 
@@ -19,15 +21,22 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // The server logs its life; one-shot commands only their troubles.
+    let default_level = match cli.command {
+        cli::Command::Up(_) => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match cli.command {
         cli::Command::Check { config } => check::run(&config),
+        cli::Command::Query(args) => query_cmd::run(&args),
+        cli::Command::PromqlTest { files, verbose } => promql_test::run(&files, verbose),
         cli::Command::Up(args) => match up::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -86,3 +86,52 @@ fn the_example_config_in_the_repository_is_valid() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn promql_test_reports_each_file_and_fails_on_a_wrong_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.test");
+    std::fs::write(
+        &good,
+        "load 1m\n  requests_total{job=\"api\"} 0+60x10\n\neval instant at 5m rate(requests_total[5m])\n  {job=\"api\"} 1\n\neval range from 0 to 2m step 1m requests_total\n  requests_total{job=\"api\"} 0 60 120\n",
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.test");
+    std::fs::write(
+        &bad,
+        "load 1m\n  up{job=\"api\"} 1\n  latency {{schema:0 sum:1 count:1}}\n\neval instant at 0m up\n  up{job=\"api\"} 2\n\neval instant at 0m latency\n  latency 1\n",
+    )
+    .unwrap();
+    let out = taishan(&["promql-test", good.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("good.test: 2 passed / 0 failed / 0 skipped"),
+        "{text}"
+    );
+    assert!(
+        text.trim_end().ends_with("2 passed, 0 failed, 0 skipped"),
+        "{text}"
+    );
+
+    let out = taishan(&["promql-test", good.to_str().unwrap(), bad.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("FAIL line 5: up: up{job=\"api\"}: got 1, expected 2"),
+        "{text}"
+    );
+    assert!(
+        text.trim_end().ends_with("2 passed, 1 failed, 1 skipped"),
+        "{text}"
+    );
+    let verbose = taishan(&["promql-test", "-v", bad.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&verbose.stdout);
+    assert!(
+        text.contains("skip line 8: latency (selects native histogram series latency{})"),
+        "{text}"
+    );
+
+    let missing = taishan(&["promql-test"]);
+    assert!(!missing.status.success(), "files are required");
+}

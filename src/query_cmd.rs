@@ -1,0 +1,177 @@
+//! `taishan query EXPR`: a PromQL question to a running server, answered as a table or JSON.
+
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::cli::{OutputFormat, QueryArgs};
+
+/// Sends the query and prints the answer; exit code 1 on any error.
+pub fn run(args: &QueryArgs) -> ExitCode {
+    match ask(args) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("taishan query: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A time flag as Unix seconds: RFC 3339 or a number.
+fn unix_seconds(flag: &str, value: &str) -> Result<String, String> {
+    if value.parse::<f64>().is_ok() {
+        return Ok(value.to_string());
+    }
+    let t = humantime::parse_rfc3339_weak(value)
+        .map_err(|e| format!("--{flag} {value:?} is neither RFC 3339 nor Unix seconds: {e}"))?;
+    let d = t
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| format!("--{flag} {value:?} is before 1970"))?;
+    Ok(format!("{:.3}", d.as_secs_f64()))
+}
+
+fn ask(args: &QueryArgs) -> Result<String, String> {
+    let mut form: Vec<(&str, String)> = vec![("query", args.expr.clone())];
+    let path = if let Some(start) = &args.start {
+        let (Some(end), Some(step)) = (&args.end, &args.step) else {
+            return Err("a range query needs --start, --end and --step".into());
+        };
+        form.push(("start", unix_seconds("start", start)?));
+        form.push(("end", unix_seconds("end", end)?));
+        form.push(("step", step.clone()));
+        "/api/v1/query_range"
+    } else {
+        let time = match &args.time {
+            Some(t) => unix_seconds("time", t)?,
+            None => {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_err(|e| e.to_string())?;
+                format!("{:.3}", now.as_secs_f64())
+            }
+        };
+        form.push(("time", time));
+        "/api/v1/query"
+    };
+    let client = reqwest::blocking::Client::builder()
+        .timeout(*args.timeout)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let url = format!("{}{path}", args.url.trim_end_matches('/'));
+    let mut req = client.post(&url).form(&form);
+    if let Some(t) = &args.tenant {
+        req = req.header(taishan_core::TENANT_HEADER, t);
+    }
+    let resp = req.send().map_err(|e| format!("{url}: {e}"))?;
+    let status = resp.status();
+    let body = resp
+        .text()
+        .map_err(|e| format!("{url}: reading the answer: {e}"))?;
+    let v: Value = serde_json::from_str(&body)
+        .map_err(|_| format!("{url} answered {status} with a body that is not JSON: {body}"))?;
+    if v["status"] != "success" {
+        return Err(format!(
+            "{} ({status}): {}",
+            v["errorType"].as_str().unwrap_or("error"),
+            v["error"].as_str().unwrap_or(&body)
+        ));
+    }
+    let mut out = match args.output {
+        OutputFormat::Json => format!("{body}\n"),
+        OutputFormat::Table => table(&v["data"]),
+    };
+    for key in ["warnings", "infos"] {
+        if let Some(list) = v[key].as_array() {
+            for w in list {
+                eprintln!(
+                    "{}: {}",
+                    key.trim_end_matches('s'),
+                    w.as_str().unwrap_or_default()
+                );
+            }
+        }
+    }
+    if out.is_empty() {
+        out = "(no data)\n".into();
+    }
+    Ok(out)
+}
+
+fn metric(m: &Value) -> String {
+    let Some(obj) = m.as_object() else {
+        return "{}".into();
+    };
+    let name = obj.get("__name__").and_then(Value::as_str).unwrap_or("");
+    let labels: Vec<String> = obj
+        .iter()
+        .filter(|(k, _)| *k != "__name__")
+        .map(|(k, v)| format!("{k}={}", v))
+        .collect();
+    format!("{name}{{{}}}", labels.join(", "))
+}
+
+fn point(p: &Value) -> String {
+    format!(
+        "{} @{}",
+        p[1].as_str().unwrap_or_default(),
+        p[0].as_f64().map_or_else(String::new, |t| t.to_string())
+    )
+}
+
+/// The answer as lines: `series value @time`, or a series per block for matrices.
+fn table(data: &Value) -> String {
+    let mut out = String::new();
+    let result = &data["result"];
+    match data["resultType"].as_str() {
+        Some("vector") => {
+            for s in result.as_array().into_iter().flatten() {
+                out.push_str(&format!(
+                    "{} => {}\n",
+                    metric(&s["metric"]),
+                    point(&s["value"])
+                ));
+            }
+        }
+        Some("matrix") => {
+            for s in result.as_array().into_iter().flatten() {
+                out.push_str(&format!("{} =>\n", metric(&s["metric"])));
+                for p in s["values"].as_array().into_iter().flatten() {
+                    out.push_str(&format!("  {}\n", point(p)));
+                }
+            }
+        }
+        Some("scalar") | Some("string") => {
+            out.push_str(&format!("{}\n", point(result)));
+        }
+        _ => out.push_str(&format!("{data}\n")),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tables_show_series_and_points() {
+        let v = json!({"resultType": "vector", "result": [
+            {"metric": {"__name__": "up", "job": "api"}, "value": [10.5, "1"]}
+        ]});
+        assert_eq!(table(&v), "up{job=\"api\"} => 1 @10.5\n");
+        let m = json!({"resultType": "matrix", "result": [
+            {"metric": {"job": "api"}, "values": [[1, "2"], [2, "3"]]}
+        ]});
+        assert_eq!(table(&m), "{job=\"api\"} =>\n  2 @1\n  3 @2\n");
+        assert_eq!(unix_seconds("time", "12.5").unwrap(), "12.5");
+        assert_eq!(
+            unix_seconds("time", "1970-01-01T00:01:00Z").unwrap(),
+            "60.000"
+        );
+        assert!(unix_seconds("time", "yesterday").is_err());
+    }
+}
