@@ -9,7 +9,8 @@ use axum::routing::get;
 use axum::Router;
 use taishan_collector::{ingest_routes, IngestMetrics, IngestState, ScrapeManager, ScrapeTarget};
 use taishan_core::config::Config;
-use taishan_core::{Bus, Clock, InProcessBus, SystemClock, TenantId};
+use taishan_core::{Bus, Clock, InProcessBus, MetadataRegistry, SystemClock, TenantId};
+use taishan_query::api::ServerStatus;
 use taishan_query::{query_routes, QueryMetrics, QueryState};
 use taishan_store::{StoreMetrics, Tsdb, TsdbOptions};
 use tokio_util::sync::CancellationToken;
@@ -45,6 +46,41 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
     runtime.block_on(serve(config, args))
 }
 
+/// What `/api/v1/status/*` reports: the config, the settings as Prometheus-style flags.
+fn server_status(config: &Config, args: &UpArgs, now_ms: i64) -> ServerStatus {
+    let duration = |d: std::time::Duration| humantime::format_duration(d).to_string();
+    let flags = [
+        (
+            "config.file",
+            args.config
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
+        ("storage.tsdb.path", args.data_dir.display().to_string()),
+        (
+            "storage.tsdb.retention.time",
+            duration(config.storage.retention),
+        ),
+        ("web.listen-address", config.server.http_listen.to_string()),
+        ("query.timeout", duration(config.query.timeout)),
+        ("query.max-samples", config.query.max_samples.to_string()),
+        (
+            "query.lookback-delta",
+            duration(config.query.lookback_delta),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    ServerStatus {
+        config_yaml: serde_yaml_ng::to_string(config).unwrap_or_default(),
+        flags,
+        start_time_ms: now_ms,
+        retention: duration(config.storage.retention),
+    }
+}
+
 async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let registry = self_metrics::registry();
@@ -72,6 +108,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     let db = Arc::new(db);
     let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new(db.clone()));
 
+    let metadata = MetadataRegistry::new();
     let ingest = IngestState {
         bus: bus.clone(),
         max_body_bytes: usize::try_from(config.ingest.max_body_size.bytes()).unwrap_or(usize::MAX),
@@ -81,12 +118,11 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     let metrics_registry = registry.clone();
     let app = Router::new()
         .merge(ingest_routes(ingest))
-        .merge(query_routes(QueryState::new(
-            db.clone(),
-            config.query,
-            clock.clone(),
-            query_metrics,
-        )))
+        .merge(query_routes(
+            QueryState::new(db.clone(), config.query, clock.clone(), query_metrics)
+                .with_metadata(metadata.clone())
+                .with_status(server_status(&config, &args, clock.now_ms())),
+        ))
         .merge(admin::routes(db.clone()))
         .route(
             "/metrics",
@@ -118,7 +154,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         });
     }
     let max_body = usize::try_from(config.ingest.max_body_size.bytes()).unwrap_or(usize::MAX);
-    let scrapes = ScrapeManager::new(bus, clock.clone(), ingest_metrics, max_body)
+    let scrapes = ScrapeManager::new(bus, clock.clone(), ingest_metrics, max_body, metadata)
         .start(targets, cancel.clone());
     let maintenance = tokio::spawn(maintenance_loop(db.clone(), cancel.clone()));
 

@@ -68,6 +68,139 @@ fn urlencode(s: &str) -> String {
 }
 
 #[test]
+fn status_format_parse_and_exemplar_endpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let ts = Taishan::start(&dir.path().join("d"), "query:\n  timeout: 30s\n");
+    seed(&ts);
+
+    let (status, v) = get(
+        &ts,
+        "/api/v1/format_query",
+        &[("query", "sum by(region)(rate(loans_granted_total[5m]))")],
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"], "sum by (region) (rate(loans_granted_total[5m]))");
+
+    let (status, v) = post_form(
+        &ts,
+        "/api/v1/parse_query",
+        &[("query", "up{job=\"a\"} offset 5m")],
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["type"], "vectorSelector", "{v}");
+    assert_eq!(v["data"]["name"], "up", "{v}");
+
+    let (status, v) = get(
+        &ts,
+        "/api/v1/query_exemplars",
+        &[("query", "up"), ("start", "0"), ("end", "10")],
+    );
+    assert_eq!((status, v["data"].clone()), (200, json!([])));
+
+    let (_, v) = get(&ts, "/api/v1/status/config", &[]);
+    let yaml = v["data"]["yaml"].as_str().unwrap();
+    assert!(yaml.contains("timeout: 30s"), "{yaml}");
+    let (_, v) = get(&ts, "/api/v1/status/flags", &[]);
+    assert_eq!(v["data"]["query.timeout"], "30s", "{v}");
+    assert!(v["data"]["storage.tsdb.path"]
+        .as_str()
+        .unwrap()
+        .ends_with("d"));
+    let (_, v) = get(&ts, "/api/v1/status/runtimeinfo", &[]);
+    assert_eq!(v["data"]["storageRetention"], "15days", "{v}");
+    assert!(
+        v["data"]["startTime"].as_str().unwrap().ends_with('Z'),
+        "{v}"
+    );
+
+    let (_, v) = get(&ts, "/api/v1/status/tsdb", &[("limit", "1")]);
+    assert_eq!(v["data"]["headStats"]["numSeries"], 3, "{v}");
+    assert_eq!(
+        v["data"]["seriesCountByMetricName"],
+        json!([{"name": "loans_granted_total", "value": 2}])
+    );
+    let (status, _) = get(&ts, "/api/v1/status/tsdb", &[("limit", "none")]);
+    assert_eq!(status, 400);
+}
+
+#[test]
+fn queries_report_annotations_and_stats() {
+    let dir = tempfile::tempdir().unwrap();
+    let ts = Taishan::start(&dir.path().join("d"), "");
+    seed(&ts);
+    let at = ((T + 120_000) as f64 / 1000.0).to_string();
+    // A rate over a name that does not look like a counter comes with Prometheus's info.
+    let (status, v) = get(
+        &ts,
+        "/api/v1/query",
+        &[
+            (
+                "query",
+                "rate(loans_granted[5m]) or rate(loans_granted_total[5m])",
+            ),
+            ("time", &at),
+            ("stats", "all"),
+        ],
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["result"].as_array().unwrap().len(), 2, "{v}");
+    assert!(v.get("infos").is_none(), "no info for _total names: {v}");
+    assert!(
+        v["data"]["stats"]["samples"]["totalQueryableSamples"]
+            .as_u64()
+            .unwrap()
+            >= 5,
+        "{v}"
+    );
+    assert!(
+        v["data"]["stats"]["timings"]["evalTotalTime"].is_number(),
+        "{v}"
+    );
+
+    let gauge = vec![(
+        vec![("__name__", "queue_depth")],
+        vec![(T, 3.0), (T + 60_000, 4.0)],
+    )];
+    assert_eq!(ts.remote_write(None, &gauge).0, 204);
+    let (_, v) = get(
+        &ts,
+        "/api/v1/query",
+        &[("query", "rate(queue_depth[5m])"), ("time", &at)],
+    );
+    assert!(
+        v["infos"][0]
+            .as_str()
+            .unwrap()
+            .contains("metric might not be a counter"),
+        "{v}"
+    );
+
+    let (_, v) = get(
+        &ts,
+        "/api/v1/query",
+        &[("query", "sort(payments_failed_total)"), ("time", &at)],
+    );
+    assert!(v.get("warnings").is_none(), "{v}");
+    let (_, v) = get(
+        &ts,
+        "/api/v1/query_range",
+        &[
+            ("query", "sort(payments_failed_total)"),
+            ("start", "1700000000"),
+            ("end", &at),
+            ("step", "60"),
+        ],
+    );
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("sort is ineffective for range queries"),
+        "{v}"
+    );
+}
+
+#[test]
 fn query_endpoints_answer_like_prometheus() {
     let dir = tempfile::tempdir().unwrap();
     let ts = Taishan::start(&dir.path().join("d"), "");

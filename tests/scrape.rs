@@ -20,7 +20,7 @@ fn scrapes_text_and_openmetrics_targets_with_their_labels() {
         let flaky = if n < 2 { "flaky_gauge 1\n" } else { "" };
         (
             "text/plain; version=0.0.4".into(),
-            format!("# TYPE loans_granted_total counter\nloans_granted_total{{job=\"lender\"}} {n}\n{flaky}"),
+            format!("# HELP loans_granted_total Loans granted.\n# TYPE loans_granted_total counter\nloans_granted_total{{job=\"lender\"}} {n}\n{flaky}"),
         )
     });
     let om = serve_http(|_| {
@@ -73,4 +73,18 @@ fn scrapes_text_and_openmetrics_targets_with_their_labels() {
     });
     let a = ts.query(None, "flaky_gauge[1m]", None);
     assert_eq!(result(&a).len(), 1, "its real samples are still there: {a}");
+
+    // The exposed metadata is served as Prometheus's /api/v1/metadata.
+    let meta: serde_json::Value = support::client()
+        .get(format!("{}/api/v1/metadata", ts.base))
+        .query(&[("metric", "loans_granted_total")])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        meta["data"]["loans_granted_total"],
+        serde_json::json!([{"type": "counter", "help": "Loans granted.", "unit": ""}]),
+        "{meta}"
+    );
 }

@@ -10,6 +10,7 @@ pub mod bus;
 pub mod clock;
 pub mod config;
 pub mod labels;
+pub mod metadata;
 pub mod sample;
 pub mod tenant;
 
@@ -17,5 +18,6 @@ pub use batch::{MetricBatch, SampleList, SeriesSamples};
 pub use bus::{AppendError, AppendOutcome, Bus, InProcessBus, MetricSink, RejectReason, Rejection};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use labels::{Label, LabelError, LabelRef, Labels, METRIC_NAME};
+pub use metadata::{MetadataRegistry, MetricMetadata};
 pub use sample::{is_stale_marker, Sample, STALE_NAN_BITS};
 pub use tenant::{TenantError, TenantId, TENANT_HEADER};

@@ -1,6 +1,7 @@
 //! The Prometheus text exposition format (0.0.4) and OpenMetrics 1.0 text, as scraped.
 //!
-//! Metadata lines (`# HELP`, `# TYPE`, `# UNIT`) are skipped: series are stored as exposed.
+//! Metadata lines (`# HELP`, `# TYPE`, `# UNIT`) are collected beside the samples, for the
+//! metadata API; series are stored as exposed.
 //! OpenMetrics differs where it matters here: timestamps are seconds (not milliseconds),
 //! exemplars may follow ` # `, and `# EOF` ends the exposition.
 
@@ -37,9 +38,32 @@ pub struct ExposedSample {
     pub timestamp_ms: Option<i64>,
 }
 
+/// What a `# TYPE`, `# HELP` or `# UNIT` line says about one family.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FamilyMetadata {
+    /// Family name.
+    pub name: String,
+    /// Its type (`unknown` when no `# TYPE` line).
+    pub kind: String,
+    /// Its help text.
+    pub help: String,
+    /// Its unit.
+    pub unit: String,
+}
+
+/// A parsed exposition.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Exposition {
+    /// The samples, in order.
+    pub samples: Vec<ExposedSample>,
+    /// Metadata by family, in order of first mention.
+    pub metadata: Vec<FamilyMetadata>,
+}
+
 /// Parses an exposition; the first bad line fails it (as a Prometheus scrape does).
-pub fn parse(text: &str, format: Format) -> Result<Vec<ExposedSample>, String> {
+pub fn parse(text: &str, format: Format) -> Result<Exposition, String> {
     let mut out = Vec::new();
+    let mut metadata: Vec<FamilyMetadata> = Vec::new();
     let mut saw_eof = false;
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -51,6 +75,7 @@ pub fn parse(text: &str, format: Format) -> Result<Vec<ExposedSample>, String> {
                 saw_eof = true;
                 break;
             }
+            note_metadata(comment, &mut metadata);
             continue;
         }
         let sample = parse_sample(line, format).map_err(|e| format!("line {}: {e}", i + 1))?;
@@ -59,7 +84,39 @@ pub fn parse(text: &str, format: Format) -> Result<Vec<ExposedSample>, String> {
     if format == Format::OpenMetrics && !saw_eof {
         return Err("OpenMetrics exposition does not end with # EOF".into());
     }
-    Ok(out)
+    Ok(Exposition {
+        samples: out,
+        metadata,
+    })
+}
+
+/// Records a `HELP`, `TYPE` or `UNIT` comment; other comments are ignored.
+fn note_metadata(comment: &str, metadata: &mut Vec<FamilyMetadata>) {
+    let mut parts = comment.trim_start().splitn(3, ' ');
+    let (Some(keyword), Some(name)) = (parts.next(), parts.next()) else {
+        return;
+    };
+    if !matches!(keyword, "HELP" | "TYPE" | "UNIT") || name.is_empty() {
+        return;
+    }
+    let text = parts.next().unwrap_or("").trim();
+    let entry = match metadata.iter().position(|m| m.name == name) {
+        Some(i) => &mut metadata[i],
+        None => {
+            metadata.push(FamilyMetadata {
+                name: name.to_string(),
+                kind: "unknown".into(),
+                ..FamilyMetadata::default()
+            });
+            let last = metadata.len() - 1;
+            &mut metadata[last]
+        }
+    };
+    match keyword {
+        "HELP" => entry.help = text.replace("\\n", "\n").replace("\\\\", "\\"),
+        "TYPE" => entry.kind = text.to_string(),
+        _ => entry.unit = text.to_string(),
+    }
 }
 
 fn parse_sample(line: &str, format: Format) -> Result<ExposedSample, String> {
@@ -199,7 +256,17 @@ mod tests {
     #[test]
     fn parses_text_format() {
         let text = "# HELP http_requests_total Requests.\n# TYPE http_requests_total counter\nhttp_requests_total{method=\"post\",code=\"200\"} 1027 1395066363000\nhttp_requests_total{path=\"a\\\"b\\\\c\\nd\",} 3\nup +Inf\nlatency NaN\n";
-        let s = parse(text, Format::PrometheusText).unwrap();
+        let e = parse(text, Format::PrometheusText).unwrap();
+        assert_eq!(
+            e.metadata,
+            vec![FamilyMetadata {
+                name: "http_requests_total".into(),
+                kind: "counter".into(),
+                help: "Requests.".into(),
+                unit: String::new(),
+            }]
+        );
+        let s = e.samples;
         assert_eq!(s.len(), 4);
         assert_eq!(
             s[0].labels,
@@ -217,7 +284,7 @@ mod tests {
     #[test]
     fn parses_openmetrics_with_seconds_exemplars_and_eof() {
         let text = "# TYPE loans counter\nloans_total{bank=\"a\"} 17 1700000000.5 # {trace_id=\"x\"} 1\n# EOF\n";
-        let s = parse(text, Format::OpenMetrics).unwrap();
+        let s = parse(text, Format::OpenMetrics).unwrap().samples;
         assert_eq!(s[0].timestamp_ms, Some(1_700_000_000_500));
         assert_eq!(s[0].value, 17.0);
         assert!(parse("a 1\n", Format::OpenMetrics)

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use taishan_core::config::ScrapeConfig;
-use taishan_core::{Bus, Clock, TenantError, TenantId};
+use taishan_core::{Bus, Clock, MetadataRegistry, TenantError, TenantId};
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::IngestMetrics;
@@ -66,15 +66,17 @@ pub struct ScrapeManager {
     metrics: IngestMetrics,
     max_body_bytes: usize,
     client: reqwest::Client,
+    metadata: MetadataRegistry,
 }
 
 impl ScrapeManager {
-    /// A manager publishing to `bus`.
+    /// A manager publishing to `bus` and recording exposed metadata in `metadata`.
     pub fn new(
         bus: Arc<dyn Bus>,
         clock: Arc<dyn Clock>,
         metrics: IngestMetrics,
         max_body_bytes: usize,
+        metadata: MetadataRegistry,
     ) -> Self {
         let client = reqwest::Client::builder()
             .user_agent(concat!("taishan/", env!("CARGO_PKG_VERSION")))
@@ -86,6 +88,7 @@ impl ScrapeManager {
             metrics,
             max_body_bytes,
             client,
+            metadata,
         }
     }
 
@@ -104,6 +107,7 @@ impl ScrapeManager {
                     metrics: self.metrics.clone(),
                     max_body_bytes: self.max_body_bytes,
                     client: self.client.clone(),
+                    metadata: self.metadata.clone(),
                 };
                 let cancel = cancel.clone();
                 tracing::info!(job = %target.job, url = %target.url, interval = ?target.interval, "scraping target");

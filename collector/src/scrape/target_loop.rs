@@ -4,11 +4,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use taishan_core::{Bus, Clock, Label, Labels, MetricBatch, Sample, SeriesSamples, METRIC_NAME};
+use taishan_core::{
+    Bus, Clock, Label, Labels, MetadataRegistry, MetricBatch, MetricMetadata, Sample,
+    SeriesSamples, METRIC_NAME,
+};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-use super::exposition::{self, ExposedSample, Format};
+use super::exposition::{self, ExposedSample, Exposition, Format};
 use super::ScrapeTarget;
 use crate::metrics::IngestMetrics;
 
@@ -21,6 +24,7 @@ pub(super) struct LoopContext {
     pub metrics: IngestMetrics,
     pub max_body_bytes: usize,
     pub client: reqwest::Client,
+    pub metadata: MetadataRegistry,
 }
 
 pub(super) async fn run(ctx: LoopContext, target: ScrapeTarget, cancel: CancellationToken) {
@@ -65,7 +69,17 @@ pub(super) async fn scrape_and_publish(
     let mut series = Vec::new();
     let mut current = HashSet::new();
     let (up, scraped) = match result {
-        Ok(samples) => {
+        Ok(Exposition { samples, metadata }) => {
+            for m in metadata {
+                ctx.metadata.record(
+                    &m.name,
+                    MetricMetadata {
+                        kind: m.kind,
+                        help: m.help,
+                        unit: m.unit,
+                    },
+                );
+            }
             let n = samples.len();
             for s in samples {
                 match target_labels(target, &s) {
@@ -129,7 +143,7 @@ pub(super) async fn scrape_and_publish(
     }
 }
 
-async fn fetch(ctx: &LoopContext, target: &ScrapeTarget) -> Result<Vec<ExposedSample>, String> {
+async fn fetch(ctx: &LoopContext, target: &ScrapeTarget) -> Result<Exposition, String> {
     let mut resp = ctx
         .client
         .get(&target.url)

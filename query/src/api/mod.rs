@@ -1,15 +1,21 @@
-//! The Prometheus HTTP API (`/api/v1/...`), GET and POST form alike.
+//! The Prometheus HTTP API (`/api/v1/...`), GET and POST form alike: what Grafana's
+//! Prometheus data source and `promtool query` call.
 
-mod handlers;
+mod cardinality;
+mod common;
+mod metadata;
 pub mod params;
+mod query;
 pub mod response;
+mod status;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
 use prometheus::{HistogramOpts, HistogramVec, Registry};
-use taishan_core::Clock;
+use taishan_core::{Clock, MetadataRegistry};
 use taishan_store::Tsdb;
 
 use crate::engine::{Engine, QueryLimits};
@@ -36,6 +42,19 @@ impl QueryMetrics {
     }
 }
 
+/// What the status endpoints report about the running server.
+#[derive(Debug, Clone, Default)]
+pub struct ServerStatus {
+    /// The configuration in force, as YAML.
+    pub config_yaml: String,
+    /// Command-line settings, by Prometheus-style flag name.
+    pub flags: BTreeMap<String, String>,
+    /// When the server started (ms).
+    pub start_time_ms: i64,
+    /// Retention, e.g. `15d`.
+    pub retention: String,
+}
+
 /// What the handlers share.
 #[derive(Clone)]
 pub struct QueryState {
@@ -45,12 +64,16 @@ pub struct QueryState {
     pub engine: Engine,
     /// "Now" for queries without a time.
     pub clock: Arc<dyn Clock>,
+    /// Metadata of scraped metric families.
+    pub metadata: MetadataRegistry,
+    /// Facts for the status endpoints.
+    pub status: Arc<ServerStatus>,
     /// Metrics.
     pub metrics: QueryMetrics,
 }
 
 impl QueryState {
-    /// State over `db`.
+    /// State over `db`, evaluating under `limits`.
     pub fn new(
         db: Arc<Tsdb>,
         limits: QueryLimits,
@@ -61,28 +84,59 @@ impl QueryState {
             engine: Engine::new(db.clone(), limits, clock.clone()),
             db,
             clock,
+            metadata: MetadataRegistry::new(),
+            status: Arc::new(ServerStatus::default()),
             metrics,
         }
+    }
+
+    /// With the metadata registry scrapers write to.
+    pub fn with_metadata(mut self, metadata: MetadataRegistry) -> Self {
+        self.metadata = metadata;
+        self
+    }
+
+    /// With the facts the status endpoints report.
+    pub fn with_status(mut self, status: ServerStatus) -> Self {
+        self.status = Arc::new(status);
+        self
     }
 }
 
 /// The query API routes.
 pub fn query_routes(state: QueryState) -> Router {
     Router::new()
-        .route("/api/v1/query", get(handlers::query).post(handlers::query))
+        .route("/api/v1/query", get(query::query).post(query::query))
         .route(
             "/api/v1/query_range",
-            get(handlers::query_range).post(handlers::query_range),
+            get(query::query_range).post(query::query_range),
+        )
+        .route(
+            "/api/v1/query_exemplars",
+            get(query::query_exemplars).post(query::query_exemplars),
+        )
+        .route(
+            "/api/v1/format_query",
+            get(query::format_query).post(query::format_query),
+        )
+        .route(
+            "/api/v1/parse_query",
+            get(query::parse_query).post(query::parse_query),
         )
         .route(
             "/api/v1/series",
-            get(handlers::series).post(handlers::series),
+            get(metadata::series).post(metadata::series),
         )
         .route(
             "/api/v1/labels",
-            get(handlers::labels).post(handlers::labels),
+            get(metadata::labels).post(metadata::labels),
         )
-        .route("/api/v1/label/{name}/values", get(handlers::label_values))
-        .route("/api/v1/status/buildinfo", get(handlers::buildinfo))
+        .route("/api/v1/label/{name}/values", get(metadata::label_values))
+        .route("/api/v1/metadata", get(metadata::metadata))
+        .route("/api/v1/status/buildinfo", get(status::buildinfo))
+        .route("/api/v1/status/config", get(status::config))
+        .route("/api/v1/status/flags", get(status::flags))
+        .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
+        .route("/api/v1/status/tsdb", get(status::tsdb))
         .with_state(state)
 }

@@ -1,107 +1,20 @@
-//! The endpoint handlers. Each reads its parameters, runs the store work on a blocking
-//! thread (it reads files), and answers in Prometheus's envelope.
+//! Series metadata endpoints: `series`, `labels`, `label/<name>/values`, `metadata`.
 
 use std::collections::BTreeSet;
-use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use serde_json::{json, Value};
-use taishan_core::{TenantId, TENANT_HEADER};
 use taishan_store::{Matcher, Tsdb};
 
+use super::common::{blocking, params, tenant, timed};
 use super::params::Params;
 use super::response::{self, ApiError};
 use super::QueryState;
 use crate::engine::selector::SelectorPlan;
 use crate::engine::Engine;
-
-fn tenant(headers: &HeaderMap) -> Result<TenantId, ApiError> {
-    TenantId::from_header(headers.get(TENANT_HEADER).map(|v| v.as_bytes()))
-        .map_err(|e| ApiError::bad_data(format!("invalid {TENANT_HEADER} header: {e}")))
-}
-
-fn params(method: &Method, query: Option<String>, body: &Bytes) -> Params {
-    let form = (*method == Method::POST).then_some(body);
-    Params::from_parts(query.as_deref(), form)
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?
-}
-
-async fn timed(
-    state: &QueryState,
-    endpoint: &str,
-    work: impl std::future::Future<Output = Result<Response, ApiError>>,
-) -> Response {
-    let start = Instant::now();
-    let resp = match work.await {
-        Ok(r) => r,
-        Err(e) => axum::response::IntoResponse::into_response(e),
-    };
-    state
-        .metrics
-        .duration
-        .with_label_values(&[endpoint])
-        .observe(start.elapsed().as_secs_f64());
-    resp
-}
-
-/// `/api/v1/query`
-pub async fn query(
-    State(s): State<QueryState>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Response {
-    timed(&s, "query", async {
-        let p = params(&method, q, &body);
-        let tenant = tenant(&headers)?;
-        let query = p.required("query")?.to_string();
-        let t = p.time_or("time", s.clock.now_ms())?;
-        let engine = s.engine.clone();
-        let out = blocking(move || Ok(engine.instant(&tenant, &query, t)?)).await?;
-        Ok(response::query_success(&out, p.get("stats").is_some()))
-    })
-    .await
-}
-
-/// `/api/v1/query_range`
-pub async fn query_range(
-    State(s): State<QueryState>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Response {
-    timed(&s, "query_range", async {
-        let p = params(&method, q, &body);
-        let tenant = tenant(&headers)?;
-        let query = p.required("query")?.to_string();
-        p.required("start")?;
-        p.required("end")?;
-        let start = p.time_or("start", 0)?;
-        let end = p.time_or("end", 0)?;
-        let step = p.duration("step")?;
-        if end < start {
-            return Err(ApiError::bad_data(
-                "invalid parameter \"end\": end timestamp must not be before start time",
-            ));
-        }
-        let engine = s.engine.clone();
-        let out = blocking(move || Ok(engine.range(&tenant, &query, start, end, step)?)).await?;
-        Ok(response::query_success(&out, p.get("stats").is_some()))
-    })
-    .await
-}
 
 /// Matcher sets of every `match[]` selector (each may expand to several with `or`).
 fn match_sets(p: &Params, start: i64, end: i64) -> Result<Vec<Vec<Matcher>>, ApiError> {
@@ -217,17 +130,24 @@ pub async fn label_values(
     .await
 }
 
-/// `/api/v1/status/buildinfo`
-pub async fn buildinfo(State(s): State<QueryState>) -> Response {
-    timed(&s, "buildinfo", async {
-        Ok(response::success(json!({
-            "version": env!("CARGO_PKG_VERSION"),
-            "revision": option_env!("TAISHAN_REVISION").unwrap_or("unknown"),
-            "branch": "",
-            "buildUser": "",
-            "buildDate": "",
-            "goVersion": "n/a (Rust)",
-        })))
+/// `/api/v1/metadata`: type, help and unit of metric families, as scraped targets expose
+/// them (`metric`, `limit`, `limit_per_metric` narrow it).
+pub async fn metadata(State(s): State<QueryState>, RawQuery(q): RawQuery) -> Response {
+    timed(&s, "metadata", async {
+        let p = Params::from_parts(q.as_deref(), None);
+        let int = |key: &str| -> Result<i64, ApiError> {
+            match p.get(key) {
+                None | Some("") => Ok(-1),
+                Some(v) => v.parse().map_err(|_| {
+                    ApiError::bad_data(format!(
+                        "invalid parameter \"{key}\": {v:?} is not a number"
+                    ))
+                }),
+            }
+        };
+        let (limit, per_metric) = (int("limit")?, int("limit_per_metric")?);
+        let found = s.metadata.query(p.get("metric"), limit, per_metric);
+        Ok(response::success(json!(found)))
     })
     .await
 }

@@ -1,0 +1,110 @@
+//! PromQL endpoints: `query`, `query_range`, `query_exemplars`, `format_query`,
+//! `parse_query`.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
+use serde_json::json;
+
+use super::common::{blocking, params, tenant, timed};
+use super::response::{self, ApiError};
+use super::QueryState;
+use crate::engine::Engine;
+
+/// `/api/v1/query`
+pub async fn query(
+    State(s): State<QueryState>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    timed(&s, "query", async {
+        let p = params(&method, q, &body);
+        let tenant = tenant(&headers)?;
+        let query = p.required("query")?.to_string();
+        let t = p.time_or("time", s.clock.now_ms())?;
+        let engine = s.engine.clone();
+        let out = blocking(move || Ok(engine.instant(&tenant, &query, t)?)).await?;
+        Ok(response::query_success(&out, p.get("stats").is_some()))
+    })
+    .await
+}
+
+/// `/api/v1/query_range`
+pub async fn query_range(
+    State(s): State<QueryState>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    timed(&s, "query_range", async {
+        let p = params(&method, q, &body);
+        let tenant = tenant(&headers)?;
+        let query = p.required("query")?.to_string();
+        p.required("start")?;
+        p.required("end")?;
+        let start = p.time_or("start", 0)?;
+        let end = p.time_or("end", 0)?;
+        let step = p.duration("step")?;
+        if end < start {
+            return Err(ApiError::bad_data(
+                "invalid parameter \"end\": end timestamp must not be before start time",
+            ));
+        }
+        let engine = s.engine.clone();
+        let out = blocking(move || Ok(engine.range(&tenant, &query, start, end, step)?)).await?;
+        Ok(response::query_success(&out, p.get("stats").is_some()))
+    })
+    .await
+}
+
+/// `/api/v1/query_exemplars`: this store keeps no exemplars, so the answer is an empty
+/// list (after checking the query, as Prometheus does).
+pub async fn query_exemplars(
+    State(s): State<QueryState>,
+    method: Method,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    timed(&s, "query_exemplars", async {
+        let p = params(&method, q, &body);
+        Engine::parse(p.required("query")?)?;
+        Ok(response::success(json!([])))
+    })
+    .await
+}
+
+/// `/api/v1/format_query`: the query, pretty-printed.
+pub async fn format_query(
+    State(s): State<QueryState>,
+    method: Method,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    timed(&s, "format_query", async {
+        let p = params(&method, q, &body);
+        let expr = Engine::parse(p.required("query")?)?;
+        Ok(response::success(json!(expr.prettify())))
+    })
+    .await
+}
+
+/// `/api/v1/parse_query`: the query's syntax tree as JSON.
+pub async fn parse_query(
+    State(s): State<QueryState>,
+    method: Method,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    timed(&s, "parse_query", async {
+        let p = params(&method, q, &body);
+        let expr = Engine::parse(p.required("query")?)?;
+        let tree = serde_json::to_value(&expr)
+            .map_err(|e| ApiError::internal(format!("cannot render the syntax tree: {e}")))?;
+        Ok(response::success(tree))
+    })
+    .await
+}
