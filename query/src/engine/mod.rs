@@ -13,6 +13,7 @@ pub mod eval;
 pub mod functions;
 pub mod go_strings;
 pub mod limits;
+pub mod parse_error;
 pub mod selection;
 pub mod selector;
 pub mod steps;
@@ -134,10 +135,11 @@ impl Engine {
     /// Parses a query; the error names the position, as Prometheus's do.
     pub fn parse(query: &str) -> Result<Expr, QueryError> {
         register_legacy_functions();
-        parser::parse(&go_strings::prepare(query)).map_err(|e| {
+        let prepared = go_strings::prepare(query);
+        parser::parse(&prepared).map_err(|e| {
             QueryError::BadData(format!(
                 "invalid parameter \"query\": {}",
-                describe_parse_error(query, &e)
+                parse_error::describe(&prepared, &e)
             ))
         })
     }
@@ -308,9 +310,4 @@ fn finish(value: Value, grid: Grid, is_range: bool) -> Result<QueryValue, QueryE
                 .collect(),
         ),
     })
-}
-
-/// A parse error with the position where the parser gave one.
-fn describe_parse_error(_query: &str, e: &str) -> String {
-    e.to_string()
 }
