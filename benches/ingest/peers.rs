@@ -71,6 +71,7 @@ impl Peer {
                 c.arg(format!("-storageDataPath={}", dir.display()))
                     .arg(format!("-httpListenAddr={listen}"))
                     .arg("-search.latencyOffset=0s")
+                    .arg("-search.disableCache")
                     .arg("-retentionPeriod=100y");
                 c
             }

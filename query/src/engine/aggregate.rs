@@ -258,6 +258,9 @@ impl Accumulator {
     }
 }
 
+/// Most accumulators the series-major path may allocate (groups × steps).
+const DENSE_LIMIT: usize = 1 << 19;
+
 fn reduce(
     ev: &Evaluator,
     kind: Reducer,
@@ -267,6 +270,9 @@ fn reduce(
 ) -> Result<Vec<Series>, QueryError> {
     let grid = ev.grid;
     let (group_of, groups) = grouping.assign(input);
+    if kind != Reducer::Quantile && groups.len().saturating_mul(grid.len()) <= DENSE_LIMIT {
+        return reduce_dense(ev, kind, input, &group_of, &groups);
+    }
     let mut out = Assembler::new();
     let drop_name: Vec<bool> = {
         let mut d = vec![false; groups.len()];
@@ -303,6 +309,53 @@ fn reduce(
         }
     }
     Ok(out.finish())
+}
+
+/// Series by series into one accumulator per group and step: no per-step vectors to build.
+/// Each (group, step) still sees its series in input order, so the sums are the same.
+fn reduce_dense(
+    ev: &Evaluator,
+    kind: Reducer,
+    input: &[Series],
+    group_of: &[u32],
+    groups: &[Labels],
+) -> Result<Vec<Series>, QueryError> {
+    let grid = ev.grid;
+    let steps = grid.len();
+    let mut acc = vec![Accumulator::default(); groups.len() * steps];
+    let mut drop_name = vec![false; groups.len()];
+    for (n, (s, &g)) in input.iter().zip(group_of).enumerate() {
+        if n % 1024 == 0 {
+            ev.ctx.budget.check_deadline("aggregation")?;
+        }
+        drop_name[g as usize] |= s.drop_name;
+        let row = &mut acc[g as usize * steps..(g as usize + 1) * steps];
+        for p in &s.points {
+            let a = &mut row[grid.index_of(p.timestamp_ms)];
+            if a.seen {
+                a.add(kind, p.value);
+            } else {
+                a.first(kind, p.value);
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    for (g, labels) in groups.iter().enumerate() {
+        let points: Vec<taishan_core::Sample> = acc[g * steps..(g + 1) * steps]
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, a)| a.seen)
+            .map(|(i, a)| taishan_core::Sample::new(grid.ts(i), a.result(kind, f64::NAN)))
+            .collect();
+        if !points.is_empty() {
+            out.push(Series {
+                labels: labels.clone(),
+                points,
+                drop_name: drop_name[g],
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn count_values(

@@ -17,7 +17,14 @@ pub type StepVectors = Vec<Vec<(u32, f64)>>;
 
 /// Transposes `series` (points on `grid` times) into per-step vectors.
 pub fn by_step(series: &[Series], grid: &Grid) -> StepVectors {
-    let mut steps: StepVectors = vec![Vec::new(); grid.len()];
+    // Count first so every step's vector is allocated once, at its size.
+    let mut sizes = vec![0usize; grid.len()];
+    for s in series {
+        for p in &s.points {
+            sizes[grid.index_of(p.timestamp_ms)] += 1;
+        }
+    }
+    let mut steps: StepVectors = sizes.into_iter().map(Vec::with_capacity).collect();
     for (i, s) in series.iter().enumerate() {
         for p in &s.points {
             steps[grid.index_of(p.timestamp_ms)].push((i as u32, p.value));
