@@ -425,7 +425,7 @@ mod tests {
     #[test]
     fn comparisons_filter_and_keep_the_left_value() {
         assert_eq!(Op::Gt.apply(3.0, 2.0), (3.0, true));
-        assert_eq!(Op::Gt.apply(1.0, 2.0).1, false);
+        assert!(!Op::Gt.apply(1.0, 2.0).1);
         assert!(go_mod(-7.0, 3.0) == -1.0);
         assert!(go_mod(1.0, 0.0).is_nan());
     }

@@ -163,7 +163,7 @@ mod tests {
     use super::*;
 
     fn at(q: &str) -> String {
-        let msg = parser::parse(q).err().expect("a bad query");
+        let msg = parser::parse(q).expect_err("a bad query");
         describe(q, &msg)
     }
 
