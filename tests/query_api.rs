@@ -121,6 +121,17 @@ fn status_format_parse_and_exemplar_endpoints() {
     );
     let (status, _) = get(&ts, "/api/v1/status/tsdb", &[("limit", "none")]);
     assert_eq!(status, 400);
+
+    // A request may ask for a shorter timeout than the configured one (the engine's own
+    // tests show a timeout failing a query; here, that the parameter is read).
+    let (status, v) = get(
+        &ts,
+        "/api/v1/query",
+        &[("query", "sum(loans_granted_total)"), ("timeout", "10s")],
+    );
+    assert_eq!(status, 200, "{v}");
+    let (status, _) = get(&ts, "/api/v1/query", &[("query", "1"), ("timeout", "soon")]);
+    assert_eq!(status, 400);
 }
 
 #[test]

@@ -25,7 +25,7 @@ pub async fn query(
         let tenant = tenant(&headers)?;
         let query = p.required("query")?.to_string();
         let t = p.time_or("time", s.clock.now_ms())?;
-        let engine = s.engine.clone();
+        let engine = engine_for(&s, &p)?;
         let out = blocking(move || Ok(engine.instant(&tenant, &query, t)?)).await?;
         Ok(response::query_success(&out, p.get("stats").is_some()))
     })
@@ -54,11 +54,24 @@ pub async fn query_range(
                 "invalid parameter \"end\": end timestamp must not be before start time",
             ));
         }
-        let engine = s.engine.clone();
+        let engine = engine_for(&s, &p)?;
         let out = blocking(move || Ok(engine.range(&tenant, &query, start, end, step)?)).await?;
         Ok(response::query_success(&out, p.get("stats").is_some()))
     })
     .await
+}
+
+/// The engine, with a shorter timeout when the request asks for one (`timeout=`, capped by
+/// the configured `query.timeout`, as in Prometheus).
+fn engine_for(s: &QueryState, p: &super::params::Params) -> Result<Engine, ApiError> {
+    match p.get("timeout") {
+        None | Some("") => Ok(s.engine.clone()),
+        Some(_) => {
+            let ms = p.duration("timeout")?;
+            let asked = std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+            Ok(s.engine.with_timeout(asked))
+        }
+    }
 }
 
 /// `/api/v1/query_exemplars`: this store keeps no exemplars, so the answer is an empty

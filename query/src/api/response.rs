@@ -165,6 +165,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn query_errors_map_to_prometheus_status_and_type() {
+        for (e, status, kind) in [
+            (QueryError::BadData("x".into()), 400, "bad_data"),
+            (QueryError::Execution("x".into()), 422, "execution"),
+            (QueryError::TooManySamples, 422, "execution"),
+            (QueryError::Timeout("x".into()), 503, "timeout"),
+        ] {
+            let a = ApiError::from(e);
+            assert_eq!((a.status.as_u16(), a.kind), (status, kind));
+        }
+    }
+
+    #[test]
     fn values_are_formatted_like_prometheus() {
         assert_eq!(format_value(1.0), "1");
         assert_eq!(format_value(0.1), "0.1");

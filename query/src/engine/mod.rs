@@ -127,6 +127,13 @@ impl Engine {
         &self.limits
     }
 
+    /// The same engine with `timeout` when it is shorter than the configured one.
+    pub fn with_timeout(&self, timeout: std::time::Duration) -> Self {
+        let mut e = self.clone();
+        e.limits.timeout = e.limits.timeout.min(timeout);
+        e
+    }
+
     /// The store queried.
     pub fn db(&self) -> &Arc<Tsdb> {
         &self.db
