@@ -423,4 +423,10 @@ fn errors_have_prometheus_shape_and_status() {
         .send()
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
+    // Failures are counted by endpoint and type for the operator.
+    let metrics = ts.metrics();
+    assert!(
+        metrics.contains("taishan_query_errors_total{endpoint=\"query\",type=\"execution\"} 1"),
+        "{metrics}"
+    );
 }

@@ -41,7 +41,14 @@ pub async fn timed(
     let start = Instant::now();
     let resp = match work.await {
         Ok(r) => r,
-        Err(e) => axum::response::IntoResponse::into_response(e),
+        Err(e) => {
+            state
+                .metrics
+                .errors
+                .with_label_values(&[endpoint, e.kind()])
+                .inc();
+            axum::response::IntoResponse::into_response(e)
+        }
     };
     state
         .metrics

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
-use prometheus::{HistogramOpts, HistogramVec, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
 use taishan_core::{Clock, MetadataRegistry};
 use taishan_store::Tsdb;
 
@@ -25,6 +25,10 @@ use crate::engine::{Engine, QueryLimits};
 pub struct QueryMetrics {
     /// Time to answer, by endpoint.
     pub duration: HistogramVec,
+    /// Failed requests, by endpoint and Prometheus error type.
+    pub errors: IntCounterVec,
+    /// Samples read from storage by PromQL queries.
+    pub samples_read: IntCounter,
 }
 
 impl QueryMetrics {
@@ -37,8 +41,25 @@ impl QueryMetrics {
             ),
             &["endpoint"],
         )?;
+        let errors = IntCounterVec::new(
+            Opts::new(
+                "taishan_query_errors_total",
+                "Query API requests that failed, by endpoint and error type (bad_data, execution, timeout, internal).",
+            ),
+            &["endpoint", "type"],
+        )?;
+        let samples_read = IntCounter::new(
+            "taishan_query_samples_read_total",
+            "Samples read from storage by PromQL queries.",
+        )?;
         registry.register(Box::new(duration.clone()))?;
-        Ok(Self { duration })
+        registry.register(Box::new(errors.clone()))?;
+        registry.register(Box::new(samples_read.clone()))?;
+        Ok(Self {
+            duration,
+            errors,
+            samples_read,
+        })
     }
 }
 

@@ -26,7 +26,9 @@ pub async fn query(
         let query = p.required("query")?.to_string();
         let t = p.time_or("time", s.clock.now_ms())?;
         let engine = engine_for(&s, &p)?;
+        let (text, who) = (query.clone(), tenant.clone());
         let out = blocking(move || Ok(engine.instant(&tenant, &query, t)?)).await?;
+        note_cost(&s, &who, &text, &out);
         Ok(response::query_success(&out, p.get("stats").is_some()))
     })
     .await
@@ -55,10 +57,35 @@ pub async fn query_range(
             ));
         }
         let engine = engine_for(&s, &p)?;
+        let (text, who) = (query.clone(), tenant.clone());
         let out = blocking(move || Ok(engine.range(&tenant, &query, start, end, step)?)).await?;
+        note_cost(&s, &who, &text, &out);
         Ok(response::query_success(&out, p.get("stats").is_some()))
     })
     .await
+}
+
+/// Queries slower than this are logged, with their text, for the operator.
+const SLOW_QUERY_SECONDS: f64 = 5.0;
+
+/// Counts what a query read, and logs it when it was slow.
+fn note_cost(
+    s: &QueryState,
+    tenant: &taishan_core::TenantId,
+    query: &str,
+    out: &crate::engine::QueryOutput,
+) {
+    s.metrics.samples_read.inc_by(out.stats.total_samples);
+    if out.stats.eval_seconds >= SLOW_QUERY_SECONDS {
+        tracing::warn!(
+            tenant = tenant.as_str(),
+            query,
+            seconds = out.stats.eval_seconds,
+            samples = out.stats.total_samples,
+            peak_samples = out.stats.peak_samples,
+            "slow query"
+        );
+    }
 }
 
 /// The engine, with a shorter timeout when the request asks for one (`timeout=`, capped by

@@ -27,6 +27,11 @@ impl ApiError {
         }
     }
 
+    /// Prometheus's `errorType`.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
     /// 500 `internal`.
     pub fn internal(message: impl Into<String>) -> Self {
         Self {
