@@ -66,6 +66,10 @@ fn server_status(config: &Config, args: &UpArgs, now_ms: i64) -> ServerStatus {
         ("query.timeout", duration(config.query.timeout)),
         ("query.max-samples", config.query.max_samples.to_string()),
         (
+            "query.max-concurrency",
+            config.query.max_concurrency.to_string(),
+        ),
+        (
             "query.lookback-delta",
             duration(config.query.lookback_delta),
         ),

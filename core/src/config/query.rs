@@ -22,6 +22,13 @@ pub struct QueryConfig {
     /// How far back an instant selector looks for a sample. Default `5m`.
     #[serde(default = "default_lookback", with = "humantime_serde")]
     pub lookback_delta: Duration,
+    /// Queries evaluated at once; up to four times as many wait, the rest get 503. Default 20.
+    #[serde(default = "default_max_concurrency")]
+    pub max_concurrency: usize,
+}
+
+fn default_max_concurrency() -> usize {
+    20
 }
 
 fn default_timeout() -> Duration {
@@ -47,6 +54,7 @@ impl Default for QueryConfig {
             max_samples: default_max_samples(),
             max_points_per_series: default_max_points(),
             lookback_delta: default_lookback(),
+            max_concurrency: default_max_concurrency(),
         }
     }
 }
@@ -64,6 +72,9 @@ impl QueryConfig {
                 "query.max_points_per_series",
                 "must be above 0",
             ));
+        }
+        if self.max_concurrency == 0 {
+            errors.push(FieldError::new("query.max_concurrency", "must be above 0"));
         }
         if self.lookback_delta < Duration::from_millis(1) {
             errors.push(FieldError::new(

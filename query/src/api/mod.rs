@@ -3,6 +3,7 @@
 
 mod cardinality;
 mod common;
+mod gate;
 mod metadata;
 pub mod params;
 mod query;
@@ -89,6 +90,8 @@ pub struct QueryState {
     pub metadata: MetadataRegistry,
     /// Facts for the status endpoints.
     pub status: Arc<ServerStatus>,
+    /// Admission of PromQL queries.
+    pub gate: gate::QueryGate,
     /// Metrics.
     pub metrics: QueryMetrics,
 }
@@ -103,6 +106,7 @@ impl QueryState {
     ) -> Self {
         Self {
             engine: Engine::new(db.clone(), limits, clock.clone()),
+            gate: gate::QueryGate::new(limits.max_concurrency),
             db,
             clock,
             metadata: MetadataRegistry::new(),

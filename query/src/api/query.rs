@@ -26,6 +26,7 @@ pub async fn query(
         let query = p.required("query")?.to_string();
         let t = p.time_or("time", s.clock.now_ms())?;
         let engine = engine_for(&s, &p)?;
+        let _turn = s.gate.enter(engine.limits().timeout).await?;
         let (text, who) = (query.clone(), tenant.clone());
         let out = blocking(move || Ok(engine.instant(&tenant, &query, t)?)).await?;
         note_cost(&s, &who, &text, &out);
@@ -57,6 +58,7 @@ pub async fn query_range(
             ));
         }
         let engine = engine_for(&s, &p)?;
+        let _turn = s.gate.enter(engine.limits().timeout).await?;
         let (text, who) = (query.clone(), tenant.clone());
         let out = blocking(move || Ok(engine.range(&tenant, &query, start, end, step)?)).await?;
         note_cost(&s, &who, &text, &out);

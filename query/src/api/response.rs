@@ -15,6 +15,8 @@ pub struct ApiError {
     status: StatusCode,
     kind: &'static str,
     message: String,
+    /// Seconds a client should wait before trying again (sent as `Retry-After`).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -24,6 +26,17 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             kind: "bad_data",
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 503 `unavailable` with `Retry-After`: the server refuses more work for now.
+    pub fn overloaded(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            kind: "unavailable",
+            message: message.into(),
+            retry_after: Some(retry_after_secs),
         }
     }
 
@@ -38,6 +51,7 @@ impl ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             kind: "internal",
             message: message.into(),
+            retry_after: None,
         }
     }
 }
@@ -50,16 +64,19 @@ impl From<QueryError> for ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 kind: "execution",
                 message: m,
+                retry_after: None,
             },
             QueryError::TooManySamples => Self {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 kind: "execution",
                 message: QueryError::TooManySamples.to_string(),
+                retry_after: None,
             },
             QueryError::Timeout(m) => Self {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 kind: "timeout",
                 message: m,
+                retry_after: None,
             },
             QueryError::Storage(e) => Self::internal(e.to_string()),
         }
@@ -69,7 +86,14 @@ impl From<QueryError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"status": "error", "errorType": self.kind, "error": self.message});
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
+            );
+        }
+        resp
     }
 }
 
