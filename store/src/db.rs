@@ -292,8 +292,14 @@ impl Tsdb {
                     return None;
                 }
                 // Blocks and the head may both hold samples around a cut: keep one of each.
-                samples.sort_by_key(|s| s.timestamp_ms);
-                samples.dedup_by_key(|s| s.timestamp_ms);
+                // Most series come from one source, already in order.
+                if !samples
+                    .windows(2)
+                    .all(|w| w[0].timestamp_ms < w[1].timestamp_ms)
+                {
+                    samples.sort_by_key(|s| s.timestamp_ms);
+                    samples.dedup_by_key(|s| s.timestamp_ms);
+                }
                 Some(SeriesData {
                     labels: to_labels(&labels),
                     samples,

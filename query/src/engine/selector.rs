@@ -117,7 +117,7 @@ pub fn instant_points(
     lookback_ms: i64,
     as_timestamp: bool,
 ) -> Vec<Sample> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(grid.len());
     let mut next = 0; // samples[..next] are at or before the current data time
     for ts in grid.times() {
         let data_t = plan.data_time(ts);

@@ -253,6 +253,7 @@ impl Block {
         }
         let mut buf = vec![0u8; (end - start) as usize];
         self.chunks.read_exact_at(&mut buf, start)?;
+        out.reserve(wanted.iter().map(|c| c.count as usize).sum());
         for c in wanted {
             let from = (c.offset - start) as usize;
             let bytes = buf.get(from..from + c.len as usize).unwrap_or(&[]);

@@ -409,7 +409,7 @@ fn eval_range(
         if n % 1024 == 0 {
             ev.ctx.budget.check_deadline("function evaluation")?;
         }
-        let mut points = Vec::new();
+        let mut points = Vec::with_capacity(grid.len());
         let mut bounds = (0, 0);
         for (i, ts) in grid.times().enumerate() {
             let end = input.window_end(ts);
