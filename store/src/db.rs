@@ -271,41 +271,87 @@ impl Tsdb {
         min_t: i64,
         max_t: i64,
     ) -> Result<Vec<SeriesData>, StoreError> {
-        let mut merged: BTreeMap<SeriesLabels, Vec<Sample>> = BTreeMap::new();
+        let mut out = Vec::new();
+        self.select_each(tenant, matchers, min_t, max_t, |labels, samples| {
+            out.push(SeriesData {
+                labels,
+                samples: std::mem::take(samples),
+            });
+        })?;
+        Ok(out)
+    }
+
+    /// Like [`Tsdb::select`], but hands each series to `f` in label order as soon as its
+    /// samples are read, so only one series' samples are held at a time. `f` may take the
+    /// samples out of the vector it is given.
+    pub fn select_each(
+        &self,
+        tenant: &TenantId,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+        mut f: impl FnMut(Labels, &mut Vec<Sample>),
+    ) -> Result<(), StoreError> {
+        // First where each series' samples are (cheap: chunk references and handles), then
+        // series by series, the samples themselves.
+        struct Sources<'b> {
+            blocks: Vec<(usize, &'b [crate::block::ChunkRef])>,
+            head: Option<Arc<crate::head::MemSeries>>,
+        }
         let blocks: Vec<Arc<Block>> = self.shared.blocks.read().clone();
-        for block in blocks.iter().filter(|b| b.overlaps(min_t, max_t)) {
+        let mut located: BTreeMap<SeriesLabels, Sources<'_>> = BTreeMap::new();
+        for (b, block) in blocks.iter().enumerate() {
+            if !block.overlaps(min_t, max_t) {
+                continue;
+            }
             for s in block.select(tenant, matchers) {
-                let out = merged.entry(s.labels.clone()).or_default();
-                block
-                    .read_samples(s.chunks, min_t, max_t, out)
-                    .map_err(|e| StoreError::io(block.dir(), e))?;
+                located
+                    .entry(s.labels.clone())
+                    .or_insert_with(|| Sources {
+                        blocks: Vec::new(),
+                        head: None,
+                    })
+                    .blocks
+                    .push((b, s.chunks));
             }
         }
         for s in self.shared.head.select(tenant, matchers) {
-            let out = merged.entry(s.labels.clone()).or_default();
-            s.samples_in(min_t, max_t, out);
-        }
-        Ok(merged
-            .into_iter()
-            .filter_map(|(labels, mut samples)| {
-                if samples.is_empty() {
-                    return None;
-                }
-                // Blocks and the head may both hold samples around a cut: keep one of each.
-                // Most series come from one source, already in order.
-                if !samples
-                    .windows(2)
-                    .all(|w| w[0].timestamp_ms < w[1].timestamp_ms)
-                {
-                    samples.sort_by_key(|s| s.timestamp_ms);
-                    samples.dedup_by_key(|s| s.timestamp_ms);
-                }
-                Some(SeriesData {
-                    labels: to_labels(&labels),
-                    samples,
+            let labels = s.labels.clone();
+            located
+                .entry(labels)
+                .or_insert_with(|| Sources {
+                    blocks: Vec::new(),
+                    head: None,
                 })
-            })
-            .collect())
+                .head = Some(s);
+        }
+        let mut samples: Vec<Sample> = Vec::new();
+        for (labels, sources) in located {
+            samples.clear();
+            for (b, chunks) in sources.blocks {
+                let block = &blocks[b];
+                block
+                    .read_samples(chunks, min_t, max_t, &mut samples)
+                    .map_err(|e| StoreError::io(block.dir(), e))?;
+            }
+            if let Some(h) = sources.head {
+                h.samples_in(min_t, max_t, &mut samples);
+            }
+            if samples.is_empty() {
+                continue;
+            }
+            // Blocks and the head may both hold samples around a cut: keep one of each.
+            // Most series come from one source, already in order.
+            if !samples
+                .windows(2)
+                .all(|w| w[0].timestamp_ms < w[1].timestamp_ms)
+            {
+                samples.sort_by_key(|s| s.timestamp_ms);
+                samples.dedup_by_key(|s| s.timestamp_ms);
+            }
+            f(to_labels(&labels), &mut samples);
+        }
+        Ok(())
     }
 
     /// Label sets of `tenant`'s series selected by `matchers` with data in `[min_t, max_t]`.

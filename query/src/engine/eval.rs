@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use promql_parser::parser::{
     AtModifier, Expr, MatrixSelector, Offset, SubqueryExpr, VectorSelector,
 };
-use taishan_core::{is_stale_marker, Labels, TenantId};
+use taishan_core::{is_stale_marker, Labels, Sample, TenantId};
 use taishan_store::{SeriesData, Tsdb};
 
 use super::limits::{Budget, QueryLimits};
@@ -118,18 +118,31 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// Samples of the series `plan` selects in `[min_t, max_t]`, the union over its
-    /// alternative matcher sets, charged to the query's account.
-    fn select(
+    /// Hands each series `plan` selects, with its samples in `[min_t, max_t]`, to `f` in
+    /// label order (the union over the plan's alternative matcher sets). One series' samples
+    /// are held at a time and charged to the query's account while they are.
+    fn for_each_series(
         &self,
         plan: &SelectorPlan,
         min_t: i64,
         max_t: i64,
-    ) -> Result<Vec<SeriesData>, QueryError> {
-        let db = self.ctx.db;
-        let tenant = self.ctx.tenant;
-        let series = if plan.matcher_sets.len() == 1 {
-            db.select(tenant, &plan.matcher_sets[0], min_t, max_t)?
+        mut f: impl FnMut(Labels, &mut Vec<Sample>) -> Result<(), QueryError>,
+    ) -> Result<(), QueryError> {
+        let (db, tenant, budget) = (self.ctx.db, self.ctx.tenant, self.ctx.budget);
+        let mut failed = None;
+        let mut visit = |labels: Labels, samples: &mut Vec<Sample>| {
+            if failed.is_some() {
+                return;
+            }
+            let n = samples.len();
+            let step = budget.load(n).and_then(|()| f(labels, samples));
+            budget.release(n);
+            if let Err(e) = step {
+                failed = Some(e);
+            }
+        };
+        if plan.matcher_sets.len() == 1 {
+            db.select_each(tenant, &plan.matcher_sets[0], min_t, max_t, &mut visit)?;
         } else {
             let mut union: BTreeMap<Labels, SeriesData> = BTreeMap::new();
             for set in &plan.matcher_sets {
@@ -137,12 +150,11 @@ impl<'a> Evaluator<'a> {
                     union.entry(s.labels.clone()).or_insert(s);
                 }
             }
-            union.into_values().collect()
-        };
-        self.ctx
-            .budget
-            .load(series.iter().map(|s| s.samples.len()).sum())?;
-        Ok(series)
+            for (labels, mut s) in union {
+                visit(labels, &mut s.samples);
+            }
+        }
+        failed.map_or(Ok(()), Err)
     }
 
     /// An instant vector selector over the grid. With `as_timestamp`, each value is the
@@ -156,21 +168,22 @@ impl<'a> Evaluator<'a> {
         let plan = SelectorPlan::new(vs, q.start, q.end)?;
         let lookback = self.lookback_ms();
         let (first, last) = self.data_span(plan.at_ms, plan.offset_ms);
-        let data = self.select(&plan, first - lookback + 1, last)?;
-        let loaded: usize = data.iter().map(|s| s.samples.len()).sum();
-        let mut out = Vec::with_capacity(data.len());
-        for s in data {
+        let mut out = Vec::new();
+        let budget = self.ctx.budget;
+        self.for_each_series(&plan, first - lookback + 1, last, |labels, samples| {
             let points =
-                selector::instant_points(&s.samples, &plan, &self.grid, lookback, as_timestamp);
+                selector::instant_points(samples, &plan, &self.grid, lookback, as_timestamp);
             if !points.is_empty() {
+                // The points stay: count them now, so a huge selection fails early.
+                budget.charge(points.len())?;
                 out.push(Series {
-                    labels: s.labels,
+                    labels,
                     points,
                     drop_name: false,
                 });
             }
-        }
-        self.ctx.budget.release(loaded);
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -184,28 +197,53 @@ impl<'a> Evaluator<'a> {
 
     /// The samples a range selector's windows need, for every step of the grid.
     pub fn matrix_selector(&self, ms: &MatrixSelector) -> Result<RangeInput, QueryError> {
+        let budget = self.ctx.budget;
+        let mut series = Vec::new();
+        let windows = self.matrix_selector_each(ms, |_, s| {
+            // Kept for the caller: they stay counted.
+            budget.charge(s.points.len())?;
+            series.push(s);
+            Ok(())
+        })?;
+        Ok(RangeInput { series, ..windows })
+    }
+
+    /// Hands each series a range selector selects to `f`, with every sample its windows on
+    /// the grid need (staleness markers removed), one series at a time, together with how
+    /// to find the windows (a [`RangeInput`] without series, also returned).
+    pub fn matrix_selector_each(
+        &self,
+        ms: &MatrixSelector,
+        mut f: impl FnMut(&RangeInput, Series) -> Result<(), QueryError>,
+    ) -> Result<RangeInput, QueryError> {
         let q = self.ctx.query;
         let plan = SelectorPlan::new(&ms.vs, q.start, q.end)?;
-        let range_ms = duration_ms(ms.range);
-        let (first, last) = self.data_span(plan.at_ms, plan.offset_ms);
-        let data = self.select(&plan, first - range_ms + 1, last)?;
-        let series = data
-            .into_iter()
-            .filter_map(|mut s| {
-                s.samples.retain(|x| !is_stale_marker(x.value));
-                (!s.samples.is_empty()).then_some(Series {
-                    labels: s.labels,
-                    points: s.samples,
-                    drop_name: false,
-                })
-            })
-            .collect();
-        Ok(RangeInput {
-            series,
-            range_ms,
+        let windows = RangeInput {
+            series: Vec::new(),
+            range_ms: duration_ms(ms.range),
             offset_ms: plan.offset_ms,
             at_ms: plan.at_ms,
-        })
+        };
+        let (first, last) = self.data_span(plan.at_ms, plan.offset_ms);
+        self.for_each_series(
+            &plan,
+            first - windows.range_ms + 1,
+            last,
+            |labels, samples| {
+                let mut points = std::mem::take(samples);
+                points.retain(|x| !is_stale_marker(x.value));
+                if points.is_empty() {
+                    return Ok(());
+                }
+                let s = Series {
+                    labels,
+                    points,
+                    drop_name: false,
+                };
+                f(&windows, s)
+            },
+        )?;
+        Ok(windows)
     }
 
     /// Evaluates a subquery's inner expression on its own grid, as a range input.

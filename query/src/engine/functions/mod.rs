@@ -400,50 +400,78 @@ fn eval_range(
         .filter(|(i, _)| *i != matrix_at)
         .map(|(_, a)| ev.eval_scalar(a))
         .collect::<Result<Vec<_>, _>>()?;
-    let input = range_input(ev, unwrap_parens(&args[matrix_at]))?;
-    let grid = ev.grid;
-    let mut out = Vec::with_capacity(input.series.len());
-    let mut step_args = Vec::with_capacity(scalars.len());
     let counter_fn = matches!(call.func.name, "rate" | "increase");
-    for (n, s) in input.series.iter().enumerate() {
+    let mut out = Vec::new();
+    let mut n = 0usize;
+    let mut apply = |s: Series, windows: &RangeInput| -> Result<(), QueryError> {
         if n % 1024 == 0 {
             ev.ctx.budget.check_deadline("function evaluation")?;
         }
-        let mut points = Vec::with_capacity(grid.len());
-        let mut bounds = (0, 0);
-        for (i, ts) in grid.times().enumerate() {
-            let end = input.window_end(ts);
-            bounds = selector::window(&s.points, end, input.range_ms, bounds);
-            if bounds.0 == bounds.1 {
-                continue;
-            }
-            step_args.clear();
-            step_args.extend(scalars.iter().map(|v| v[i]));
-            let w = Window {
-                samples: &s.points[bounds.0..bounds.1],
-                range_start: end - input.range_ms,
-                range_end: end,
-                ts,
-                args: &step_args,
-                budget: Some(ev.ctx.budget),
-            };
-            if let Some(v) = f(&w)? {
-                points.push(Sample::new(ts, v));
-            }
-        }
+        n += 1;
+        let points = windows_of(ev, &s, windows, &scalars, f)?;
         if points.is_empty() {
-            continue;
+            return Ok(());
         }
         if counter_fn {
             note_possible_non_counter(ev, &s.labels);
         }
+        ev.ctx.budget.charge(points.len())?;
         out.push(Series {
-            labels: s.labels.clone(),
+            labels: s.labels,
             points,
             drop_name: !keeps_name || s.drop_name,
         });
+        Ok(())
+    };
+    match unwrap_parens(&args[matrix_at]) {
+        // Straight from storage, one series at a time.
+        Expr::MatrixSelector(ms) => {
+            ev.matrix_selector_each(ms, |windows, s| apply(s, windows))?;
+        }
+        other => {
+            let mut input = range_input(ev, other)?;
+            let series = std::mem::take(&mut input.series);
+            for s in series {
+                apply(s, &input)?;
+            }
+        }
     }
     Ok(Value::Vector(out))
+}
+
+/// The function's value at every step of the grid for one series.
+fn windows_of(
+    ev: &Evaluator,
+    s: &Series,
+    input: &RangeInput,
+    scalars: &[Vec<f64>],
+    f: RangeFn,
+) -> Result<Vec<Sample>, QueryError> {
+    let grid = ev.grid;
+    let mut points = Vec::with_capacity(grid.len());
+    let mut step_args = Vec::with_capacity(scalars.len());
+    let mut bounds = (0, 0);
+    for (i, ts) in grid.times().enumerate() {
+        let end = input.window_end(ts);
+        bounds = selector::window(&s.points, end, input.range_ms, bounds);
+        if bounds.0 == bounds.1 {
+            continue;
+        }
+        step_args.clear();
+        step_args.extend(scalars.iter().map(|v| v[i]));
+        let w = Window {
+            samples: &s.points[bounds.0..bounds.1],
+            range_start: end - input.range_ms,
+            range_end: end,
+            ts,
+            args: &step_args,
+            budget: Some(ev.ctx.budget),
+        };
+        if let Some(v) = f(&w)? {
+            points.push(Sample::new(ts, v));
+        }
+    }
+    Ok(points)
 }
 
 /// Prometheus's hint that `rate`/`increase` may be applied to a gauge.
