@@ -258,12 +258,7 @@ impl Block {
             let from = (c.offset - start) as usize;
             let bytes = buf.get(from..from + c.len as usize).unwrap_or(&[]);
             match chunk::decode(c.encoding, bytes, c.count) {
-                Ok(samples) => out.extend(
-                    samples
-                        .into_iter()
-                        .filter(|(t, _)| *t >= min_t && *t <= max_t)
-                        .map(|(t, v)| Sample::new(t, v)),
-                ),
+                Ok(samples) => chunk::extend_in_range(&samples, min_t, max_t, out),
                 Err(e) => {
                     return Err(io::Error::other(format!(
                         "block {}: chunk at offset {}: {e}",

@@ -154,3 +154,22 @@ pub fn decode(
         ChunkEncoding::Packed => Ok(packed::decode(data)?),
     }
 }
+
+/// Appends the decoded samples within `[min_t, max_t]` (time-ordered input) to `out`.
+pub fn extend_in_range(
+    samples: &[(i64, f64)],
+    min_t: i64,
+    max_t: i64,
+    out: &mut Vec<taishan_core::Sample>,
+) {
+    // A slice, not a filter: the length is known, so the copy is one tight loop.
+    let lo = samples.partition_point(|(t, _)| *t < min_t);
+    let hi = samples.partition_point(|(t, _)| *t <= max_t);
+    if lo < hi {
+        out.extend(
+            samples[lo..hi]
+                .iter()
+                .map(|&(t, v)| taishan_core::Sample::new(t, v)),
+        );
+    }
+}

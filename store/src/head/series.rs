@@ -183,12 +183,7 @@ fn push_decoded(
     out: &mut Vec<Sample>,
 ) {
     match samples {
-        Ok(samples) => out.extend(
-            samples
-                .into_iter()
-                .filter(|(t, _)| *t >= min_t && *t <= max_t)
-                .map(|(t, v)| Sample::new(t, v)),
-        ),
+        Ok(samples) => crate::chunk::extend_in_range(&samples, min_t, max_t, out),
         // Head chunks are written by this process; a decode failure is a bug, but a query
         // must not take the process down with it.
         Err(e) => tracing::error!(error = %e, "undecodable head chunk skipped"),
