@@ -16,6 +16,14 @@ use super::QueryError;
 /// Evaluates a binary expression.
 pub fn eval(ev: &Evaluator, e: &BinaryExpr) -> Result<Value, QueryError> {
     let op = Op::of(e.op)?;
+    if let Some(m) = &e.modifier {
+        if m.fill_values.lhs.is_some() || m.fill_values.rhs.is_some() {
+            // Prometheus's experimental fill modifiers; refused rather than ignored.
+            return Err(QueryError::BadData(
+                "fill, fill_left and fill_right modifiers are not supported".into(),
+            ));
+        }
+    }
     let return_bool = e.return_bool();
     let lhs = ev.eval(&e.lhs)?;
     let rhs = ev.eval(&e.rhs)?;
