@@ -3,6 +3,7 @@
 mod admin;
 mod check;
 mod cli;
+mod otlp;
 mod promql_test;
 mod query_cmd;
 mod self_metrics;

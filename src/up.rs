@@ -7,7 +7,9 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use axum::routing::get;
 use axum::Router;
-use taishan_collector::{ingest_routes, IngestMetrics, IngestState, ScrapeManager, ScrapeTarget};
+use taishan_collector::{
+    ingest_routes, IngestMetrics, IngestState, OtlpState, ScrapeManager, ScrapeTarget,
+};
 use taishan_core::config::Config;
 use taishan_core::{Bus, Clock, InProcessBus, MetadataRegistry, SystemClock, TenantId};
 use taishan_query::api::ServerStatus;
@@ -16,6 +18,7 @@ use taishan_store::{StoreMetrics, Tsdb, TsdbOptions};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::UpArgs;
+use crate::otlp::OtlpServers;
 use crate::{admin, self_metrics};
 
 /// How often storage upkeep (block cuts, compaction, retention) runs.
@@ -119,6 +122,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         metrics: ingest_metrics.clone(),
         clock: clock.clone(),
     };
+    let otlp_state = OtlpState::new(ingest.clone());
     let metrics_registry = registry.clone();
     let app = Router::new()
         .merge(ingest_routes(ingest))
@@ -137,9 +141,16 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.server.http_listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    print_banner(addr, &args);
-
     let cancel = CancellationToken::new();
+    let otlp = OtlpServers::start(
+        otlp_state,
+        config.server.otlp_grpc_listen,
+        config.server.otlp_http_listen,
+        cancel.clone(),
+    )
+    .await?;
+    print_banner(addr, &otlp, &args);
+
     let mut targets = ScrapeTarget::from_config(&config.scrape).context("scrape config")?;
     if config.scrape.self_scrape {
         let own = if addr.ip().is_unspecified() {
@@ -172,6 +183,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         .await
         .context("serving HTTP")?;
     cancel.cancel();
+    otlp.join().await;
     for s in scrapes {
         let _ = s.await;
     }
@@ -183,7 +195,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_banner(addr: SocketAddr, args: &UpArgs) {
+fn print_banner(addr: SocketAddr, otlp: &OtlpServers, args: &UpArgs) {
     let base = format!("http://{addr}");
     println!(
         "Taishan {} is up (data in {})",
@@ -193,6 +205,8 @@ fn print_banner(addr: SocketAddr, args: &UpArgs) {
     println!("  query API (Prometheus)   {base}/api/v1/query");
     println!("  remote write             {base}/api/v1/write");
     println!("  Influx line protocol     {base}/api/v2/write?bucket=... and {base}/write?db=...");
+    println!("  OTLP/gRPC                {}", otlp.grpc);
+    println!("  OTLP/HTTP                http://{}/v1/metrics", otlp.http);
     println!("  own metrics              {base}/metrics");
     println!("Press Ctrl-C to stop.");
 }

@@ -56,7 +56,11 @@ impl Peer {
         let mut cmd = match kind {
             Kind::Taishan => {
                 let config = root.join("taishan.yaml");
-                std::fs::write(&config, "scrape:\n  self_scrape: false\n").expect("config");
+                std::fs::write(
+                    &config,
+                    "server:\n  otlp_grpc_listen: 127.0.0.1:0\n  otlp_http_listen: 127.0.0.1:0\nscrape:\n  self_scrape: false\n",
+                )
+                .expect("config");
                 let mut c = Command::new(env!("CARGO_BIN_EXE_taishan"));
                 c.arg("up")
                     .arg("--data-dir")

@@ -26,6 +26,8 @@ pub enum IngestPath {
     InfluxV1,
     /// Taishan's own scraper.
     Scrape,
+    /// OTLP/HTTP or OTLP/gRPC.
+    Otlp,
 }
 
 impl IngestPath {
@@ -36,6 +38,7 @@ impl IngestPath {
             IngestPath::InfluxV2 => "influx_v2",
             IngestPath::InfluxV1 => "influx_v1",
             IngestPath::Scrape => "scrape",
+            IngestPath::Otlp => "otlp",
         }
     }
 }
@@ -65,6 +68,9 @@ pub enum IngestError {
         /// The limit.
         limit: usize,
     },
+    /// A `Content-Type` the endpoint does not take.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// A `Content-Encoding` we do not speak.
     #[error("unsupported Content-Encoding {0:?}; send identity or gzip")]
     UnsupportedEncoding(String),
@@ -83,24 +89,38 @@ pub enum IngestError {
 }
 
 impl IngestError {
-    fn reason(&self) -> &'static str {
+    /// Short reason label for metrics.
+    pub fn reason(&self) -> &'static str {
         match self {
             IngestError::BadRequest(_) => "bad_request",
             IngestError::TooLarge { .. } => "too_large",
             IngestError::UnsupportedEncoding(_) => "unsupported_encoding",
+            IngestError::UnsupportedMediaType(_) => "unsupported_media_type",
             IngestError::Overloaded { .. } => "overloaded",
             IngestError::Unavailable(_) => "unavailable",
             IngestError::PartlyRefused(_) => "samples_refused",
         }
     }
 
-    fn status(&self) -> StatusCode {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
         match self {
             IngestError::BadRequest(_) | IngestError::PartlyRefused(_) => StatusCode::BAD_REQUEST,
             IngestError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            IngestError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            IngestError::UnsupportedEncoding(_) | IngestError::UnsupportedMediaType(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             IngestError::Overloaded { .. } => StatusCode::TOO_MANY_REQUESTS,
             IngestError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// Seconds a client should wait before retrying, for refusals that pass.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            IngestError::Overloaded { retry_after } => Some(retry_after.as_secs().max(1)),
+            IngestError::Unavailable(_) => Some(5),
+            _ => None,
         }
     }
 
@@ -121,12 +141,7 @@ impl IngestError {
             }
             _ => (status, message).into_response(),
         };
-        let retry = match &self {
-            IngestError::Overloaded { retry_after } => Some(retry_after.as_secs().max(1)),
-            IngestError::Unavailable(_) => Some(5),
-            _ => None,
-        };
-        if let Some(secs) = retry {
+        if let Some(secs) = self.retry_after_secs() {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }

@@ -14,4 +14,7 @@ pub mod tenant;
 
 pub use http::{ingest_routes, IngestState};
 pub use metrics::IngestMetrics;
+pub use receivers::otlp::grpc::otlp_grpc_services;
+pub use receivers::otlp::http::otlp_http_routes;
+pub use receivers::otlp::OtlpState;
 pub use scrape::{ScrapeManager, ScrapeTarget};

@@ -47,6 +47,10 @@ pub fn client() -> reqwest::blocking::Client {
 pub struct Taishan {
     child: Option<Child>,
     pub base: String,
+    /// OTLP/gRPC address (`127.0.0.1:port`), when the helper chose it.
+    pub otlp_grpc: String,
+    /// OTLP/HTTP base URL, when the helper chose it.
+    pub otlp_http: String,
     pub data_dir: PathBuf,
     config: PathBuf,
     log: PathBuf,
@@ -57,9 +61,19 @@ impl Taishan {
     /// (top-level sections other than `scrape`).
     pub fn start(data_dir: &Path, extra: &str) -> Self {
         let config = data_dir.with_extension("yaml");
-        std::fs::write(&config, format!("scrape:\n  self_scrape: false\n{extra}"))
-            .expect("write config");
-        Self::start_with_config(data_dir, &config)
+        // OTLP ports too must not clash between tests running side by side.
+        let (grpc, http) = (free_port(), free_port());
+        std::fs::write(
+            &config,
+            format!(
+                "server:\n  otlp_grpc_listen: 127.0.0.1:{grpc}\n  otlp_http_listen: 127.0.0.1:{http}\nscrape:\n  self_scrape: false\n{extra}"
+            ),
+        )
+        .expect("write config");
+        let mut t = Self::start_with_config(data_dir, &config);
+        t.otlp_grpc = format!("127.0.0.1:{grpc}");
+        t.otlp_http = format!("http://127.0.0.1:{http}");
+        t
     }
 
     pub fn start_with_config(data_dir: &Path, config: &Path) -> Self {
@@ -80,6 +94,8 @@ impl Taishan {
         let t = Self {
             child: Some(child),
             base: format!("http://127.0.0.1:{port}"),
+            otlp_grpc: String::new(),
+            otlp_http: String::new(),
             data_dir: data_dir.to_path_buf(),
             config: config.to_path_buf(),
             log,
@@ -121,7 +137,10 @@ impl Taishan {
     /// Starts again on the same data directory and config.
     pub fn restart(&mut self) -> Taishan {
         self.kill9();
-        Self::start_with_config(&self.data_dir, &self.config)
+        let mut t = Self::start_with_config(&self.data_dir, &self.config);
+        t.otlp_grpc = self.otlp_grpc.clone();
+        t.otlp_http = self.otlp_http.clone();
+        t
     }
 
     /// Instant query; returns the whole JSON answer.
@@ -335,6 +354,23 @@ impl Drop for Prometheus {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The Python with the OpenTelemetry SDK that `./scripts/test` installs
+/// (`$TAISHAN_TEST_PYTHON`, else `~/.cache/taishan-venv/bin/python3`).
+pub fn otel_python() -> PathBuf {
+    let p = std::env::var_os("TAISHAN_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/taishan-venv/bin/python3")
+        });
+    assert!(
+        p.is_file(),
+        "{} not found: run ./scripts/test, which creates the venv with the OpenTelemetry SDK",
+        p.display()
+    );
+    p
 }
 
 /// The path of a peer binary, or a panic that says how to get it.

@@ -11,6 +11,7 @@
 
 pub mod influx;
 pub mod line_protocol;
+pub mod otlp;
 pub mod prompb;
 pub mod remote_write;
 pub mod remote_write_wire;

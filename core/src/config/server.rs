@@ -11,16 +11,33 @@ pub struct ServerConfig {
     /// Address of the UI, query API, ingest API and `/metrics`. Default `127.0.0.1:7070`.
     #[serde(default = "default_http_listen")]
     pub http_listen: SocketAddr,
+    /// Address of the OTLP/gRPC receiver. Default `127.0.0.1:4317`.
+    #[serde(default = "default_otlp_grpc_listen")]
+    pub otlp_grpc_listen: SocketAddr,
+    /// Address of the OTLP/HTTP receiver (`/v1/traces`, `/v1/metrics`, `/v1/logs`).
+    /// Default `127.0.0.1:4318`.
+    #[serde(default = "default_otlp_http_listen")]
+    pub otlp_http_listen: SocketAddr,
 }
 
 fn default_http_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 7070))
 }
 
+fn default_otlp_grpc_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 4317))
+}
+
+fn default_otlp_http_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 4318))
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             http_listen: default_http_listen(),
+            otlp_grpc_listen: default_otlp_grpc_listen(),
+            otlp_http_listen: default_otlp_http_listen(),
         }
     }
 }

@@ -1,0 +1,64 @@
+//! OTLP/gRPC: the `MetricsService` of the OTLP protocol, on tonic.
+
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use taishan_core::{TenantId, TENANT_HEADER};
+use tonic::{Request, Response, Status};
+
+use super::OtlpState;
+use crate::http::IngestError;
+
+/// The gRPC services of the OTLP receiver, ready to serve; requests are limited to
+/// `max_body_bytes` (decompressed).
+pub fn otlp_grpc_services(state: OtlpState) -> tonic::service::Routes {
+    let max = state.ingest.max_body_bytes;
+    let metrics = MetricsServiceServer::new(GrpcReceiver { state })
+        .max_decoding_message_size(max)
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+        .send_compressed(tonic::codec::CompressionEncoding::Gzip);
+    tonic::service::Routes::new(metrics)
+}
+
+struct GrpcReceiver {
+    state: OtlpState,
+}
+
+fn tenant_of<T>(req: &Request<T>) -> Result<TenantId, Status> {
+    let value = req
+        .metadata()
+        .get(TENANT_HEADER.to_ascii_lowercase().as_str())
+        .map(|v| v.as_bytes());
+    TenantId::from_header(value)
+        .map_err(|e| Status::invalid_argument(format!("invalid {TENANT_HEADER}: {e}")))
+}
+
+/// The gRPC status for an ingest error, as the OTLP specification asks.
+fn status_of(state: &OtlpState, e: IngestError) -> Status {
+    state.count_refusal(&e);
+    let message = e.to_string();
+    match e {
+        IngestError::Overloaded { .. } => Status::resource_exhausted(message),
+        IngestError::Unavailable(_) => Status::unavailable(message),
+        _ => Status::invalid_argument(message),
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for GrpcReceiver {
+    async fn export(
+        &self,
+        request: Request<ExportMetricsServiceRequest>,
+    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        let tenant = tenant_of(&request)?;
+        let req = request.into_inner();
+        self.state
+            .export_metrics(&tenant, &req)
+            .await
+            .map(Response::new)
+            .map_err(|e| status_of(&self.state, e))
+    }
+}
