@@ -18,6 +18,7 @@ pub mod index;
 pub mod interned;
 mod maintenance;
 pub mod metrics;
+pub mod seglog;
 pub mod wal;
 mod writer;
 
