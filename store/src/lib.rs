@@ -19,6 +19,7 @@ pub mod interned;
 mod maintenance;
 pub mod metrics;
 pub mod seglog;
+pub mod traces;
 pub mod wal;
 mod writer;
 
@@ -27,3 +28,4 @@ pub use error::StoreError;
 pub use index::{MatchOp, Matcher};
 pub use maintenance::MaintenanceReport;
 pub use metrics::StoreMetrics;
+pub use traces::{TraceQuery, TraceStore, TraceStoreOptions, TraceSummary};
