@@ -14,7 +14,8 @@ use taishan_core::config::Config;
 use taishan_core::{Bus, Clock, InProcessBus, MetadataRegistry, SystemClock, TenantId};
 use taishan_query::api::ServerStatus;
 use taishan_query::{query_routes, QueryMetrics, QueryState};
-use taishan_store::{StoreMetrics, Tsdb, TsdbOptions};
+use taishan_store::traces::TraceSink;
+use taishan_store::{StoreMetrics, TraceStore, TraceStoreOptions, Tsdb, TsdbOptions};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::UpArgs;
@@ -114,6 +115,18 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     }
     let db = Arc::new(db);
     let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new(db.clone()));
+    let trace_options = TraceStoreOptions {
+        dir: args.data_dir.join("traces"),
+        retention: config.traces.retention,
+        retention_bytes: config.traces.retention_size.bytes(),
+        segment_bytes: config.traces.segment_size.bytes(),
+    };
+    let traces = Arc::new(
+        tokio::task::spawn_blocking(move || TraceStore::open(trace_options))
+            .await
+            .context("opening the trace store")?
+            .context("opening the trace store")?,
+    );
 
     let metadata = MetadataRegistry::new();
     let ingest = IngestState {
@@ -122,13 +135,14 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         metrics: ingest_metrics.clone(),
         clock: clock.clone(),
     };
-    let otlp_state = OtlpState::new(ingest.clone());
+    let otlp_state = OtlpState::new(ingest.clone(), Arc::new(TraceSink::new(traces.clone())));
     let metrics_registry = registry.clone();
     let app = Router::new()
         .merge(ingest_routes(ingest))
         .merge(query_routes(
             QueryState::new(db.clone(), config.query, clock.clone(), query_metrics)
                 .with_metadata(metadata.clone())
+                .with_traces(traces.clone())
                 .with_status(server_status(&config, &args, clock.now_ms())),
         ))
         .merge(admin::routes(db.clone()))
@@ -171,7 +185,12 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     let max_body = usize::try_from(config.ingest.max_body_size.bytes()).unwrap_or(usize::MAX);
     let scrapes = ScrapeManager::new(bus, clock.clone(), ingest_metrics, max_body, metadata)
         .start(targets, cancel.clone());
-    let maintenance = tokio::spawn(maintenance_loop(db.clone(), cancel.clone()));
+    let maintenance = tokio::spawn(maintenance_loop(
+        db.clone(),
+        traces.clone(),
+        clock.clone(),
+        cancel.clone(),
+    ));
 
     let shutdown = cancel.clone();
     axum::serve(listener, app)
@@ -206,12 +225,21 @@ fn print_banner(addr: SocketAddr, otlp: &OtlpServers, args: &UpArgs) {
     println!("  remote write             {base}/api/v1/write");
     println!("  Influx line protocol     {base}/api/v2/write?bucket=... and {base}/write?db=...");
     println!("  OTLP/gRPC                {}", otlp.grpc);
-    println!("  OTLP/HTTP                http://{}/v1/metrics", otlp.http);
+    println!(
+        "  OTLP/HTTP                http://{}/v1/metrics, /v1/traces",
+        otlp.http
+    );
+    println!("  traces                   {base}/api/traces/<id>, {base}/api/search");
     println!("  own metrics              {base}/metrics");
     println!("Press Ctrl-C to stop.");
 }
 
-async fn maintenance_loop(db: Arc<Tsdb>, cancel: CancellationToken) {
+async fn maintenance_loop(
+    db: Arc<Tsdb>,
+    traces: Arc<TraceStore>,
+    clock: Arc<dyn Clock>,
+    cancel: CancellationToken,
+) {
     let mut tick = tokio::time::interval(MAINTENANCE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -227,6 +255,13 @@ async fn maintenance_loop(db: Arc<Tsdb>, cancel: CancellationToken) {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "storage upkeep failed; will retry"),
             Err(e) => tracing::error!(error = %e, "storage upkeep panicked"),
+        }
+        let (traces, now) = (traces.clone(), clock.now_ms());
+        match tokio::task::spawn_blocking(move || traces.apply_retention(now)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(segments = n, "trace retention deleted old spans"),
+            Ok(Err(e)) => tracing::error!(error = %e, "trace retention failed; will retry"),
+            Err(e) => tracing::error!(error = %e, "trace retention panicked"),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Ingest's own metrics.
 
-use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+};
 
 /// Counters of what came in and what was refused.
 #[derive(Clone, Debug)]
@@ -13,6 +15,8 @@ pub struct IngestMetrics {
     pub scrape_duration: HistogramVec,
     /// Request handling time of the write endpoints.
     pub write_duration: Histogram,
+    /// Spans made durable.
+    pub spans_ingested: IntCounter,
 }
 
 impl IngestMetrics {
@@ -44,11 +48,16 @@ impl IngestMetrics {
                 "taishan_write_request_duration_seconds",
                 "Time to handle a write request, durable acknowledgement included.",
             ))?,
+            spans_ingested: IntCounter::new(
+                "taishan_spans_ingested_total",
+                "Spans made durable (OTLP traces).",
+            )?,
         };
         registry.register(Box::new(m.samples_ingested.clone()))?;
         registry.register(Box::new(m.requests_refused.clone()))?;
         registry.register(Box::new(m.scrape_duration.clone()))?;
         registry.register(Box::new(m.write_duration.clone()))?;
+        registry.register(Box::new(m.spans_ingested.clone()))?;
         Ok(m)
     }
 

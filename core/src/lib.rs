@@ -12,6 +12,7 @@ pub mod config;
 pub mod labels;
 pub mod metadata;
 pub mod sample;
+pub mod spans;
 pub mod tenant;
 
 pub use batch::{MetricBatch, SampleList, SeriesSamples};
@@ -20,4 +21,5 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use labels::{Label, LabelError, LabelRef, Labels, METRIC_NAME};
 pub use metadata::{MetadataRegistry, MetricMetadata};
 pub use sample::{is_stale_marker, Sample, STALE_NAN_BITS};
+pub use spans::{SpanBatch, SpanOutcome, SpanSink};
 pub use tenant::{TenantError, TenantId, TENANT_HEADER};

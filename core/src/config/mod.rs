@@ -11,6 +11,7 @@ mod scrape;
 mod server;
 mod size;
 mod storage;
+mod traces;
 
 use std::fmt;
 use std::path::Path;
@@ -25,6 +26,7 @@ pub use scrape::{ScrapeConfig, ScrapeJob};
 pub use server::ServerConfig;
 pub use size::ByteSize;
 pub use storage::{StorageConfig, StorageLimits, WalConfig, WalSync};
+pub use traces::TracesConfig;
 
 /// The whole configuration of a Taishan process.
 #[derive(Deserialize, Serialize, Debug, Clone, Default)]
@@ -45,9 +47,12 @@ pub struct Config {
     /// Query limits.
     #[serde(default)]
     pub query: QueryConfig,
+    /// The trace store.
+    #[serde(default)]
+    pub traces: TracesConfig,
 }
 
-const SECTIONS: &[&str] = &["server", "storage", "ingest", "scrape", "query"];
+const SECTIONS: &[&str] = &["server", "storage", "ingest", "scrape", "query", "traces"];
 
 /// A problem with one field, before it is placed in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +169,7 @@ impl Config {
         self.ingest.validate(&mut errors);
         self.scrape.validate(&mut errors);
         self.query.validate(&mut errors);
+        self.traces.validate(&mut errors);
         errors
     }
 }
@@ -202,6 +208,7 @@ fn deserialize_sections(
             "ingest" => section(name, value, errors, &mut config.ingest),
             "scrape" => section(name, value, errors, &mut config.scrape),
             "query" => section(name, value, errors, &mut config.query),
+            "traces" => section(name, value, errors, &mut config.traces),
             other => errors.push(FieldError::new(
                 other,
                 format!(

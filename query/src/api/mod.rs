@@ -9,6 +9,7 @@ pub mod params;
 mod query;
 pub mod response;
 mod status;
+mod traces;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -92,6 +93,8 @@ pub struct QueryState {
     pub status: Arc<ServerStatus>,
     /// Admission of PromQL queries.
     pub gate: gate::QueryGate,
+    /// The trace store, when this server keeps traces.
+    pub traces: Option<Arc<taishan_store::TraceStore>>,
     /// Metrics.
     pub metrics: QueryMetrics,
 }
@@ -107,6 +110,7 @@ impl QueryState {
         Self {
             engine: Engine::new(db.clone(), limits, clock.clone()),
             gate: gate::QueryGate::new(limits.max_concurrency),
+            traces: None,
             db,
             clock,
             metadata: MetadataRegistry::new(),
@@ -118,6 +122,12 @@ impl QueryState {
     /// With the metadata registry scrapers write to.
     pub fn with_metadata(mut self, metadata: MetadataRegistry) -> Self {
         self.metadata = metadata;
+        self
+    }
+
+    /// With the trace store the trace endpoints read.
+    pub fn with_traces(mut self, traces: Arc<taishan_store::TraceStore>) -> Self {
+        self.traces = Some(traces);
         self
     }
 
@@ -163,5 +173,12 @@ pub fn query_routes(state: QueryState) -> Router {
         .route("/api/v1/status/flags", get(status::flags))
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route("/api/traces/{trace_id}", get(traces::trace_by_id))
+        .route("/api/search", get(traces::search))
+        .route("/api/services", get(traces::services))
+        .route(
+            "/api/services/{service}/operations",
+            get(traces::operations),
+        )
         .with_state(state)
 }

@@ -30,6 +30,16 @@ impl ApiError {
         }
     }
 
+    /// 404 `not_found`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            kind: "not_found",
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
     /// 503 `unavailable` with `Retry-After`: the server refuses more work for now.
     pub fn overloaded(message: impl Into<String>, retry_after_secs: u64) -> Self {
         Self {

@@ -513,3 +513,38 @@ fn index_record(
         index.add(tenant, t, pos, spans);
     }
 }
+
+/// The trace store behind an async sink: appends (which fsync) run on a blocking thread.
+#[derive(Debug, Clone)]
+pub struct TraceSink {
+    store: std::sync::Arc<TraceStore>,
+}
+
+impl TraceSink {
+    /// A sink writing to `store`.
+    pub fn new(store: std::sync::Arc<TraceStore>) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait::async_trait]
+impl taishan_core::SpanSink for TraceSink {
+    async fn append_spans(
+        &self,
+        batch: taishan_core::SpanBatch,
+    ) -> Result<taishan_core::SpanOutcome, taishan_core::AppendError> {
+        let store = self.store.clone();
+        let report =
+            tokio::task::spawn_blocking(move || store.append(&batch.tenant, &batch.resource_spans))
+                .await
+                .map_err(|e| {
+                    taishan_core::AppendError::Unavailable(format!("trace store task failed: {e}"))
+                })?
+                .map_err(|e| taishan_core::AppendError::Unavailable(e.to_string()))?;
+        Ok(taishan_core::SpanOutcome {
+            accepted: report.accepted,
+            rejected: report.rejected,
+            errors: report.errors,
+        })
+    }
+}

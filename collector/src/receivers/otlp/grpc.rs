@@ -6,6 +6,12 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use taishan_core::{TenantId, TENANT_HEADER};
 use tonic::{Request, Response, Status};
 
@@ -16,11 +22,18 @@ use crate::http::IngestError;
 /// `max_body_bytes` (decompressed).
 pub fn otlp_grpc_services(state: OtlpState) -> tonic::service::Routes {
     let max = state.ingest.max_body_bytes;
-    let metrics = MetricsServiceServer::new(GrpcReceiver { state })
+    let gzip = tonic::codec::CompressionEncoding::Gzip;
+    let metrics = MetricsServiceServer::new(GrpcReceiver {
+        state: state.clone(),
+    })
+    .max_decoding_message_size(max)
+    .accept_compressed(gzip)
+    .send_compressed(gzip);
+    let traces = TraceServiceServer::new(GrpcReceiver { state })
         .max_decoding_message_size(max)
-        .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
-        .send_compressed(tonic::codec::CompressionEncoding::Gzip);
-    tonic::service::Routes::new(metrics)
+        .accept_compressed(gzip)
+        .send_compressed(gzip);
+    tonic::service::Routes::new(metrics).add_service(traces)
 }
 
 struct GrpcReceiver {
@@ -57,6 +70,21 @@ impl MetricsService for GrpcReceiver {
         let req = request.into_inner();
         self.state
             .export_metrics(&tenant, &req)
+            .await
+            .map(Response::new)
+            .map_err(|e| status_of(&self.state, e))
+    }
+}
+
+#[tonic::async_trait]
+impl TraceService for GrpcReceiver {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let tenant = tenant_of(&request)?;
+        self.state
+            .export_traces(&tenant, request.into_inner())
             .await
             .map(Response::new)
             .map_err(|e| status_of(&self.state, e))

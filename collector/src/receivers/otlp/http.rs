@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use taishan_core::{TenantId, TENANT_HEADER};
 
@@ -18,6 +19,7 @@ use crate::http::IngestError;
 pub fn otlp_http_routes(state: OtlpState) -> Router {
     Router::new()
         .route("/v1/metrics", post(export_metrics))
+        .route("/v1/traces", post(export_traces))
         .with_state(state)
 }
 
@@ -113,7 +115,14 @@ fn tenant(headers: &HeaderMap) -> Result<TenantId, IngestError> {
         .map_err(|e| IngestError::BadRequest(format!("invalid {TENANT_HEADER} header: {e}")))
 }
 
-async fn export_metrics(State(state): State<OtlpState>, req: Request<Body>) -> Response {
+/// Decodes an export request of type `Req`, hands it to `store`, answers with its response.
+async fn export<Req, Resp, F, Fut>(state: OtlpState, req: Request<Body>, store: F) -> Response
+where
+    Req: Message + Default + serde::de::DeserializeOwned,
+    Resp: Message + serde::Serialize,
+    F: FnOnce(OtlpState, TenantId, Req) -> Fut,
+    Fut: std::future::Future<Output = Result<Resp, IngestError>>,
+{
     let (parts, body) = req.into_parts();
     let encoding = match Encoding::of(&parts.headers) {
         Ok(e) => e,
@@ -122,8 +131,8 @@ async fn export_metrics(State(state): State<OtlpState>, req: Request<Body>) -> R
     let work = async {
         let tenant = tenant(&parts.headers)?;
         let bytes = state.ingest.read_body(&parts.headers, body).await?;
-        let msg: ExportMetricsServiceRequest = decode(encoding, &bytes)?;
-        state.export_metrics(&tenant, &msg).await
+        let msg: Req = decode(encoding, &bytes)?;
+        store(state.clone(), tenant, msg).await
     };
     match work.await {
         Ok(resp) => (
@@ -134,4 +143,22 @@ async fn export_metrics(State(state): State<OtlpState>, req: Request<Body>) -> R
             .into_response(),
         Err(e) => refuse(&state, encoding, e),
     }
+}
+
+async fn export_metrics(State(state): State<OtlpState>, req: Request<Body>) -> Response {
+    export(
+        state,
+        req,
+        |s, tenant, msg: ExportMetricsServiceRequest| async move {
+            s.export_metrics(&tenant, &msg).await
+        },
+    )
+    .await
+}
+
+async fn export_traces(State(state): State<OtlpState>, req: Request<Body>) -> Response {
+    export(state, req, |s, tenant, msg: ExportTraceServiceRequest| async move {
+        s.export_traces(&tenant, msg).await
+    })
+    .await
 }

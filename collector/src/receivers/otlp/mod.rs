@@ -17,7 +17,10 @@ use std::sync::Arc;
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use taishan_core::{MetricBatch, TenantId};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use taishan_core::{AppendError, MetricBatch, SpanBatch, SpanSink, TenantId};
 
 use crate::http::{IngestError, IngestPath, IngestState};
 use metrics::MetricsConverter;
@@ -29,15 +32,43 @@ pub struct OtlpState {
     pub ingest: IngestState,
     /// Running totals for delta metrics.
     pub converter: Arc<MetricsConverter>,
+    /// Where spans go.
+    pub spans: Arc<dyn SpanSink>,
 }
 
 impl OtlpState {
-    /// OTLP over the same bus and limits as the other receivers.
-    pub fn new(ingest: IngestState) -> Self {
+    /// OTLP over the same bus and limits as the other receivers, spans to `spans`.
+    pub fn new(ingest: IngestState, spans: Arc<dyn SpanSink>) -> Self {
         Self {
             ingest,
             converter: Arc::new(MetricsConverter::new()),
+            spans,
         }
+    }
+
+    /// Stores a decoded trace export; spans with malformed ids are reported.
+    pub async fn export_traces(
+        &self,
+        tenant: &TenantId,
+        req: ExportTraceServiceRequest,
+    ) -> Result<ExportTraceServiceResponse, IngestError> {
+        let batch = SpanBatch {
+            tenant: tenant.clone(),
+            resource_spans: req.resource_spans,
+        };
+        let outcome = self.spans.append_spans(batch).await.map_err(|e| match e {
+            AppendError::Overloaded { retry_after } => IngestError::Overloaded { retry_after },
+            AppendError::Unavailable(why) => IngestError::Unavailable(why),
+        })?;
+        self.ingest
+            .metrics
+            .spans_ingested
+            .inc_by(outcome.accepted as u64);
+        let partial_success = (outcome.rejected > 0).then(|| ExportTracePartialSuccess {
+            rejected_spans: outcome.rejected as i64,
+            error_message: outcome.errors.join("; "),
+        });
+        Ok(ExportTraceServiceResponse { partial_success })
     }
 
     /// Counts a refused export by reason.

@@ -1,0 +1,105 @@
+//! The official OpenTelemetry Python SDK exports a three-service call chain over OTLP/HTTP
+//! and OTLP/gRPC; it comes back as one trace, findable by search, and survives kill -9.
+
+mod support;
+
+use std::process::Command;
+
+use serde_json::Value;
+use support::{otel_python, Taishan};
+
+fn get(t: &Taishan, path: &str, tenant: &str) -> (u16, Value) {
+    let r = support::client()
+        .get(format!("{}{path}", t.base))
+        .header("X-Scope-OrgID", tenant)
+        .send()
+        .unwrap();
+    (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+}
+
+fn span_names(trace: &Value) -> Vec<String> {
+    let mut names: Vec<String> = trace["resourceSpans"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|rs| rs["scopeSpans"].as_array().into_iter().flatten())
+        .flat_map(|ss| ss["spans"].as_array().into_iter().flatten())
+        .map(|s| s["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn python_sdk_call_chain_is_one_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = Taishan::start(&dir.path().join("d"), "");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/otel/export_traces.py");
+    let out = Command::new(otel_python())
+        .args([
+            script,
+            &t.otlp_http,
+            &format!("http://{}", t.otlp_grpc),
+            "bank-a",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trace_id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(trace_id.len(), 32);
+
+    let (status, trace) = get(&t, &format!("/api/traces/{trace_id}"), "bank-a");
+    assert_eq!(status, 200, "{trace}");
+    let expected = [
+        "POST /loans",
+        "bank transfer",
+        "call loan",
+        "call payment",
+        "disburse",
+        "grant",
+    ];
+    assert_eq!(span_names(&trace), expected);
+    assert_eq!(
+        trace["resourceSpans"].as_array().unwrap().len(),
+        3,
+        "one resource per service"
+    );
+
+    // Search: by service, by error, by attribute; services and operations.
+    let (_, found) = get(
+        &t,
+        "/api/search?service=payment&tags=status%3Derror",
+        "bank-a",
+    );
+    let traces = found["traces"].as_array().unwrap();
+    assert_eq!(traces.len(), 1, "{found}");
+    assert_eq!(traces[0]["traceID"], trace_id.as_str());
+    assert_eq!(traces[0]["rootServiceName"], "gateway");
+    assert_eq!(traces[0]["rootTraceName"], "POST /loans");
+    assert_eq!(traces[0]["spanCount"], 6);
+    let (_, found) = get(&t, "/api/search?tags=http.route%3D%2Floans", "bank-a");
+    assert_eq!(found["traces"].as_array().unwrap().len(), 1, "{found}");
+    let (_, found) = get(&t, "/api/search?tags=http.route%3D%2Fother", "bank-a");
+    assert!(found["traces"].as_array().unwrap().is_empty());
+    let (_, services) = get(&t, "/api/services", "bank-a");
+    assert_eq!(
+        services["data"],
+        serde_json::json!(["gateway", "loan", "payment"])
+    );
+    let (_, ops) = get(&t, "/api/services/loan/operations", "bank-a");
+    assert_eq!(ops["data"], serde_json::json!(["call payment", "grant"]));
+
+    // Other tenants see nothing; bad ids are refused.
+    assert_eq!(get(&t, &format!("/api/traces/{trace_id}"), "bank-b").0, 404);
+    assert_eq!(get(&t, "/api/traces/xyz", "bank-a").0, 400);
+
+    // Every acknowledged span survives kill -9.
+    let t2 = t.restart();
+    let (status, again) = get(&t2, &format!("/api/traces/{trace_id}"), "bank-a");
+    assert_eq!(status, 200);
+    assert_eq!(span_names(&again), expected);
+}
