@@ -14,6 +14,7 @@ use taishan_core::config::Config;
 use taishan_core::{Bus, Clock, InProcessBus, MetadataRegistry, SystemClock, TenantId};
 use taishan_query::api::ServerStatus;
 use taishan_query::{query_routes, QueryMetrics, QueryState};
+use taishan_store::traces::signals::SpanSignals;
 use taishan_store::traces::TraceSink;
 use taishan_store::{StoreMetrics, TraceStore, TraceStoreOptions, Tsdb, TsdbOptions};
 use tokio_util::sync::CancellationToken;
@@ -135,7 +136,11 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         metrics: ingest_metrics.clone(),
         clock: clock.clone(),
     };
-    let otlp_state = OtlpState::new(ingest.clone(), Arc::new(TraceSink::new(traces.clone())));
+    let signals = Arc::new(SpanSignals::new(
+        i64::try_from(config.traces.pair_wait.as_millis()).unwrap_or(i64::MAX),
+    ));
+    let span_sink = TraceSink::new(traces.clone()).with_signals(signals.clone(), clock.clone());
+    let otlp_state = OtlpState::new(ingest.clone(), Arc::new(span_sink));
     let metrics_registry = registry.clone();
     let app = Router::new()
         .merge(ingest_routes(ingest))
@@ -183,8 +188,21 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         });
     }
     let max_body = usize::try_from(config.ingest.max_body_size.bytes()).unwrap_or(usize::MAX);
-    let scrapes = ScrapeManager::new(bus, clock.clone(), ingest_metrics, max_body, metadata)
-        .start(targets, cancel.clone());
+    let scrapes = ScrapeManager::new(
+        bus.clone(),
+        clock.clone(),
+        ingest_metrics,
+        max_body,
+        metadata,
+    )
+    .start(targets, cancel.clone());
+    let derived = tokio::spawn(signals_loop(
+        signals,
+        bus.clone(),
+        clock.clone(),
+        config.traces.signals_interval,
+        cancel.clone(),
+    ));
     let maintenance = tokio::spawn(maintenance_loop(
         db.clone(),
         traces.clone(),
@@ -207,6 +225,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         let _ = s.await;
     }
     let _ = maintenance.await;
+    let _ = derived.await;
     tokio::task::spawn_blocking(move || db.close())
         .await
         .context("closing storage")?;
@@ -232,6 +251,32 @@ fn print_banner(addr: SocketAddr, otlp: &OtlpServers, args: &UpArgs) {
     println!("  traces                   {base}/api/traces/<id>, {base}/api/search");
     println!("  own metrics              {base}/metrics");
     println!("Press Ctrl-C to stop.");
+}
+
+/// Writes the series derived from spans (RED, service graph) every `every`.
+async fn signals_loop(
+    signals: Arc<SpanSignals>,
+    bus: Arc<dyn Bus>,
+    clock: Arc<dyn Clock>,
+    every: Duration,
+    cancel: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        for batch in signals.flush(clock.now_ms()) {
+            let series = batch.series.len();
+            let published = bus.publish(batch).await;
+            tracing::debug!(series, ?published, "span-derived series written");
+            if let Err(e) = published {
+                tracing::warn!(error = %e, "span-derived series not stored; they will be written again next time");
+            }
+        }
+    }
 }
 
 async fn maintenance_loop(

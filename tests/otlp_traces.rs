@@ -33,7 +33,10 @@ fn span_names(trace: &Value) -> Vec<String> {
 #[test]
 fn python_sdk_call_chain_is_one_trace() {
     let dir = tempfile::tempdir().unwrap();
-    let mut t = Taishan::start(&dir.path().join("d"), "");
+    let mut t = Taishan::start(
+        &dir.path().join("d"),
+        "traces:\n  signals_interval: 1s\n  pair_wait: 1s\n",
+    );
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/otel/export_traces.py");
     let out = Command::new(otel_python())
         .args([
@@ -92,6 +95,44 @@ fn python_sdk_call_chain_is_one_trace() {
     );
     let (_, ops) = get(&t, "/api/services/loan/operations", "bank-a");
     assert_eq!(ops["data"], serde_json::json!(["call payment", "grant"]));
+
+    // The service graph, derived from the spans, includes the uninstrumented bank channel.
+    let topology = support::wait_for(
+        "the service graph",
+        std::time::Duration::from_secs(30),
+        || {
+            let (_, v) = get(&t, "/api/topology", "bank-a");
+            (v["edges"].as_array().map_or(0, Vec::len) == 3).then_some(v)
+        },
+    );
+    let edge = |c: &str, s: &str| {
+        topology["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["client"] == c && e["server"] == s)
+            .cloned()
+            .unwrap_or_else(|| panic!("no edge {c} -> {s} in {topology}"))
+    };
+    assert_eq!(edge("gateway", "loan")["requests"], 1.0);
+    assert_eq!(edge("loan", "payment")["failed"], 0.0);
+    assert_eq!(edge("payment", "bank-a")["failed"], 1.0);
+    assert_eq!(
+        topology["nodes"],
+        serde_json::json!(["bank-a", "gateway", "loan", "payment"])
+    );
+    // RED series per service and operation, queryable with PromQL.
+    let red = t.query(
+        Some("bank-a"),
+        "sum by (service_name) (traces_span_metrics_calls_total)",
+        None,
+    );
+    assert_eq!(support::result(&red).len(), 3, "{red}");
+    let (_, other) = get(&t, "/api/topology", "bank-b");
+    assert!(
+        other["edges"].as_array().unwrap().is_empty(),
+        "topology never crosses tenants"
+    );
 
     // Other tenants see nothing; bad ids are refused.
     assert_eq!(get(&t, &format!("/api/traces/{trace_id}"), "bank-b").0, 404);

@@ -19,6 +19,21 @@ pub struct TracesConfig {
     /// Size at which a new segment file is started. Default `64MiB`.
     #[serde(default = "default_segment_size")]
     pub segment_size: ByteSize,
+    /// How often RED and service-graph series derived from spans are written. Default `15s`.
+    #[serde(default = "default_signals_interval", with = "humantime_serde")]
+    pub signals_interval: Duration,
+    /// How long a client span waits for its server span before it counts as a call to an
+    /// uninstrumented peer. Default `10s`.
+    #[serde(default = "default_pair_wait", with = "humantime_serde")]
+    pub pair_wait: Duration,
+}
+
+fn default_signals_interval() -> Duration {
+    Duration::from_secs(15)
+}
+
+fn default_pair_wait() -> Duration {
+    Duration::from_secs(10)
 }
 
 fn default_retention() -> Duration {
@@ -35,6 +50,8 @@ impl Default for TracesConfig {
             retention: default_retention(),
             retention_size: ByteSize::default(),
             segment_size: default_segment_size(),
+            signals_interval: default_signals_interval(),
+            pair_wait: default_pair_wait(),
         }
     }
 }
@@ -43,6 +60,12 @@ impl TracesConfig {
     pub(super) fn validate(&self, errors: &mut Vec<FieldError>) {
         if self.retention < Duration::from_secs(60) {
             errors.push(FieldError::new("traces.retention", "must be at least 1m"));
+        }
+        if self.signals_interval < Duration::from_secs(1) {
+            errors.push(FieldError::new(
+                "traces.signals_interval",
+                "must be at least 1s",
+            ));
         }
         if self.segment_size < ByteSize(64 * 1024) {
             errors.push(FieldError::new(

@@ -9,6 +9,7 @@ pub mod params;
 mod query;
 pub mod response;
 mod status;
+mod topology;
 mod traces;
 
 use std::collections::BTreeMap;
@@ -176,6 +177,7 @@ pub fn query_routes(state: QueryState) -> Router {
         .route("/api/traces/{trace_id}", get(traces::trace_by_id))
         .route("/api/search", get(traces::search))
         .route("/api/services", get(traces::services))
+        .route("/api/topology", get(topology::topology))
         .route(
             "/api/services/{service}/operations",
             get(traces::operations),

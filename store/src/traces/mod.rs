@@ -6,6 +6,7 @@
 //! mention its id, assembled at read time, each span id kept once.
 
 pub mod index;
+pub mod signals;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -514,16 +515,34 @@ fn index_record(
     }
 }
 
-/// The trace store behind an async sink: appends (which fsync) run on a blocking thread.
+/// The trace store behind an async sink: appends (which fsync) run on a blocking thread;
+/// stored spans then feed the derived signals.
 #[derive(Debug, Clone)]
 pub struct TraceSink {
     store: std::sync::Arc<TraceStore>,
+    signals: Option<(
+        std::sync::Arc<signals::SpanSignals>,
+        std::sync::Arc<dyn taishan_core::Clock>,
+    )>,
 }
 
 impl TraceSink {
     /// A sink writing to `store`.
     pub fn new(store: std::sync::Arc<TraceStore>) -> Self {
-        Self { store }
+        Self {
+            store,
+            signals: None,
+        }
+    }
+
+    /// Also accounts stored spans in `signals`, timed by `clock`.
+    pub fn with_signals(
+        mut self,
+        signals: std::sync::Arc<signals::SpanSignals>,
+        clock: std::sync::Arc<dyn taishan_core::Clock>,
+    ) -> Self {
+        self.signals = Some((signals, clock));
+        self
     }
 }
 
@@ -534,13 +553,19 @@ impl taishan_core::SpanSink for TraceSink {
         batch: taishan_core::SpanBatch,
     ) -> Result<taishan_core::SpanOutcome, taishan_core::AppendError> {
         let store = self.store.clone();
-        let report =
-            tokio::task::spawn_blocking(move || store.append(&batch.tenant, &batch.resource_spans))
-                .await
-                .map_err(|e| {
-                    taishan_core::AppendError::Unavailable(format!("trace store task failed: {e}"))
-                })?
-                .map_err(|e| taishan_core::AppendError::Unavailable(e.to_string()))?;
+        let (report, batch) = tokio::task::spawn_blocking(move || {
+            store
+                .append(&batch.tenant, &batch.resource_spans)
+                .map(|r| (r, batch))
+        })
+        .await
+        .map_err(|e| {
+            taishan_core::AppendError::Unavailable(format!("trace store task failed: {e}"))
+        })?
+        .map_err(|e| taishan_core::AppendError::Unavailable(e.to_string()))?;
+        if let Some((signals, clock)) = &self.signals {
+            signals.observe(&batch.tenant, &batch.resource_spans, clock.now_ms());
+        }
         Ok(taishan_core::SpanOutcome {
             accepted: report.accepted,
             rejected: report.rejected,
