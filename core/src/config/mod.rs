@@ -5,6 +5,7 @@
 //! `file:line:column: field.path: what is wrong`.
 
 mod ingest;
+mod logs;
 mod positions;
 mod query;
 mod scrape;
@@ -20,6 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use ingest::IngestConfig;
+pub use logs::LogsConfig;
 pub use positions::{FieldPositions, Position};
 pub use query::QueryConfig;
 pub use scrape::{ScrapeConfig, ScrapeJob};
@@ -50,9 +52,14 @@ pub struct Config {
     /// The trace store.
     #[serde(default)]
     pub traces: TracesConfig,
+    /// The log store.
+    #[serde(default)]
+    pub logs: LogsConfig,
 }
 
-const SECTIONS: &[&str] = &["server", "storage", "ingest", "scrape", "query", "traces"];
+const SECTIONS: &[&str] = &[
+    "server", "storage", "ingest", "scrape", "query", "traces", "logs",
+];
 
 /// A problem with one field, before it is placed in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,6 +177,7 @@ impl Config {
         self.scrape.validate(&mut errors);
         self.query.validate(&mut errors);
         self.traces.validate(&mut errors);
+        self.logs.validate(&mut errors);
         errors
     }
 }
@@ -209,6 +217,7 @@ fn deserialize_sections(
             "scrape" => section(name, value, errors, &mut config.scrape),
             "query" => section(name, value, errors, &mut config.query),
             "traces" => section(name, value, errors, &mut config.traces),
+            "logs" => section(name, value, errors, &mut config.logs),
             other => errors.push(FieldError::new(
                 other,
                 format!(

@@ -1,0 +1,54 @@
+//! `logs:` how long log records are kept.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ByteSize, FieldError};
+
+/// The log store.
+#[derive(Deserialize, Serialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct LogsConfig {
+    /// How long log records are kept. Default `7d`.
+    #[serde(default = "default_retention", with = "humantime_serde")]
+    pub retention: Duration,
+    /// Largest total size of stored logs; the oldest go first. `0` (default): no limit.
+    #[serde(default)]
+    pub retention_size: ByteSize,
+    /// Size at which a new segment file is started. Default `64MiB`.
+    #[serde(default = "default_segment_size")]
+    pub segment_size: ByteSize,
+}
+
+fn default_retention() -> Duration {
+    Duration::from_secs(7 * 24 * 3600)
+}
+
+fn default_segment_size() -> ByteSize {
+    ByteSize::mib(64)
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        Self {
+            retention: default_retention(),
+            retention_size: ByteSize::default(),
+            segment_size: default_segment_size(),
+        }
+    }
+}
+
+impl LogsConfig {
+    pub(super) fn validate(&self, errors: &mut Vec<FieldError>) {
+        if self.retention < Duration::from_secs(60) {
+            errors.push(FieldError::new("logs.retention", "must be at least 1m"));
+        }
+        if self.segment_size < ByteSize(64 * 1024) {
+            errors.push(FieldError::new(
+                "logs.segment_size",
+                "must be at least 64KiB",
+            ));
+        }
+    }
+}
