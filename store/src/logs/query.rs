@@ -217,7 +217,7 @@ impl LogStore {
                     });
                 }
             }
-            found.sort_by(|a, b| b.cursor.cmp(&a.cursor));
+            found.sort_by_key(|l| std::cmp::Reverse(l.cursor));
             if found.len() > limit {
                 found.truncate(limit);
                 more = true;
