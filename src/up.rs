@@ -8,15 +8,19 @@ use anyhow::{bail, Context};
 use axum::routing::get;
 use axum::Router;
 use taishan_collector::{
-    ingest_routes, IngestMetrics, IngestState, OtlpState, ScrapeManager, ScrapeTarget,
+    ingest_routes, json_logs_routes, IngestMetrics, IngestState, OtlpState, ScrapeManager,
+    ScrapeTarget,
 };
 use taishan_core::config::Config;
 use taishan_core::{Bus, Clock, InProcessBus, MetadataRegistry, SystemClock, TenantId};
 use taishan_query::api::ServerStatus;
 use taishan_query::{query_routes, QueryMetrics, QueryState};
+use taishan_store::logs::LogSink;
 use taishan_store::traces::signals::SpanSignals;
 use taishan_store::traces::TraceSink;
-use taishan_store::{StoreMetrics, TraceStore, TraceStoreOptions, Tsdb, TsdbOptions};
+use taishan_store::{
+    LogStore, LogStoreOptions, StoreMetrics, TraceStore, TraceStoreOptions, Tsdb, TsdbOptions,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::UpArgs;
@@ -136,18 +140,36 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         metrics: ingest_metrics.clone(),
         clock: clock.clone(),
     };
+    let log_options = LogStoreOptions {
+        dir: args.data_dir.join("logs"),
+        retention: config.logs.retention,
+        retention_bytes: config.logs.retention_size.bytes(),
+        segment_bytes: config.logs.segment_size.bytes(),
+    };
+    let logs = Arc::new(
+        tokio::task::spawn_blocking(move || LogStore::open(log_options))
+            .await
+            .context("opening the log store")?
+            .context("opening the log store")?,
+    );
     let signals = Arc::new(SpanSignals::new(
         i64::try_from(config.traces.pair_wait.as_millis()).unwrap_or(i64::MAX),
     ));
     let span_sink = TraceSink::new(traces.clone()).with_signals(signals.clone(), clock.clone());
-    let otlp_state = OtlpState::new(ingest.clone(), Arc::new(span_sink));
+    let otlp_state = OtlpState::new(
+        ingest.clone(),
+        Arc::new(span_sink),
+        Arc::new(LogSink::new(logs.clone())),
+    );
     let metrics_registry = registry.clone();
     let app = Router::new()
         .merge(ingest_routes(ingest))
+        .merge(json_logs_routes(otlp_state.clone()))
         .merge(query_routes(
             QueryState::new(db.clone(), config.query, clock.clone(), query_metrics)
                 .with_metadata(metadata.clone())
                 .with_traces(traces.clone())
+                .with_logs(logs.clone())
                 .with_status(server_status(&config, &args, clock.now_ms())),
         ))
         .merge(admin::routes(db.clone()))
@@ -206,6 +228,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     let maintenance = tokio::spawn(maintenance_loop(
         db.clone(),
         traces.clone(),
+        logs.clone(),
         clock.clone(),
         cancel.clone(),
     ));
@@ -282,6 +305,7 @@ async fn signals_loop(
 async fn maintenance_loop(
     db: Arc<Tsdb>,
     traces: Arc<TraceStore>,
+    logs: Arc<LogStore>,
     clock: Arc<dyn Clock>,
     cancel: CancellationToken,
 ) {
@@ -301,12 +325,22 @@ async fn maintenance_loop(
             Ok(Err(e)) => tracing::error!(error = %e, "storage upkeep failed; will retry"),
             Err(e) => tracing::error!(error = %e, "storage upkeep panicked"),
         }
-        let (traces, now) = (traces.clone(), clock.now_ms());
-        match tokio::task::spawn_blocking(move || traces.apply_retention(now)).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::info!(segments = n, "trace retention deleted old spans"),
-            Ok(Err(e)) => tracing::error!(error = %e, "trace retention failed; will retry"),
-            Err(e) => tracing::error!(error = %e, "trace retention panicked"),
+        let (traces, logs, now) = (traces.clone(), logs.clone(), clock.now_ms());
+        let retention = tokio::task::spawn_blocking(move || {
+            Ok::<_, taishan_store::StoreError>((
+                traces.apply_retention(now)?,
+                logs.apply_retention(now)?,
+            ))
+        });
+        match retention.await {
+            Ok(Ok((0, 0))) => {}
+            Ok(Ok((t, l))) => tracing::info!(
+                trace_segments = t,
+                log_segments = l,
+                "retention deleted old spans and logs"
+            ),
+            Ok(Err(e)) => tracing::error!(error = %e, "trace/log retention failed; will retry"),
+            Err(e) => tracing::error!(error = %e, "trace/log retention panicked"),
         }
     }
 }

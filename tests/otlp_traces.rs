@@ -134,6 +134,45 @@ fn python_sdk_call_chain_is_one_trace() {
         "topology never crosses tenants"
     );
 
+    // Their logs, exported with the trace context (over gRPC and HTTP), are found by the
+    // trace id; and lines link back to their spans.
+    let (_, logs) = get(
+        &t,
+        &format!("/api/logs/search?trace_id={trace_id}"),
+        "bank-a",
+    );
+    let lines = logs["lines"].as_array().unwrap();
+    let bodies: Vec<&str> = lines.iter().map(|l| l["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["bank timeout after 30s", "loan granted"], "{logs}");
+    assert_eq!(lines[0]["service"], "payment");
+    assert_eq!(lines[0]["severityText"], "ERROR");
+    assert_eq!(lines[0]["traceId"], trace_id.as_str());
+    assert_eq!(lines[1]["attributes"]["loan.id"], "L-1");
+    let (_, errors) = get(&t, "/api/logs/search?severity=error&q=timeout", "bank-a");
+    assert_eq!(errors["lines"].as_array().unwrap().len(), 1);
+
+    // Apps without an SDK send JSON lines.
+    let r = support::client()
+        .post(format!("{}/api/v1/logs", t.base))
+        .header("X-Scope-OrgID", "bank-a")
+        .body("{\"level\":\"warn\",\"msg\":\"risk score slow\",\"service\":\"risk\",\"customer\":\"c-9\"}\n")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let (_, risk) = get(
+        &t,
+        "/api/logs/search?service=risk&attr=customer%3Dc-9",
+        "bank-a",
+    );
+    assert_eq!(risk["lines"][0]["body"], "risk score slow", "{risk}");
+    let r = support::client()
+        .post(format!("{}/api/v1/logs", t.base))
+        .body("{\"msg\":\"ok\"}\nnot json\n")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().unwrap().contains("line 2"));
+
     // Other tenants see nothing; bad ids are refused.
     assert_eq!(get(&t, &format!("/api/traces/{trace_id}"), "bank-b").0, 404);
     assert_eq!(get(&t, "/api/traces/xyz", "bank-a").0, 400);
@@ -143,4 +182,14 @@ fn python_sdk_call_chain_is_one_trace() {
     let (status, again) = get(&t2, &format!("/api/traces/{trace_id}"), "bank-a");
     assert_eq!(status, 200);
     assert_eq!(span_names(&again), expected);
+    let (_, logs) = get(
+        &t2,
+        &format!("/api/logs/search?trace_id={trace_id}"),
+        "bank-a",
+    );
+    assert_eq!(
+        logs["lines"].as_array().unwrap().len(),
+        2,
+        "acknowledged logs survive kill -9"
+    );
 }

@@ -14,6 +14,7 @@ pub mod tenant;
 
 pub use http::{ingest_routes, IngestState};
 pub use metrics::IngestMetrics;
+pub use receivers::json_logs::json_logs_routes;
 pub use receivers::otlp::grpc::otlp_grpc_services;
 pub use receivers::otlp::http::otlp_http_routes;
 pub use receivers::otlp::OtlpState;

@@ -17,6 +17,8 @@ pub struct IngestMetrics {
     pub write_duration: Histogram,
     /// Spans made durable.
     pub spans_ingested: IntCounter,
+    /// Log records made durable.
+    pub logs_ingested: IntCounter,
 }
 
 impl IngestMetrics {
@@ -52,12 +54,17 @@ impl IngestMetrics {
                 "taishan_spans_ingested_total",
                 "Spans made durable (OTLP traces).",
             )?,
+            logs_ingested: IntCounter::new(
+                "taishan_log_records_ingested_total",
+                "Log records made durable (OTLP logs and JSON lines).",
+            )?,
         };
         registry.register(Box::new(m.samples_ingested.clone()))?;
         registry.register(Box::new(m.requests_refused.clone()))?;
         registry.register(Box::new(m.scrape_duration.clone()))?;
         registry.register(Box::new(m.write_duration.clone()))?;
         registry.register(Box::new(m.spans_ingested.clone()))?;
+        registry.register(Box::new(m.logs_ingested.clone()))?;
         Ok(m)
     }
 

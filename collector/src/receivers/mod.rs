@@ -10,6 +10,7 @@
 //! Registration is one place: [`crate::http::ingest_routes`] lists every route.
 
 pub mod influx;
+pub mod json_logs;
 pub mod line_protocol;
 pub mod otlp;
 pub mod prompb;

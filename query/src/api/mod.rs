@@ -4,6 +4,7 @@
 mod cardinality;
 mod common;
 mod gate;
+mod logs;
 mod metadata;
 pub mod params;
 mod query;
@@ -96,6 +97,8 @@ pub struct QueryState {
     pub gate: gate::QueryGate,
     /// The trace store, when this server keeps traces.
     pub traces: Option<Arc<taishan_store::TraceStore>>,
+    /// The log store, when this server keeps logs.
+    pub logs: Option<Arc<taishan_store::LogStore>>,
     /// Metrics.
     pub metrics: QueryMetrics,
 }
@@ -112,6 +115,7 @@ impl QueryState {
             engine: Engine::new(db.clone(), limits, clock.clone()),
             gate: gate::QueryGate::new(limits.max_concurrency),
             traces: None,
+            logs: None,
             db,
             clock,
             metadata: MetadataRegistry::new(),
@@ -129,6 +133,12 @@ impl QueryState {
     /// With the trace store the trace endpoints read.
     pub fn with_traces(mut self, traces: Arc<taishan_store::TraceStore>) -> Self {
         self.traces = Some(traces);
+        self
+    }
+
+    /// With the log store the log endpoints read.
+    pub fn with_logs(mut self, logs: Arc<taishan_store::LogStore>) -> Self {
+        self.logs = Some(logs);
         self
     }
 
@@ -178,6 +188,7 @@ pub fn query_routes(state: QueryState) -> Router {
         .route("/api/search", get(traces::search))
         .route("/api/services", get(traces::services))
         .route("/api/topology", get(topology::topology))
+        .route("/api/logs/search", get(logs::search))
         .route(
             "/api/services/{service}/operations",
             get(traces::operations),

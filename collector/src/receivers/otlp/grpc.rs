@@ -1,5 +1,11 @@
 //! OTLP/gRPC: the `MetricsService` of the OTLP protocol, on tonic.
 
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
@@ -29,11 +35,19 @@ pub fn otlp_grpc_services(state: OtlpState) -> tonic::service::Routes {
     .max_decoding_message_size(max)
     .accept_compressed(gzip)
     .send_compressed(gzip);
-    let traces = TraceServiceServer::new(GrpcReceiver { state })
+    let traces = TraceServiceServer::new(GrpcReceiver {
+        state: state.clone(),
+    })
+    .max_decoding_message_size(max)
+    .accept_compressed(gzip)
+    .send_compressed(gzip);
+    let logs = LogsServiceServer::new(GrpcReceiver { state })
         .max_decoding_message_size(max)
         .accept_compressed(gzip)
         .send_compressed(gzip);
-    tonic::service::Routes::new(metrics).add_service(traces)
+    tonic::service::Routes::new(metrics)
+        .add_service(traces)
+        .add_service(logs)
 }
 
 struct GrpcReceiver {
@@ -85,6 +99,21 @@ impl TraceService for GrpcReceiver {
         let tenant = tenant_of(&request)?;
         self.state
             .export_traces(&tenant, request.into_inner())
+            .await
+            .map(Response::new)
+            .map_err(|e| status_of(&self.state, e))
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for GrpcReceiver {
+    async fn export(
+        &self,
+        request: Request<ExportLogsServiceRequest>,
+    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        let tenant = tenant_of(&request)?;
+        self.state
+            .export_logs(&tenant, request.into_inner())
             .await
             .map(Response::new)
             .map_err(|e| status_of(&self.state, e))

@@ -7,6 +7,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
@@ -20,6 +21,7 @@ pub fn otlp_http_routes(state: OtlpState) -> Router {
     Router::new()
         .route("/v1/metrics", post(export_metrics))
         .route("/v1/traces", post(export_traces))
+        .route("/v1/logs", post(export_logs))
         .with_state(state)
 }
 
@@ -160,5 +162,14 @@ async fn export_traces(State(state): State<OtlpState>, req: Request<Body>) -> Re
     export(state, req, |s, tenant, msg: ExportTraceServiceRequest| async move {
         s.export_traces(&tenant, msg).await
     })
+    .await
+}
+
+async fn export_logs(State(state): State<OtlpState>, req: Request<Body>) -> Response {
+    export(
+        state,
+        req,
+        |s, tenant, msg: ExportLogsServiceRequest| async move { s.export_logs(&tenant, msg).await },
+    )
     .await
 }

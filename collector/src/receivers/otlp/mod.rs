@@ -14,13 +14,16 @@ pub mod naming;
 
 use std::sync::Arc;
 
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use taishan_core::{AppendError, MetricBatch, SpanBatch, SpanSink, TenantId};
+use taishan_core::{AppendError, LogBatch, LogSink, MetricBatch, SpanBatch, SpanSink, TenantId};
 
 use crate::http::{IngestError, IngestPath, IngestState};
 use metrics::MetricsConverter;
@@ -34,16 +37,44 @@ pub struct OtlpState {
     pub converter: Arc<MetricsConverter>,
     /// Where spans go.
     pub spans: Arc<dyn SpanSink>,
+    /// Where log records go.
+    pub logs: Arc<dyn LogSink>,
+}
+
+fn refused(e: AppendError) -> IngestError {
+    match e {
+        AppendError::Overloaded { retry_after } => IngestError::Overloaded { retry_after },
+        AppendError::Unavailable(why) => IngestError::Unavailable(why),
+    }
 }
 
 impl OtlpState {
-    /// OTLP over the same bus and limits as the other receivers, spans to `spans`.
-    pub fn new(ingest: IngestState, spans: Arc<dyn SpanSink>) -> Self {
+    /// OTLP over the same bus and limits as the other receivers, spans to `spans`, log
+    /// records to `logs`.
+    pub fn new(ingest: IngestState, spans: Arc<dyn SpanSink>, logs: Arc<dyn LogSink>) -> Self {
         Self {
             ingest,
             converter: Arc::new(MetricsConverter::new()),
             spans,
+            logs,
         }
+    }
+
+    /// Stores a decoded logs export.
+    pub async fn export_logs(
+        &self,
+        tenant: &TenantId,
+        req: ExportLogsServiceRequest,
+    ) -> Result<ExportLogsServiceResponse, IngestError> {
+        let batch = LogBatch {
+            tenant: tenant.clone(),
+            resource_logs: req.resource_logs,
+        };
+        let stored = self.logs.append_logs(batch).await.map_err(refused)?;
+        self.ingest.metrics.logs_ingested.inc_by(stored as u64);
+        Ok(ExportLogsServiceResponse {
+            partial_success: None,
+        })
     }
 
     /// Stores a decoded trace export; spans with malformed ids are reported.
@@ -56,10 +87,7 @@ impl OtlpState {
             tenant: tenant.clone(),
             resource_spans: req.resource_spans,
         };
-        let outcome = self.spans.append_spans(batch).await.map_err(|e| match e {
-            AppendError::Overloaded { retry_after } => IngestError::Overloaded { retry_after },
-            AppendError::Unavailable(why) => IngestError::Unavailable(why),
-        })?;
+        let outcome = self.spans.append_spans(batch).await.map_err(refused)?;
         self.ingest
             .metrics
             .spans_ingested
