@@ -46,6 +46,12 @@ pub enum Command {
     /// (same format and tolerance as Prometheus's own runner). Prints passed / failed /
     /// skipped per file and ends with `N passed, N failed, N skipped`; exits 1 when any
     /// case failed. Native-histogram cases are skipped, by name with --verbose.
+    /// Find traces on a running Taishan, or show one.
+    #[command(subcommand)]
+    Traces(TracesCommand),
+    /// Search the logs of a running Taishan, newest first.
+    #[command(subcommand)]
+    Logs(LogsCommand),
     PromqlTest {
         /// Script files (`.test`).
         #[arg(required = true)]
@@ -85,6 +91,93 @@ pub struct QueryArgs {
     /// Give up after this long.
     #[arg(long, default_value = "2m")]
     pub timeout: humantime::Duration,
+}
+
+/// Where the server is and as whom to ask.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Server {
+    /// Base URL of the server.
+    #[arg(long, default_value = "http://127.0.0.1:7070", env = "TAISHAN_URL")]
+    pub url: String,
+    /// Tenant (sent as X-Scope-OrgID).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// How to print the answer.
+    #[arg(long, short = 'o', value_enum, default_value = "table")]
+    pub output: OutputFormat,
+}
+
+/// `taishan traces ...`
+#[derive(Debug, Subcommand)]
+pub enum TracesCommand {
+    /// Traces with a span matching every filter, newest first.
+    Search {
+        /// A span of this service.
+        #[arg(long)]
+        service: Option<String>,
+        /// A span with this name.
+        #[arg(long)]
+        operation: Option<String>,
+        /// Span or resource attribute equality, `key=value` (repeatable); `status=error`
+        /// selects failed traces.
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// A matching span lasting at least this long (`250ms`, `2s`).
+        #[arg(long)]
+        min_duration: Option<String>,
+        /// A matching span lasting at most this long.
+        #[arg(long)]
+        max_duration: Option<String>,
+        /// How far back to look.
+        #[arg(long, default_value = "1h")]
+        since: humantime::Duration,
+        /// Most traces shown.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Every span of one trace, as a tree.
+    Get {
+        /// The trace id (32 hex digits).
+        trace_id: String,
+        #[command(flatten)]
+        server: Server,
+    },
+}
+
+/// `taishan logs ...`
+#[derive(Debug, Subcommand)]
+pub enum LogsCommand {
+    /// Lines matching every filter, newest first.
+    Search {
+        /// Only this service.
+        #[arg(long)]
+        service: Option<String>,
+        /// At least this severity (`info`, `warn`, `error`, or 1-24).
+        #[arg(long)]
+        severity: Option<String>,
+        /// The body contains this text.
+        #[arg(long, short = 'q')]
+        query: Option<String>,
+        /// The body matches this regular expression.
+        #[arg(long)]
+        regex: Option<String>,
+        /// Attribute equality, `key=value` (repeatable).
+        #[arg(long = "attr")]
+        attrs: Vec<String>,
+        /// Only lines of this trace.
+        #[arg(long)]
+        trace_id: Option<String>,
+        /// How far back to look.
+        #[arg(long, default_value = "1h")]
+        since: humantime::Duration,
+        /// Most lines shown.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[command(flatten)]
+        server: Server,
+    },
 }
 
 /// Output formats of `taishan query`.

@@ -7,6 +7,7 @@ mod otlp;
 mod promql_test;
 mod query_cmd;
 mod self_metrics;
+mod telemetry_cmd;
 mod up;
 
 use std::process::ExitCode;
@@ -37,6 +38,8 @@ fn main() -> ExitCode {
     match cli.command {
         cli::Command::Check { config } => check::run(&config),
         cli::Command::Query(args) => query_cmd::run(&args),
+        cli::Command::Traces(cmd) => telemetry_cmd::traces(&cmd),
+        cli::Command::Logs(cmd) => telemetry_cmd::logs(&cmd),
         cli::Command::PromqlTest { files, verbose } => promql_test::run(&files, verbose),
         cli::Command::Up(args) => match up::run(args) {
             Ok(()) => ExitCode::SUCCESS,

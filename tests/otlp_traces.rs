@@ -151,6 +151,52 @@ fn python_sdk_call_chain_is_one_trace() {
     let (_, errors) = get(&t, "/api/logs/search?severity=error&q=timeout", "bank-a");
     assert_eq!(errors["lines"].as_array().unwrap().len(), 1);
 
+    // The same from the terminal.
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_taishan"))
+            .args(args)
+            .args(["--url", &t.base, "--tenant", "bank-a"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let found = cli(&[
+        "traces",
+        "search",
+        "--service",
+        "payment",
+        "--tag",
+        "status=error",
+    ]);
+    assert!(
+        found.contains(&trace_id) && found.contains("gateway: POST /loans"),
+        "{found}"
+    );
+    let tree = cli(&["traces", "get", &trace_id]);
+    assert!(tree.starts_with("gateway: POST /loans"), "{tree}");
+    assert!(
+        tree.contains("\n          payment: bank transfer"),
+        "{tree}"
+    );
+    assert!(tree.contains("ERROR"), "{tree}");
+    let lines = cli(&[
+        "logs",
+        "search",
+        "--trace-id",
+        &trace_id,
+        "--severity",
+        "error",
+    ]);
+    assert!(
+        lines.contains("ERROR payment: bank timeout after 30s"),
+        "{lines}"
+    );
+
     // Apps without an SDK send JSON lines.
     let r = support::client()
         .post(format!("{}/api/v1/logs", t.base))
