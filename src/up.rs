@@ -160,7 +160,8 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         ingest.clone(),
         Arc::new(span_sink),
         Arc::new(LogSink::new(logs.clone())),
-    );
+    )
+    .with_tenant_attribute(config.ingest.otlp_tenant_attribute.clone());
     let metrics_registry = registry.clone();
     let app = Router::new()
         .merge(ingest_routes(ingest))

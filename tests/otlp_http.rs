@@ -200,3 +200,40 @@ fn otlp_http_encodings_partial_success_and_errors() {
         t.metrics()
     );
 }
+
+#[test]
+fn a_resource_attribute_can_name_the_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Taishan::start(
+        &dir.path().join("d"),
+        "ingest:\n  otlp_tenant_attribute: tenant.id\n",
+    );
+    let mut req = request(vec![gauge("rate.a", 1.0)]);
+    let mut other = request(vec![gauge("rate.b", 2.0)]).resource_metrics;
+    if let Some(r) = other[0].resource.as_mut() {
+        r.attributes.push(kv("tenant.id", "bank-x"));
+    }
+    req.resource_metrics.extend(other);
+    let r = post(&t, "application/x-protobuf", None, req.encode_to_vec());
+    assert_eq!(r.status().as_u16(), 200);
+    let in_tenant = |tenant: Option<&str>, q: &str| {
+        !result(&t.query(tenant, q, Some(1_700_000_000.0))).is_empty()
+    };
+    assert!(in_tenant(Some("bank-x"), "rate_b_ratio"));
+    assert!(!in_tenant(Some("bank-x"), "rate_a_ratio"));
+    assert!(
+        in_tenant(None, "rate_a_ratio"),
+        "resources without the attribute keep the request's tenant"
+    );
+    // A value that is not a valid tenant refuses the request.
+    let mut bad = request(vec![gauge("rate.c", 3.0)]);
+    if let Some(r) = bad.resource_metrics[0].resource.as_mut() {
+        r.attributes.push(kv("tenant.id", "no spaces allowed"));
+    }
+    assert_eq!(
+        post(&t, "application/x-protobuf", None, bad.encode_to_vec())
+            .status()
+            .as_u16(),
+        400
+    );
+}

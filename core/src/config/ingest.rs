@@ -20,6 +20,10 @@ pub struct IngestConfig {
     /// The `Retry-After` sent with 429. Default `5s`.
     #[serde(default = "default_retry_after", with = "humantime_serde")]
     pub retry_after: Duration,
+    /// An OTLP resource attribute (e.g. `tenant.id`) whose value, when a resource carries it,
+    /// is that resource's tenant instead of `X-Scope-OrgID`. Default: none.
+    #[serde(default)]
+    pub otlp_tenant_attribute: Option<String>,
 }
 
 fn default_max_body_size() -> ByteSize {
@@ -40,6 +44,7 @@ impl Default for IngestConfig {
             max_body_size: default_max_body_size(),
             queue_capacity: default_queue_capacity(),
             retry_after: default_retry_after(),
+            otlp_tenant_attribute: None,
         }
     }
 }

@@ -83,7 +83,7 @@ impl MetricsService for GrpcReceiver {
         let tenant = tenant_of(&request)?;
         let req = request.into_inner();
         self.state
-            .export_metrics(&tenant, &req)
+            .export_metrics(&tenant, req)
             .await
             .map(Response::new)
             .map_err(|e| status_of(&self.state, e))

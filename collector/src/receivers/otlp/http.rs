@@ -152,7 +152,7 @@ async fn export_metrics(State(state): State<OtlpState>, req: Request<Body>) -> R
         state,
         req,
         |s, tenant, msg: ExportMetricsServiceRequest| async move {
-            s.export_metrics(&tenant, &msg).await
+            s.export_metrics(&tenant, msg).await
         },
     )
     .await

@@ -39,6 +39,41 @@ pub struct OtlpState {
     pub spans: Arc<dyn SpanSink>,
     /// Where log records go.
     pub logs: Arc<dyn LogSink>,
+    /// The resource attribute naming a resource's tenant, when configured; it overrides
+    /// `X-Scope-OrgID` for that resource.
+    pub tenant_attribute: Option<String>,
+}
+
+/// Splits an export's resources by tenant: the configured resource attribute when present,
+/// else the request's tenant.
+fn by_tenant<R>(
+    default: &TenantId,
+    attribute: Option<&str>,
+    items: Vec<R>,
+    resource: impl Fn(&R) -> Option<&opentelemetry_proto::tonic::resource::v1::Resource>,
+) -> Result<Vec<(TenantId, Vec<R>)>, IngestError> {
+    let Some(attribute) = attribute else {
+        return Ok(vec![(default.clone(), items)]);
+    };
+    let mut out: Vec<(TenantId, Vec<R>)> = Vec::new();
+    for item in items {
+        let named = resource(&item)
+            .and_then(|r| r.attributes.iter().find(|a| a.key == attribute))
+            .map(|a| metrics::any_to_string(a.value.as_ref()));
+        let tenant = match named {
+            Some(name) => TenantId::new(&name).map_err(|e| {
+                IngestError::BadRequest(format!(
+                    "resource attribute {attribute:?} is not a valid tenant: {e}"
+                ))
+            })?,
+            None => default.clone(),
+        };
+        match out.iter_mut().find(|(t, _)| *t == tenant) {
+            Some((_, v)) => v.push(item),
+            None => out.push((tenant, vec![item])),
+        }
+    }
+    Ok(out)
 }
 
 fn refused(e: AppendError) -> IngestError {
@@ -57,7 +92,14 @@ impl OtlpState {
             converter: Arc::new(MetricsConverter::new()),
             spans,
             logs,
+            tenant_attribute: None,
         }
+    }
+
+    /// Takes each resource's tenant from `attribute` when the resource has it.
+    pub fn with_tenant_attribute(mut self, attribute: Option<String>) -> Self {
+        self.tenant_attribute = attribute;
+        self
     }
 
     /// Stores a decoded logs export.
@@ -66,12 +108,17 @@ impl OtlpState {
         tenant: &TenantId,
         req: ExportLogsServiceRequest,
     ) -> Result<ExportLogsServiceResponse, IngestError> {
-        let batch = LogBatch {
-            tenant: tenant.clone(),
-            resource_logs: req.resource_logs,
-        };
-        let stored = self.logs.append_logs(batch).await.map_err(refused)?;
-        self.ingest.metrics.logs_ingested.inc_by(stored as u64);
+        let attribute = self.tenant_attribute.as_deref();
+        for (tenant, resource_logs) in by_tenant(tenant, attribute, req.resource_logs, |r| {
+            r.resource.as_ref()
+        })? {
+            let batch = LogBatch {
+                tenant,
+                resource_logs,
+            };
+            let stored = self.logs.append_logs(batch).await.map_err(refused)?;
+            self.ingest.metrics.logs_ingested.inc_by(stored as u64);
+        }
         Ok(ExportLogsServiceResponse {
             partial_success: None,
         })
@@ -83,18 +130,26 @@ impl OtlpState {
         tenant: &TenantId,
         req: ExportTraceServiceRequest,
     ) -> Result<ExportTraceServiceResponse, IngestError> {
-        let batch = SpanBatch {
-            tenant: tenant.clone(),
-            resource_spans: req.resource_spans,
-        };
-        let outcome = self.spans.append_spans(batch).await.map_err(refused)?;
-        self.ingest
-            .metrics
-            .spans_ingested
-            .inc_by(outcome.accepted as u64);
-        let partial_success = (outcome.rejected > 0).then(|| ExportTracePartialSuccess {
-            rejected_spans: outcome.rejected as i64,
-            error_message: outcome.errors.join("; "),
+        let attribute = self.tenant_attribute.as_deref();
+        let (mut rejected, mut errors) = (0usize, Vec::new());
+        for (tenant, resource_spans) in by_tenant(tenant, attribute, req.resource_spans, |r| {
+            r.resource.as_ref()
+        })? {
+            let batch = SpanBatch {
+                tenant,
+                resource_spans,
+            };
+            let outcome = self.spans.append_spans(batch).await.map_err(refused)?;
+            self.ingest
+                .metrics
+                .spans_ingested
+                .inc_by(outcome.accepted as u64);
+            rejected += outcome.rejected;
+            errors.extend(outcome.errors);
+        }
+        let partial_success = (rejected > 0).then(|| ExportTracePartialSuccess {
+            rejected_spans: rejected as i64,
+            error_message: errors.join("; "),
         });
         Ok(ExportTraceServiceResponse { partial_success })
     }
@@ -113,22 +168,29 @@ impl OtlpState {
     pub async fn export_metrics(
         &self,
         tenant: &TenantId,
-        req: &ExportMetricsServiceRequest,
+        req: ExportMetricsServiceRequest,
     ) -> Result<ExportMetricsServiceResponse, IngestError> {
-        let converted = self
-            .converter
-            .convert(tenant, req, self.ingest.clock.now_ms());
-        let batch = MetricBatch::new(tenant.clone(), converted.series);
-        let mut rejected = converted.rejected;
-        let mut errors = converted.errors;
-        match self.ingest.publish(IngestPath::Otlp, batch).await {
-            Ok(_) => {}
-            // Samples the store refused (out of order, limits) are partial success too.
-            Err(IngestError::PartlyRefused(why)) => {
-                rejected += 1;
-                errors.push(why);
+        let attribute = self.tenant_attribute.as_deref();
+        let (mut rejected, mut errors) = (0i64, Vec::new());
+        for (tenant, resource_metrics) in by_tenant(tenant, attribute, req.resource_metrics, |r| {
+            r.resource.as_ref()
+        })? {
+            let part = ExportMetricsServiceRequest { resource_metrics };
+            let converted = self
+                .converter
+                .convert(&tenant, &part, self.ingest.clock.now_ms());
+            let batch = MetricBatch::new(tenant, converted.series);
+            rejected += converted.rejected;
+            errors.extend(converted.errors);
+            match self.ingest.publish(IngestPath::Otlp, batch).await {
+                Ok(_) => {}
+                // Samples the store refused (out of order, limits) are partial success too.
+                Err(IngestError::PartlyRefused(why)) => {
+                    rejected += 1;
+                    errors.push(why);
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
         }
         let partial_success = (rejected > 0).then(|| ExportMetricsPartialSuccess {
             rejected_data_points: rejected,
