@@ -289,8 +289,20 @@ impl TraceStore {
             if rs.scope_spans.is_empty() {
                 continue;
             }
+            // One resource, and within it one scope, however many exports the spans came in.
             match out.iter_mut().find(|o| o.resource == rs.resource) {
-                Some(o) => o.scope_spans.extend(rs.scope_spans),
+                Some(o) => {
+                    for ss in rs.scope_spans {
+                        match o
+                            .scope_spans
+                            .iter_mut()
+                            .find(|x| x.scope == ss.scope && x.schema_url == ss.schema_url)
+                        {
+                            Some(x) => x.spans.extend(ss.spans),
+                            None => o.scope_spans.push(ss),
+                        }
+                    }
+                }
                 None => out.push(rs),
             }
         }
