@@ -1,0 +1,429 @@
+//! Telemetry benchmark: OTLP span ingest over gRPC and HTTP (spans per second per core of
+//! the server, 20 attributes per span), bytes on disk per span, OTLP log ingest (MB of log
+//! text per second per core), then trace and log search latency over what was stored.
+//!
+//! `cargo bench --bench telemetry -- --help` explains the options; BENCHMARKS.md records runs.
+
+mod data;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use prost::Message;
+
+#[derive(Parser, Debug)]
+#[command(about = "OTLP span/log ingest and search benchmark (loopback only, bounded in count)")]
+struct Args {
+    /// Spans sent over each protocol.
+    #[arg(long, default_value_t = 1_000_000)]
+    spans: usize,
+    /// Spans per export request.
+    #[arg(long, default_value_t = 512)]
+    span_batch: usize,
+    /// Log lines sent.
+    #[arg(long, default_value_t = 2_000_000)]
+    logs: usize,
+    /// Log lines per export request.
+    #[arg(long, default_value_t = 1000)]
+    log_batch: usize,
+    /// Concurrent exporters.
+    #[arg(long, default_value_t = 4)]
+    clients: usize,
+    /// Searches of each kind timed.
+    #[arg(long, default_value_t = 50)]
+    repeat: usize,
+    /// cargo bench passes --bench; accepted and ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    grpc: String,
+    http: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(dir: &Path) -> Server {
+    let (api, grpc, http) = (free_port(), free_port(), free_port());
+    let config = dir.join("taishan.yaml");
+    std::fs::write(
+        &config,
+        format!("server:\n  http_listen: 127.0.0.1:{api}\n  otlp_grpc_listen: 127.0.0.1:{grpc}\n  otlp_http_listen: 127.0.0.1:{http}\nscrape:\n  self_scrape: false\ningest:\n  max_body_size: 64MiB\n"),
+    )
+    .expect("config");
+    let log = std::fs::File::create(dir.join("taishan.log")).expect("log");
+    let child = Command::new(env!("CARGO_BIN_EXE_taishan"))
+        .args(["up", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start taishan");
+    let s = Server {
+        child,
+        base: format!("http://127.0.0.1:{api}"),
+        grpc: format!("http://127.0.0.1:{grpc}"),
+        http: format!("http://127.0.0.1:{http}"),
+    };
+    let client = reqwest::blocking::Client::new();
+    let t = Instant::now();
+    while !client
+        .get(format!("{}/-/ready", s.base))
+        .send()
+        .map(|r| r.status().is_success())
+        .unwrap_or(false)
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "taishan did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    s
+}
+
+/// CPU seconds the process has used (user + system).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn disk_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => disk_bytes(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// Sends `total` spans with `clients` concurrent exporters; returns (wall s, server CPU s).
+fn send_spans(
+    rt: &tokio::runtime::Runtime,
+    s: &Server,
+    grpc: bool,
+    total: usize,
+    batch: usize,
+    clients: usize,
+    first_trace: u64,
+) -> (f64, f64) {
+    let requests = total.div_ceil(batch);
+    let next = Arc::new(AtomicU64::new(0));
+    let cpu0 = cpu_seconds(s.child.id());
+    let t0 = Instant::now();
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let next = next.clone();
+            let (grpc_url, http_url) = (s.grpc.clone(), format!("{}/v1/traces", s.http));
+            tasks.push(tokio::spawn(async move {
+                let mut grpc_client = if grpc {
+                    Some(
+                        TraceServiceClient::connect(grpc_url)
+                            .await
+                            .expect("grpc connect")
+                            .max_encoding_message_size(64 << 20),
+                    )
+                } else {
+                    None
+                };
+                let http = reqwest::Client::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    if i >= requests {
+                        return;
+                    }
+                    let trace = first_trace + (i * batch / data::SPANS_PER_TRACE) as u64;
+                    let req = data::span_requests(1, batch, trace, now_ns()).remove(0);
+                    match grpc_client.as_mut() {
+                        Some(c) => {
+                            c.export(req).await.expect("grpc export");
+                        }
+                        None => {
+                            let r = http
+                                .post(&http_url)
+                                .header("Content-Type", "application/x-protobuf")
+                                .body(req.encode_to_vec())
+                                .send()
+                                .await
+                                .expect("http export");
+                            assert!(r.status().is_success(), "{}", r.status());
+                        }
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("exporter");
+        }
+    });
+    (t0.elapsed().as_secs_f64(), cpu_seconds(s.child.id()) - cpu0)
+}
+
+/// Sends `total` log lines; returns (wall s, server CPU s, raw bytes).
+fn send_logs(
+    rt: &tokio::runtime::Runtime,
+    s: &Server,
+    total: usize,
+    batch: usize,
+    clients: usize,
+) -> (f64, f64, u64) {
+    let requests = total.div_ceil(batch);
+    let next = Arc::new(AtomicU64::new(0));
+    let raw = Arc::new(AtomicU64::new(0));
+    let cpu0 = cpu_seconds(s.child.id());
+    let t0 = Instant::now();
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let (next, raw, url) = (next.clone(), raw.clone(), s.grpc.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut client = LogsServiceClient::connect(url)
+                    .await
+                    .expect("grpc connect")
+                    .max_encoding_message_size(64 << 20);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    if i >= requests {
+                        return;
+                    }
+                    let (mut reqs, bytes) =
+                        data::log_requests(1, batch, (i * batch) as u64, now_ns());
+                    raw.fetch_add(bytes, Ordering::Relaxed);
+                    client.export(reqs.remove(0)).await.expect("log export");
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("exporter");
+        }
+    });
+    (
+        t0.elapsed().as_secs_f64(),
+        cpu_seconds(s.child.id()) - cpu0,
+        raw.load(Ordering::Relaxed),
+    )
+}
+
+fn latency(client: &reqwest::blocking::Client, urls: &[String]) -> (f64, f64, usize) {
+    let mut times = Vec::with_capacity(urls.len());
+    let mut hits = 0;
+    for u in urls {
+        let t = Instant::now();
+        let body = client
+            .get(u)
+            .send()
+            .and_then(|r| r.text())
+            .unwrap_or_default();
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        if body.contains("traceID") || body.contains("\"body\"") || body.contains("resourceSpans") {
+            hits += 1;
+        }
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.99), hits)
+}
+
+fn main() {
+    let args = Args::parse();
+    let root = tempfile::tempdir().expect("tempdir");
+    let s = start(root.path());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+
+    println!("| measurement | value |\n|---|---|");
+    let mut stored_spans = 0usize;
+    for (name, grpc) in [("OTLP/gRPC", true), ("OTLP/HTTP", false)] {
+        let first_trace = (stored_spans / data::SPANS_PER_TRACE) as u64;
+        let (wall, cpu) = send_spans(
+            &rt,
+            &s,
+            grpc,
+            args.spans,
+            args.span_batch,
+            args.clients,
+            first_trace,
+        );
+        stored_spans += args.spans;
+        eprintln!(
+            "{name}: {} spans in {wall:.1}s wall, {cpu:.1} server CPU-s",
+            args.spans
+        );
+        println!(
+            "| {name} spans/s (wall, {} clients) | {:.0} |",
+            args.clients,
+            args.spans as f64 / wall
+        );
+        println!(
+            "| {name} spans/s per server core | {:.0} |",
+            args.spans as f64 / cpu.max(1e-9)
+        );
+    }
+    let traces_dir = root.path().join("data/traces");
+    println!(
+        "| bytes on disk per span (20 attributes) | {:.0} |",
+        disk_bytes(&traces_dir) as f64 / stored_spans as f64
+    );
+
+    let (wall, cpu, raw) = send_logs(&rt, &s, args.logs, args.log_batch, args.clients);
+    eprintln!(
+        "logs: {} lines, {:.1} MB in {wall:.1}s wall, {cpu:.1} server CPU-s",
+        args.logs,
+        raw as f64 / 1e6
+    );
+    println!(
+        "| OTLP/gRPC log lines/s (wall) | {:.0} |",
+        args.logs as f64 / wall
+    );
+    println!(
+        "| log MB/s per server core | {:.1} |",
+        raw as f64 / 1e6 / cpu.max(1e-9)
+    );
+    println!(
+        "| bytes on disk per log line | {:.0} |",
+        disk_bytes(&root.path().join("data/logs")) as f64 / args.logs as f64
+    );
+
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("client");
+    let traces = stored_spans / data::SPANS_PER_TRACE;
+    let pick = |i: usize| (i * 7919) % traces.max(1);
+    let start = (now_ns() / 1_000_000_000).saturating_sub(3600);
+    let searches: Vec<(&str, Vec<String>)> = vec![
+        (
+            "trace by id",
+            (0..args.repeat)
+                .map(|i| {
+                    let id: String = data::trace_id(pick(i) as u64)
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect();
+                    format!("{}/api/traces/{id}", s.base)
+                })
+                .collect(),
+        ),
+        (
+            "trace search by service (20 newest)",
+            (0..args.repeat)
+                .map(|i| {
+                    format!(
+                        "{}/api/search?service=svc-{}&start={start}",
+                        s.base,
+                        i % data::SERVICES
+                    )
+                })
+                .collect(),
+        ),
+        (
+            "trace search by service + attribute",
+            (0..args.repeat)
+                .map(|i| {
+                    format!(
+                        "{}/api/search?service=svc-{}&tags=http.method%3DPOST&start={start}",
+                        s.base,
+                        i % data::SERVICES
+                    )
+                })
+                .collect(),
+        ),
+        (
+            "trace search, errors slower than 400ms",
+            (0..args.repeat)
+                .map(|_| {
+                    format!(
+                        "{}/api/search?tags=status%3Derror&minDuration=400ms&start={start}",
+                        s.base
+                    )
+                })
+                .collect(),
+        ),
+        (
+            "log search: substring, newest 100",
+            (0..args.repeat)
+                .map(|i| {
+                    format!(
+                        "{}/api/logs/search?q=order%3Do-{}&start={start}",
+                        s.base,
+                        100 + i
+                    )
+                })
+                .collect(),
+        ),
+        (
+            "log search: service + ERROR",
+            (0..args.repeat)
+                .map(|i| {
+                    format!(
+                        "{}/api/logs/search?service=svc-{}&severity=error&start={start}",
+                        s.base,
+                        i % data::SERVICES
+                    )
+                })
+                .collect(),
+        ),
+        (
+            "log search: by trace id",
+            (0..args.logs as u64)
+                .filter_map(data::log_trace_id)
+                .step_by(97)
+                .take(args.repeat)
+                .map(|t| {
+                    let id: String = t.iter().map(|b| format!("{b:02x}")).collect();
+                    format!("{}/api/logs/search?trace_id={id}&start={start}", s.base)
+                })
+                .collect(),
+        ),
+    ];
+    println!("\n| search over {} traces and {} log lines | p50 ms | p99 ms | answers with data |\n|---|---|---|---|", traces, args.logs);
+    for (name, urls) in searches {
+        let (p50, p99, hits) = latency(&client, &urls);
+        println!("| {name} | {p50:.1} | {p99:.1} | {hits}/{} |", urls.len());
+    }
+}
