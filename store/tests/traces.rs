@@ -108,17 +108,17 @@ fn traces_assemble_search_and_survive_reopen() {
     let store = open(dir.path());
     // The child span arrives first, the root later, then the child again (a retry).
     store
-        .append(&t, &export("payment", &[s(1, 2, 1, "charge", 10, 50)]))
+        .append(&t, export("payment", &[s(1, 2, 1, "charge", 10, 50)]))
         .unwrap();
     let mut root = s(1, 1, 0, "POST /loans", 0, 100);
     root.attrs = vec![kv("http.route", "/loans")];
-    store.append(&t, &export("gateway", &[root])).unwrap();
+    store.append(&t, export("gateway", &[root])).unwrap();
     store
-        .append(&t, &export("payment", &[s(1, 2, 1, "charge", 10, 50)]))
+        .append(&t, export("payment", &[s(1, 2, 1, "charge", 10, 50)]))
         .unwrap();
     let mut failing = s(2, 5, 0, "GET /balance", 500, 5);
     failing.error = true;
-    store.append(&t, &export("gateway", &[failing])).unwrap();
+    store.append(&t, export("gateway", &[failing])).unwrap();
 
     let id = parse_trace_id(&hex(&[1; 16])).unwrap();
     let trace = store.trace(&t, &id).unwrap().expect("trace 1");
@@ -230,14 +230,14 @@ fn spans_with_bad_ids_are_refused_and_retention_forgets_old_traces() {
         span_id: vec![1; 8],
         ..Default::default()
     });
-    let r = store.append(&t, &bad).unwrap();
+    let (r, _) = store.append(&t, bad).unwrap();
     assert_eq!((r.accepted, r.rejected), (1, 1));
     // Enough traffic to fill several 4 KiB segments, all from long ago.
     for i in 0..200u8 {
         store
             .append(
                 &t,
-                &export("svc", &[s(i.wrapping_add(10), 1, 0, "op", u64::from(i), 1)]),
+                export("svc", &[s(i.wrapping_add(10), 1, 0, "op", u64::from(i), 1)]),
             )
             .unwrap();
     }

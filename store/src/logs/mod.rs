@@ -44,27 +44,38 @@ struct LogBatchRecord {
     resource_logs: Vec<ResourceLogs>,
 }
 
-/// 256-bit bloom filter of the trace ids in a record (two hash positions per id).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TraceBloom([u64; 4]);
+/// Bloom filter of the trace ids in a record: 16 bits per id, three hash positions, so about
+/// one record in 400 without the id is read for nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceBloom(Vec<u64>);
 
 impl TraceBloom {
-    fn positions(id: &[u8]) -> [usize; 2] {
-        let h = xxhash_rust::xxh3::xxh3_64(id);
-        [(h & 0xff) as usize, ((h >> 8) & 0xff) as usize]
+    fn sized_for(ids: usize) -> Self {
+        TraceBloom(vec![0; (ids * 16).div_ceil(64)])
+    }
+
+    fn positions(&self, id: &[u8]) -> [usize; 3] {
+        let bits = self.0.len() * 64;
+        let h = xxhash_rust::xxh3::xxh3_128(id);
+        [0, 1, 2].map(|i| ((h >> (i * 40)) as u64 as usize) % bits)
     }
 
     fn insert(&mut self, id: &[u8]) {
-        for p in Self::positions(id) {
+        if self.0.is_empty() {
+            return;
+        }
+        for p in self.positions(id) {
             self.0[p / 64] |= 1 << (p % 64);
         }
     }
 
     /// Whether `id` may be in the record (no false negatives).
     pub fn may_contain(&self, id: &[u8]) -> bool {
-        Self::positions(id)
-            .iter()
-            .all(|p| self.0[p / 64] & (1 << (p % 64)) != 0)
+        !self.0.is_empty()
+            && self
+                .positions(id)
+                .iter()
+                .all(|p| self.0[p / 64] & (1 << (p % 64)) != 0)
     }
 }
 
@@ -104,6 +115,11 @@ fn summarize(
     pos: Position,
     logs: &[ResourceLogs],
 ) -> Option<RecordSummary> {
+    let with_trace = logs
+        .iter()
+        .flat_map(|rl| rl.scope_logs.iter().flat_map(|sl| sl.log_records.iter()))
+        .filter(|r| !r.trace_id.is_empty())
+        .count();
     let mut s = RecordSummary {
         pos,
         tenant: tenant.clone(),
@@ -111,7 +127,7 @@ fn summarize(
         max_ns: 0,
         services: SmallVec::new(),
         max_severity: 0,
-        traces: TraceBloom::default(),
+        traces: TraceBloom::sized_for(with_trace),
     };
     for rl in logs {
         let service = strings.intern(&service_name(rl.resource.as_ref()));

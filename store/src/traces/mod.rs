@@ -177,15 +177,15 @@ impl TraceStore {
     pub fn append(
         &self,
         tenant: &TenantId,
-        resource_spans: &[ResourceSpans],
-    ) -> Result<SpanAppendReport, StoreError> {
+        resource_spans: Vec<ResourceSpans>,
+    ) -> Result<(SpanAppendReport, Vec<ResourceSpans>), StoreError> {
         let mut report = SpanAppendReport::default();
         // Regroup by trace: one record per trace, each with its spans' resource and scope.
         let mut per_trace: BTreeMap<TraceId, Vec<ResourceSpans>> = BTreeMap::new();
         for rs in resource_spans {
-            for ss in &rs.scope_spans {
-                for span in &ss.spans {
-                    let (Some(t), Some(_)) = (trace_id(span), span_id(&span.span_id)) else {
+            for ss in rs.scope_spans {
+                for span in ss.spans {
+                    let (Some(t), Some(_)) = (trace_id(&span), span_id(&span.span_id)) else {
                         report.rejected += 1;
                         if report.errors.len() < 3 {
                             report.errors.push(format!(
@@ -216,10 +216,10 @@ impl TraceStore {
                         .last_mut()
                         .filter(|s| s.scope == ss.scope)
                     {
-                        Some(s) => s.spans.push(span.clone()),
+                        Some(s) => s.spans.push(span),
                         None => target.scope_spans.push(ScopeSpans {
                             scope: ss.scope.clone(),
-                            spans: vec![span.clone()],
+                            spans: vec![span],
                             schema_url: ss.schema_url.clone(),
                         }),
                     }
@@ -227,9 +227,9 @@ impl TraceStore {
             }
         }
         if per_trace.is_empty() {
-            return Ok(report);
+            return Ok((report, Vec::new()));
         }
-        let records: Vec<(TraceId, i64, Vec<u8>)> = per_trace
+        let records: Vec<(TraceId, i64, Vec<u8>, Vec<ResourceSpans>)> = per_trace
             .into_iter()
             .map(|(id, rs)| {
                 let newest = rs
@@ -239,18 +239,20 @@ impl TraceStore {
                     .max()
                     .unwrap_or(0);
                 let t = i64::try_from(newest / 1_000_000).unwrap_or(i64::MAX);
-                let payload = TraceRecord {
+                let mut record = TraceRecord {
                     tenant: tenant.as_str().to_string(),
                     resource_spans: rs,
-                }
-                .encode_to_vec();
-                (id, t, payload)
+                };
+                let payload = record.encode_to_vec();
+                (id, t, payload, std::mem::take(&mut record.resource_spans))
             })
             .collect();
         let positions = {
             let mut log = self.log.lock();
-            let frames: Vec<(i64, &[u8])> =
-                records.iter().map(|(_, t, p)| (*t, p.as_slice())).collect();
+            let frames: Vec<(i64, &[u8])> = records
+                .iter()
+                .map(|(_, t, p, _)| (*t, p.as_slice()))
+                .collect();
             let positions = log
                 .append(&frames)
                 .map_err(|e| StoreError::io(&self.options.dir, e))?;
@@ -259,12 +261,15 @@ impl TraceStore {
             positions
         };
         let mut index = self.index.write();
-        for ((_, _, payload), pos) in records.iter().zip(positions) {
-            if let Ok(record) = TraceRecord::decode(payload.as_slice()) {
-                index_record(&mut index, tenant, pos, &record.resource_spans);
-            }
+        for ((_, _, _, spans), pos) in records.iter().zip(positions) {
+            index_record(&mut index, tenant, pos, spans);
         }
-        Ok(report)
+        drop(index);
+        let stored = records
+            .into_iter()
+            .flat_map(|(_, _, _, spans)| spans)
+            .collect();
+        Ok((report, stored))
     }
 
     /// Every stored span of trace `id`, grouped by resource and scope as OTLP sends them.
@@ -334,32 +339,44 @@ impl TraceStore {
         q: &TraceQuery,
     ) -> Result<Vec<TraceSummary>, StoreError> {
         let limit = if q.limit == 0 { 20 } else { q.limit };
-        let candidates: Vec<(TraceId, TraceSummary, Vec<Position>)> = {
+        if q.attributes.is_empty() {
             let index = self.index.read();
-            let mut found = Vec::new();
-            for (id, entry) in index.newest_first(tenant, q.start_ms, q.end_ms) {
-                if !matches_summary(entry, q) {
-                    continue;
-                }
-                found.push((*id, summarize(id, entry), entry.positions.to_vec()));
-                // Attribute checks read spans back: look further to still fill the page.
-                if q.attributes.is_empty() && found.len() >= limit {
-                    break;
-                }
-            }
-            found
-        };
-        let mut out = Vec::new();
-        for (id, summary, positions) in candidates {
-            if out.len() >= limit {
-                break;
-            }
-            if !q.attributes.is_empty() && !self.has_matching_attributes(&id, &positions, q)? {
-                continue;
-            }
-            out.push(summary);
+            return Ok(index
+                .newest_first(tenant, q.start_ms, q.end_ms)
+                .filter(|(_, e)| matches_summary(e, q))
+                .take(limit)
+                .map(|(id, e)| summarize(id, e))
+                .collect());
         }
-        Ok(out)
+        // Attributes are checked on the spans read back: take candidates a page at a time.
+        let mut out = Vec::new();
+        let mut skip = 0;
+        loop {
+            let page: Vec<(TraceId, Vec<Position>)> = {
+                let index = self.index.read();
+                index
+                    .newest_first(tenant, q.start_ms, q.end_ms)
+                    .filter(|(_, e)| matches_summary(e, q))
+                    .skip(skip)
+                    .take(limit * 4)
+                    .map(|(id, e)| (*id, e.positions.to_vec()))
+                    .collect()
+            };
+            if page.is_empty() {
+                return Ok(out);
+            }
+            skip += page.len();
+            for (id, positions) in page {
+                if self.has_matching_attributes(&id, &positions, q)? {
+                    if let Some(e) = self.index.read().get(tenant, &id) {
+                        out.push(summarize(&id, e));
+                    }
+                    if out.len() >= limit {
+                        return Ok(out);
+                    }
+                }
+            }
+        }
     }
 
     fn has_matching_attributes(
@@ -565,10 +582,11 @@ impl taishan_core::SpanSink for TraceSink {
         batch: taishan_core::SpanBatch,
     ) -> Result<taishan_core::SpanOutcome, taishan_core::AppendError> {
         let store = self.store.clone();
-        let (report, batch) = tokio::task::spawn_blocking(move || {
+        let tenant = batch.tenant;
+        let (report, stored, tenant) = tokio::task::spawn_blocking(move || {
             store
-                .append(&batch.tenant, &batch.resource_spans)
-                .map(|r| (r, batch))
+                .append(&tenant, batch.resource_spans)
+                .map(|(r, stored)| (r, stored, tenant))
         })
         .await
         .map_err(|e| {
@@ -576,7 +594,7 @@ impl taishan_core::SpanSink for TraceSink {
         })?
         .map_err(|e| taishan_core::AppendError::Unavailable(e.to_string()))?;
         if let Some((signals, clock)) = &self.signals {
-            signals.observe(&batch.tenant, &batch.resource_spans, clock.now_ms());
+            signals.observe(&tenant, &stored, clock.now_ms());
         }
         Ok(taishan_core::SpanOutcome {
             accepted: report.accepted,
