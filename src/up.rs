@@ -15,6 +15,7 @@ use taishan_core::config::Config;
 use taishan_core::{Bus, Clock, InProcessBus, MetadataRegistry, SystemClock, TenantId};
 use taishan_query::api::ServerStatus;
 use taishan_query::{query_routes, QueryMetrics, QueryState};
+use taishan_store::append_gate::{AppendGate, DEFAULT_IN_FLIGHT};
 use taishan_store::logs::LogSink;
 use taishan_store::traces::signals::SpanSignals;
 use taishan_store::traces::TraceSink;
@@ -155,11 +156,15 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     let signals = Arc::new(SpanSignals::new(
         i64::try_from(config.traces.pair_wait.as_millis()).unwrap_or(i64::MAX),
     ));
-    let span_sink = TraceSink::new(traces.clone()).with_signals(signals.clone(), clock.clone());
+    // Appends in flight per store; beyond, exports get 429 / RESOURCE_EXHAUSTED.
+    let gate = || AppendGate::new(DEFAULT_IN_FLIGHT, config.ingest.retry_after);
+    let span_sink = TraceSink::new(traces.clone())
+        .with_signals(signals.clone(), clock.clone())
+        .with_gate(gate());
     let otlp_state = OtlpState::new(
         ingest.clone(),
         Arc::new(span_sink),
-        Arc::new(LogSink::new(logs.clone())),
+        Arc::new(LogSink::new(logs.clone()).with_gate(gate())),
     )
     .with_tenant_attribute(config.ingest.otlp_tenant_attribute.clone());
     let metrics_registry = registry.clone();

@@ -191,10 +191,40 @@ fn otlp_http_encodings_partial_success_and_errors() {
             .as_u16(),
         413
     );
+    // The same answers on the traces and logs endpoints.
+    for path in ["/v1/traces", "/v1/logs"] {
+        let send = |ct: &str, body: Vec<u8>| {
+            support::client()
+                .post(format!("{}{path}", t.otlp_http))
+                .header("Content-Type", ct)
+                .body(body)
+                .send()
+                .unwrap()
+                .status()
+                .as_u16()
+        };
+        assert_eq!(
+            send("application/x-protobuf", vec![0xff, 0xff, 0xff]),
+            400,
+            "{path}"
+        );
+        assert_eq!(send("application/json", b"[1,2".to_vec()), 400, "{path}");
+        assert_eq!(send("text/plain", b"x".to_vec()), 415, "{path}");
+        assert_eq!(
+            send("application/x-protobuf", vec![0; 100 * 1024]),
+            413,
+            "{path}"
+        );
+        assert_eq!(
+            send("application/json", b"{}".to_vec()),
+            200,
+            "{path}: an empty export is fine"
+        );
+    }
     // Refusals are counted.
     assert!(
         t.metrics().contains(
-            "taishan_ingest_requests_refused_total{path=\"otlp\",reason=\"bad_request\"} 2"
+            "taishan_ingest_requests_refused_total{path=\"otlp\",reason=\"bad_request\"} 6"
         ),
         "{}",
         t.metrics()

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod append_gate;
 pub mod block;
 pub mod chunk;
 mod codec;

@@ -6,6 +6,7 @@
 //! the records whose summary can match and read those back.
 
 pub mod query;
+mod sink;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,6 +23,7 @@ use crate::seglog::{Position, SegmentLog};
 use crate::traces::service_name;
 
 pub use query::{LogCursor, LogLine, LogPage, LogQuery};
+pub use sink::LogSink;
 
 /// How to open a log store.
 #[derive(Debug, Clone)]
@@ -251,34 +253,5 @@ impl LogStore {
     /// Bytes on disk.
     pub fn disk_bytes(&self) -> u64 {
         self.log.lock().bytes()
-    }
-}
-
-/// The log store behind an async sink: appends (which fsync) run on a blocking thread.
-#[derive(Debug, Clone)]
-pub struct LogSink {
-    store: std::sync::Arc<LogStore>,
-}
-
-impl LogSink {
-    /// A sink writing to `store`.
-    pub fn new(store: std::sync::Arc<LogStore>) -> Self {
-        Self { store }
-    }
-}
-
-#[async_trait::async_trait]
-impl taishan_core::LogSink for LogSink {
-    async fn append_logs(
-        &self,
-        batch: taishan_core::LogBatch,
-    ) -> Result<usize, taishan_core::AppendError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.append(&batch.tenant, batch.resource_logs))
-            .await
-            .map_err(|e| {
-                taishan_core::AppendError::Unavailable(format!("log store task failed: {e}"))
-            })?
-            .map_err(|e| taishan_core::AppendError::Unavailable(e.to_string()))
     }
 }

@@ -7,6 +7,9 @@
 
 pub mod index;
 pub mod signals;
+mod sink;
+
+pub use sink::TraceSink;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -541,65 +544,5 @@ fn index_record(
     }
     for (t, spans) in by_trace {
         index.add(tenant, t, pos, spans);
-    }
-}
-
-/// The trace store behind an async sink: appends (which fsync) run on a blocking thread;
-/// stored spans then feed the derived signals.
-#[derive(Debug, Clone)]
-pub struct TraceSink {
-    store: std::sync::Arc<TraceStore>,
-    signals: Option<(
-        std::sync::Arc<signals::SpanSignals>,
-        std::sync::Arc<dyn taishan_core::Clock>,
-    )>,
-}
-
-impl TraceSink {
-    /// A sink writing to `store`.
-    pub fn new(store: std::sync::Arc<TraceStore>) -> Self {
-        Self {
-            store,
-            signals: None,
-        }
-    }
-
-    /// Also accounts stored spans in `signals`, timed by `clock`.
-    pub fn with_signals(
-        mut self,
-        signals: std::sync::Arc<signals::SpanSignals>,
-        clock: std::sync::Arc<dyn taishan_core::Clock>,
-    ) -> Self {
-        self.signals = Some((signals, clock));
-        self
-    }
-}
-
-#[async_trait::async_trait]
-impl taishan_core::SpanSink for TraceSink {
-    async fn append_spans(
-        &self,
-        batch: taishan_core::SpanBatch,
-    ) -> Result<taishan_core::SpanOutcome, taishan_core::AppendError> {
-        let store = self.store.clone();
-        let tenant = batch.tenant;
-        let (report, stored, tenant) = tokio::task::spawn_blocking(move || {
-            store
-                .append(&tenant, batch.resource_spans)
-                .map(|(r, stored)| (r, stored, tenant))
-        })
-        .await
-        .map_err(|e| {
-            taishan_core::AppendError::Unavailable(format!("trace store task failed: {e}"))
-        })?
-        .map_err(|e| taishan_core::AppendError::Unavailable(e.to_string()))?;
-        if let Some((signals, clock)) = &self.signals {
-            signals.observe(&tenant, &stored, clock.now_ms());
-        }
-        Ok(taishan_core::SpanOutcome {
-            accepted: report.accepted,
-            rejected: report.rejected,
-            errors: report.errors,
-        })
     }
 }

@@ -68,7 +68,27 @@ fn status_of(state: &OtlpState, e: IngestError) -> Status {
     state.count_refusal(&e);
     let message = e.to_string();
     match e {
-        IngestError::Overloaded { .. } => Status::resource_exhausted(message),
+        IngestError::Overloaded { retry_after } => {
+            // RetryInfo in the status details, as the OTLP specification asks.
+            let details = super::RpcStatusWithDetails {
+                code: tonic::Code::ResourceExhausted as i32,
+                message: message.clone(),
+                details: vec![super::ProtoAny {
+                    type_url: "type.googleapis.com/google.rpc.RetryInfo".into(),
+                    value: prost::Message::encode_to_vec(&super::RetryInfo {
+                        retry_delay: Some(super::ProtoDuration {
+                            seconds: i64::try_from(retry_after.as_secs().max(1)).unwrap_or(1),
+                            nanos: 0,
+                        }),
+                    }),
+                }],
+            };
+            Status::with_details(
+                tonic::Code::ResourceExhausted,
+                message,
+                prost::Message::encode_to_vec(&details).into(),
+            )
+        }
         IngestError::Unavailable(_) => Status::unavailable(message),
         _ => Status::invalid_argument(message),
     }
