@@ -5,6 +5,7 @@
 //! (time span, services, highest severity, a small bloom filter of trace ids); searches pick
 //! the records whose summary can match and read those back.
 
+pub mod bloom;
 pub mod query;
 mod sink;
 
@@ -21,6 +22,7 @@ use crate::error::StoreError;
 use crate::interned::{Interner, Sym};
 use crate::seglog::{Position, SegmentLog};
 use crate::traces::service_name;
+use bloom::Bloom;
 
 pub use query::{LogCursor, LogLine, LogPage, LogQuery};
 pub use sink::LogSink;
@@ -46,41 +48,6 @@ struct LogBatchRecord {
     resource_logs: Vec<ResourceLogs>,
 }
 
-/// Bloom filter of the trace ids in a record: 16 bits per id, three hash positions, so about
-/// one record in 400 without the id is read for nothing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TraceBloom(Vec<u64>);
-
-impl TraceBloom {
-    fn sized_for(ids: usize) -> Self {
-        TraceBloom(vec![0; (ids * 16).div_ceil(64)])
-    }
-
-    fn positions(&self, id: &[u8]) -> [usize; 3] {
-        let bits = self.0.len() * 64;
-        let h = xxhash_rust::xxh3::xxh3_128(id);
-        [0, 1, 2].map(|i| ((h >> (i * 40)) as u64 as usize) % bits)
-    }
-
-    fn insert(&mut self, id: &[u8]) {
-        if self.0.is_empty() {
-            return;
-        }
-        for p in self.positions(id) {
-            self.0[p / 64] |= 1 << (p % 64);
-        }
-    }
-
-    /// Whether `id` may be in the record (no false negatives).
-    pub fn may_contain(&self, id: &[u8]) -> bool {
-        !self.0.is_empty()
-            && self
-                .positions(id)
-                .iter()
-                .all(|p| self.0[p / 64] & (1 << (p % 64)) != 0)
-    }
-}
-
 /// What is kept in memory of one stored record.
 #[derive(Debug, Clone)]
 pub struct RecordSummary {
@@ -90,7 +57,8 @@ pub struct RecordSummary {
     max_ns: u64,
     services: SmallVec<[Sym; 2]>,
     max_severity: i32,
-    traces: TraceBloom,
+    traces: Bloom,
+    body_trigrams: Bloom,
 }
 
 /// The store.
@@ -129,7 +97,8 @@ fn summarize(
         max_ns: 0,
         services: SmallVec::new(),
         max_severity: 0,
-        traces: TraceBloom::sized_for(with_trace),
+        traces: Bloom::with_capacity(with_trace, 16),
+        body_trigrams: Bloom::default(),
     };
     for rl in logs {
         let service = strings.intern(&service_name(rl.resource.as_ref()));
@@ -142,9 +111,19 @@ fn summarize(
             s.max_ns = s.max_ns.max(t);
             s.max_severity = s.max_severity.max(r.severity_number);
             if !r.trace_id.is_empty() {
-                s.traces.insert(&r.trace_id);
+                s.traces.insert(bloom::id_hash(&r.trace_id));
             }
         }
+    }
+    let bodies: Vec<String> = logs
+        .iter()
+        .flat_map(|rl| rl.scope_logs.iter().flat_map(|sl| sl.log_records.iter()))
+        .map(|r| query::body_text(r.body.as_ref()))
+        .collect();
+    let tri = bloom::trigrams(bodies.iter().map(String::as_str));
+    s.body_trigrams = Bloom::with_capacity(tri.len(), 10);
+    for h in tri {
+        s.body_trigrams.insert(h);
     }
     (s.min_ns != u64::MAX).then_some(s)
 }

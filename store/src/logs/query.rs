@@ -146,7 +146,11 @@ impl LogStore {
                         .as_deref()
                         .is_none_or(|x| s.services.iter().any(|v| v.as_str() == x))
                     && q.min_severity.is_none_or(|m| s.max_severity >= m)
-                    && q.trace_id.is_none_or(|t| s.traces.may_contain(&t))
+                    && q.trace_id
+                        .is_none_or(|t| s.traces.may_contain(super::bloom::id_hash(&t)))
+                    && q.contains
+                        .as_deref()
+                        .is_none_or(|c| super::bloom::may_contain_substring(&s.body_trigrams, c))
             })
             .map(|s| (s.max_ns, s.pos))
             .collect();
