@@ -164,7 +164,7 @@ pub fn log_requests(
             let words: Vec<&str> = (0..12)
                 .map(|i| WORDS[((r >> (i * 4)) & 15) as usize])
                 .collect();
-            let body = format!(
+            let mut body = format!(
                 "request {} {} order=o-{} amount={}.{:02} took {}ms",
                 n,
                 words.join(" "),
@@ -173,6 +173,10 @@ pub fn log_requests(
                 r % 100,
                 r % 900
             );
+            // A rare event, for searches of a term that occurs a handful of times.
+            if n % 1_000_000 == 0 {
+                body.push_str(" account quarantined by compliance");
+            }
             let severity = match r % 20 {
                 0 => 17,
                 1 | 2 => 13,
