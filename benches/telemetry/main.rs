@@ -397,12 +397,12 @@ fn main() {
                 .collect(),
         ),
         (
-            (
-                "log search: rare term (10 lines in 10 M)",
-                (0..args.repeat)
-                    .map(|_| format!("{}/api/logs/search?q=quarantined&start={start}", s.base))
-                    .collect(),
-            ),
+            "log search: rare term (10 lines in 10 M)",
+            (0..args.repeat)
+                .map(|_| format!("{}/api/logs/search?q=quarantined&start={start}", s.base))
+                .collect(),
+        ),
+        (
             "log search: service + ERROR",
             (0..args.repeat)
                 .map(|i| {
