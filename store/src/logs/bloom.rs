@@ -6,7 +6,7 @@
 //! and three probes, a batch without them is read for nothing about 2% of the time per
 //! trigram, and far less for a query of several.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 /// A bloom filter of 64-bit hashes, three probes by double hashing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,8 +61,8 @@ fn trigram_hash(t: &[u8]) -> u64 {
 }
 
 /// The distinct trigram hashes of `texts`.
-pub fn trigrams<'a>(texts: impl Iterator<Item = &'a str>) -> HashSet<u64> {
-    let mut out = HashSet::new();
+pub fn trigrams<'a>(texts: impl Iterator<Item = &'a str>) -> FxHashSet<u64> {
+    let mut out = FxHashSet::default();
     for t in texts {
         for w in t.as_bytes().windows(3) {
             out.insert(trigram_hash(w));
