@@ -11,6 +11,7 @@ pub mod grpc;
 pub mod http;
 pub mod metrics;
 pub mod naming;
+mod series;
 
 use std::sync::Arc;
 
