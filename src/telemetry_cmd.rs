@@ -37,6 +37,27 @@ fn get(server: &Server, path: &str, params: &[(&str, String)]) -> Result<Value, 
     Ok(v)
 }
 
+/// The query parameters every search sends: the window back from now, the page size, and
+/// the optional filters that were given.
+fn search_params<'a>(
+    since: &humantime::Duration,
+    limit: usize,
+    filters: &[(&'a str, &Option<String>)],
+) -> Vec<(&'a str, String)> {
+    let now = now_s();
+    let mut params = vec![
+        ("start", format!("{:.3}", now - since.as_secs_f64())),
+        ("end", format!("{now:.3}")),
+        ("limit", limit.to_string()),
+    ];
+    params.extend(
+        filters
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (*k, v.clone()))),
+    );
+    params
+}
+
 fn finish(result: Result<String, String>) -> ExitCode {
     match result {
         Ok(text) => {
@@ -68,22 +89,16 @@ pub fn traces(cmd: &TracesCommand) -> ExitCode {
             limit,
             server,
         } => {
-            let mut params: Vec<(&str, String)> = vec![
-                ("start", format!("{:.3}", now_s() - since.as_secs_f64())),
-                ("end", format!("{:.3}", now_s())),
-                ("limit", limit.to_string()),
-            ];
-            let opt = [
-                ("service", service),
-                ("operation", operation),
-                ("minDuration", min_duration),
-                ("maxDuration", max_duration),
-            ];
-            for (k, v) in opt {
-                if let Some(v) = v {
-                    params.push((k, v.clone()));
-                }
-            }
+            let mut params = search_params(
+                since,
+                *limit,
+                &[
+                    ("service", service),
+                    ("operation", operation),
+                    ("minDuration", min_duration),
+                    ("maxDuration", max_duration),
+                ],
+            );
             if !tags.is_empty() {
                 params.push(("tags", tags.join(" ")));
             }
@@ -210,23 +225,17 @@ pub fn logs(cmd: &LogsCommand) -> ExitCode {
         limit,
         server,
     } = cmd;
-    let mut params: Vec<(&str, String)> = vec![
-        ("start", format!("{:.3}", now_s() - since.as_secs_f64())),
-        ("end", format!("{:.3}", now_s())),
-        ("limit", limit.to_string()),
-    ];
-    let opt = [
-        ("service", service),
-        ("severity", severity),
-        ("q", query),
-        ("regex", regex),
-        ("trace_id", trace_id),
-    ];
-    for (k, v) in opt {
-        if let Some(v) = v {
-            params.push((k, v.clone()));
-        }
-    }
+    let mut params = search_params(
+        since,
+        *limit,
+        &[
+            ("service", service),
+            ("severity", severity),
+            ("q", query),
+            ("regex", regex),
+            ("trace_id", trace_id),
+        ],
+    );
     for a in attrs {
         params.push(("attr", a.clone()));
     }

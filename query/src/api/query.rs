@@ -103,6 +103,23 @@ fn engine_for(s: &QueryState, p: &super::params::Params) -> Result<Engine, ApiEr
     }
 }
 
+/// Answers with `render` of the parsed `query` parameter (GET or POST form).
+async fn with_parsed(
+    s: &QueryState,
+    endpoint: &str,
+    method: Method,
+    q: Option<String>,
+    body: Bytes,
+    render: impl FnOnce(promql_parser::parser::Expr) -> Result<serde_json::Value, ApiError>,
+) -> Response {
+    timed(s, endpoint, async {
+        let p = params(&method, q, &body);
+        let expr = Engine::parse(p.required("query")?)?;
+        Ok(response::success(render(expr)?))
+    })
+    .await
+}
+
 /// `/api/v1/query_exemplars`: this store keeps no exemplars, so the answer is an empty
 /// list (after checking the query, as Prometheus does).
 pub async fn query_exemplars(
@@ -111,12 +128,7 @@ pub async fn query_exemplars(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Response {
-    timed(&s, "query_exemplars", async {
-        let p = params(&method, q, &body);
-        Engine::parse(p.required("query")?)?;
-        Ok(response::success(json!([])))
-    })
-    .await
+    with_parsed(&s, "query_exemplars", method, q, body, |_| Ok(json!([]))).await
 }
 
 /// `/api/v1/format_query`: the query, pretty-printed.
@@ -126,10 +138,8 @@ pub async fn format_query(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Response {
-    timed(&s, "format_query", async {
-        let p = params(&method, q, &body);
-        let expr = Engine::parse(p.required("query")?)?;
-        Ok(response::success(json!(expr.prettify())))
+    with_parsed(&s, "format_query", method, q, body, |e| {
+        Ok(json!(e.prettify()))
     })
     .await
 }
@@ -141,12 +151,9 @@ pub async fn parse_query(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Response {
-    timed(&s, "parse_query", async {
-        let p = params(&method, q, &body);
-        let expr = Engine::parse(p.required("query")?)?;
-        let tree = serde_json::to_value(&expr)
-            .map_err(|e| ApiError::internal(format!("cannot render the syntax tree: {e}")))?;
-        Ok(response::success(tree))
+    with_parsed(&s, "parse_query", method, q, body, |e| {
+        serde_json::to_value(&e)
+            .map_err(|e| ApiError::internal(format!("cannot render the syntax tree: {e}")))
     })
     .await
 }

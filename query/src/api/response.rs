@@ -143,17 +143,7 @@ pub fn query_success(out: &QueryOutput, with_stats: bool) -> Response {
 }
 
 /// A sample value as Prometheus writes it: shortest round-trip decimal, `NaN`, `±Inf`.
-pub fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
-    }
-}
+pub use crate::engine::value::format_float as format_value;
 
 /// `[seconds, "value"]`
 pub fn point(s: &Sample) -> Value {
