@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use taishan_query::promqltest::{run_files, totals};
+use taishan_query::promqltest::{render, run_files, totals};
 
 fn conformance_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/promql")
@@ -29,29 +29,8 @@ fn prometheus_conformance_scripts_pass() {
         dir.display()
     );
     let outcomes = run_files(&files);
-    for o in &outcomes {
-        let name = o
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        match &o.report {
-            Ok(r) => {
-                println!(
-                    "{name}: {} passed / {} failed / {} skipped",
-                    r.passed,
-                    r.failed(),
-                    r.skipped.len()
-                );
-                for f in &r.failures {
-                    println!("  FAIL {f}");
-                }
-            }
-            Err(e) => println!("{name}: could not run: {e}"),
-        }
-    }
-    let (passed, failed, skipped) = totals(&outcomes);
-    println!("{passed} passed, {failed} failed, {skipped} skipped");
+    print!("{}", render(&outcomes, false));
+    let (passed, failed, _) = totals(&outcomes);
     assert!(passed > 700, "too few cases ran: {passed}");
     assert_eq!(failed, 0, "conformance cases failed (see the output above)");
 }

@@ -47,3 +47,36 @@ pub fn totals(outcomes: &[FileOutcome]) -> (usize, usize, usize) {
             Err(_) => (p, f + 1, s),
         })
 }
+
+/// The report of a run as text: per file `passed / failed / skipped` and every failure (every
+/// skipped case too with `verbose`), ending with `N passed, N failed, N skipped`.
+pub fn render(outcomes: &[FileOutcome], verbose: bool) -> String {
+    let mut out = String::new();
+    for o in outcomes {
+        let name = o.path.display();
+        match &o.report {
+            Ok(r) => {
+                out.push_str(&format!(
+                    "{name}: {} passed / {} failed / {} skipped\n",
+                    r.passed,
+                    r.failed(),
+                    r.skipped.len()
+                ));
+                for f in &r.failures {
+                    out.push_str(&format!("  FAIL {f}\n"));
+                }
+                if verbose {
+                    for s in &r.skipped {
+                        out.push_str(&format!("  skip {s}\n"));
+                    }
+                }
+            }
+            Err(e) => out.push_str(&format!("{name}: could not run: {e}\n")),
+        }
+    }
+    let (passed, failed, skipped) = totals(outcomes);
+    out.push_str(&format!(
+        "{passed} passed, {failed} failed, {skipped} skipped\n"
+    ));
+    out
+}
