@@ -116,6 +116,17 @@ fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// Resident memory of the process (bytes).
+fn rss_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
 fn disk_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {
@@ -304,6 +315,12 @@ fn main() {
             args.spans as f64 / cpu.max(1e-9)
         );
     }
+    println!(
+        "| server RSS after {} spans ({} traces) | {:.0} MiB |",
+        stored_spans,
+        stored_spans / data::SPANS_PER_TRACE,
+        rss_bytes(s.child.id()) as f64 / 1048576.0
+    );
     let traces_dir = root.path().join("data/traces");
     println!(
         "| bytes on disk per span (20 attributes) | {:.0} |",
