@@ -274,10 +274,14 @@ fn print_banner(addr: SocketAddr, otlp: &OtlpServers, args: &UpArgs) {
     println!("  Influx line protocol     {base}/api/v2/write?bucket=... and {base}/write?db=...");
     println!("  OTLP/gRPC                {}", otlp.grpc);
     println!(
-        "  OTLP/HTTP                http://{}/v1/metrics, /v1/traces",
+        "  OTLP/HTTP                http://{}/v1/metrics, /v1/traces, /v1/logs",
         otlp.http
     );
-    println!("  traces                   {base}/api/traces/<id>, {base}/api/search");
+    println!("  JSON log lines           {base}/api/v1/logs");
+    println!(
+        "  traces                   {base}/api/traces/<id>, {base}/api/search, {base}/api/topology"
+    );
+    println!("  logs                     {base}/api/logs/search");
     println!("  own metrics              {base}/metrics");
     println!("Press Ctrl-C to stop.");
 }
