@@ -15,6 +15,7 @@ pub mod metadata;
 pub mod sample;
 pub mod spans;
 pub mod tenant;
+pub mod wire;
 
 pub use batch::{MetricBatch, SampleList, SeriesSamples};
 pub use bus::{AppendError, AppendOutcome, Bus, InProcessBus, MetricSink, RejectReason, Rejection};
@@ -23,5 +24,8 @@ pub use labels::{Label, LabelError, LabelRef, Labels, METRIC_NAME};
 pub use logs::{LogBatch, LogSink};
 pub use metadata::{MetadataRegistry, MetricMetadata};
 pub use sample::{is_stale_marker, Sample, STALE_NAN_BITS};
-pub use spans::{SpanBatch, SpanOutcome, SpanSink};
+pub use spans::{
+    AttributeValue, ResourceSpansView, ScopeSpansView, SpanBatch, SpanOutcome, SpanSink, SpanView,
+};
 pub use tenant::{TenantError, TenantId, TENANT_HEADER};
+pub use wire::WireError;

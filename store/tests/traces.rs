@@ -6,7 +6,7 @@ use std::time::Duration;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{status, ResourceSpans, ScopeSpans, Span, Status};
-use taishan_core::TenantId;
+use taishan_core::{SpanBatch, TenantId};
 use taishan_store::traces::{hex, parse_trace_id};
 use taishan_store::{TraceQuery, TraceStore, TraceStoreOptions};
 
@@ -53,6 +53,10 @@ fn span(s: &S) -> Span {
         }),
         ..Default::default()
     }
+}
+
+fn batch(t: &TenantId, resource_spans: Vec<ResourceSpans>) -> SpanBatch {
+    SpanBatch::from_resource_spans(t.clone(), resource_spans)
 }
 
 fn export(service: &str, spans: &[S]) -> Vec<ResourceSpans> {
@@ -108,17 +112,27 @@ fn traces_assemble_search_and_survive_reopen() {
     let store = open(dir.path());
     // The child span arrives first, the root later, then the child again (a retry).
     store
-        .append(&t, export("payment", &[s(1, 2, 1, "charge", 10, 50)]))
+        .append(&batch(
+            &t,
+            export("payment", &[s(1, 2, 1, "charge", 10, 50)]),
+        ))
         .unwrap();
     let mut root = s(1, 1, 0, "POST /loans", 0, 100);
     root.attrs = vec![kv("http.route", "/loans")];
-    store.append(&t, export("gateway", &[root])).unwrap();
     store
-        .append(&t, export("payment", &[s(1, 2, 1, "charge", 10, 50)]))
+        .append(&batch(&t, export("gateway", &[root])))
+        .unwrap();
+    store
+        .append(&batch(
+            &t,
+            export("payment", &[s(1, 2, 1, "charge", 10, 50)]),
+        ))
         .unwrap();
     let mut failing = s(2, 5, 0, "GET /balance", 500, 5);
     failing.error = true;
-    store.append(&t, export("gateway", &[failing])).unwrap();
+    store
+        .append(&batch(&t, export("gateway", &[failing])))
+        .unwrap();
 
     let id = parse_trace_id(&hex(&[1; 16])).unwrap();
     let trace = store.trace(&t, &id).unwrap().expect("trace 1");
@@ -230,15 +244,15 @@ fn spans_with_bad_ids_are_refused_and_retention_forgets_old_traces() {
         span_id: vec![1; 8],
         ..Default::default()
     });
-    let (r, _) = store.append(&t, bad).unwrap();
+    let r = store.append(&batch(&t, bad)).unwrap();
     assert_eq!((r.accepted, r.rejected), (1, 1));
     // Enough traffic to fill several 4 KiB segments, all from long ago.
     for i in 0..200u8 {
         store
-            .append(
+            .append(&batch(
                 &t,
                 export("svc", &[s(i.wrapping_add(10), 1, 0, "op", u64::from(i), 1)]),
-            )
+            ))
             .unwrap();
     }
     let before = store.trace_count();
@@ -247,5 +261,83 @@ fn spans_with_bad_ids_are_refused_and_retention_forgets_old_traces() {
     assert!(
         store.trace_count() < before,
         "old traces are forgotten with their segments"
+    );
+}
+
+#[test]
+fn one_export_of_many_traces_reads_back_trace_by_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TenantId::default();
+    let store = open(dir.path());
+    // Two services in one export, three traces interleaved across them and two scopes.
+    let mut rs = export(
+        "gateway",
+        &[s(1, 1, 0, "POST /loans", 0, 90), s(2, 1, 0, "GET /", 5, 10)],
+    );
+    rs[0].scope_spans.push(ScopeSpans {
+        scope: Some(
+            opentelemetry_proto::tonic::common::v1::InstrumentationScope {
+                name: "db".into(),
+                ..Default::default()
+            },
+        ),
+        spans: vec![span(&s(1, 3, 1, "SELECT", 20, 5))],
+        ..Default::default()
+    });
+    rs.extend(export(
+        "loan",
+        &[s(1, 2, 1, "grant", 10, 50), s(3, 1, 0, "sweep", 30, 1)],
+    ));
+    let report = store.append(&batch(&t, rs)).unwrap();
+    assert_eq!((report.accepted, report.rejected), (5, 0));
+
+    let one = store.trace(&t, &[1; 16]).unwrap().expect("trace 1");
+    let names: Vec<(String, Vec<String>)> = one
+        .iter()
+        .flat_map(|rs| {
+            let service = taishan_store::traces::service_name(rs.resource.as_ref());
+            rs.scope_spans.iter().map(move |ss| {
+                (
+                    format!(
+                        "{service}/{}",
+                        ss.scope.as_ref().map(|s| s.name.as_str()).unwrap_or("")
+                    ),
+                    ss.spans.iter().map(|s| s.name.clone()).collect(),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("gateway/".to_string(), vec!["POST /loans".to_string()]),
+            ("gateway/db".to_string(), vec!["SELECT".to_string()]),
+            ("loan/".to_string(), vec!["grant".to_string()]),
+        ]
+    );
+    let three = store.trace(&t, &[3; 16]).unwrap().expect("trace 3");
+    assert_eq!(three.len(), 1);
+    assert_eq!(three[0].scope_spans[0].spans.len(), 1);
+    assert_eq!(three[0].scope_spans[0].spans[0].name, "sweep");
+    // Search sees each trace on its own, and attribute search reads only its spans.
+    let found = store
+        .search(
+            &t,
+            &TraceQuery {
+                service: Some("loan".into()),
+                ..query(0, i64::MAX)
+            },
+        )
+        .unwrap();
+    let mut ids: Vec<String> = found.into_iter().map(|f| f.trace_id).collect();
+    ids.sort();
+    assert_eq!(ids, vec![hex(&[1; 16]), hex(&[3; 16])]);
+    // Reopened, the index is rebuilt from the one record.
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.trace_count(), 3);
+    assert_eq!(
+        store.trace(&t, &[2; 16]).unwrap().expect("trace 2")[0].scope_spans[0].spans[0].name,
+        "GET /"
     );
 }

@@ -5,6 +5,8 @@
 //! million samples a second that was a fifth of the receiver's CPU. Unknown fields are
 //! skipped as protobuf requires, so exemplars and metadata pass harmlessly.
 
+use taishan_core::wire::{WireError, WireReader};
+
 /// One series of a request, borrowed from it.
 #[derive(Debug, Default)]
 pub struct WireSeries<'a> {
@@ -14,63 +16,6 @@ pub struct WireSeries<'a> {
     pub samples: Vec<(i64, f64)>,
     /// Native histogram samples seen (not decoded).
     pub histograms: usize,
-}
-
-/// A request that is not valid protobuf of the expected shape.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct WireError(pub &'static str);
-
-struct Cursor<'a> {
-    data: &'a [u8],
-}
-
-impl<'a> Cursor<'a> {
-    fn varint(&mut self) -> Result<u64, WireError> {
-        let mut v = 0u64;
-        for i in 0..10 {
-            let (&b, rest) = self
-                .data
-                .split_first()
-                .ok_or(WireError("truncated varint"))?;
-            self.data = rest;
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b < 0x80 {
-                return Ok(v);
-            }
-        }
-        Err(WireError("varint longer than 10 bytes"))
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
-        if self.data.len() < n {
-            return Err(WireError("field length runs past the end of the message"));
-        }
-        let (head, rest) = self.data.split_at(n);
-        self.data = rest;
-        Ok(head)
-    }
-
-    /// Reads a field key: (field number, wire type).
-    fn key(&mut self) -> Result<(u64, u8), WireError> {
-        let k = self.varint()?;
-        Ok((k >> 3, (k & 7) as u8))
-    }
-
-    fn len_delimited(&mut self) -> Result<&'a [u8], WireError> {
-        let n = usize::try_from(self.varint()?).map_err(|_| WireError("length too large"))?;
-        self.take(n)
-    }
-
-    fn skip(&mut self, wire_type: u8) -> Result<(), WireError> {
-        match wire_type {
-            0 => self.varint().map(|_| ()),
-            1 => self.take(8).map(|_| ()),
-            2 => self.len_delimited().map(|_| ()),
-            5 => self.take(4).map(|_| ()),
-            _ => Err(WireError("unsupported protobuf wire type")),
-        }
-    }
 }
 
 /// Calls `each` with every series of the request, reusing one [`WireSeries`].
@@ -83,9 +28,9 @@ pub fn for_each_series<'a>(
             "body is not a remote write WriteRequest: {e}"
         ))
     };
-    let mut req = Cursor { data: request };
+    let mut req = WireReader::new(request);
     let mut series = WireSeries::default();
-    while !req.data.is_empty() {
+    while !req.is_empty() {
         let (field, wire) = req.key().map_err(bad)?;
         if field != 1 || wire != 2 {
             req.skip(wire).map_err(bad)?;
@@ -102,16 +47,14 @@ pub fn for_each_series<'a>(
 }
 
 fn read_series<'a>(body: &'a [u8], out: &mut WireSeries<'a>) -> Result<(), WireError> {
-    let mut c = Cursor { data: body };
-    while !c.data.is_empty() {
+    let mut c = WireReader::new(body);
+    while !c.is_empty() {
         let (field, wire) = c.key()?;
         match (field, wire) {
             (1, 2) => {
-                let mut l = Cursor {
-                    data: c.len_delimited()?,
-                };
+                let mut l = WireReader::new(c.len_delimited()?);
                 let (mut name, mut value): (&[u8], &[u8]) = (&[], &[]);
-                while !l.data.is_empty() {
+                while !l.is_empty() {
                     match l.key()? {
                         (1, 2) => name = l.len_delimited()?,
                         (2, 2) => value = l.len_delimited()?,
@@ -121,11 +64,9 @@ fn read_series<'a>(body: &'a [u8], out: &mut WireSeries<'a>) -> Result<(), WireE
                 out.labels.push((name, value));
             }
             (2, 2) => {
-                let mut s = Cursor {
-                    data: c.len_delimited()?,
-                };
+                let mut s = WireReader::new(c.len_delimited()?);
                 let (mut value, mut timestamp) = (0f64, 0i64);
-                while !s.data.is_empty() {
+                while !s.is_empty() {
                     match s.key()? {
                         (1, 1) => {
                             let b = s.take(8)?;

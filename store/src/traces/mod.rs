@@ -1,26 +1,26 @@
-//! The trace store: spans kept as OTLP, one record per trace and export in a segmented log
-//! (durable before an export is acknowledged), an in-memory index for lookup by trace id and
-//! search, and retention by age and size.
+//! The trace store: spans kept as OTLP, one record per export in a segmented log (durable
+//! before the export is acknowledged), an in-memory index for lookup by trace id and search,
+//! and retention by age and size.
 //!
 //! Spans of one trace may arrive in any order, late, or twice: a trace is whatever records
 //! mention its id, assembled at read time, each span id kept once.
 
 pub mod index;
+mod record;
 pub mod signals;
 mod sink;
 
 pub use sink::TraceSink;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{status, ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::trace::v1::{status, ResourceSpans};
 use parking_lot::{Mutex, RwLock};
-use prost::Message;
-use taishan_core::TenantId;
+use taishan_core::{ResourceSpansView, ScopeSpansView, SpanBatch, SpanView, TenantId, WireError};
 
 use crate::error::StoreError;
 use crate::seglog::{Position, SegmentLog};
@@ -37,15 +37,6 @@ pub struct TraceStoreOptions {
     pub retention_bytes: u64,
     /// Size at which a new segment starts.
     pub segment_bytes: u64,
-}
-
-/// What a stored record holds: the spans of one trace from one export.
-#[derive(Clone, PartialEq, Message)]
-struct TraceRecord {
-    #[prost(string, tag = "1")]
-    tenant: String,
-    #[prost(message, repeated, tag = "2")]
-    resource_spans: Vec<ResourceSpans>,
 }
 
 /// What an append did.
@@ -111,6 +102,9 @@ pub struct TraceStore {
     options: TraceStoreOptions,
 }
 
+/// The service of spans whose resource names none, as the SDKs default.
+pub const UNKNOWN_SERVICE: &str = "unknown_service";
+
 /// `service.name` of a resource ("unknown_service" as the SDKs default).
 pub fn service_name(resource: Option<&Resource>) -> String {
     resource
@@ -120,21 +114,14 @@ pub fn service_name(resource: Option<&Resource>) -> String {
             Some(any_value::Value::StringValue(s)) => Some(s.clone()),
             _ => None,
         })
-        .unwrap_or_else(|| "unknown_service".to_string())
+        .unwrap_or_else(|| UNKNOWN_SERVICE.to_string())
 }
 
-fn trace_id(s: &Span) -> Option<TraceId> {
-    s.trace_id
-        .as_slice()
-        .try_into()
-        .ok()
-        .filter(|id: &TraceId| id.iter().any(|b| *b != 0))
-}
-
-fn span_id(b: &[u8]) -> Option<[u8; 8]> {
-    b.try_into()
-        .ok()
-        .filter(|id: &[u8; 8]| id.iter().any(|b| *b != 0))
+fn corrupt(dir: &std::path::Path, e: WireError) -> StoreError {
+    StoreError::io(
+        dir,
+        std::io::Error::new(std::io::ErrorKind::InvalidData, e.0),
+    )
 }
 
 /// Lowercase hex.
@@ -160,9 +147,12 @@ impl TraceStore {
         let mut index = TraceIndex::default();
         let (log, report) =
             SegmentLog::open(&options.dir, options.segment_bytes, |pos, _, payload| {
-                if let Ok(record) = TraceRecord::decode(payload) {
-                    if let Ok(tenant) = TenantId::new(&record.tenant) {
-                        index_record(&mut index, &tenant, pos, &record.resource_spans);
+                let tenant = record::tenant(payload).ok().map(TenantId::new);
+                if let Some(Ok(tenant)) = tenant {
+                    if let Ok((mut spans, _)) = summaries(payload, None) {
+                        for group in by_trace(&mut spans) {
+                            index_trace(&mut index, &tenant, pos, group);
+                        }
                     }
                 }
             })
@@ -175,104 +165,43 @@ impl TraceStore {
         })
     }
 
-    /// Stores spans of `tenant`; durable when this returns. Spans with malformed ids are
-    /// refused and reported.
-    pub fn append(
-        &self,
-        tenant: &TenantId,
-        resource_spans: Vec<ResourceSpans>,
-    ) -> Result<(SpanAppendReport, Vec<ResourceSpans>), StoreError> {
-        let mut report = SpanAppendReport::default();
-        // Regroup by trace: one record per trace, each with its spans' resource and scope.
-        let mut per_trace: BTreeMap<TraceId, Vec<ResourceSpans>> = BTreeMap::new();
-        for rs in resource_spans {
-            for ss in rs.scope_spans {
-                for span in ss.spans {
-                    let (Some(t), Some(_)) = (trace_id(&span), span_id(&span.span_id)) else {
-                        report.rejected += 1;
-                        if report.errors.len() < 3 {
-                            report.errors.push(format!(
-                                "span {:?}: trace id must be 16 bytes and span id 8 bytes, not all zero",
-                                span.name
-                            ));
-                        }
-                        continue;
-                    };
-                    report.accepted += 1;
-                    let group = per_trace.entry(t).or_default();
-                    let same = group
-                        .last_mut()
-                        .filter(|g| g.resource == rs.resource && g.schema_url == rs.schema_url);
-                    let target = match same {
-                        Some(g) => g,
-                        None => {
-                            group.push(ResourceSpans {
-                                resource: rs.resource.clone(),
-                                scope_spans: Vec::new(),
-                                schema_url: rs.schema_url.clone(),
-                            });
-                            group.last_mut().expect("just pushed")
-                        }
-                    };
-                    match target
-                        .scope_spans
-                        .last_mut()
-                        .filter(|s| s.scope == ss.scope)
-                    {
-                        Some(s) => s.spans.push(span),
-                        None => target.scope_spans.push(ScopeSpans {
-                            scope: ss.scope.clone(),
-                            spans: vec![span],
-                            schema_url: ss.schema_url.clone(),
-                        }),
-                    }
-                }
-            }
+    /// Stores the spans of `batch`, one record per trace; durable when this returns. Spans
+    /// with malformed ids are refused and reported.
+    pub fn append(&self, batch: &SpanBatch) -> Result<SpanAppendReport, StoreError> {
+        let dir = &self.options.dir;
+        let (mut spans, report) =
+            summaries(batch.request(), Some(1)).map_err(|e| corrupt(dir, e))?;
+        if spans.is_empty() {
+            return Ok(report);
         }
-        if per_trace.is_empty() {
-            return Ok((report, Vec::new()));
-        }
-        let records: Vec<(TraceId, i64, Vec<u8>, Vec<ResourceSpans>)> = per_trace
-            .into_iter()
-            .map(|(id, rs)| {
-                let newest = rs
+        let traces = by_trace(&mut spans);
+        let tenant = batch.tenant.as_str();
+        let records: Vec<(i64, Vec<u8>)> = traces
+            .iter()
+            .map(|group| {
+                let newest = group
                     .iter()
-                    .flat_map(|r| r.scope_spans.iter().flat_map(|s| s.spans.iter()))
-                    .map(|s| s.end_time_unix_nano.max(s.start_time_unix_nano))
+                    .map(|s| s.summary.end_ns.max(s.summary.start_ns))
                     .max()
                     .unwrap_or(0);
+                let refs: Vec<record::SpanRef<'_>> = group.iter().map(|s| s.at).collect();
                 let t = i64::try_from(newest / 1_000_000).unwrap_or(i64::MAX);
-                let mut record = TraceRecord {
-                    tenant: tenant.as_str().to_string(),
-                    resource_spans: rs,
-                };
-                let payload = record.encode_to_vec();
-                (id, t, payload, std::mem::take(&mut record.resource_spans))
+                (t, record::encode_trace(tenant, &refs))
             })
             .collect();
         let positions = {
             let mut log = self.log.lock();
-            let frames: Vec<(i64, &[u8])> = records
-                .iter()
-                .map(|(_, t, p, _)| (*t, p.as_slice()))
-                .collect();
-            let positions = log
-                .append(&frames)
-                .map_err(|e| StoreError::io(&self.options.dir, e))?;
-            log.sync()
-                .map_err(|e| StoreError::io(&self.options.dir, e))?;
+            let frames: Vec<(i64, &[u8])> =
+                records.iter().map(|(t, p)| (*t, p.as_slice())).collect();
+            let positions = log.append(&frames).map_err(|e| StoreError::io(dir, e))?;
+            log.sync().map_err(|e| StoreError::io(dir, e))?;
             positions
         };
         let mut index = self.index.write();
-        for ((_, _, _, spans), pos) in records.iter().zip(positions) {
-            index_record(&mut index, tenant, pos, spans);
+        for (group, pos) in traces.iter().zip(positions) {
+            index_trace(&mut index, &batch.tenant, pos, group);
         }
-        drop(index);
-        let stored = records
-            .into_iter()
-            .flat_map(|(_, _, _, spans)| spans)
-            .collect();
-        Ok((report, stored))
+        Ok(report)
     }
 
     /// Every stored span of trace `id`, grouped by resource and scope as OTLP sends them.
@@ -287,11 +216,10 @@ impl TraceStore {
         };
         let mut seen: HashSet<Vec<u8>> = HashSet::new();
         let mut out: Vec<ResourceSpans> = Vec::new();
-        for rs in self.read_records(&positions)? {
+        for rs in self.read_trace(&positions, id)? {
             let mut rs = rs;
             for ss in &mut rs.scope_spans {
-                ss.spans
-                    .retain(|s| trace_id(s).as_ref() == Some(id) && seen.insert(s.span_id.clone()));
+                ss.spans.retain(|s| seen.insert(s.span_id.clone()));
             }
             rs.scope_spans.retain(|ss| !ss.spans.is_empty());
             if rs.scope_spans.is_empty() {
@@ -317,20 +245,21 @@ impl TraceStore {
         Ok(Some(out))
     }
 
-    fn read_records(&self, positions: &[Position]) -> Result<Vec<ResourceSpans>, StoreError> {
+    /// The spans of trace `id` in the records at `positions`.
+    fn read_trace(
+        &self,
+        positions: &[Position],
+        id: &TraceId,
+    ) -> Result<Vec<ResourceSpans>, StoreError> {
         let mut log = self.log.lock();
         let mut out = Vec::new();
         for &p in positions {
             let payload = log
                 .read(p)
                 .map_err(|e| StoreError::io(&self.options.dir, e))?;
-            let record = TraceRecord::decode(payload.as_slice()).map_err(|e| {
-                StoreError::io(
-                    &self.options.dir,
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-                )
-            })?;
-            out.extend(record.resource_spans);
+            out.extend(
+                record::trace_spans(&payload, id).map_err(|e| corrupt(&self.options.dir, e))?,
+            );
         }
         Ok(out)
     }
@@ -369,47 +298,48 @@ impl TraceStore {
                 return Ok(out);
             }
             skip += page.len();
-            for (id, positions) in page {
-                if self.has_matching_attributes(&id, &positions, q)? {
-                    if let Some(e) = self.index.read().get(tenant, &id) {
-                        out.push(summarize(&id, e));
-                    }
-                    if out.len() >= limit {
-                        return Ok(out);
-                    }
+            let matched = self.with_matching_attributes(&page, q)?;
+            for (id, _) in page.iter().filter(|(id, _)| matched.contains(id)) {
+                if let Some(e) = self.index.read().get(tenant, id) {
+                    out.push(summarize(id, e));
+                }
+                if out.len() >= limit {
+                    return Ok(out);
                 }
             }
         }
     }
 
-    fn has_matching_attributes(
+    /// Which of the `candidates` have a span matching `q` with all its attributes; each
+    /// record is read and walked once, however many candidates it holds.
+    fn with_matching_attributes(
         &self,
-        id: &TraceId,
-        positions: &[Position],
+        candidates: &[(TraceId, Vec<Position>)],
         q: &TraceQuery,
-    ) -> Result<bool, StoreError> {
-        for rs in self.read_records(positions)? {
-            let service = service_name(rs.resource.as_ref());
-            let resource_attrs = rs
-                .resource
-                .as_ref()
-                .map(|r| r.attributes.as_slice())
-                .unwrap_or(&[]);
-            for ss in &rs.scope_spans {
-                for s in &ss.spans {
-                    if trace_id(s).as_ref() != Some(id) || !span_matches(&service, s, q) {
-                        continue;
-                    }
-                    let all = q.attributes.iter().all(|(k, v)| {
-                        has_attribute(&s.attributes, k, v) || has_attribute(resource_attrs, k, v)
-                    });
-                    if all {
-                        return Ok(true);
-                    }
+    ) -> Result<HashSet<TraceId>, StoreError> {
+        let wanted: HashSet<TraceId> = candidates.iter().map(|(id, _)| *id).collect();
+        let positions: std::collections::BTreeSet<Position> = candidates
+            .iter()
+            .flat_map(|(_, p)| p.iter().copied())
+            .collect();
+        let mut matched = HashSet::new();
+        for p in positions {
+            let payload = self
+                .log
+                .lock()
+                .read(p)
+                .map_err(|e| StoreError::io(&self.options.dir, e))?;
+            record::for_each_span(&payload, |rs, _, s| {
+                let Some(id) = s.valid_trace_id() else {
+                    return;
+                };
+                if wanted.contains(&id) && !matched.contains(&id) && view_matches(rs, s, q) {
+                    matched.insert(id);
                 }
-            }
+            })
+            .map_err(|e| corrupt(&self.options.dir, e))?;
         }
-        Ok(false)
+        Ok(matched)
     }
 
     /// Services of `tenant` and their operations, sorted.
@@ -448,12 +378,6 @@ impl TraceStore {
     }
 }
 
-fn has_attribute(attrs: &[KeyValue], key: &str, value: &str) -> bool {
-    attrs
-        .iter()
-        .any(|a| a.key == key && crate::traces::attribute_text(a) == value)
-}
-
 /// An attribute value as text, for equality search.
 pub fn attribute_text(a: &KeyValue) -> String {
     match a.value.as_ref().and_then(|v| v.value.as_ref()) {
@@ -465,18 +389,23 @@ pub fn attribute_text(a: &KeyValue) -> String {
     }
 }
 
-fn is_error(s: &Span) -> bool {
-    s.status
-        .as_ref()
-        .is_some_and(|st| st.code == status::StatusCode::Error as i32)
-}
-
-fn span_matches(service: &str, s: &Span, q: &TraceQuery) -> bool {
-    let d = s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano);
-    q.service.as_deref().is_none_or(|x| x == service)
+/// Whether a stored span matches the span conditions of `q`, attributes included (on
+/// the span or its resource).
+fn view_matches(rs: &ResourceSpansView<'_>, s: &SpanView<'_>, q: &TraceQuery) -> bool {
+    let d = s.end_ns.saturating_sub(s.start_ns);
+    let service = rs.service.unwrap_or(UNKNOWN_SERVICE);
+    let plain = q.service.as_deref().is_none_or(|x| x == service)
         && q.operation.as_deref().is_none_or(|x| x == s.name)
         && q.min_duration_ns.is_none_or(|m| d >= m)
-        && q.max_duration_ns.is_none_or(|m| d <= m)
+        && q.max_duration_ns.is_none_or(|m| d <= m);
+    let text = |v: Result<Option<taishan_core::AttributeValue<'_>>, WireError>| {
+        v.ok().flatten().map(|v| v.to_text())
+    };
+    plain
+        && q.attributes.iter().all(|(k, v)| {
+            text(s.attribute(k)).as_deref() == Some(v.as_str())
+                || text(rs.attribute(k)).as_deref() == Some(v.as_str())
+        })
 }
 
 fn summary_matches(s: &SpanSummary, q: &TraceQuery) -> bool {
@@ -514,35 +443,99 @@ fn summarize(id: &TraceId, e: &TraceEntry) -> TraceSummary {
     }
 }
 
-fn index_record(
+/// A span as the index will keep it, its strings still borrowed from the record.
+struct PendingSpan<'a> {
+    trace: TraceId,
+    at: record::SpanRef<'a>,
+    service: &'a str,
+    name: &'a str,
+    summary: SpanSummaryParts,
+}
+
+/// The fixed-size part of a [`SpanSummary`].
+struct SpanSummaryParts {
+    span_id: [u8; 8],
+    parent: Option<[u8; 8]>,
+    kind: i32,
+    error: bool,
+    start_ns: u64,
+    end_ns: u64,
+}
+
+/// The indexable spans of an export (`field` 1) or a record (`None`: field 2), and a report
+/// of the spans with malformed ids.
+fn summaries<'a>(
+    message: &'a [u8],
+    field: Option<u32>,
+) -> Result<(Vec<PendingSpan<'a>>, SpanAppendReport), WireError> {
+    let mut report = SpanAppendReport::default();
+    let mut out = Vec::new();
+    let each = |rs: &ResourceSpansView<'a>, ss: &ScopeSpansView<'a>, s: &SpanView<'a>| {
+        let (Some(trace), Some(span_id)) = (s.valid_trace_id(), s.valid_span_id()) else {
+            report.rejected += 1;
+            if report.errors.len() < 3 {
+                report.errors.push(format!(
+                    "span {:?}: trace id must be 16 bytes and span id 8 bytes, not all zero",
+                    s.name
+                ));
+            }
+            return;
+        };
+        report.accepted += 1;
+        out.push(PendingSpan {
+            trace,
+            at: record::SpanRef {
+                rs: *rs,
+                ss: *ss,
+                raw: s.raw,
+            },
+            service: rs.service.unwrap_or(UNKNOWN_SERVICE),
+            name: s.name,
+            summary: SpanSummaryParts {
+                span_id,
+                parent: s.valid_parent_id(),
+                kind: s.kind,
+                error: s.status_code == status::StatusCode::Error as i32,
+                start_ns: s.start_ns,
+                end_ns: s.end_ns,
+            },
+        });
+    };
+    match field {
+        Some(f) => taishan_core::spans::view::for_each_span(message, f, each)?,
+        None => record::for_each_span(message, each)?,
+    }
+    Ok((out, report))
+}
+
+/// The spans grouped by trace, each trace's spans in the order sent.
+fn by_trace<'s, 'a>(spans: &'s mut [PendingSpan<'a>]) -> Vec<&'s [PendingSpan<'a>]> {
+    spans.sort_by_key(|s| s.trace);
+    spans.chunk_by(|a, b| a.trace == b.trace).collect()
+}
+
+/// Indexes one trace's spans, stored at `pos`.
+fn index_trace(
     index: &mut TraceIndex,
     tenant: &TenantId,
     pos: Position,
-    resource_spans: &[ResourceSpans],
+    spans: &[PendingSpan<'_>],
 ) {
-    let mut by_trace: BTreeMap<TraceId, Vec<SpanSummary>> = BTreeMap::new();
-    for rs in resource_spans {
-        let service = index.intern(&service_name(rs.resource.as_ref()));
-        for ss in &rs.scope_spans {
-            for s in &ss.spans {
-                let (Some(t), Some(sid)) = (trace_id(s), span_id(&s.span_id)) else {
-                    continue;
-                };
-                let name = index.intern(&s.name);
-                by_trace.entry(t).or_default().push(SpanSummary {
-                    span_id: sid,
-                    parent: span_id(&s.parent_span_id),
-                    service: service.clone(),
-                    name,
-                    kind: s.kind,
-                    error: is_error(s),
-                    start_ns: s.start_time_unix_nano,
-                    end_ns: s.end_time_unix_nano,
-                });
-            }
-        }
-    }
-    for (t, spans) in by_trace {
-        index.add(tenant, t, pos, spans);
-    }
+    let Some(first) = spans.first() else {
+        return;
+    };
+    let summaries = spans
+        .iter()
+        .map(|p| SpanSummary {
+            span_id: p.summary.span_id,
+            parent: p.summary.parent,
+            service: index.intern(p.service),
+            name: index.intern(p.name),
+            kind: p.summary.kind,
+            error: p.summary.error,
+            start_ns: p.summary.start_ns,
+            end_ns: p.summary.end_ns,
+        })
+        .collect();
+    index.add(tenant, first.trace, pos, summaries);
 }

@@ -15,13 +15,15 @@
 //! Counters are cumulative in memory and written out by [`SpanSignals::flush`]; every table
 //! is bounded, and what does not fit is counted as dropped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-use opentelemetry_proto::tonic::trace::v1::{span, status, ResourceSpans, Span};
+use opentelemetry_proto::tonic::trace::v1::{span, status};
 use parking_lot::Mutex;
-use taishan_core::{Labels, MetricBatch, Sample, SeriesSamples, TenantId};
+use smallvec::SmallVec;
+use taishan_core::{Labels, MetricBatch, Sample, SeriesSamples, SpanBatch, SpanView, TenantId};
 
-use super::{attribute_text, service_name};
+use super::UNKNOWN_SERVICE;
 
 /// Histogram bounds (seconds), the spanmetrics connector's defaults.
 pub const BUCKETS: [f64; 16] = [
@@ -67,7 +69,7 @@ struct Edge {
 /// One side of an edge, waiting for the other.
 #[derive(Debug, Clone)]
 struct HalfEdge {
-    service: String,
+    service: Arc<str>,
     seconds: f64,
     failed: bool,
     /// Where an unanswered client call went (its virtual server), if the span says.
@@ -75,14 +77,67 @@ struct HalfEdge {
     arrived_ms: i64,
 }
 
+/// An edge: tenant, client service, server service, connection type.
+type EdgeKey = (TenantId, Arc<str>, Arc<str>, &'static str);
+
+/// Calls and durations of one operation, per span kind and status seen.
+type OperationRed = SmallVec<[(&'static str, &'static str, Red); 1]>;
+
 #[derive(Debug, Default)]
 struct State {
-    red: HashMap<(TenantId, [String; 4]), Red>,
-    edges: HashMap<(TenantId, String, String, &'static str), Edge>,
+    /// RED tables by tenant, service and span name (looked up by `&str`, so a span of a
+    /// known operation allocates nothing).
+    red: HashMap<TenantId, HashMap<String, HashMap<String, OperationRed>>>,
+    red_series: usize,
+    edges: HashMap<EdgeKey, Edge>,
     /// Client spans by (trace id, span id); server spans by (trace id, parent span id).
-    clients: HashMap<(TenantId, Vec<u8>, Vec<u8>), HalfEdge>,
-    servers: HashMap<(TenantId, Vec<u8>, Vec<u8>), HalfEdge>,
+    clients: HashMap<(TenantId, [u8; 16], [u8; 8]), HalfEdge>,
+    servers: HashMap<(TenantId, [u8; 16], [u8; 8]), HalfEdge>,
+    /// Service names of waiting half-edges, each held once.
+    services: HashSet<Arc<str>>,
     dropped: u64,
+}
+
+impl State {
+    fn service(&mut self, name: &str) -> Arc<str> {
+        if let Some(s) = self.services.get(name) {
+            return s.clone();
+        }
+        let s: Arc<str> = Arc::from(name);
+        self.services.insert(s.clone());
+        s
+    }
+
+    fn observe_red(&mut self, tenant: &TenantId, service: &str, s: &SpanView<'_>, seconds: f64) {
+        let (kind, status) = (kind_name(s.kind), status_name(s.status_code));
+        let known = self
+            .red
+            .get_mut(tenant)
+            .and_then(|m| m.get_mut(service))
+            .and_then(|m| m.get_mut(s.name))
+            .and_then(|v| v.iter_mut().find(|(k, st, _)| *k == kind && *st == status));
+        if let Some((_, _, red)) = known {
+            red.calls += 1;
+            red.duration.observe(seconds);
+            return;
+        }
+        if self.red_series >= MAX_SERIES {
+            self.dropped += 1;
+            return;
+        }
+        self.red_series += 1;
+        let mut red = Red::default();
+        red.calls += 1;
+        red.duration.observe(seconds);
+        self.red
+            .entry(tenant.clone())
+            .or_default()
+            .entry(service.to_string())
+            .or_default()
+            .entry(s.name.to_string())
+            .or_default()
+            .push((kind, status, red));
+    }
 }
 
 /// The derived-signal tables.
@@ -103,36 +158,34 @@ fn kind_name(kind: i32) -> &'static str {
     }
 }
 
-fn status_name(s: &Span) -> &'static str {
-    match s
-        .status
-        .as_ref()
-        .map(|st| status::StatusCode::try_from(st.code))
-    {
-        Some(Ok(status::StatusCode::Error)) => "STATUS_CODE_ERROR",
-        Some(Ok(status::StatusCode::Ok)) => "STATUS_CODE_OK",
+fn status_name(code: i32) -> &'static str {
+    match status::StatusCode::try_from(code) {
+        Ok(status::StatusCode::Error) => "STATUS_CODE_ERROR",
+        Ok(status::StatusCode::Ok) => "STATUS_CODE_OK",
         _ => "STATUS_CODE_UNSET",
     }
 }
 
 /// The virtual server of a client call to something uninstrumented, and the connection type.
-fn peer_of(s: &Span) -> Option<(String, &'static str)> {
-    let get = |k: &str| {
-        s.attributes
-            .iter()
-            .find(|a| a.key == k)
-            .map(attribute_text)
-            .filter(|v| !v.is_empty())
-    };
-    if let Some(db) = get("db.system").or_else(|| get("db.system.name")) {
-        return Some((get("peer.service").unwrap_or(db), "database"));
+fn peer_of(s: &SpanView<'_>) -> Option<(String, &'static str)> {
+    let keys = [
+        "db.system",
+        "db.system.name",
+        "peer.service",
+        "server.address",
+        "net.peer.name",
+    ];
+    let [db, db_name, peer, address, peer_name] = s
+        .attributes(keys)
+        .ok()?
+        .map(|v| v.map(|v| v.to_text()).filter(|v| !v.is_empty()));
+    if let Some(db) = db.or(db_name) {
+        return Some((peer.unwrap_or(db), "database"));
     }
-    if let Some(p) = get("peer.service") {
+    if let Some(p) = peer {
         return Some((p, ""));
     }
-    get("server.address")
-        .or_else(|| get("net.peer.name"))
-        .map(|a| (a, ""))
+    address.or(peer_name).map(|a| (a, ""))
 }
 
 impl SpanSignals {
@@ -144,70 +197,58 @@ impl SpanSignals {
         }
     }
 
-    /// Accounts for stored spans of `tenant`, arrived at `now_ms`.
-    pub fn observe(&self, tenant: &TenantId, resource_spans: &[ResourceSpans], now_ms: i64) {
+    /// Accounts for the stored spans of `batch` (those with valid ids), arrived at `now_ms`.
+    pub fn observe(&self, batch: &SpanBatch, now_ms: i64) {
+        let tenant = &batch.tenant;
         let mut st = self.state.lock();
-        for rs in resource_spans {
-            let service = service_name(rs.resource.as_ref());
-            for s in rs.scope_spans.iter().flat_map(|ss| ss.spans.iter()) {
-                let seconds =
-                    s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano) as f64 / 1e9;
-                let key = (
-                    tenant.clone(),
-                    [
-                        service.clone(),
-                        s.name.clone(),
-                        kind_name(s.kind).to_string(),
-                        status_name(s).to_string(),
-                    ],
-                );
-                if st.red.contains_key(&key) || st.red.len() < MAX_SERIES {
-                    let red = st.red.entry(key).or_default();
-                    red.calls += 1;
-                    red.duration.observe(seconds);
-                } else {
-                    st.dropped += 1;
-                }
-                let failed = status_name(s) == "STATUS_CODE_ERROR";
-                let half = HalfEdge {
-                    service: service.clone(),
-                    seconds,
-                    failed,
-                    peer: None,
-                    arrived_ms: now_ms,
-                };
-                match span::SpanKind::try_from(s.kind) {
-                    Ok(span::SpanKind::Client | span::SpanKind::Producer) => {
-                        let k = (tenant.clone(), s.trace_id.clone(), s.span_id.clone());
-                        match st.servers.remove(&k) {
-                            Some(server) => record_edge(&mut st, tenant, &half, &server, ""),
-                            None if st.clients.len() < MAX_PENDING => {
-                                st.clients.insert(
-                                    k,
-                                    HalfEdge {
-                                        peer: peer_of(s),
-                                        ..half
-                                    },
-                                );
-                            }
-                            None => st.dropped += 1,
+        let walked = batch.for_each_span(|rs, _, s| {
+            let (Some(trace), Some(id)) = (s.valid_trace_id(), s.valid_span_id()) else {
+                return;
+            };
+            let service = rs.service.unwrap_or(UNKNOWN_SERVICE);
+            let seconds = s.end_ns.saturating_sub(s.start_ns) as f64 / 1e9;
+            st.observe_red(tenant, service, s, seconds);
+            let kind = span::SpanKind::try_from(s.kind);
+            let half = |st: &mut State| HalfEdge {
+                service: st.service(service),
+                seconds,
+                failed: s.status_code == status::StatusCode::Error as i32,
+                peer: None,
+                arrived_ms: now_ms,
+            };
+            match kind {
+                Ok(span::SpanKind::Client | span::SpanKind::Producer) => {
+                    let k = (tenant.clone(), trace, id);
+                    let half = half(&mut st);
+                    match st.servers.remove(&k) {
+                        Some(server) => record_edge(&mut st, tenant, &half, &server, ""),
+                        None if st.clients.len() < MAX_PENDING => {
+                            let peer = peer_of(s);
+                            st.clients.insert(k, HalfEdge { peer, ..half });
                         }
+                        None => st.dropped += 1,
                     }
-                    Ok(span::SpanKind::Server | span::SpanKind::Consumer)
-                        if !s.parent_span_id.is_empty() =>
-                    {
-                        let k = (tenant.clone(), s.trace_id.clone(), s.parent_span_id.clone());
-                        match st.clients.remove(&k) {
-                            Some(client) => record_edge(&mut st, tenant, &client, &half, ""),
-                            None if st.servers.len() < MAX_PENDING => {
-                                st.servers.insert(k, half);
-                            }
-                            None => st.dropped += 1,
-                        }
-                    }
-                    _ => {}
                 }
+                Ok(span::SpanKind::Server | span::SpanKind::Consumer) => {
+                    let Some(parent) = s.valid_parent_id() else {
+                        return;
+                    };
+                    let k = (tenant.clone(), trace, parent);
+                    let half = half(&mut st);
+                    match st.clients.remove(&k) {
+                        Some(client) => record_edge(&mut st, tenant, &client, &half, ""),
+                        None if st.servers.len() < MAX_PENDING => {
+                            st.servers.insert(k, half);
+                        }
+                        None => st.dropped += 1,
+                    }
+                }
+                _ => {}
             }
+        });
+        if let Err(e) = walked {
+            // Batches are validated on arrival; this would be a bug, not bad input.
+            tracing::warn!(error = %e, "derived signals skipped an unreadable span batch");
         }
     }
 
@@ -226,7 +267,7 @@ impl SpanSignals {
             if let Some(client) = st.clients.remove(&k) {
                 if let Some((peer, connection)) = client.peer.clone() {
                     let server = HalfEdge {
-                        service: peer,
+                        service: st.service(&peer),
                         seconds: client.seconds,
                         failed: client.failed,
                         peer: None,
@@ -238,13 +279,23 @@ impl SpanSignals {
         }
         let wait = self.pair_wait_ms;
         st.servers.retain(|_, h| now_ms - h.arrived_ms < wait);
+        // Names no waiting half-edge or edge uses any more.
+        st.services.retain(|s| Arc::strong_count(s) > 1);
         let mut by_tenant: HashMap<TenantId, Vec<SeriesSamples>> = HashMap::new();
-        for ((tenant, [service, name, kind, status]), red) in &st.red {
+        let red = st.red.iter().flat_map(|(tenant, services)| {
+            services.iter().flat_map(move |(service, names)| {
+                names.iter().flat_map(move |(name, reds)| {
+                    reds.iter()
+                        .map(move |(kind, status, red)| (tenant, service, name, kind, status, red))
+                })
+            })
+        });
+        for (tenant, service, name, kind, status, red) in red {
             let base = [
                 ("service_name", service.as_str()),
                 ("span_name", name.as_str()),
-                ("span_kind", kind.as_str()),
-                ("status_code", status.as_str()),
+                ("span_kind", *kind),
+                ("status_code", *status),
             ];
             let out = by_tenant.entry(tenant.clone()).or_default();
             push(
@@ -264,7 +315,7 @@ impl SpanSignals {
             );
         }
         for ((tenant, client, server, connection), e) in &st.edges {
-            let mut base = vec![("client", client.as_str()), ("server", server.as_str())];
+            let mut base = vec![("client", &**client), ("server", &**server)];
             if !connection.is_empty() {
                 base.push(("connection_type", connection));
             }
@@ -382,26 +433,29 @@ mod tests {
     use super::*;
     use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
     use opentelemetry_proto::tonic::resource::v1::Resource;
-    use opentelemetry_proto::tonic::trace::v1::{ScopeSpans, Status};
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 
-    fn rs(service: &str, spans: Vec<Span>) -> ResourceSpans {
-        ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![KeyValue {
-                    key: "service.name".into(),
-                    value: Some(AnyValue {
-                        value: Some(any_value::Value::StringValue(service.into())),
-                    }),
+    fn rs(service: &str, spans: Vec<Span>) -> SpanBatch {
+        SpanBatch::from_resource_spans(
+            TenantId::default(),
+            vec![ResourceSpans {
+                resource: Some(Resource {
+                    attributes: vec![KeyValue {
+                        key: "service.name".into(),
+                        value: Some(AnyValue {
+                            value: Some(any_value::Value::StringValue(service.into())),
+                        }),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+                scope_spans: vec![ScopeSpans {
+                    spans,
                     ..Default::default()
                 }],
                 ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
             }],
-            ..Default::default()
-        }
+        )
     }
 
     fn sp(
@@ -450,31 +504,27 @@ mod tests {
     #[test]
     fn red_metrics_and_edges_including_virtual_peers() {
         let sig = SpanSignals::new(10_000);
-        let t = TenantId::default();
         // The server side arrives before its client.
         sig.observe(
-            &t,
-            &[rs(
+            &rs(
                 "loan",
                 vec![sp(2, 1, span::SpanKind::Server, 30, false, None)],
-            )],
+            ),
             0,
         );
         sig.observe(
-            &t,
-            &[rs(
+            &rs(
                 "gateway",
                 vec![sp(1, 0, span::SpanKind::Client, 40, false, None)],
-            )],
+            ),
             1,
         );
         // A call to an uninstrumented bank channel, failing.
         sig.observe(
-            &t,
-            &[rs(
+            &rs(
                 "payment",
                 vec![sp(3, 0, span::SpanKind::Client, 900, true, Some("bank-a"))],
-            )],
+            ),
             2,
         );
         let early = sig.flush(5_000);

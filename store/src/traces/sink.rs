@@ -47,17 +47,13 @@ impl SpanSink for TraceSink {
     async fn append_spans(&self, batch: SpanBatch) -> Result<SpanOutcome, AppendError> {
         let _turn = self.gate.enter()?;
         let store = self.store.clone();
-        let tenant = batch.tenant;
-        let (report, stored, tenant) = tokio::task::spawn_blocking(move || {
-            store
-                .append(&tenant, batch.resource_spans)
-                .map(|(r, stored)| (r, stored, tenant))
-        })
-        .await
-        .map_err(|e| AppendError::Unavailable(format!("trace store task failed: {e}")))?
-        .map_err(|e| AppendError::Unavailable(e.to_string()))?;
+        let (report, batch) =
+            tokio::task::spawn_blocking(move || store.append(&batch).map(|report| (report, batch)))
+                .await
+                .map_err(|e| AppendError::Unavailable(format!("trace store task failed: {e}")))?
+                .map_err(|e| AppendError::Unavailable(e.to_string()))?;
         if let Some((signals, clock)) = &self.signals {
-            signals.observe(&tenant, &stored, clock.now_ms());
+            signals.observe(&batch, clock.now_ms());
         }
         Ok(SpanOutcome {
             accepted: report.accepted,

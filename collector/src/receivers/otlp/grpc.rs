@@ -1,4 +1,4 @@
-//! OTLP/gRPC: the `MetricsService` of the OTLP protocol, on tonic.
+//! OTLP/gRPC: the metrics, trace and logs services of the OTLP protocol, on tonic.
 
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
@@ -11,12 +11,6 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use taishan_core::{TenantId, TENANT_HEADER};
 use tonic::{Request, Response, Status};
@@ -35,12 +29,7 @@ pub fn otlp_grpc_services(state: OtlpState) -> tonic::service::Routes {
     .max_decoding_message_size(max)
     .accept_compressed(gzip)
     .send_compressed(gzip);
-    let traces = TraceServiceServer::new(GrpcReceiver {
-        state: state.clone(),
-    })
-    .max_decoding_message_size(max)
-    .accept_compressed(gzip)
-    .send_compressed(gzip);
+    let traces = super::grpc_traces::RawTraceService::new(state.clone(), max);
     let logs = LogsServiceServer::new(GrpcReceiver { state })
         .max_decoding_message_size(max)
         .accept_compressed(gzip)
@@ -64,7 +53,7 @@ fn tenant_of<T>(req: &Request<T>) -> Result<TenantId, Status> {
 }
 
 /// The gRPC status for an ingest error, as the OTLP specification asks.
-fn status_of(state: &OtlpState, e: IngestError) -> Status {
+pub(super) fn status_of(state: &OtlpState, e: IngestError) -> Status {
     state.count_refusal(&e);
     let message = e.to_string();
     match e {
@@ -104,21 +93,6 @@ impl MetricsService for GrpcReceiver {
         let req = request.into_inner();
         self.state
             .export_metrics(&tenant, req)
-            .await
-            .map(Response::new)
-            .map_err(|e| status_of(&self.state, e))
-    }
-}
-
-#[tonic::async_trait]
-impl TraceService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let tenant = tenant_of(&request)?;
-        self.state
-            .export_traces(&tenant, request.into_inner())
             .await
             .map(Response::new)
             .map_err(|e| status_of(&self.state, e))

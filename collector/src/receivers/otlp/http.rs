@@ -7,6 +7,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -117,12 +118,12 @@ fn tenant(headers: &HeaderMap) -> Result<TenantId, IngestError> {
         .map_err(|e| IngestError::BadRequest(format!("invalid {TENANT_HEADER} header: {e}")))
 }
 
-/// Decodes an export request of type `Req`, hands it to `store`, answers with its response.
-async fn export<Req, Resp, F, Fut>(state: OtlpState, req: Request<Body>, store: F) -> Response
+/// Reads an export request, hands its body and encoding to `store`, answers with its
+/// response.
+async fn export<Resp, F, Fut>(state: OtlpState, req: Request<Body>, store: F) -> Response
 where
-    Req: Message + Default + serde::de::DeserializeOwned,
     Resp: Message + serde::Serialize,
-    F: FnOnce(OtlpState, TenantId, Req) -> Fut,
+    F: FnOnce(OtlpState, TenantId, Encoding, Bytes) -> Fut,
     Fut: std::future::Future<Output = Result<Resp, IngestError>>,
 {
     let (parts, body) = req.into_parts();
@@ -133,8 +134,7 @@ where
     let work = async {
         let tenant = tenant(&parts.headers)?;
         let bytes = state.ingest.read_body(&parts.headers, body).await?;
-        let msg: Req = decode(encoding, &bytes)?;
-        store(state.clone(), tenant, msg).await
+        store(state.clone(), tenant, encoding, bytes).await
     };
     match work.await {
         Ok(resp) => (
@@ -148,28 +148,32 @@ where
 }
 
 async fn export_metrics(State(state): State<OtlpState>, req: Request<Body>) -> Response {
-    export(
-        state,
-        req,
-        |s, tenant, msg: ExportMetricsServiceRequest| async move {
-            s.export_metrics(&tenant, msg).await
-        },
-    )
+    export(state, req, |s, tenant, encoding, body| async move {
+        let msg: ExportMetricsServiceRequest = decode(encoding, &body)?;
+        s.export_metrics(&tenant, msg).await
+    })
     .await
 }
 
 async fn export_traces(State(state): State<OtlpState>, req: Request<Body>) -> Response {
-    export(state, req, |s, tenant, msg: ExportTraceServiceRequest| async move {
-        s.export_traces(&tenant, msg).await
+    export(state, req, |s, tenant, encoding, body| async move {
+        // Protobuf goes on as received; JSON is encoded once, here.
+        let body = match encoding {
+            Encoding::Protobuf => body,
+            Encoding::Json => {
+                let msg: ExportTraceServiceRequest = decode(encoding, &body)?;
+                Bytes::from(msg.encode_to_vec())
+            }
+        };
+        s.export_traces(&tenant, body).await
     })
     .await
 }
 
 async fn export_logs(State(state): State<OtlpState>, req: Request<Body>) -> Response {
-    export(
-        state,
-        req,
-        |s, tenant, msg: ExportLogsServiceRequest| async move { s.export_logs(&tenant, msg).await },
-    )
+    export(state, req, |s, tenant, encoding, body| async move {
+        let msg: ExportLogsServiceRequest = decode(encoding, &body)?;
+        s.export_logs(&tenant, msg).await
+    })
     .await
 }

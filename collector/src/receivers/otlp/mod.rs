@@ -8,6 +8,7 @@
 //! `Retry-After` or gRPC `RESOURCE_EXHAUSTED`, and nothing of the request is stored.
 
 pub mod grpc;
+mod grpc_traces;
 pub mod http;
 pub mod metrics;
 pub mod naming;
@@ -15,6 +16,7 @@ mod series;
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
@@ -22,7 +24,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
 use taishan_core::{AppendError, LogBatch, LogSink, MetricBatch, SpanBatch, SpanSink, TenantId};
 
@@ -125,21 +127,24 @@ impl OtlpState {
         })
     }
 
-    /// Stores a decoded trace export; spans with malformed ids are reported.
+    /// Stores an encoded trace export (refused whole unless it is a well-formed
+    /// `ExportTraceServiceRequest`); spans with malformed ids are reported.
     pub async fn export_traces(
         &self,
         tenant: &TenantId,
-        req: ExportTraceServiceRequest,
+        request: Bytes,
     ) -> Result<ExportTraceServiceResponse, IngestError> {
-        let attribute = self.tenant_attribute.as_deref();
+        let batch = SpanBatch::from_request(tenant.clone(), request).map_err(|e| {
+            IngestError::BadRequest(format!("body is not a valid OTLP trace export: {e}"))
+        })?;
+        let batches = match self.tenant_attribute.as_deref() {
+            None => vec![batch],
+            Some(attribute) => batch
+                .split_by_tenant(attribute)
+                .map_err(|e| IngestError::BadRequest(e.to_string()))?,
+        };
         let (mut rejected, mut errors) = (0usize, Vec::new());
-        for (tenant, resource_spans) in by_tenant(tenant, attribute, req.resource_spans, |r| {
-            r.resource.as_ref()
-        })? {
-            let batch = SpanBatch {
-                tenant,
-                resource_spans,
-            };
+        for batch in batches {
             let outcome = self.spans.append_spans(batch).await.map_err(refused)?;
             self.ingest
                 .metrics
