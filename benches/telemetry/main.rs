@@ -420,6 +420,17 @@ fn main() {
                 .collect(),
         ),
         (
+            "log search: rare regex `(quarantined|frozen) by \\w+`",
+            (0..args.repeat)
+                .map(|_| {
+                    format!(
+                        "{}/api/logs/search?regex=%28quarantined%7Cfrozen%29%20by%20%5Cw%2B&start={start}",
+                        s.base
+                    )
+                })
+                .collect(),
+        ),
+        (
             "log search: service + ERROR",
             (0..args.repeat)
                 .map(|i| {

@@ -143,6 +143,15 @@ fn search_filters_pages_and_survives_reopen() {
         q(&|q| q.regex = Some(regex::Regex::new(r"after \d+s").unwrap())),
         ["bank timeout after 30s"]
     );
+    // Regexes whose required literals rule batches out still find every match.
+    assert_eq!(
+        q(&|q| q.regex = Some(regex::Regex::new(r"(?i)(TIMEOUT after|loan GRANTED)").unwrap())),
+        ["bank timeout after 30s", "loan granted"]
+    );
+    assert_eq!(
+        q(&|q| q.regex = Some(regex::Regex::new(r"refused by \w+").unwrap())),
+        Vec::<String>::new()
+    );
     assert_eq!(
         q(&|q| q.attributes = vec![("order.id".into(), "o2".into())]),
         ["loan granted"]

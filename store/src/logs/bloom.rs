@@ -74,9 +74,13 @@ pub fn trigrams<'a>(texts: impl Iterator<Item = &'a str>) -> FxHashSet<u64> {
 /// Whether every trigram of `needle` may be in a filter of body trigrams; needles shorter
 /// than three bytes cannot be ruled out.
 pub fn may_contain_substring(filter: &Bloom, needle: &str) -> bool {
+    may_contain_bytes(filter, needle.as_bytes())
+}
+
+/// [`may_contain_substring`] for bytes (regex literals need not be whole characters).
+pub fn may_contain_bytes(filter: &Bloom, needle: &[u8]) -> bool {
     needle.len() < 3
         || needle
-            .as_bytes()
             .windows(3)
             .all(|w| filter.may_contain(trigram_hash(w)))
 }

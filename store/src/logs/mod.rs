@@ -6,6 +6,7 @@
 //! the records whose summary can match and read those back.
 
 pub mod bloom;
+mod literals;
 pub mod query;
 mod sink;
 

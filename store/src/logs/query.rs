@@ -134,6 +134,10 @@ impl LogStore {
     pub fn search(&self, tenant: &TenantId, q: &LogQuery) -> Result<LogPage, StoreError> {
         let limit = if q.limit == 0 { 100 } else { q.limit };
         let upper = q.after.map_or(q.end_ns, |c| c.time_ns.min(q.end_ns));
+        let regex_literals = q
+            .regex
+            .as_ref()
+            .map(|re| super::literals::RequiredLiterals::of(re.as_str()));
         let mut candidates: Vec<(u64, crate::seglog::Position)> = self
             .summaries
             .read()
@@ -151,6 +155,9 @@ impl LogStore {
                     && q.contains
                         .as_deref()
                         .is_none_or(|c| super::bloom::may_contain_substring(&s.body_trigrams, c))
+                    && regex_literals
+                        .as_ref()
+                        .is_none_or(|r| r.may_match(&s.body_trigrams))
             })
             .map(|s| (s.max_ns, s.pos))
             .collect();
