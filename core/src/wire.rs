@@ -48,15 +48,6 @@ impl<'a> FieldValue<'a> {
             _ => None,
         }
     }
-
-    /// A varint or fixed integer's value.
-    pub fn int(self) -> Option<u64> {
-        match self {
-            FieldValue::Varint(v) | FieldValue::Fixed64(v) => Some(v),
-            FieldValue::Fixed32(v) => Some(u64::from(v)),
-            FieldValue::Len(_) => None,
-        }
-    }
 }
 
 /// Reads one message's fields in order.
