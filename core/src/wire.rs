@@ -173,9 +173,19 @@ impl<'a> WireReader<'a> {
 
 /// Appends a length-delimited field to `out`.
 pub fn put_len_field(out: &mut Vec<u8>, field: u32, payload: &[u8]) {
-    put_varint(out, (u64::from(field) << 3) | u64::from(wire_type::LEN));
-    put_varint(out, payload.len() as u64);
+    put_len_header(out, field, payload.len());
     out.extend_from_slice(payload);
+}
+
+/// Appends the key and length of a length-delimited field whose `len` bytes follow.
+pub fn put_len_header(out: &mut Vec<u8>, field: u32, len: usize) {
+    put_varint(out, (u64::from(field) << 3) | u64::from(wire_type::LEN));
+    put_varint(out, len as u64);
+}
+
+/// Bytes the varint of `v` takes.
+pub fn varint_len(v: u64) -> usize {
+    (u64::BITS - (v | 1).leading_zeros()).div_ceil(7) as usize
 }
 
 /// Appends a varint to `out`.
@@ -207,6 +217,11 @@ mod tests {
         );
         assert_eq!(r.field().unwrap(), (3, 0, FieldValue::Varint(300)));
         assert!(r.is_empty());
+        for v in [0, 1, 127, 128, 300, 16_383, 16_384, u64::MAX] {
+            let mut b = Vec::new();
+            put_varint(&mut b, v);
+            assert_eq!(varint_len(v), b.len(), "{v}");
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The trace store: spans kept as OTLP, one record per export in a segmented log (durable
-//! before the export is acknowledged), an in-memory index for lookup by trace id and search,
-//! and retention by age and size.
+//! The trace store: spans kept as OTLP, one record per trace and export in a segmented log
+//! (durable before the export is acknowledged), an in-memory index for lookup by trace id and
+//! search, and retention by age and size.
 //!
 //! Spans of one trace may arrive in any order, late, or twice: a trace is whatever records
 //! mention its id, assembled at read time, each span id kept once.
@@ -149,7 +149,7 @@ impl TraceStore {
             SegmentLog::open(&options.dir, options.segment_bytes, |pos, _, payload| {
                 let tenant = record::tenant(payload).ok().map(TenantId::new);
                 if let Some(Ok(tenant)) = tenant {
-                    if let Ok((mut spans, _)) = summaries(payload, None) {
+                    if let Ok((mut spans, _)) = summaries(payload, record::SPANS_FIELD) {
                         for group in by_trace(&mut spans) {
                             index_trace(&mut index, &tenant, pos, group);
                         }
@@ -170,7 +170,7 @@ impl TraceStore {
     pub fn append(&self, batch: &SpanBatch) -> Result<SpanAppendReport, StoreError> {
         let dir = &self.options.dir;
         let (mut spans, report) =
-            summaries(batch.request(), Some(1)).map_err(|e| corrupt(dir, e))?;
+            summaries(batch.request(), EXPORT_SPANS_FIELD).map_err(|e| corrupt(dir, e))?;
         if spans.is_empty() {
             return Ok(report);
         }
@@ -251,15 +251,18 @@ impl TraceStore {
         positions: &[Position],
         id: &TraceId,
     ) -> Result<Vec<ResourceSpans>, StoreError> {
-        let mut log = self.log.lock();
+        let dir = &self.options.dir;
+        // Read under the log's lock, decode after it: appends wait only for the reads.
+        let payloads = {
+            let mut log = self.log.lock();
+            positions
+                .iter()
+                .map(|&p| log.read(p).map_err(|e| StoreError::io(dir, e)))
+                .collect::<Result<Vec<_>, _>>()?
+        };
         let mut out = Vec::new();
-        for &p in positions {
-            let payload = log
-                .read(p)
-                .map_err(|e| StoreError::io(&self.options.dir, e))?;
-            out.extend(
-                record::trace_spans(&payload, id).map_err(|e| corrupt(&self.options.dir, e))?,
-            );
+        for payload in payloads {
+            out.extend(record::trace_spans(&payload, id).map_err(|e| corrupt(dir, e))?);
         }
         Ok(out)
     }
@@ -447,7 +450,6 @@ fn summarize(id: &TraceId, e: &TraceEntry) -> TraceSummary {
 struct PendingSpan<'a> {
     trace: TraceId,
     at: record::SpanRef<'a>,
-    service: &'a str,
     name: &'a str,
     summary: SpanSummaryParts,
 }
@@ -462,11 +464,14 @@ struct SpanSummaryParts {
     end_ns: u64,
 }
 
-/// The indexable spans of an export (`field` 1) or a record (`None`: field 2), and a report
-/// of the spans with malformed ids.
+/// Field of the `ResourceSpans` in an export request.
+const EXPORT_SPANS_FIELD: u32 = 1;
+
+/// The indexable spans of an export or a record (their `ResourceSpans` in field `field`),
+/// and a report of the spans with malformed ids.
 fn summaries<'a>(
     message: &'a [u8],
-    field: Option<u32>,
+    field: u32,
 ) -> Result<(Vec<PendingSpan<'a>>, SpanAppendReport), WireError> {
     let mut report = SpanAppendReport::default();
     let mut out = Vec::new();
@@ -489,7 +494,6 @@ fn summaries<'a>(
                 ss: *ss,
                 raw: s.raw,
             },
-            service: rs.service.unwrap_or(UNKNOWN_SERVICE),
             name: s.name,
             summary: SpanSummaryParts {
                 span_id,
@@ -501,10 +505,7 @@ fn summaries<'a>(
             },
         });
     };
-    match field {
-        Some(f) => taishan_core::spans::view::for_each_span(message, f, each)?,
-        None => record::for_each_span(message, each)?,
-    }
+    taishan_core::spans::view::for_each_span(message, field, each)?;
     Ok((out, report))
 }
 
@@ -529,7 +530,7 @@ fn index_trace(
         .map(|p| SpanSummary {
             span_id: p.summary.span_id,
             parent: p.summary.parent,
-            service: index.intern(p.service),
+            service: index.intern(p.at.rs.service.unwrap_or(UNKNOWN_SERVICE)),
             name: index.intern(p.name),
             kind: p.summary.kind,
             error: p.summary.error,

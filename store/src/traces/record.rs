@@ -9,7 +9,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use taishan_core::spans::view;
-use taishan_core::wire::{put_len_field, put_varint, WireReader};
+use taishan_core::wire::{put_len_field, put_len_header, varint_len, WireReader};
 use taishan_core::{ResourceSpansView, ScopeSpansView, SpanView, WireError};
 
 use super::index::TraceId;
@@ -30,14 +30,9 @@ pub struct SpanRef<'a> {
     pub raw: &'a [u8],
 }
 
-fn varint_len(v: usize) -> usize {
-    let bits = usize::BITS - (v | 1).leading_zeros();
-    bits.div_ceil(7) as usize
-}
-
 /// Bytes a length-delimited field of `n` payload bytes takes (field numbers below 16).
 fn field_len(n: usize) -> usize {
-    1 + varint_len(n) + n
+    1 + varint_len(n as u64) + n
 }
 
 fn optional_len(field: Option<&[u8]>) -> usize {
@@ -77,13 +72,13 @@ pub fn encode_trace(tenant: &str, spans: &[SpanRef<'_>]) -> Vec<u8> {
                 .map(|g| field_len(scope_len(g)))
                 .sum::<usize>()
             + text_len(rs.schema_url);
-        put_header(&mut out, SPANS_FIELD, rs_len);
+        put_len_header(&mut out, SPANS_FIELD, rs_len);
         if let Some(r) = rs.resource {
             put_len_field(&mut out, 1, r);
         }
         for group in scopes {
             let ss = group[0].ss;
-            put_header(&mut out, 2, scope_len(group));
+            put_len_header(&mut out, 2, scope_len(group));
             if let Some(scope) = ss.scope {
                 put_len_field(&mut out, 1, scope);
             }
@@ -99,12 +94,6 @@ pub fn encode_trace(tenant: &str, spans: &[SpanRef<'_>]) -> Vec<u8> {
         }
     }
     out
-}
-
-/// The key and length of a length-delimited field whose payload follows.
-fn put_header(out: &mut Vec<u8>, field: u32, len: usize) {
-    put_varint(out, (u64::from(field) << 3) | 2);
-    put_varint(out, len as u64);
 }
 
 /// The tenant of a record.
