@@ -5,13 +5,18 @@
 
 mod data;
 mod peers;
+// Shared with the other benchmarks; CPU time is only the telemetry one's.
+#[allow(dead_code)]
+#[path = "../measure.rs"]
+mod measure;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use peers::{disk_bytes, Kind, Peer};
+use measure::disk_bytes;
+use peers::{Kind, Peer};
 
 #[derive(Parser, Debug)]
 #[command(

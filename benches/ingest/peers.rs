@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::measure::free_port;
+
 /// Which system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -37,13 +39,6 @@ pub struct Peer {
     child: Option<Child>,
     pub base: String,
     pub dir: PathBuf,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
 }
 
 impl Peer {
@@ -139,15 +134,7 @@ impl Peer {
 
     /// Resident memory in bytes.
     pub fn rss_bytes(&self) -> u64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<u64>().ok())
-            .unwrap_or(0)
-            * 1024
+        crate::measure::rss_bytes(self.pid())
     }
 
     /// Makes the peer persist what it holds in the form it keeps at rest, as far as it
@@ -202,19 +189,4 @@ impl Drop for Peer {
             let _ = c.wait();
         }
     }
-}
-
-/// Bytes of every file under `dir`.
-pub fn disk_bytes(dir: &Path) -> u64 {
-    let mut total = 0;
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            match e.metadata() {
-                Ok(m) if m.is_dir() => total += disk_bytes(&e.path()),
-                Ok(m) => total += m.len(),
-                Err(_) => {}
-            }
-        }
-    }
-    total
 }

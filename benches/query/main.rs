@@ -7,6 +7,9 @@
 mod data;
 // Shared with the ingest benchmark, which uses the parts this one does not.
 #[allow(dead_code)]
+#[path = "../measure.rs"]
+mod measure;
+#[allow(dead_code)]
 #[path = "../ingest/peers.rs"]
 mod peers;
 
