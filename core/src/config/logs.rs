@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::segmented::{self, default_retention, default_segment_size};
 use super::{ByteSize, FieldError};
 
 /// The log store.
@@ -21,14 +22,6 @@ pub struct LogsConfig {
     pub segment_size: ByteSize,
 }
 
-fn default_retention() -> Duration {
-    Duration::from_secs(7 * 24 * 3600)
-}
-
-fn default_segment_size() -> ByteSize {
-    ByteSize::mib(64)
-}
-
 impl Default for LogsConfig {
     fn default() -> Self {
         Self {
@@ -41,14 +34,6 @@ impl Default for LogsConfig {
 
 impl LogsConfig {
     pub(super) fn validate(&self, errors: &mut Vec<FieldError>) {
-        if self.retention < Duration::from_secs(60) {
-            errors.push(FieldError::new("logs.retention", "must be at least 1m"));
-        }
-        if self.segment_size < ByteSize(64 * 1024) {
-            errors.push(FieldError::new(
-                "logs.segment_size",
-                "must be at least 64KiB",
-            ));
-        }
+        segmented::validate("logs", self.retention, self.segment_size, errors);
     }
 }

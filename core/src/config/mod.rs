@@ -9,6 +9,7 @@ mod logs;
 mod positions;
 mod query;
 mod scrape;
+mod segmented;
 mod server;
 mod size;
 mod storage;
@@ -313,6 +314,38 @@ scrape:
             "{all}"
         );
         assert_eq!(lines.len(), 4, "{all}");
+    }
+
+    #[test]
+    fn log_and_trace_stores_are_checked_alike() {
+        let text = "\
+logs:
+  retention: 30s
+  segment_size: 1KiB
+traces:
+  retention: 10s
+  segment_size: 4KiB
+  signals_interval: 100ms
+";
+        let errs = Config::load_str("taishan.yaml", text).unwrap_err();
+        let all = errs
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        for expected in [
+            "taishan.yaml:2:3: logs.retention: must be at least 1m",
+            "taishan.yaml:3:3: logs.segment_size: must be at least 64KiB",
+            "taishan.yaml:5:3: traces.retention: must be at least 1m",
+            "taishan.yaml:6:3: traces.segment_size: must be at least 64KiB",
+            "taishan.yaml:7:3: traces.signals_interval: must be at least 1s",
+        ] {
+            assert!(all.contains(expected), "{expected} in:\n{all}");
+        }
+        assert_eq!(errs.len(), 5, "{all}");
+        let ok = Config::load_str("taishan.yaml", "").unwrap();
+        assert_eq!(ok.logs.retention.as_secs(), 7 * 24 * 3600);
+        assert_eq!(ok.traces.segment_size, ByteSize::mib(64));
     }
 
     #[test]

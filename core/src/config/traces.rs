@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::segmented::{self, default_retention, default_segment_size};
 use super::{ByteSize, FieldError};
 
 /// The trace store.
@@ -36,14 +37,6 @@ fn default_pair_wait() -> Duration {
     Duration::from_secs(10)
 }
 
-fn default_retention() -> Duration {
-    Duration::from_secs(7 * 24 * 3600)
-}
-
-fn default_segment_size() -> ByteSize {
-    ByteSize::mib(64)
-}
-
 impl Default for TracesConfig {
     fn default() -> Self {
         Self {
@@ -58,19 +51,11 @@ impl Default for TracesConfig {
 
 impl TracesConfig {
     pub(super) fn validate(&self, errors: &mut Vec<FieldError>) {
-        if self.retention < Duration::from_secs(60) {
-            errors.push(FieldError::new("traces.retention", "must be at least 1m"));
-        }
+        segmented::validate("traces", self.retention, self.segment_size, errors);
         if self.signals_interval < Duration::from_secs(1) {
             errors.push(FieldError::new(
                 "traces.signals_interval",
                 "must be at least 1s",
-            ));
-        }
-        if self.segment_size < ByteSize(64 * 1024) {
-            errors.push(FieldError::new(
-                "traces.segment_size",
-                "must be at least 64KiB",
             ));
         }
     }
