@@ -73,15 +73,7 @@ struct Outcome {
 
 fn main() {
     let args = Args::parse();
-    let kinds: Vec<Kind> = args
-        .peers
-        .iter()
-        .map(|p| {
-            Kind::parse(p).unwrap_or_else(|| {
-                panic!("unknown peer {p:?}: use taishan, victoria-metrics, prometheus")
-            })
-        })
-        .collect();
+    let kinds = Kind::parse_all(&args.peers);
     let hosts = args.series.div_ceil(100);
     let fleet = data::node_exporter_fleet(hosts);
     let now = std::time::SystemTime::now()

@@ -15,6 +15,18 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The systems named on the command line, in order; an unknown name stops the run.
+    pub fn parse_all(names: &[String]) -> Vec<Kind> {
+        names
+            .iter()
+            .map(|p| {
+                Kind::parse(p).unwrap_or_else(|| {
+                    panic!("unknown peer {p:?}: use taishan, victoria-metrics, prometheus")
+                })
+            })
+            .collect()
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "taishan" => Some(Kind::Taishan),

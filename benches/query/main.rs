@@ -71,15 +71,7 @@ fn queries() -> Vec<Query> {
 
 fn main() {
     let args = Args::parse();
-    let kinds: Vec<Kind> = args
-        .peers
-        .iter()
-        .map(|p| {
-            Kind::parse(p).unwrap_or_else(|| {
-                panic!("unknown peer {p:?}: use taishan, victoria-metrics, prometheus")
-            })
-        })
-        .collect();
+    let kinds = Kind::parse_all(&args.peers);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")

@@ -256,6 +256,19 @@ impl SegmentLog {
         Ok(payload.to_vec())
     }
 
+    /// Deletes sealed segments whose newest record is older than `retention` before
+    /// `now_ms`, then the oldest while the total exceeds `max_bytes` (0: no size limit).
+    /// Returns the numbers deleted.
+    pub fn expire(
+        &mut self,
+        now_ms: i64,
+        retention: std::time::Duration,
+        max_bytes: u64,
+    ) -> io::Result<Vec<u64>> {
+        let keep_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        self.drop_old(now_ms.saturating_sub(keep_ms), max_bytes)
+    }
+
     /// Deletes sealed segments whose newest record is older than `min_t`, and the oldest
     /// sealed segments while the total exceeds `max_bytes` (0: no size limit). Returns the
     /// numbers deleted.

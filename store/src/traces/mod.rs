@@ -360,11 +360,10 @@ impl TraceStore {
 
     /// Drops spans past the retention (by age, then by size); returns segments deleted.
     pub fn apply_retention(&self, now_ms: i64) -> Result<usize, StoreError> {
-        let keep_ms = i64::try_from(self.options.retention.as_millis()).unwrap_or(i64::MAX);
         let gone = self
             .log
             .lock()
-            .drop_old(now_ms.saturating_sub(keep_ms), self.options.retention_bytes)
+            .expire(now_ms, self.options.retention, self.options.retention_bytes)
             .map_err(|e| StoreError::io(&self.options.dir, e))?;
         self.index.write().forget_segments(&gone);
         Ok(gone.len())
