@@ -2,12 +2,10 @@
 
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::http::{HeaderMap, Method};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use taishan_core::{TenantId, TENANT_HEADER};
 
-use super::params::Params;
 use super::response::ApiError;
 use super::QueryState;
 
@@ -15,12 +13,6 @@ use super::QueryState;
 pub fn tenant(headers: &HeaderMap) -> Result<TenantId, ApiError> {
     TenantId::from_header(headers.get(TENANT_HEADER).map(|v| v.as_bytes()))
         .map_err(|e| ApiError::bad_data(format!("invalid {TENANT_HEADER} header: {e}")))
-}
-
-/// Parameters from the URL, and from the form body of a POST.
-pub fn params(method: &Method, query: Option<String>, body: &Bytes) -> Params {
-    let form = (*method == Method::POST).then_some(body);
-    Params::from_parts(query.as_deref(), form)
 }
 
 /// Runs store or engine work on a blocking thread, off the async workers.

@@ -2,14 +2,13 @@
 
 use std::collections::BTreeSet;
 
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Method};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{json, Value};
 use taishan_store::{Matcher, Tsdb};
 
-use super::common::{blocking, params, tenant, timed};
+use super::common::{blocking, tenant, timed};
 use super::params::Params;
 use super::response::{self, ApiError};
 use super::QueryState;
@@ -67,15 +66,8 @@ async fn over_match_sets<T: Ord + Send + 'static>(
 }
 
 /// `/api/v1/series`
-pub async fn series(
-    State(s): State<QueryState>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Response {
+pub async fn series(State(s): State<QueryState>, headers: HeaderMap, p: Params) -> Response {
     timed(&s, "series", async {
-        let p = params(&method, q, &body);
         let tenant = tenant(&headers)?;
         let found = over_match_sets(&s, &p, true, move |db, set, lo, hi| {
             db.series(&tenant, set, lo, hi)
@@ -89,15 +81,8 @@ pub async fn series(
 }
 
 /// `/api/v1/labels`
-pub async fn labels(
-    State(s): State<QueryState>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Response {
+pub async fn labels(State(s): State<QueryState>, headers: HeaderMap, p: Params) -> Response {
     timed(&s, "labels", async {
-        let p = params(&method, q, &body);
         let tenant = tenant(&headers)?;
         let names = over_match_sets(&s, &p, false, move |db, set, lo, hi| {
             db.label_names(&tenant, set, lo, hi)

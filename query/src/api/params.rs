@@ -4,12 +4,29 @@
 use std::time::Duration;
 
 use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
 
 use super::response::ApiError;
 
 /// The decoded parameters of one request (repeated keys kept).
 #[derive(Debug, Default)]
 pub struct Params(Vec<(String, String)>);
+
+/// A request's parameters: its query string and, for POST, its form body.
+impl<S: Send + Sync> FromRequest<S> for Params {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let query = req.uri().query().map(str::to_string);
+        let post = req.method() == Method::POST;
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self::from_parts(query.as_deref(), post.then_some(&body)))
+    }
+}
 
 impl Params {
     /// Collects parameters from a query string and a form body.

@@ -1,27 +1,20 @@
 //! PromQL endpoints: `query`, `query_range`, `query_exemplars`, `format_query`,
 //! `parse_query`.
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, Method};
+use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::json;
 
-use super::common::{blocking, params, tenant, timed};
+use super::common::{blocking, tenant, timed};
+use super::params::Params;
 use super::response::{self, ApiError};
 use super::QueryState;
 use crate::engine::Engine;
 
 /// `/api/v1/query`
-pub async fn query(
-    State(s): State<QueryState>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Response {
+pub async fn query(State(s): State<QueryState>, headers: HeaderMap, p: Params) -> Response {
     timed(&s, "query", async {
-        let p = params(&method, q, &body);
         let tenant = tenant(&headers)?;
         let query = p.required("query")?.to_string();
         let t = p.time_or("time", s.clock.now_ms())?;
@@ -36,15 +29,8 @@ pub async fn query(
 }
 
 /// `/api/v1/query_range`
-pub async fn query_range(
-    State(s): State<QueryState>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Response {
+pub async fn query_range(State(s): State<QueryState>, headers: HeaderMap, p: Params) -> Response {
     timed(&s, "query_range", async {
-        let p = params(&method, q, &body);
         let tenant = tenant(&headers)?;
         let query = p.required("query")?.to_string();
         p.required("start")?;
@@ -107,13 +93,10 @@ fn engine_for(s: &QueryState, p: &super::params::Params) -> Result<Engine, ApiEr
 async fn with_parsed(
     s: &QueryState,
     endpoint: &str,
-    method: Method,
-    q: Option<String>,
-    body: Bytes,
+    p: Params,
     render: impl FnOnce(promql_parser::parser::Expr) -> Result<serde_json::Value, ApiError>,
 ) -> Response {
     timed(s, endpoint, async {
-        let p = params(&method, q, &body);
         let expr = Engine::parse(p.required("query")?)?;
         Ok(response::success(render(expr)?))
     })
@@ -122,36 +105,18 @@ async fn with_parsed(
 
 /// `/api/v1/query_exemplars`: this store keeps no exemplars, so the answer is an empty
 /// list (after checking the query, as Prometheus does).
-pub async fn query_exemplars(
-    State(s): State<QueryState>,
-    method: Method,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Response {
-    with_parsed(&s, "query_exemplars", method, q, body, |_| Ok(json!([]))).await
+pub async fn query_exemplars(State(s): State<QueryState>, p: Params) -> Response {
+    with_parsed(&s, "query_exemplars", p, |_| Ok(json!([]))).await
 }
 
 /// `/api/v1/format_query`: the query, pretty-printed.
-pub async fn format_query(
-    State(s): State<QueryState>,
-    method: Method,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Response {
-    with_parsed(&s, "format_query", method, q, body, |e| {
-        Ok(json!(e.prettify()))
-    })
-    .await
+pub async fn format_query(State(s): State<QueryState>, p: Params) -> Response {
+    with_parsed(&s, "format_query", p, |e| Ok(json!(e.prettify()))).await
 }
 
 /// `/api/v1/parse_query`: the query's syntax tree as JSON.
-pub async fn parse_query(
-    State(s): State<QueryState>,
-    method: Method,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Response {
-    with_parsed(&s, "parse_query", method, q, body, |e| {
+pub async fn parse_query(State(s): State<QueryState>, p: Params) -> Response {
+    with_parsed(&s, "parse_query", p, |e| {
         serde_json::to_value(&e)
             .map_err(|e| ApiError::internal(format!("cannot render the syntax tree: {e}")))
     })
