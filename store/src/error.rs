@@ -32,4 +32,12 @@ impl StoreError {
             source,
         }
     }
+
+    /// Stored data under `path` that does not read back as it was written.
+    pub fn corrupt(path: impl Into<PathBuf>, why: impl std::fmt::Display) -> Self {
+        Self::io(
+            path,
+            io::Error::new(io::ErrorKind::InvalidData, why.to_string()),
+        )
+    }
 }

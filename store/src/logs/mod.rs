@@ -200,12 +200,7 @@ impl LogStore {
             .map_err(|e| StoreError::io(&self.options.dir, e))?;
         LogBatchRecord::decode(payload.as_slice())
             .map(|r| r.resource_logs)
-            .map_err(|e| {
-                StoreError::io(
-                    &self.options.dir,
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-                )
-            })
+            .map_err(|e| StoreError::corrupt(&self.options.dir, e))
     }
 
     /// Drops records past the retention (by age, then by size); returns segments deleted.

@@ -117,13 +117,6 @@ pub fn service_name(resource: Option<&Resource>) -> String {
         .unwrap_or_else(|| UNKNOWN_SERVICE.to_string())
 }
 
-fn corrupt(dir: &std::path::Path, e: WireError) -> StoreError {
-    StoreError::io(
-        dir,
-        std::io::Error::new(std::io::ErrorKind::InvalidData, e.0),
-    )
-}
-
 /// Lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -169,8 +162,8 @@ impl TraceStore {
     /// with malformed ids are refused and reported.
     pub fn append(&self, batch: &SpanBatch) -> Result<SpanAppendReport, StoreError> {
         let dir = &self.options.dir;
-        let (mut spans, report) =
-            summaries(batch.request(), EXPORT_SPANS_FIELD).map_err(|e| corrupt(dir, e))?;
+        let (mut spans, report) = summaries(batch.request(), EXPORT_SPANS_FIELD)
+            .map_err(|e| StoreError::corrupt(dir, e))?;
         if spans.is_empty() {
             return Ok(report);
         }
@@ -262,7 +255,7 @@ impl TraceStore {
         };
         let mut out = Vec::new();
         for payload in payloads {
-            out.extend(record::trace_spans(&payload, id).map_err(|e| corrupt(dir, e))?);
+            out.extend(record::trace_spans(&payload, id).map_err(|e| StoreError::corrupt(dir, e))?);
         }
         Ok(out)
     }
@@ -340,7 +333,7 @@ impl TraceStore {
                     matched.insert(id);
                 }
             })
-            .map_err(|e| corrupt(&self.options.dir, e))?;
+            .map_err(|e| StoreError::corrupt(&self.options.dir, e))?;
         }
         Ok(matched)
     }
