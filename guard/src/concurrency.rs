@@ -1,0 +1,136 @@
+//! A cap on calls in flight, so a slow dependency cannot take every worker with it.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::rejection::Rejected;
+use crate::transition::{GuardKind, SharedObserver, Transition};
+
+/// At most `limit` calls at once.
+#[derive(Debug)]
+pub struct ConcurrencyLimit {
+    name: Arc<str>,
+    limit: usize,
+    in_flight: AtomicUsize,
+    saturated: AtomicBool,
+    rejected: AtomicU64,
+    observer: SharedObserver,
+}
+
+/// A slot taken; dropping it frees the slot.
+#[derive(Debug)]
+pub struct ConcurrencyPermit {
+    limit: Arc<ConcurrencyLimit>,
+}
+
+impl Drop for ConcurrencyPermit {
+    fn drop(&mut self) {
+        let before = self.limit.in_flight.fetch_sub(1, Ordering::AcqRel);
+        // Report recovery once the load has really dropped, not at every freed slot.
+        if before <= self.limit.limit / 2 + 1
+            && self.limit.saturated.load(Ordering::Relaxed)
+            && self.limit.saturated.swap(false, Ordering::AcqRel)
+        {
+            self.limit.report(
+                "saturated",
+                "admitting",
+                format!("{} call(s) in flight now", before - 1),
+            );
+        }
+    }
+}
+
+impl ConcurrencyLimit {
+    /// A limit of `limit` calls (at least 1).
+    pub fn new(name: impl Into<Arc<str>>, limit: usize, observer: SharedObserver) -> Self {
+        Self {
+            name: name.into(),
+            limit: limit.max(1),
+            in_flight: AtomicUsize::new(0),
+            saturated: AtomicBool::new(false),
+            rejected: AtomicU64::new(0),
+            observer,
+        }
+    }
+
+    /// Calls in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// The cap.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Calls refused so far.
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
+    }
+
+    /// Takes a slot, or refuses when all are taken.
+    pub fn try_acquire(self: &Arc<Self>) -> Result<ConcurrencyPermit, Rejected> {
+        let mut current = self.in_flight.load(Ordering::Relaxed);
+        loop {
+            if current >= self.limit {
+                self.rejected.fetch_add(1, Ordering::Relaxed);
+                if !self.saturated.swap(true, Ordering::AcqRel) {
+                    self.report(
+                        "admitting",
+                        "saturated",
+                        format!("all {} slots in flight", self.limit),
+                    );
+                }
+                return Err(Rejected::ConcurrencyLimited {
+                    guard: self.name.clone(),
+                    limit: self.limit,
+                });
+            }
+            match self.in_flight.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    return Ok(ConcurrencyPermit {
+                        limit: self.clone(),
+                    })
+                }
+                Err(seen) => current = seen,
+            }
+        }
+    }
+
+    fn report(&self, from: &'static str, to: &'static str, reason: String) {
+        // No clock on this path: a concurrency change is timed by whoever logs it.
+        self.observer.on_transition(&Transition {
+            guard: self.name.clone(),
+            kind: GuardKind::Concurrency,
+            from,
+            to,
+            reason,
+            at_ms: 0,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transition::RecordingObserver;
+
+    #[test]
+    fn slots_are_taken_and_given_back() {
+        let seen = Arc::new(RecordingObserver::default());
+        let limit = Arc::new(ConcurrencyLimit::new("db", 4, seen.clone()));
+        let permits: Vec<_> = (0..4).map(|_| limit.try_acquire().unwrap()).collect();
+        assert!(limit.try_acquire().is_err());
+        assert_eq!(limit.rejected(), 1);
+        drop(permits);
+        assert_eq!(limit.in_flight(), 0);
+        assert!(limit.try_acquire().is_ok());
+        let path: Vec<_> = seen.transitions().iter().map(|t| t.to).collect();
+        assert_eq!(path, ["saturated", "admitting"]);
+    }
+}

@@ -1,0 +1,424 @@
+//! Token-bucket rate limiters, one bucket or one per key.
+//!
+//! A bucket of `burst` tokens refilled at `rate` per second is kept as the generic cell rate
+//! algorithm does: one number, the time at which the bucket would be full again. A call
+//! takes a token by moving that time one interval later, with one compare-and-swap and no
+//! background refill.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::rejection::Rejected;
+use crate::transition::{GuardKind, SharedObserver, Transition};
+
+/// A rate and how far a caller may run ahead of it.
+#[derive(Deserialize, Serialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Calls per second, sustained.
+    pub rate: f64,
+    /// Calls allowed at once after a quiet period. Default: one second's worth, at least 1.
+    #[serde(default)]
+    pub burst: Option<u32>,
+}
+
+impl RateLimitConfig {
+    /// `rate` per second with the default burst.
+    pub fn per_second(rate: f64) -> Self {
+        Self { rate, burst: None }
+    }
+
+    /// Every problem, as `field: what is allowed`.
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !(self.rate.is_finite() && self.rate > 0.0 && self.rate <= 1e9) {
+            problems.push(format!(
+                "rate: must be a number of calls per second in (0, 1e9], got {}",
+                self.rate
+            ));
+        }
+        if self.burst == Some(0) {
+            problems.push("burst: must be at least 1".to_string());
+        }
+        problems
+    }
+
+    fn interval_ns(&self) -> i64 {
+        let rate = if self.rate.is_finite() && self.rate > 0.0 {
+            self.rate.min(1e9)
+        } else {
+            1.0
+        };
+        ((1e9 / rate) as i64).max(1)
+    }
+
+    fn burst(&self) -> i64 {
+        i64::from(
+            self.burst
+                .unwrap_or_else(|| self.rate.ceil().clamp(1.0, u32::MAX as f64) as u32)
+                .max(1),
+        )
+    }
+}
+
+/// One token bucket.
+#[derive(Debug)]
+struct Bucket {
+    /// When the bucket is full again, in nanoseconds since the epoch.
+    full_at_ns: AtomicI64,
+}
+
+impl Bucket {
+    fn new() -> Self {
+        Self {
+            full_at_ns: AtomicI64::new(i64::MIN / 2),
+        }
+    }
+
+    /// Takes a token at `now_ns`; `Err(wait)` when none is left. `Ok(true)` when the bucket
+    /// was full, i.e. the caller had been idle for a whole refill.
+    #[inline]
+    fn take(&self, now_ns: i64, interval_ns: i64, capacity_ns: i64) -> Result<bool, Duration> {
+        let mut full_at = self.full_at_ns.load(Ordering::Relaxed);
+        loop {
+            let was_full = full_at <= now_ns;
+            let next = full_at.max(now_ns) + interval_ns;
+            let ahead = next - now_ns;
+            if ahead > capacity_ns {
+                return Err(Duration::from_nanos((ahead - capacity_ns) as u64));
+            }
+            match self.full_at_ns.compare_exchange_weak(
+                full_at,
+                next,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(was_full),
+                Err(seen) => full_at = seen,
+            }
+        }
+    }
+
+    fn idle(&self, now_ns: i64) -> bool {
+        self.full_at_ns.load(Ordering::Relaxed) <= now_ns
+    }
+}
+
+/// Whether a limiter is refusing, so that a change is reported once, not per call.
+#[derive(Debug)]
+struct LimitingFlag {
+    name: Arc<str>,
+    limiting: AtomicBool,
+    rejected: AtomicU64,
+    observer: SharedObserver,
+}
+
+impl LimitingFlag {
+    fn new(name: Arc<str>, observer: SharedObserver) -> Self {
+        Self {
+            name,
+            limiting: AtomicBool::new(false),
+            rejected: AtomicU64::new(0),
+            observer,
+        }
+    }
+
+    #[cold]
+    fn refused(&self, now_ms: i64, reason: impl FnOnce() -> String) {
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+        if !self.limiting.swap(true, Ordering::AcqRel) {
+            self.report("admitting", "limiting", reason(), now_ms);
+        }
+    }
+
+    /// A call found its bucket full again: the overload, if any, has passed.
+    #[inline]
+    fn refilled(&self, now_ms: i64) {
+        if self.limiting.load(Ordering::Relaxed) && self.limiting.swap(false, Ordering::AcqRel) {
+            self.report(
+                "limiting",
+                "admitting",
+                "callers are back under the rate".into(),
+                now_ms,
+            );
+        }
+    }
+
+    fn report(&self, from: &'static str, to: &'static str, reason: String, now_ms: i64) {
+        self.observer.on_transition(&Transition {
+            guard: self.name.clone(),
+            kind: GuardKind::RateLimit,
+            from,
+            to,
+            reason,
+            at_ms: now_ms,
+        });
+    }
+}
+
+/// One rate for all callers.
+#[derive(Debug)]
+pub struct RateLimiter {
+    config: RateLimitConfig,
+    interval_ns: i64,
+    capacity_ns: i64,
+    bucket: Bucket,
+    flag: LimitingFlag,
+}
+
+impl RateLimiter {
+    /// A limiter with a full bucket. `config` should have passed validation; a rate it would
+    /// refuse becomes 1/s.
+    pub fn new(
+        name: impl Into<Arc<str>>,
+        config: RateLimitConfig,
+        observer: SharedObserver,
+    ) -> Self {
+        let interval_ns = config.interval_ns();
+        Self {
+            capacity_ns: interval_ns.saturating_mul(config.burst()),
+            interval_ns,
+            config,
+            bucket: Bucket::new(),
+            flag: LimitingFlag::new(name.into(), observer),
+        }
+    }
+
+    /// Its rate and burst.
+    pub fn config(&self) -> &RateLimitConfig {
+        &self.config
+    }
+
+    /// Calls refused so far.
+    pub fn rejected(&self) -> u64 {
+        self.flag.rejected.load(Ordering::Relaxed)
+    }
+
+    /// Whether it refused the last call it could not admit and has not refilled since.
+    pub fn is_limiting(&self) -> bool {
+        self.flag.limiting.load(Ordering::Relaxed)
+    }
+
+    /// Takes one token at `now_ms`.
+    #[inline]
+    pub fn try_acquire(&self, now_ms: i64) -> Result<(), Rejected> {
+        match self.bucket.take(
+            now_ms.saturating_mul(1_000_000),
+            self.interval_ns,
+            self.capacity_ns,
+        ) {
+            Ok(was_full) => {
+                if was_full {
+                    self.flag.refilled(now_ms);
+                }
+                Ok(())
+            }
+            Err(wait) => {
+                self.flag.refused(now_ms, || {
+                    format!(
+                        "more than {}/s (burst {})",
+                        self.config.rate,
+                        self.config.burst()
+                    )
+                });
+                Err(Rejected::RateLimited {
+                    guard: self.flag.name.clone(),
+                    retry_after: wait,
+                })
+            }
+        }
+    }
+}
+
+/// One bucket per key (an API key, a customer), at most `max_keys` at a time.
+#[derive(Debug)]
+pub struct KeyedRateLimiter {
+    config: RateLimitConfig,
+    interval_ns: i64,
+    capacity_ns: i64,
+    max_keys: usize,
+    buckets: parking_lot::RwLock<HashMap<Box<str>, Bucket>>,
+    flag: LimitingFlag,
+}
+
+impl KeyedRateLimiter {
+    /// A limiter giving each key `config`'s rate; beyond `max_keys` keys with partly used
+    /// buckets, new keys are refused until some go idle.
+    pub fn new(
+        name: impl Into<Arc<str>>,
+        config: RateLimitConfig,
+        max_keys: usize,
+        observer: SharedObserver,
+    ) -> Self {
+        let interval_ns = config.interval_ns();
+        Self {
+            capacity_ns: interval_ns.saturating_mul(config.burst()),
+            interval_ns,
+            config,
+            max_keys: max_keys.max(1),
+            buckets: parking_lot::RwLock::new(HashMap::new()),
+            flag: LimitingFlag::new(name.into(), observer),
+        }
+    }
+
+    /// Its per-key rate and burst.
+    pub fn config(&self) -> &RateLimitConfig {
+        &self.config
+    }
+
+    /// Calls refused so far.
+    pub fn rejected(&self) -> u64 {
+        self.flag.rejected.load(Ordering::Relaxed)
+    }
+
+    /// Whether some key is being refused.
+    pub fn is_limiting(&self) -> bool {
+        self.flag.limiting.load(Ordering::Relaxed)
+    }
+
+    /// Keys with a bucket now.
+    pub fn keys(&self) -> usize {
+        self.buckets.read().len()
+    }
+
+    /// Takes one of `key`'s tokens at `now_ms`.
+    pub fn try_acquire(&self, key: &str, now_ms: i64) -> Result<(), Rejected> {
+        let now_ns = now_ms.saturating_mul(1_000_000);
+        let taken = {
+            let buckets = self.buckets.read();
+            buckets
+                .get(key)
+                .map(|b| b.take(now_ns, self.interval_ns, self.capacity_ns))
+        };
+        let taken = match taken {
+            Some(t) => t,
+            None => self.take_new(key, now_ns)?,
+        };
+        match taken {
+            Ok(was_full) => {
+                if was_full {
+                    self.flag.refilled(now_ms);
+                }
+                Ok(())
+            }
+            Err(wait) => {
+                self.flag.refused(now_ms, || {
+                    format!(
+                        "key {key:?} made more than {}/s (burst {})",
+                        self.config.rate,
+                        self.config.burst()
+                    )
+                });
+                Err(Rejected::RateLimited {
+                    guard: self.flag.name.clone(),
+                    retry_after: wait,
+                })
+            }
+        }
+    }
+
+    #[cold]
+    fn take_new(&self, key: &str, now_ns: i64) -> Result<Result<bool, Duration>, Rejected> {
+        let mut buckets = self.buckets.write();
+        if !buckets.contains_key(key) && buckets.len() >= self.max_keys {
+            // An idle bucket is full, exactly like a new one: forgetting it loses nothing.
+            buckets.retain(|_, b| !b.idle(now_ns));
+            if buckets.len() >= self.max_keys {
+                self.flag.rejected.fetch_add(1, Ordering::Relaxed);
+                return Err(Rejected::RateLimited {
+                    guard: self.flag.name.clone(),
+                    retry_after: Duration::from_nanos(self.interval_ns as u64),
+                });
+            }
+        }
+        let bucket = buckets.entry(key.into()).or_insert_with(Bucket::new);
+        Ok(bucket.take(now_ns, self.interval_ns, self.capacity_ns))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transition::RecordingObserver;
+
+    #[test]
+    fn burst_then_the_rate() {
+        let seen = Arc::new(RecordingObserver::default());
+        let l = RateLimiter::new(
+            "api",
+            RateLimitConfig {
+                rate: 10.0,
+                burst: Some(5),
+            },
+            seen.clone(),
+        );
+        let t0 = 1_000_000;
+        for _ in 0..5 {
+            l.try_acquire(t0).unwrap();
+        }
+        let refused = l.try_acquire(t0).unwrap_err();
+        assert_eq!(refused.retry_after(), Duration::from_millis(100));
+        // One token per 100ms after that.
+        assert!(l.try_acquire(t0 + 99).is_err());
+        l.try_acquire(t0 + 100).unwrap();
+        assert!(l.try_acquire(t0 + 150).is_err());
+        assert!(l.is_limiting());
+        assert_eq!(l.rejected(), 3);
+        // A full refill (0.5s) later the limiter reports it admits again, once.
+        l.try_acquire(t0 + 700).unwrap();
+        l.try_acquire(t0 + 701).unwrap();
+        let path: Vec<_> = seen.transitions().iter().map(|t| t.to).collect();
+        assert_eq!(path, ["limiting", "admitting"]);
+        assert!(seen.transitions()[0]
+            .reason
+            .contains("more than 10/s (burst 5)"));
+    }
+
+    #[test]
+    fn over_a_long_run_admits_the_rate() {
+        let l = RateLimiter::new(
+            "api",
+            RateLimitConfig::per_second(50.0),
+            Arc::new(crate::LogObserver),
+        );
+        // A caller trying every millisecond for 10s gets 10s × 50/s plus the burst.
+        let admitted = (0..=10_000).filter(|ms| l.try_acquire(*ms).is_ok()).count();
+        assert_eq!(admitted, 500 + 50);
+    }
+
+    #[test]
+    fn keys_have_their_own_buckets_and_idle_keys_are_forgotten() {
+        let l = KeyedRateLimiter::new(
+            "per-key",
+            RateLimitConfig {
+                rate: 1.0,
+                burst: Some(1),
+            },
+            2,
+            Arc::new(crate::LogObserver),
+        );
+        l.try_acquire("a", 0).unwrap();
+        assert!(l.try_acquire("a", 10).is_err());
+        l.try_acquire("b", 10).unwrap();
+        // Two keys busy: a third is refused rather than growing the table.
+        assert!(l.try_acquire("c", 20).is_err());
+        // Once "a" and "b" are idle (full again), "c" gets a bucket and they are dropped.
+        l.try_acquire("c", 1_500).unwrap();
+        assert_eq!(l.keys(), 1);
+    }
+
+    #[test]
+    fn bad_configs_are_named() {
+        let bad = RateLimitConfig {
+            rate: -1.0,
+            burst: Some(0),
+        };
+        assert_eq!(bad.validate().len(), 2);
+        assert!(RateLimitConfig::per_second(0.5).validate().is_empty());
+        assert_eq!(RateLimitConfig::per_second(0.5).burst(), 1);
+    }
+}
