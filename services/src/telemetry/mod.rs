@@ -1,0 +1,187 @@
+//! OpenTelemetry for each service: its own resource (`service.name`), tracer, logger and
+//! meter, exporting OTLP/HTTP to Taishan like any external app; spans for inbound and
+//! outbound calls; guard changes as metrics and log lines.
+
+mod guards;
+mod inbound;
+mod outbound;
+
+use std::time::Duration;
+
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+use opentelemetry::metrics::{Meter, MeterProvider as _};
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_otlp::{LogExporter, MetricExporter, SpanExporter, WithExportConfig};
+use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::Resource;
+use serde::{Deserialize, Serialize};
+
+pub use guards::GuardTelemetry;
+pub use inbound::{trace_inbound, TraceCx};
+pub use outbound::{CallError, TracedClient};
+
+/// Where the services send their telemetry.
+#[derive(Deserialize, Serialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// OTLP/HTTP base URL (`/v1/traces`, `/v1/metrics`, `/v1/logs` are appended); `null`
+    /// keeps telemetry in process (tests). Default `http://127.0.0.1:4318`.
+    #[serde(default = "default_endpoint")]
+    pub otlp_endpoint: Option<String>,
+    /// How often metrics are exported. Default `10s`.
+    #[serde(default = "default_export_interval", with = "humantime_serde")]
+    pub metrics_interval: Duration,
+}
+
+fn default_endpoint() -> Option<String> {
+    Some("http://127.0.0.1:4318".into())
+}
+fn default_export_interval() -> Duration {
+    Duration::from_secs(10)
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: default_endpoint(),
+            metrics_interval: default_export_interval(),
+        }
+    }
+}
+
+/// Why telemetry could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("setting up OTLP export for {service}: {reason}")]
+pub struct TelemetryError {
+    service: String,
+    reason: String,
+}
+
+/// One service's tracer, logger and meter.
+#[derive(Debug)]
+pub struct ServiceTelemetry {
+    service: &'static str,
+    tracer: SdkTracer,
+    logger: SdkLogger,
+    meter: Meter,
+    traces: SdkTracerProvider,
+    logs: SdkLoggerProvider,
+    metrics: SdkMeterProvider,
+}
+
+impl ServiceTelemetry {
+    /// Telemetry for `service`, exporting where `config` says.
+    pub fn new(service: &'static str, config: &TelemetryConfig) -> Result<Self, TelemetryError> {
+        let fail = |reason: String| TelemetryError {
+            service: service.into(),
+            reason,
+        };
+        let resource = Resource::builder()
+            .with_service_name(service)
+            .with_attributes([
+                KeyValue::new("service.namespace", "taishan-demo"),
+                KeyValue::new("service.instance.id", format!("{service}-0")),
+            ])
+            .build();
+        let mut traces = SdkTracerProvider::builder().with_resource(resource.clone());
+        let mut logs = SdkLoggerProvider::builder().with_resource(resource.clone());
+        let mut metrics = SdkMeterProvider::builder().with_resource(resource);
+        if let Some(base) = &config.otlp_endpoint {
+            let base = base.trim_end_matches('/');
+            let spans = SpanExporter::builder()
+                .with_http()
+                .with_endpoint(format!("{base}/v1/traces"))
+                .build()
+                .map_err(|e| fail(e.to_string()))?;
+            let log_exporter = LogExporter::builder()
+                .with_http()
+                .with_endpoint(format!("{base}/v1/logs"))
+                .build()
+                .map_err(|e| fail(e.to_string()))?;
+            let metric_exporter = MetricExporter::builder()
+                .with_http()
+                .with_endpoint(format!("{base}/v1/metrics"))
+                .build()
+                .map_err(|e| fail(e.to_string()))?;
+            traces = traces.with_batch_exporter(spans);
+            logs = logs.with_batch_exporter(log_exporter);
+            metrics = metrics.with_reader(
+                PeriodicReader::builder(metric_exporter)
+                    .with_interval(config.metrics_interval)
+                    .build(),
+            );
+        }
+        let traces = traces.build();
+        let logs = logs.build();
+        let metrics = metrics.build();
+        Ok(Self {
+            service,
+            tracer: traces.tracer(service),
+            logger: logs.logger(service),
+            meter: metrics.meter(service),
+            traces,
+            logs,
+            metrics,
+        })
+    }
+
+    /// The service's name (`service.name`).
+    pub fn service(&self) -> &'static str {
+        self.service
+    }
+
+    /// Its tracer.
+    pub fn tracer(&self) -> &SdkTracer {
+        &self.tracer
+    }
+
+    /// Its meter, for the service's business metrics.
+    pub fn meter(&self) -> &Meter {
+        &self.meter
+    }
+
+    /// Emits a structured log record tied to the span in `cx` (its trace and span ids), and
+    /// mirrors it to the process log at debug level.
+    pub fn log(
+        &self,
+        cx: &Context,
+        severity: Severity,
+        body: impl Into<String>,
+        attributes: impl IntoIterator<Item = KeyValue>,
+    ) {
+        let body = body.into();
+        tracing::debug!(service = self.service, ?severity, "{body}");
+        let mut record = self.logger.create_log_record();
+        record.set_severity_number(severity);
+        record.set_severity_text(severity.name());
+        record.set_body(AnyValue::from(body));
+        record.set_timestamp(std::time::SystemTime::now());
+        for kv in attributes {
+            record.add_attribute(kv.key, AnyValue::from(kv.value.to_string()));
+        }
+        let span = cx.span();
+        let sc = span.span_context();
+        if sc.is_valid() {
+            record.set_trace_context(sc.trace_id(), sc.span_id(), Some(sc.trace_flags()));
+        }
+        self.logger.emit(record);
+    }
+
+    /// Sends what is buffered now (before a test reads it, or at shutdown).
+    pub fn flush(&self) {
+        let _ = self.traces.force_flush();
+        let _ = self.logs.force_flush();
+        let _ = self.metrics.force_flush();
+    }
+
+    /// Flushes and stops the exporters.
+    pub fn shutdown(&self) {
+        self.flush();
+        let _ = self.traces.shutdown();
+        let _ = self.logs.shutdown();
+        let _ = self.metrics.shutdown();
+    }
+}
