@@ -7,12 +7,27 @@
 //! are idempotent per key and never paid out twice, reconciliation finds every difference
 //! with its money value, and compensation drives stuck transfers to a final state.
 #![forbid(unsafe_code)]
+// Amounts are written in minor units grouped as yuan_fen: 1_000_00 is 1000.00.
+#![allow(clippy::inconsistent_digit_grouping)]
 
+pub mod bank;
+pub mod clearing;
+pub mod compensation;
 pub mod db;
+pub mod demo;
 pub mod error;
+pub mod gateway;
 pub mod ledger;
+pub mod loan;
 pub mod money;
+pub mod payment;
+pub mod reconciliation;
+pub mod risk;
 pub mod telemetry;
+pub mod traffic;
 
+pub use demo::{Demo, DemoOptions, SERVICES};
 pub use error::ServiceError;
 pub use money::Money;
+pub use telemetry::TelemetryConfig;
+pub use traffic::{Traffic, TrafficStats, TrafficTotals};

@@ -4,6 +4,7 @@
 //! and every section is validated, so `taishan check` can print all errors at once, each as
 //! `file:line:column: field.path: what is wrong`.
 
+mod demo;
 mod ingest;
 mod logs;
 mod positions;
@@ -21,6 +22,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub use demo::{ChannelProfile, DemoConfig, TrafficConfig};
 pub use ingest::IngestConfig;
 pub use logs::LogsConfig;
 pub use positions::{FieldPositions, Position};
@@ -56,10 +58,13 @@ pub struct Config {
     /// The log store.
     #[serde(default)]
     pub logs: LogsConfig,
+    /// The demo financial services and their traffic.
+    #[serde(default)]
+    pub demo: DemoConfig,
 }
 
 const SECTIONS: &[&str] = &[
-    "server", "storage", "ingest", "scrape", "query", "traces", "logs",
+    "server", "storage", "ingest", "scrape", "query", "traces", "logs", "demo",
 ];
 
 /// A problem with one field, before it is placed in a file.
@@ -179,6 +184,7 @@ impl Config {
         self.query.validate(&mut errors);
         self.traces.validate(&mut errors);
         self.logs.validate(&mut errors);
+        self.demo.validate(&mut errors);
         errors
     }
 }
@@ -219,6 +225,7 @@ fn deserialize_sections(
             "query" => section(name, value, errors, &mut config.query),
             "traces" => section(name, value, errors, &mut config.traces),
             "logs" => section(name, value, errors, &mut config.logs),
+            "demo" => section(name, value, errors, &mut config.demo),
             other => errors.push(FieldError::new(
                 other,
                 format!(

@@ -59,7 +59,7 @@ pub struct JournalEntry {
 }
 
 /// What a post did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", content = "entry_id", rename_all = "snake_case")]
 pub enum Posted {
     /// A new entry.

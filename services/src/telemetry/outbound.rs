@@ -105,9 +105,10 @@ impl TracedClient {
             peer: peer.into(),
             reason: e.to_string(),
         })?;
-        let bytes = self
+        let (status, bytes) = self
             .call(cx, peer, route, Method::POST, url, Some(body))
             .await?;
+        success(peer, status, &bytes)?;
         decode(peer, &bytes)
     }
 
@@ -119,8 +120,23 @@ impl TracedClient {
         route: &'static str,
         url: &str,
     ) -> Result<R, CallError> {
-        let bytes = self.call(cx, peer, route, Method::GET, url, None).await?;
+        let (status, bytes) = self.call(cx, peer, route, Method::GET, url, None).await?;
+        success(peer, status, &bytes)?;
         decode(peer, &bytes)
+    }
+
+    /// Sends a request as given and returns the far side's status and body, whatever the
+    /// status (a gateway passing answers through).
+    pub async fn forward(
+        &self,
+        cx: &Context,
+        peer: &str,
+        route: &'static str,
+        method: Method,
+        url: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, Vec<u8>), CallError> {
+        self.call(cx, peer, route, method, url, body).await
     }
 
     async fn call(
@@ -131,7 +147,7 @@ impl TracedClient {
         method: Method,
         url: &str,
         body: Option<Vec<u8>>,
-    ) -> Result<Vec<u8>, CallError> {
+    ) -> Result<(StatusCode, Vec<u8>), CallError> {
         let tracer = self.telemetry.tracer();
         let span = tracer
             .span_builder(route)
@@ -159,12 +175,7 @@ impl TracedClient {
             Ok(response) => {
                 let status = response.status();
                 match response.bytes().await {
-                    Ok(bytes) if status.is_success() => Ok(bytes.to_vec()),
-                    Ok(bytes) => Err(CallError::Status {
-                        peer: peer.into(),
-                        status,
-                        body: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
-                    }),
+                    Ok(bytes) => Ok((status, bytes.to_vec())),
                     Err(e) => Err(transport_error(peer, self.timeout, &e)),
                 }
             }
@@ -172,19 +183,17 @@ impl TracedClient {
         };
         let span = cx.span();
         match &result {
-            Ok(_) => span.set_attribute(KeyValue::new("http.response.status_code", 200i64)),
-            Err(e) => {
-                if let Some(status) = e.status() {
-                    span.set_attribute(KeyValue::new(
-                        "http.response.status_code",
-                        i64::from(status.as_u16()),
-                    ));
-                }
+            Ok((status, _)) => {
+                span.set_attribute(KeyValue::new(
+                    "http.response.status_code",
+                    i64::from(status.as_u16()),
+                ));
                 // A 4xx is the caller's or the business's answer, not a failed dependency.
-                if !e.status().is_some_and(|s| s.is_client_error()) {
-                    span.set_status(Status::error(e.to_string()));
+                if status.is_server_error() {
+                    span.set_status(Status::error(status.to_string()));
                 }
             }
+            Err(e) => span.set_status(Status::error(e.to_string())),
         }
         span.end();
         result
@@ -208,6 +217,18 @@ fn transport_error(peer: &str, timeout: Duration, e: &reqwest::Error) -> CallErr
             peer: peer.into(),
             timeout,
         }
+    }
+}
+
+fn success(peer: &str, status: StatusCode, bytes: &[u8]) -> Result<(), CallError> {
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(CallError::Status {
+            peer: peer.into(),
+            status,
+            body: String::from_utf8_lossy(bytes).chars().take(300).collect(),
+        })
     }
 }
 

@@ -1,0 +1,83 @@
+//! A customer's whole journey through the services' HTTP APIs, and the books afterwards.
+// Amounts in minor units grouped as yuan_fen: 1_000_00 is 1000.00.
+#![allow(clippy::inconsistent_digit_grouping)]
+
+mod support;
+
+use serde_json::json;
+use taishan_core::config::ChannelProfile;
+use taishan_services::payment::PaymentStatus;
+use taishan_services::Money;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_draw_repay_and_the_books_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, clock) = support::start(
+        dir.path(),
+        vec![
+            ChannelProfile::reliable("bank-a", 2),
+            ChannelProfile::reliable("bank-b", 1),
+        ],
+    )
+    .await;
+    let gw = demo.url("gateway").unwrap();
+    let customer = support::good_customer(1);
+
+    let (status, app) = support::post(
+        &format!("{gw}/api/applications"),
+        json!({"customer": customer, "amount": 2_000_00, "term": 2}),
+    )
+    .await;
+    assert_eq!(status, 201, "{app}");
+    assert_eq!(app["decision"]["verdict"], "approved", "{app}");
+
+    let (status, dd) = support::post(
+        &format!("{gw}/api/drawdowns"),
+        json!({"customer": customer, "amount": 1_000_00, "term": 2}),
+    )
+    .await;
+    assert_eq!(status, 201, "{dd}");
+    let drawdown = dd["id"].as_str().unwrap().to_string();
+    support::banks_settled(&demo).await;
+    support::drain(&demo, &clock).await;
+    let (_, dd) = support::get(&format!("{gw}/api/drawdowns/{drawdown}")).await;
+    assert_eq!(dd["status"], "disbursed", "{dd}");
+    // Two installments of 500.00 plus 10.00 interest each.
+    assert_eq!(dd["outstanding"], 1_020_00);
+
+    let (status, rp) = support::post(
+        &format!("{gw}/api/repayments"),
+        json!({"drawdown_id": drawdown}),
+    )
+    .await;
+    assert_eq!(status, 201, "{rp}");
+    assert_eq!(
+        (rp["amount"].as_i64(), rp["interest"].as_i64()),
+        (Some(510_00), Some(10_00))
+    );
+    support::banks_settled(&demo).await;
+    support::drain(&demo, &clock).await;
+    let (_, dd) = support::get(&format!("{gw}/api/drawdowns/{drawdown}")).await;
+    assert_eq!(dd["outstanding"], 510_00, "{dd}");
+
+    let payments = support::all_payments(&demo);
+    assert_eq!(payments.len(), 2);
+    assert!(payments
+        .iter()
+        .all(|p| p.status == PaymentStatus::Succeeded));
+
+    // Lent 1000.00, 500.00 principal back: the loan book holds 500.00, interest earned 10.00.
+    let tb = demo.ledger.trial_balance().unwrap();
+    assert_eq!(tb.total, Money::ZERO);
+    assert_eq!(tb.internal, Money(500_00 - 10_00));
+    assert_eq!(tb.entries, 2);
+
+    let report = demo
+        .reconciliation
+        .run(&opentelemetry::Context::new(), 0, i64::MAX / 2)
+        .await
+        .unwrap();
+    assert!(report.differences.is_empty(), "{:?}", report.differences);
+    assert_eq!(report.payments, 2);
+    demo.stop().await;
+}

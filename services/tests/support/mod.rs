@@ -1,0 +1,136 @@
+//! Starting the services for a test: free loopback ports, a manual clock, no telemetry
+//! export, workers driven by the test.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use taishan_core::config::{ChannelProfile, DemoConfig, TrafficConfig};
+use taishan_core::{Clock, ManualClock};
+use taishan_services::payment::{Payment, PaymentFilter};
+use taishan_services::{Demo, DemoOptions, TelemetryConfig};
+use tokio_util::sync::CancellationToken;
+
+/// A customer the model approves for up to 100 000.00 (a bureau score of 700 or more).
+pub fn good_customer(n: u32) -> String {
+    (0..)
+        .map(|i| format!("c-{n}-{i}"))
+        .find(|c| taishan_services::risk::bureau_score(c) >= 700)
+        .expect("some name scores well")
+}
+
+/// The demo on free ports with `channels`, a manual clock at a fixed time, no traffic and
+/// no background workers.
+pub async fn start(
+    dir: &std::path::Path,
+    channels: Vec<ChannelProfile>,
+) -> (Demo, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::at(1_750_000_000_000));
+    let demo = start_with_clock(dir, channels, clock.clone()).await;
+    (demo, clock)
+}
+
+/// Like [`start`], on a given clock (a restart keeps time).
+pub async fn start_with_clock(
+    dir: &std::path::Path,
+    channels: Vec<ChannelProfile>,
+    clock: Arc<ManualClock>,
+) -> Demo {
+    let config = DemoConfig {
+        base_port: 0,
+        channels,
+        traffic: TrafficConfig {
+            seed: Some(7),
+            ..TrafficConfig::default()
+        },
+        ..DemoConfig::default()
+    };
+    let options = DemoOptions {
+        config,
+        data_dir: dir.to_path_buf(),
+        telemetry: TelemetryConfig {
+            otlp_endpoint: None,
+            ..TelemetryConfig::default()
+        },
+        traffic: false,
+        workers: false,
+    };
+    let clock: Arc<dyn Clock> = clock;
+    Demo::start(options, clock, CancellationToken::new())
+        .await
+        .expect("the demo starts")
+}
+
+/// POSTs JSON to `url` (with the demo API key) and returns the status and body.
+pub async fn post(url: &str, body: Value) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(url)
+        .header("x-api-key", "demo-mobile-app")
+        .json(&body)
+        .send()
+        .await
+        .expect("the service answers");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// GETs `url` and returns the status and body.
+pub async fn get(url: &str) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .get(url)
+        .header("x-api-key", "demo-mobile-app")
+        .send()
+        .await
+        .expect("the service answers");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Waits (real time: the simulated banks settle on their own timers) until every payment
+/// is final at its bank, or panics after 20 s.
+pub async fn banks_settled(demo: &Demo) {
+    for _ in 0..400 {
+        let open = all_payments(demo)
+            .iter()
+            .filter(|p| p.channel.is_some())
+            .filter(|p| {
+                let c = p.channel.as_deref().unwrap_or_default();
+                demo.banks
+                    .transfer(c, &p.id)
+                    .map(|t| t.settled_ms.is_none())
+                    .unwrap_or(false)
+            })
+            .count();
+        if open == 0 {
+            // Give callbacks in flight a moment to land.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("banks did not settle within 20s");
+}
+
+/// Every payment.
+pub fn all_payments(demo: &Demo) -> Vec<Payment> {
+    demo.payments
+        .list(&PaymentFilter::default())
+        .expect("payments list")
+}
+
+/// Runs compensation sweeps, moving the clock past `stuck_after` each time, until nothing
+/// is owed (or panics after 50 sweeps).
+pub async fn drain(demo: &Demo, clock: &ManualClock) {
+    for _ in 0..50 {
+        let b = demo.compensation.backlog().expect("backlog");
+        if b.outbox == 0 && b.open_payments == 0 {
+            return;
+        }
+        clock.advance(Duration::from_secs(400));
+        demo.compensation.sweep().await.expect("sweep");
+        banks_settled(demo).await;
+    }
+    let b = demo.compensation.backlog().expect("backlog");
+    panic!("compensation did not drain: {b:?}");
+}
