@@ -81,3 +81,91 @@ async fn apply_draw_repay_and_the_books_agree() {
     assert_eq!(report.payments, 2);
     demo.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_payout_releases_the_credit_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let refusing = ChannelProfile {
+        failure_rate: 1.0,
+        ..ChannelProfile::reliable("bank-a", 1)
+    };
+    let (demo, clock) = support::start(dir.path(), vec![refusing]).await;
+    let gw = demo.url("gateway").unwrap();
+    let customer = support::good_customer(2);
+    let (s, _) = support::post(
+        &format!("{gw}/api/applications"),
+        json!({"customer": customer, "amount": 3_000_00, "term": 3}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (_, line) = support::get(&format!("{gw}/api/customers/{customer}/line")).await;
+    let limit = line["limit"].as_i64().unwrap();
+    let (s, dd) = support::post(
+        &format!("{gw}/api/drawdowns"),
+        json!({"customer": customer, "amount": limit, "term": 3}),
+    )
+    .await;
+    assert_eq!(s, 201, "{dd}");
+    // The whole line is in use while the pay-out is in flight.
+    let (s, v) = support::post(
+        &format!("{gw}/api/drawdowns"),
+        json!({"customer": customer, "amount": 1_00, "term": 3}),
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
+    support::banks_settled(&demo).await;
+    support::drain(&demo, &clock).await;
+    let (_, dd) = support::get(&format!(
+        "{gw}/api/drawdowns/{}",
+        dd["id"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(dd["status"], "failed", "{dd}");
+    let (_, line) = support::get(&format!("{gw}/api/customers/{customer}/line")).await;
+    assert_eq!(line["used"], 0, "the drawdown was reversed: {line}");
+    assert_eq!(demo.ledger.trial_balance().unwrap().entries, 0);
+    demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn degraded_risk_decides_conservatively() {
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, _clock) =
+        support::start(dir.path(), vec![ChannelProfile::reliable("bank-a", 1)]).await;
+    let gw = demo.url("gateway").unwrap();
+    let risk = demo.url("risk").unwrap();
+    let r = reqwest::Client::new()
+        .put(format!("{risk}/degrade"))
+        .json(&json!({"degraded": true, "reason": "drill: bureau outage"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let customer = support::good_customer(3);
+    let (_, big) = support::post(
+        &format!("{gw}/api/applications"),
+        json!({"customer": customer, "amount": 50_000_00, "term": 6}),
+    )
+    .await;
+    assert_eq!(big["decision"]["verdict"], "rejected", "{big}");
+    assert_eq!(big["decision"]["source"], "fallback");
+    let (_, small) = support::post(
+        &format!("{gw}/api/applications"),
+        json!({"customer": customer, "amount": 3_000_00, "term": 6}),
+    )
+    .await;
+    assert_eq!(small["decision"]["verdict"], "approved", "{small}");
+    assert_eq!(small["decision"]["limit"], 5_000_00);
+    let states: Vec<_> = demo
+        .risk
+        .guards()
+        .snapshot()
+        .into_iter()
+        .map(|s| (s.name.to_string(), s.state))
+        .collect();
+    assert!(
+        states.contains(&("risk-model".into(), "degraded")),
+        "{states:?}"
+    );
+    demo.stop().await;
+}

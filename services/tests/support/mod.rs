@@ -134,3 +134,50 @@ pub async fn drain(demo: &Demo, clock: &ManualClock) {
     let b = demo.compensation.backlog().expect("backlog");
     panic!("compensation did not drain: {b:?}");
 }
+
+/// A disbursement request of `amount` minor units under key `key`.
+pub fn payout(key: &str, amount: i64) -> taishan_services::payment::PaymentRequest {
+    taishan_services::payment::PaymentRequest {
+        idempotency_key: key.into(),
+        purpose: taishan_services::payment::Purpose::Disbursement,
+        customer: format!("cust-{key}"),
+        account: "6222000011112222".into(),
+        partner: "trust-1".into(),
+        amount: taishan_services::Money(amount),
+        interest: taishan_services::Money::ZERO,
+        notify_url: None,
+    }
+}
+
+/// Creates `n` payouts concurrently (keys `p-0`.., amounts 100.00 + i fen).
+pub async fn create_payouts(demo: &Demo, n: usize) -> Vec<Payment> {
+    let cx = opentelemetry::Context::new();
+    let calls = (0..n).map(|i| {
+        let req = payout(&format!("p-{i}"), 100_00 + i as i64);
+        let payments = demo.payments.clone();
+        let cx = cx.clone();
+        tokio::spawn(async move { payments.create(&cx, req).await })
+    });
+    let mut out = Vec::new();
+    for c in calls {
+        out.push(c.await.expect("task").expect("payment created"));
+    }
+    out
+}
+
+/// Which channels hold a transfer for each payment id.
+pub fn holders(demo: &Demo, id: &str) -> Vec<(String, taishan_services::bank::Transfer)> {
+    demo.banks
+        .names()
+        .into_iter()
+        .filter_map(|c| demo.banks.transfer(&c, id).ok().map(|t| (c, t)))
+        .collect()
+}
+
+/// Reconciles everything created so far.
+pub async fn reconcile(demo: &Demo) -> taishan_services::reconciliation::Report {
+    demo.reconciliation
+        .run(&opentelemetry::Context::new(), 0, i64::MAX / 2)
+        .await
+        .expect("reconciliation runs")
+}
