@@ -23,8 +23,11 @@ pub struct Cli {
 pub enum Command {
     /// Run the whole platform in this process until Ctrl-C or SIGTERM.
     ///
-    /// Serves ingest (remote write, Influx), the query API and /metrics on one HTTP port,
-    /// scrapes the configured targets and itself, and stores everything under --data-dir.
+    /// Serves ingest (remote write, Influx, OTLP), the query API and /metrics, scrapes the
+    /// configured targets and itself, and stores everything under --data-dir. Unless
+    /// --no-demo, also runs the demo financial services (gateway, risk, loan, payment,
+    /// ledger, clearing, reconciliation, compensation, simulated banks) on ports from
+    /// 7100, instrumented with OpenTelemetry into this Taishan, with customer traffic.
     /// On shutdown the write-ahead log is flushed; every acknowledged write survives.
     Up(UpArgs),
     /// Check a config file and print every problem as file:line:column: field: message.
@@ -40,18 +43,25 @@ pub enum Command {
     /// --step. Prints a table, or the API's JSON with --output json. Exits 1 on an error
     /// answer, printing Prometheus's errorType and message.
     Query(QueryArgs),
-    /// Run Prometheus promqltest scripts against Taishan's PromQL engine.
-    ///
-    /// Each file's `load` data goes into a scratch store and every `eval` case is checked
-    /// (same format and tolerance as Prometheus's own runner). Prints passed / failed /
-    /// skipped per file and ends with `N passed, N failed, N skipped`; exits 1 when any
-    /// case failed. Native-histogram cases are skipped, by name with --verbose.
     /// Find traces on a running Taishan, or show one.
     #[command(subcommand)]
     Traces(TracesCommand),
     /// Search the logs of a running Taishan, newest first.
     #[command(subcommand)]
     Logs(LogsCommand),
+    /// Drive simulated customers against the demo's gateway.
+    ///
+    /// Customers apply for credit, draw down and repay at --rate actions per second on
+    /// average, following the day (busiest at --peak-hour UTC). Prints progress every 10
+    /// seconds and a summary at the end; stops after --duration or --count, or on Ctrl-C.
+    /// `taishan up` already runs this traffic unless started with --no-demo.
+    Traffic(TrafficArgs),
+    /// Run Prometheus promqltest scripts against Taishan's PromQL engine.
+    ///
+    /// Each file's `load` data goes into a scratch store and every `eval` case is checked
+    /// (same format and tolerance as Prometheus's own runner). Prints passed / failed /
+    /// skipped per file and ends with `N passed, N failed, N skipped`; exits 1 when any
+    /// case failed. Native-histogram cases are skipped, by name with --verbose.
     PromqlTest {
         /// Script files (`.test`).
         #[arg(required = true)]
@@ -202,4 +212,39 @@ pub struct UpArgs {
     /// Port 0 picks a free port, printed at start-up.
     #[arg(long, env = "TAISHAN_HTTP_LISTEN")]
     pub http_listen: Option<SocketAddr>,
+    /// Do not run the demo services and their traffic (same as `demo.enabled: false`).
+    #[arg(long, env = "TAISHAN_NO_DEMO")]
+    pub no_demo: bool,
+}
+
+/// Options of `taishan traffic`.
+#[derive(Debug, clap::Args)]
+pub struct TrafficArgs {
+    /// Base URL of the demo gateway.
+    #[arg(long, default_value = "http://127.0.0.1:7100")]
+    pub gateway: String,
+    /// API key sent as X-Api-Key.
+    #[arg(long, default_value = "demo-mobile-app")]
+    pub api_key: String,
+    /// Customer actions per second at the daily average.
+    #[arg(long, default_value_t = 4.0)]
+    pub rate: f64,
+    /// How far the rate swings over the day, 0 (flat) to 1.
+    #[arg(long, default_value_t = 0.6)]
+    pub daily_amplitude: f64,
+    /// Hour of the day (UTC) when traffic peaks.
+    #[arg(long, default_value_t = 6)]
+    pub peak_hour: u8,
+    /// Customers in the simulated population.
+    #[arg(long, default_value_t = 2000)]
+    pub customers: u32,
+    /// Stop after this long (`30s`, `10m`); default: until Ctrl-C.
+    #[arg(long)]
+    pub duration: Option<humantime::Duration>,
+    /// Stop after this many actions.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Seed of the random choices, for a repeatable run.
+    #[arg(long)]
+    pub seed: Option<u64>,
 }

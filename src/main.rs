@@ -8,6 +8,7 @@ mod promql_test;
 mod query_cmd;
 mod self_metrics;
 mod telemetry_cmd;
+mod traffic_cmd;
 mod up;
 
 use std::process::ExitCode;
@@ -25,7 +26,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     // The server logs its life; one-shot commands only their troubles.
     let default_level = match cli.command {
-        cli::Command::Up(_) => "info",
+        cli::Command::Up(_) | cli::Command::Traffic(_) => "info",
         _ => "warn",
     };
     tracing_subscriber::fmt()
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         cli::Command::Query(args) => query_cmd::run(&args),
         cli::Command::Traces(cmd) => telemetry_cmd::traces(&cmd),
         cli::Command::Logs(cmd) => telemetry_cmd::logs(&cmd),
+        cli::Command::Traffic(args) => traffic_cmd::run(&args),
         cli::Command::PromqlTest { files, verbose } => promql_test::run(&files, verbose),
         cli::Command::Up(args) => match up::run(args) {
             Ok(()) => ExitCode::SUCCESS,

@@ -15,6 +15,7 @@ use taishan_core::config::Config;
 use taishan_core::{Bus, Clock, InProcessBus, MetadataRegistry, SystemClock, TenantId};
 use taishan_query::api::ServerStatus;
 use taishan_query::{query_routes, QueryMetrics, QueryState};
+use taishan_services::{Demo, DemoOptions, TelemetryConfig};
 use taishan_store::append_gate::{AppendGate, DEFAULT_IN_FLIGHT};
 use taishan_store::logs::LogSink;
 use taishan_store::traces::signals::SpanSignals;
@@ -197,6 +198,12 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     )
     .await?;
     print_banner(addr, &otlp, &args);
+    let demo = if config.demo.enabled && !args.no_demo {
+        Some(start_demo(&config, &args, &otlp, clock.clone()).await?)
+    } else {
+        None
+    };
+    println!("Press Ctrl-C to stop.");
 
     let mut targets = ScrapeTarget::from_config(&config.scrape).context("scrape config")?;
     if config.scrape.self_scrape {
@@ -240,15 +247,22 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     ));
 
     let shutdown = cancel.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down: no new requests; finishing those in flight");
-            shutdown.cancel();
-        })
-        .await
-        .context("serving HTTP")?;
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+    });
+    wait_for_signal().await;
+    tracing::info!("shutting down: no new requests; finishing those in flight");
+    if let Some(demo) = demo {
+        // The services flush their telemetry while the receivers still take it.
+        demo.stop().await;
+    }
     cancel.cancel();
+    server
+        .await
+        .context("the HTTP server task")?
+        .context("serving HTTP")?;
     otlp.join().await;
     for s in scrapes {
         let _ = s.await;
@@ -283,7 +297,67 @@ fn print_banner(addr: SocketAddr, otlp: &OtlpServers, args: &UpArgs) {
     );
     println!("  logs                     {base}/api/logs/search");
     println!("  own metrics              {base}/metrics");
-    println!("Press Ctrl-C to stop.");
+}
+
+/// Starts the demo services, exporting their telemetry to this process's OTLP receiver.
+async fn start_demo(
+    config: &Config,
+    args: &UpArgs,
+    otlp: &OtlpServers,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Demo> {
+    let mut receiver = otlp.http;
+    if receiver.ip().is_unspecified() {
+        receiver.set_ip([127, 0, 0, 1].into());
+    }
+    let options = DemoOptions {
+        config: config.demo.clone(),
+        data_dir: args.data_dir.join("demo"),
+        telemetry: TelemetryConfig {
+            otlp_endpoint: Some(format!("http://{receiver}")),
+            ..TelemetryConfig::default()
+        },
+        traffic: true,
+        workers: true,
+    };
+    let demo = Demo::start(options, clock, CancellationToken::new())
+        .await
+        .context(
+            "starting the demo services (use --no-demo or demo.base_port to avoid a port clash)",
+        )?;
+    let url = |s: &str| demo.url(s).unwrap_or_default();
+    println!(
+        "Demo financial services (traffic ~{}/s; --no-demo turns them off):",
+        config.demo.traffic.rate
+    );
+    println!(
+        "  gateway                  {}/api/applications, /api/drawdowns, /api/repayments (X-Api-Key: demo-mobile-app)",
+        url("gateway")
+    );
+    for service in [
+        "risk",
+        "loan",
+        "payment",
+        "ledger",
+        "clearing",
+        "reconciliation",
+        "compensation",
+    ] {
+        println!("  {service:<24} {}", url(service));
+    }
+    println!(
+        "  bank channels            {}/channels/<name>/faults (PATCH to make one fail)",
+        url("banks")
+    );
+    println!("Where to look:");
+    println!("  taishan query 'sum by (channel) (rate(payment_results_total{{status=\"succeeded\"}}[5m])) / sum by (channel) (rate(payment_results_total[5m]))'");
+    println!("  taishan query 'sum(payment_in_flight_amount)'   taishan query 'ledger_imbalance'");
+    println!("  taishan traces search --service gateway          GET /api/topology");
+    println!(
+        "  taishan logs search --severity warn               GET {}/runs/latest (reconciliation)",
+        url("reconciliation")
+    );
+    Ok(demo)
 }
 
 /// Writes the series derived from spans (RED, service graph) every `every`.

@@ -43,6 +43,11 @@ pub fn client() -> reqwest::blocking::Client {
         .expect("http client")
 }
 
+/// Whether the config file at `path` asks for the demo services.
+fn demo_wanted(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|c| c.contains("\ndemo:"))
+}
+
 /// A running `taishan up`.
 pub struct Taishan {
     child: Option<Child>,
@@ -87,6 +92,11 @@ impl Taishan {
             .arg(config)
             .args(["--http-listen", &format!("127.0.0.1:{port}")])
             .env("RUST_LOG", "info")
+            // Tests that want the demo services say so in their config (`demo.enabled`).
+            .env(
+                "TAISHAN_NO_DEMO",
+                if demo_wanted(config) { "false" } else { "true" },
+            )
             .stdout(Stdio::null())
             .stderr(log_file)
             .spawn()
