@@ -22,6 +22,20 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// The first of `n` consecutive loopback ports nobody listens on right now.
+pub fn free_port_run(n: u16) -> u16 {
+    for attempt in 0..200u32 {
+        let base = 20_000 + ((std::process::id() * 7_919 + attempt * 104_729) % 40_000) as u16;
+        let held: Vec<_> = (0..n)
+            .map_while(|i| TcpListener::bind(("127.0.0.1", base + i)).ok())
+            .collect();
+        if held.len() == usize::from(n) {
+            return base;
+        }
+    }
+    panic!("no run of {n} free loopback ports");
+}
+
 /// Polls `check` until it returns Some, or panics after `timeout` naming `what`.
 pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
