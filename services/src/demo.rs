@@ -168,7 +168,7 @@ impl Demo {
             clock.clone(),
         )?;
         let gateway = Gateway::new(
-            GatewaySettings::new(url("loan")),
+            GatewaySettings::new(url("loan"), cfg.gateway_rate_per_key),
             tel("gateway")?,
             clock.clone(),
         );

@@ -21,6 +21,10 @@ pub struct DemoConfig {
     /// ports. Default 7100.
     #[serde(default = "default_base_port")]
     pub base_port: u16,
+    /// Requests per second the gateway lets each API key make (bursts of twice that).
+    /// Default 100.
+    #[serde(default = "default_gateway_rate")]
+    pub gateway_rate_per_key: f64,
     /// The simulated customers.
     #[serde(default)]
     pub traffic: TrafficConfig,
@@ -94,6 +98,9 @@ fn default_listen() -> IpAddr {
 }
 fn default_base_port() -> u16 {
     7100
+}
+fn default_gateway_rate() -> f64 {
+    100.0
 }
 fn default_rate() -> f64 {
     4.0
@@ -226,6 +233,7 @@ impl Default for DemoConfig {
             enabled: true,
             listen: default_listen(),
             base_port: default_base_port(),
+            gateway_rate_per_key: default_gateway_rate(),
             traffic: TrafficConfig::default(),
             channels: default_channels(),
         }
@@ -254,6 +262,18 @@ impl DemoConfig {
             errors.push(FieldError::new(
                 "demo.traffic.peak_hour_utc",
                 format!("must be an hour 0–23, got {}", t.peak_hour_utc),
+            ));
+        }
+        if !(self.gateway_rate_per_key.is_finite()
+            && self.gateway_rate_per_key > 0.0
+            && self.gateway_rate_per_key <= 1e6)
+        {
+            errors.push(FieldError::new(
+                "demo.gateway_rate_per_key",
+                format!(
+                    "must be in (0, 1000000] requests per second, got {}",
+                    self.gateway_rate_per_key
+                ),
             ));
         }
         if t.customers == 0 {

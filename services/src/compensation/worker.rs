@@ -3,10 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use opentelemetry::logs::Severity;
 use opentelemetry::metrics::Counter;
 use opentelemetry::trace::{TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
+use parking_lot::Mutex;
 use rand::Rng;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -17,6 +19,9 @@ use crate::ledger::Posted;
 use crate::payment::store::{self, OutboxAction, OutboxItem};
 use crate::payment::{Payment, PaymentNotice, PaymentRequest, PaymentStatus, Payments, Purpose};
 use crate::telemetry::{CallError, ServiceTelemetry, TracedClient};
+
+/// Outbox items delivered at the same time.
+const DELIVERIES_AT_ONCE: usize = 16;
 
 /// How hard the worker tries.
 #[derive(Debug, Clone)]
@@ -160,16 +165,18 @@ impl Compensation {
         }
     }
 
-    /// Sweeps every `interval` until cancelled.
+    /// Delivers outbox work as soon as payments owe it, and sweeps for stuck payments every
+    /// `interval`, until cancelled.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
         let mut tick = tokio::time::interval(self.settings.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tokio::select! {
+            let done = tokio::select! {
                 _ = cancel.cancelled() => return,
-                _ = tick.tick() => {}
-            }
-            match self.sweep().await {
+                _ = tick.tick() => self.sweep().await,
+                _ = self.payments.outbox_ready() => self.drain_outbox().await,
+            };
+            match done {
                 Ok(s) if s != Sweep::default() => tracing::debug!(?s, "compensation sweep"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "compensation sweep failed; next one retries"),
@@ -177,17 +184,33 @@ impl Compensation {
         }
     }
 
+    /// Delivers the outbox work due now, batch after batch until none is left.
+    pub async fn drain_outbox(&self) -> Result<Sweep, ServiceError> {
+        let sweep = Mutex::new(Sweep::default());
+        loop {
+            let now = self.payments.clock().now_ms();
+            let due = self
+                .payments
+                .db()
+                .with_conn(|c| store::outbox_due(c, now, self.settings.batch))?;
+            let full = due.len() == self.settings.batch;
+            // Each item is a call to another service: several at once, not one by one.
+            let results: Vec<Result<(), ServiceError>> = futures_util::stream::iter(due)
+                .map(|item| self.deliver(item, &sweep))
+                .buffer_unordered(DELIVERIES_AT_ONCE)
+                .collect()
+                .await;
+            results.into_iter().collect::<Result<(), _>>()?;
+            if !full {
+                return Ok(sweep.into_inner());
+            }
+        }
+    }
+
     /// One pass: the due outbox work, then the stuck payments.
     pub async fn sweep(&self) -> Result<Sweep, ServiceError> {
-        let mut sweep = Sweep::default();
+        let mut sweep = self.drain_outbox().await?;
         let now = self.payments.clock().now_ms();
-        let due = self
-            .payments
-            .db()
-            .with_conn(|c| store::outbox_due(c, now, self.settings.batch))?;
-        for item in due {
-            self.deliver(item, &mut sweep).await?;
-        }
         let before = now - self.settings.stuck_after.as_millis() as i64;
         let stuck = self
             .payments
@@ -218,7 +241,7 @@ impl Compensation {
         Context::new().with_span(span)
     }
 
-    async fn deliver(&self, item: OutboxItem, sweep: &mut Sweep) -> Result<(), ServiceError> {
+    async fn deliver(&self, item: OutboxItem, sweep: &Mutex<Sweep>) -> Result<(), ServiceError> {
         let cx = self.span(
             match item.action {
                 OutboxAction::PostLedger => "deliver ledger posting",
@@ -238,7 +261,7 @@ impl Compensation {
                 self.payments
                     .db()
                     .with_conn(|c| store::outbox_done(c, item.id))?;
-                sweep.delivered += 1;
+                sweep.lock().delivered += 1;
                 self.count(action, "delivered");
             }
             Err(Delivery::Retry(error)) if item.attempts + 1 < self.settings.max_attempts => {
@@ -246,7 +269,7 @@ impl Compensation {
                 self.payments
                     .db()
                     .with_conn(|c| store::outbox_failed(c, item.id, &error, next, false))?;
-                sweep.retried += 1;
+                sweep.lock().retried += 1;
                 self.count(action, "retried");
             }
             Err(Delivery::Retry(error)) | Err(Delivery::GiveUp(error)) => {
@@ -263,7 +286,7 @@ impl Compensation {
                 self.payments
                     .db()
                     .with_conn(|c| store::outbox_failed(c, item.id, &error, now, true))?;
-                sweep.dead_lettered += 1;
+                sweep.lock().dead_lettered += 1;
                 self.count(action, "dead_lettered");
             }
         }
@@ -303,7 +326,7 @@ impl Compensation {
         &self,
         cx: &Context,
         payment: &Payment,
-        sweep: &mut Sweep,
+        sweep: &Mutex<Sweep>,
     ) -> Result<(), Delivery> {
         let Some(url) = &payment.request.notify_url else {
             return Ok(());
@@ -324,7 +347,7 @@ impl Compensation {
                 self.refund(cx, payment)
                     .await
                     .map_err(|e| Delivery::Retry(e.to_string()))?;
-                sweep.refunds += 1;
+                sweep.lock().refunds += 1;
                 Ok(())
             }
             Err(e) if e.status().is_some_and(|s| s.is_client_error()) => {

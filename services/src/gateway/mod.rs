@@ -43,14 +43,14 @@ pub struct GatewaySettings {
 }
 
 impl GatewaySettings {
-    /// The demo keys, 100 requests/s each with bursts of 200.
-    pub fn new(loan_url: String) -> Self {
+    /// The demo keys, `rate` requests/s each with bursts of twice that.
+    pub fn new(loan_url: String, rate: f64) -> Self {
         Self {
             loan_url,
             api_keys: DEMO_API_KEYS.iter().map(|k| k.to_string()).collect(),
             rate_per_key: RateLimitConfig {
-                rate: 100.0,
-                burst: Some(200),
+                rate,
+                burst: Some((rate * 2.0).ceil().clamp(1.0, u32::MAX as f64) as u32),
             },
         }
     }

@@ -79,6 +79,7 @@ pub struct Payments {
     router: ChannelRouter,
     guards: Arc<Guards>,
     metrics: PaymentMetrics,
+    outbox_ready: tokio::sync::Notify,
 }
 
 impl Payments {
@@ -164,6 +165,7 @@ impl Payments {
             router,
             guards,
             metrics,
+            outbox_ready: tokio::sync::Notify::new(),
         }))
     }
 
@@ -175,6 +177,12 @@ impl Payments {
     /// The service's database (compensation shares it: the outbox lives beside the payments).
     pub fn db(&self) -> &Database {
         &self.db
+    }
+
+    /// Resolves when a payment became final and owes work (compensation waits on it, so
+    /// follow-up work starts at once rather than at the next sweep).
+    pub async fn outbox_ready(&self) {
+        self.outbox_ready.notified().await
     }
 
     /// The service's telemetry.
@@ -301,6 +309,7 @@ impl Payments {
             })
             .await?;
         if let Some(p) = &failed {
+            self.outbox_ready.notify_one();
             self.count_final(p, channel);
         }
         Ok(failed)
@@ -345,6 +354,7 @@ impl Payments {
             .await;
         let outcome = match &applied {
             Ok((p, ResultOutcome::Applied)) => {
+                self.outbox_ready.notify_one();
                 self.count_final(p, &result.channel);
                 self.telemetry.log(
                     cx,

@@ -13,15 +13,22 @@ use opentelemetry::metrics::{Meter, MeterProvider as _};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_otlp::{LogExporter, MetricExporter, SpanExporter, WithExportConfig};
-use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
+use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLogger, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::{self, BatchSpanProcessor, SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use serde::{Deserialize, Serialize};
 
 pub use guards::GuardTelemetry;
 pub use inbound::{trace_inbound, TraceCx};
 pub use outbound::{CallError, TracedClient};
+
+/// Spans or log records a service buffers before it drops new ones.
+const QUEUE: usize = 65_536;
+/// Most spans or records per export request.
+const BATCH: usize = 4_096;
+/// Longest wait before buffered spans or records are exported.
+const DELAY: Duration = Duration::from_secs(1);
 
 /// Where the services send their telemetry.
 #[derive(Deserialize, Serialize, Debug, Clone, PartialEq)]
@@ -106,8 +113,30 @@ impl ServiceTelemetry {
                 .with_endpoint(format!("{base}/v1/metrics"))
                 .build()
                 .map_err(|e| fail(e.to_string()))?;
-            traces = traces.with_batch_exporter(spans);
-            logs = logs.with_batch_exporter(log_exporter);
+            // Queues sized for the demo at full speed (about 15 spans and 5 log records
+            // per transfer); the SDK's defaults (2048, every 5 s) drop most of them.
+            traces = traces.with_span_processor(
+                BatchSpanProcessor::builder(spans)
+                    .with_batch_config(
+                        trace::BatchConfigBuilder::default()
+                            .with_max_queue_size(QUEUE)
+                            .with_max_export_batch_size(BATCH)
+                            .with_scheduled_delay(DELAY)
+                            .build(),
+                    )
+                    .build(),
+            );
+            logs = logs.with_log_processor(
+                BatchLogProcessor::builder(log_exporter)
+                    .with_batch_config(
+                        opentelemetry_sdk::logs::BatchConfigBuilder::default()
+                            .with_max_queue_size(QUEUE)
+                            .with_max_export_batch_size(BATCH)
+                            .with_scheduled_delay(DELAY)
+                            .build(),
+                    )
+                    .build(),
+            );
             metrics = metrics.with_reader(
                 PeriodicReader::builder(metric_exporter)
                     .with_interval(config.metrics_interval)
