@@ -221,7 +221,12 @@ async fn a_failing_channel_opens_its_breaker_and_payments_move() {
         "{states:?}"
     );
     // Once open, bank-a is not called at all: its breaker refused the later payments.
-    let refused = demo.payments.guards().snapshot()[0].rejected;
+    let refused = demo
+        .payments
+        .guards()
+        .find_breaker("bank-a")
+        .unwrap()
+        .rejected();
     assert!(refused >= 5, "{refused}");
     support::banks_settled(&demo).await;
     support::drain(&demo, &clock).await;

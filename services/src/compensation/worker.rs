@@ -365,9 +365,9 @@ impl Compensation {
             customer: r.customer.clone(),
             account: r.account.clone(),
             partner: r.partner.clone(),
-            // Principal comes back through the loan book, interest too: the whole amount.
+            // The whole amount, split as the repayment was, so the books reverse exactly.
             amount: r.amount,
-            interest: crate::money::Money::ZERO,
+            interest: r.interest,
             notify_url: None,
         };
         self.telemetry.log(

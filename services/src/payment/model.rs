@@ -110,7 +110,7 @@ pub struct PaymentRequest {
     pub partner: String,
     /// How much, minor units.
     pub amount: Money,
-    /// Of which interest (repayments only).
+    /// Of which interest (a repayment's, or the part of a refund that gives interest back).
     #[serde(default)]
     pub interest: Money,
     /// Where the final result is posted.
@@ -147,8 +147,8 @@ impl PaymentRequest {
         if self.interest.minor() < 0 || self.interest > self.amount {
             problems.push("interest: must be between 0 and amount".into());
         }
-        if self.purpose != Purpose::Repayment && self.interest != Money::ZERO {
-            problems.push("interest: only a repayment carries interest".into());
+        if self.purpose == Purpose::Disbursement && self.interest != Money::ZERO {
+            problems.push("interest: a disbursement carries no interest".into());
         }
         if let Some(url) = &self.notify_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -202,8 +202,9 @@ impl Payment {
         let r = &self.request;
         let bank = format!("bank:{channel}");
         let loans = format!("loans:{}", r.partner);
+        let principal = Money(r.amount.minor() - r.interest.minor());
         let legs = match r.purpose {
-            Purpose::Disbursement | Purpose::Refund => vec![
+            Purpose::Disbursement => vec![
                 Leg {
                     account: loans,
                     amount: r.amount,
@@ -213,8 +214,27 @@ impl Payment {
                     amount: Money(-r.amount.minor()),
                 },
             ],
+            // The exact reverse of the repayment it returns.
+            Purpose::Refund => {
+                let mut legs = vec![Leg {
+                    account: bank,
+                    amount: Money(-r.amount.minor()),
+                }];
+                if principal.is_positive() {
+                    legs.push(Leg {
+                        account: loans,
+                        amount: principal,
+                    });
+                }
+                if r.interest.is_positive() {
+                    legs.push(Leg {
+                        account: "income:interest".into(),
+                        amount: r.interest,
+                    });
+                }
+                legs
+            }
             Purpose::Repayment => {
-                let principal = Money(r.amount.minor() - r.interest.minor());
                 let mut legs = vec![Leg {
                     account: bank,
                     amount: r.amount,

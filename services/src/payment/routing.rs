@@ -1,5 +1,6 @@
-//! Sending a payment to a bank channel: a breaker per channel (a `tower` layer from
-//! `taishan-guard`), channels tried by weight, and the rule that keeps money from moving
+//! Sending a payment to a bank channel: per channel a bulkhead (a cap on calls in flight,
+//! so one slow bank cannot hold every connection) and a breaker, both `tower` layers from
+//! `taishan-guard`; channels tried by weight; and the rule that keeps money from moving
 //! twice: a payment moves to another channel only after a definite refusal, never after a
 //! call whose outcome is unknown.
 
@@ -8,9 +9,9 @@ use std::sync::Arc;
 use opentelemetry::Context;
 use rand::Rng;
 use taishan_core::Clock;
-use taishan_guard::layer::{rejection, BoxError, BreakerLayer};
-use taishan_guard::{BreakerConfig, CircuitBreaker, Guards};
-use tower::{service_fn, Layer, ServiceExt};
+use taishan_guard::layer::{rejection, BoxError, BreakerLayer, ConcurrencyLimitLayer};
+use taishan_guard::{BreakerConfig, CircuitBreaker, ConcurrencyLimit, Guards};
+use tower::{service_fn, ServiceExt};
 
 use super::model::Payment;
 use crate::bank::{Acceptance, TransferRequest};
@@ -22,7 +23,11 @@ pub(crate) struct RoutedChannel {
     pub(crate) name: String,
     weight: u32,
     breaker: Arc<CircuitBreaker>,
+    bulkhead: Arc<ConcurrencyLimit>,
 }
+
+/// Calls to one channel in flight at once; beyond, payments try another channel.
+const CALLS_PER_CHANNEL: usize = 64;
 
 /// How a submission ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +71,8 @@ impl ChannelRouter {
                     name: name.clone(),
                     weight: (*weight).max(1),
                     breaker: guards.breaker(name, breaker.clone()),
+                    bulkhead: guards
+                        .concurrency_limit(&format!("{name}-bulkhead"), CALLS_PER_CHANNEL),
                 })
                 .collect(),
             banks_url,
@@ -138,12 +145,14 @@ impl ChannelRouter {
                     }
                 },
             );
-            let guarded = BreakerLayer::new(
-                channel.breaker.clone(),
-                clock.clone(),
-                counts_against_channel,
-            )
-            .layer(call);
+            let guarded = tower::ServiceBuilder::new()
+                .layer(ConcurrencyLimitLayer::new(channel.bulkhead.clone()))
+                .layer(BreakerLayer::new(
+                    channel.breaker.clone(),
+                    clock.clone(),
+                    counts_against_channel,
+                ))
+                .service(call);
             match guarded
                 .oneshot((cx.clone(), channel.name.clone(), url, req))
                 .await

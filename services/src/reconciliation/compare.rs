@@ -364,3 +364,7 @@ pub fn reconcile(
         differences,
     }
 }
+
+#[cfg(test)]
+#[path = "compare_tests.rs"]
+mod tests;
