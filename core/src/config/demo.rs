@@ -309,3 +309,41 @@ impl DemoConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    #[test]
+    fn every_bad_demo_field_is_named_with_its_line() {
+        let text = "demo:\n  base_port: 65530\n  traffic:\n    rate: -1\n    peak_hour_utc: 24\n  channels:\n    - name: Bank A\n      error_rate: 1.5\n    - name: bank-b\n    - name: bank-b\n";
+        let errors = Config::load_str("t.yaml", text).unwrap_err();
+        let paths: Vec<_> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "demo.traffic.rate",
+                "demo.traffic.peak_hour_utc",
+                "demo.channels[0].name",
+                "demo.channels[0].error_rate",
+                "demo.channels[2].name",
+                "demo.base_port",
+            ],
+            "{errors:?}"
+        );
+        assert!(errors.iter().all(|e| e.position.is_some()), "{errors:?}");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let errors = Config::load_str(
+            "t.yaml",
+            "demo:\n  channels:\n    - name: a\n      speed: 3\n",
+        )
+        .unwrap_err();
+        assert!(
+            errors[0].message.contains("unknown field `speed`"),
+            "{errors:?}"
+        );
+    }
+}
