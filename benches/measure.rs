@@ -1,7 +1,72 @@
 //! What the benchmarks measure of the processes they start: free loopback ports, resident
-//! memory and CPU time from `/proc`, and bytes on disk. Shared by every benchmark.
+//! memory and CPU time from `/proc`, and bytes on disk; and Taishan itself, started on free
+//! ports. Shared by every benchmark.
 
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `taishan up --no-demo` on free loopback ports, killed when dropped.
+pub struct Taishan {
+    /// The process.
+    pub child: Child,
+    /// Query API base URL.
+    pub base: String,
+    /// OTLP/gRPC URL.
+    pub grpc: String,
+    /// OTLP/HTTP base URL.
+    pub http: String,
+}
+
+impl Drop for Taishan {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts Taishan with its data under `dir`, self-scraping off, plus `extra_config` YAML
+/// sections; waits until it is ready.
+pub fn start_taishan(dir: &Path, extra_config: &str) -> Taishan {
+    let (api, grpc, http) = (free_port(), free_port(), free_port());
+    let config = dir.join("taishan.yaml");
+    std::fs::write(
+        &config,
+        format!("server:\n  http_listen: 127.0.0.1:{api}\n  otlp_grpc_listen: 127.0.0.1:{grpc}\n  otlp_http_listen: 127.0.0.1:{http}\nscrape:\n  self_scrape: false\n{extra_config}"),
+    )
+    .expect("config");
+    let log = std::fs::File::create(dir.join("taishan.log")).expect("log");
+    let child = Command::new(env!("CARGO_BIN_EXE_taishan"))
+        .args(["up", "--no-demo", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start taishan");
+    let t = Taishan {
+        child,
+        base: format!("http://127.0.0.1:{api}"),
+        grpc: format!("http://127.0.0.1:{grpc}"),
+        http: format!("http://127.0.0.1:{http}"),
+    };
+    let client = reqwest::blocking::Client::new();
+    let started = Instant::now();
+    while !client
+        .get(format!("{}/-/ready", t.base))
+        .send()
+        .map(|r| r.status().is_success())
+        .unwrap_or(false)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "taishan did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t
+}
 
 /// A free port on 127.0.0.1.
 pub fn free_port() -> u16 {

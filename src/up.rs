@@ -334,15 +334,8 @@ async fn start_demo(
         "  gateway                  {}/api/applications, /api/drawdowns, /api/repayments (X-Api-Key: demo-mobile-app)",
         url("gateway")
     );
-    for service in [
-        "risk",
-        "loan",
-        "payment",
-        "ledger",
-        "clearing",
-        "reconciliation",
-        "compensation",
-    ] {
+    // The services between the gateway and the banks, in port order.
+    for service in &taishan_services::SERVICES[1..taishan_services::SERVICES.len() - 1] {
         println!("  {service:<24} {}", url(service));
     }
     println!(

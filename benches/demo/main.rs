@@ -21,12 +21,11 @@ mod measure;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use measure::{cpu_seconds, free_port};
+use measure::{cpu_seconds, start_taishan, Taishan};
 use taishan_core::config::{ChannelProfile, DemoConfig};
 use taishan_core::{Clock, SystemClock};
 use taishan_services::payment::{PaymentFilter, PaymentStatus};
@@ -56,71 +55,18 @@ fn args() -> Args {
     a
 }
 
-struct Receiver {
-    child: Child,
-    otlp_http: String,
-    api: String,
-}
-
-impl Receiver {
-    /// Spans Taishan has counted (its RED series derived from the spans it stored).
-    fn spans_received(&self) -> f64 {
-        let v: serde_json::Value = reqwest::blocking::Client::new()
-            .get(format!("{}/api/v1/query", self.api))
-            .query(&[("query", "sum(traces_span_metrics_calls_total)")])
-            .send()
-            .and_then(|r| r.json())
-            .unwrap_or_default();
-        v["data"]["result"][0]["value"][1]
-            .as_str()
-            .and_then(|x| x.parse().ok())
-            .unwrap_or(0.0)
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_taishan(dir: &Path) -> Receiver {
-    let (api, grpc, http) = (free_port(), free_port(), free_port());
-    let config = dir.join("taishan.yaml");
-    std::fs::write(
-        &config,
-        format!("server:\n  http_listen: 127.0.0.1:{api}\n  otlp_grpc_listen: 127.0.0.1:{grpc}\n  otlp_http_listen: 127.0.0.1:{http}\n"),
-    )
-    .expect("config");
-    let child = Command::new(env!("CARGO_BIN_EXE_taishan"))
-        .args(["up", "--no-demo", "--config"])
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start taishan");
-    let client = reqwest::blocking::Client::new();
-    let t = Instant::now();
-    while !client
-        .get(format!("http://127.0.0.1:{api}/-/ready"))
+/// Spans Taishan has counted (its RED series derived from the spans it stored).
+fn spans_received(taishan: &Taishan) -> f64 {
+    let v: serde_json::Value = reqwest::blocking::Client::new()
+        .get(format!("{}/api/v1/query", taishan.base))
+        .query(&[("query", "sum(traces_span_metrics_calls_total)")])
         .send()
-        .map(|r| r.status().is_success())
-        .unwrap_or(false)
-    {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "taishan did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Receiver {
-        child,
-        otlp_http: format!("http://127.0.0.1:{http}"),
-        api: format!("http://127.0.0.1:{api}"),
-    }
+        .and_then(|r| r.json())
+        .unwrap_or_default();
+    v["data"]["result"][0]["value"][1]
+        .as_str()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0.0)
 }
 
 struct Run {
@@ -250,7 +196,7 @@ fn total(runs: &[Run]) -> Run {
 fn main() {
     let a = args();
     let dir = tempfile::tempdir().expect("temp dir");
-    let taishan = start_taishan(dir.path());
+    let taishan = start_taishan(dir.path(), "");
     let pid = taishan.child.id();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -262,7 +208,7 @@ fn main() {
         eprintln!("instrumentation off (no exporter), round {}:", round + 1);
         off.push(rt.block_on(run(&dir.path().join(format!("off-{round}")), None, &a, pid)));
         eprintln!("instrumentation on (OTLP to Taishan), round {}:", round + 1);
-        let endpoint = Some(taishan.otlp_http.clone());
+        let endpoint = Some(taishan.http.clone());
         on.push(rt.block_on(run(
             &dir.path().join(format!("on-{round}")),
             endpoint,
@@ -273,7 +219,7 @@ fn main() {
     let (on, off) = (total(&on), total(&off));
     // The span-derived series are written every 15 s: wait for the last ones.
     std::thread::sleep(Duration::from_secs(16));
-    let spans = taishan.spans_received();
+    let spans = spans_received(&taishan);
     let per = |r: &Run| r.cpu * 1000.0 / r.transfers.max(1) as f64;
     println!("| run | transfers final/s | posted to the ledger/s | service CPU ms / transfer | Taishan CPU ms / transfer |");
     println!("|---|---|---|---|---|");

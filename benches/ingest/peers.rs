@@ -69,7 +69,7 @@ impl Peer {
                 )
                 .expect("config");
                 let mut c = Command::new(env!("CARGO_BIN_EXE_taishan"));
-                c.arg("up")
+                c.args(["up", "--no-demo"])
                     .arg("--data-dir")
                     .arg(&dir)
                     .arg("--config")

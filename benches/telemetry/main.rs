@@ -9,13 +9,12 @@ mod data;
 mod measure;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use measure::{cpu_seconds, disk_bytes, free_port, rss_bytes};
+use measure::{cpu_seconds, disk_bytes, rss_bytes, start_taishan, Taishan};
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message;
@@ -46,59 +45,8 @@ struct Args {
     bench: bool,
 }
 
-struct Server {
-    child: Child,
-    base: String,
-    grpc: String,
-    http: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(dir: &Path) -> Server {
-    let (api, grpc, http) = (free_port(), free_port(), free_port());
-    let config = dir.join("taishan.yaml");
-    std::fs::write(
-        &config,
-        format!("server:\n  http_listen: 127.0.0.1:{api}\n  otlp_grpc_listen: 127.0.0.1:{grpc}\n  otlp_http_listen: 127.0.0.1:{http}\nscrape:\n  self_scrape: false\ningest:\n  max_body_size: 64MiB\n"),
-    )
-    .expect("config");
-    let log = std::fs::File::create(dir.join("taishan.log")).expect("log");
-    let child = Command::new(env!("CARGO_BIN_EXE_taishan"))
-        .args(["up", "--config"])
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start taishan");
-    let s = Server {
-        child,
-        base: format!("http://127.0.0.1:{api}"),
-        grpc: format!("http://127.0.0.1:{grpc}"),
-        http: format!("http://127.0.0.1:{http}"),
-    };
-    let client = reqwest::blocking::Client::new();
-    let t = Instant::now();
-    while !client
-        .get(format!("{}/-/ready", s.base))
-        .send()
-        .map(|r| r.status().is_success())
-        .unwrap_or(false)
-    {
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "taishan did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    s
+fn start(dir: &Path) -> Taishan {
+    start_taishan(dir, "ingest:\n  max_body_size: 64MiB\n")
 }
 
 fn now_ns() -> u64 {
@@ -111,7 +59,7 @@ fn now_ns() -> u64 {
 /// Sends `total` spans with `clients` concurrent exporters; returns (wall s, server CPU s).
 fn send_spans(
     rt: &tokio::runtime::Runtime,
-    s: &Server,
+    s: &Taishan,
     grpc: bool,
     total: usize,
     batch: usize,
@@ -174,7 +122,7 @@ fn send_spans(
 /// Sends `total` log lines; returns (wall s, server CPU s, raw bytes).
 fn send_logs(
     rt: &tokio::runtime::Runtime,
-    s: &Server,
+    s: &Taishan,
     total: usize,
     batch: usize,
     clients: usize,

@@ -160,14 +160,74 @@ impl LimitingFlag {
     }
 }
 
-/// One rate for all callers.
+/// A rate, its bucket arithmetic and its refusal reporting, shared by both limiters.
 #[derive(Debug)]
-pub struct RateLimiter {
+struct Limit {
     config: RateLimitConfig,
     interval_ns: i64,
     capacity_ns: i64,
-    bucket: Bucket,
     flag: LimitingFlag,
+}
+
+impl Limit {
+    fn new(name: Arc<str>, config: RateLimitConfig, observer: SharedObserver) -> Self {
+        let interval_ns = config.interval_ns();
+        Self {
+            capacity_ns: interval_ns.saturating_mul(config.burst()),
+            interval_ns,
+            config,
+            flag: LimitingFlag::new(name, observer),
+        }
+    }
+
+    #[inline]
+    fn take(&self, bucket: &Bucket, now_ns: i64) -> Result<bool, Duration> {
+        bucket.take(now_ns, self.interval_ns, self.capacity_ns)
+    }
+
+    /// Turns a bucket's answer into the caller's, reporting a change of state; `who` names
+    /// the caller refused.
+    #[inline]
+    fn settle(
+        &self,
+        taken: Result<bool, Duration>,
+        now_ms: i64,
+        who: impl FnOnce() -> String,
+    ) -> Result<(), Rejected> {
+        match taken {
+            Ok(was_full) => {
+                if was_full {
+                    self.flag.refilled(now_ms);
+                }
+                Ok(())
+            }
+            Err(wait) => {
+                self.flag.refused(now_ms, || {
+                    format!(
+                        "{} more than {}/s (burst {})",
+                        who(),
+                        self.config.rate,
+                        self.config.burst()
+                    )
+                });
+                Err(self.refusal(wait))
+            }
+        }
+    }
+
+    fn refusal(&self, retry_after: Duration) -> Rejected {
+        Rejected::RateLimited {
+            guard: self.flag.name.clone(),
+            retry_after,
+        }
+    }
+}
+
+/// One rate for all callers.
+#[derive(Debug)]
+pub struct RateLimiter {
+    limit: Limit,
+    bucket: Bucket,
 }
 
 impl RateLimiter {
@@ -178,71 +238,43 @@ impl RateLimiter {
         config: RateLimitConfig,
         observer: SharedObserver,
     ) -> Self {
-        let interval_ns = config.interval_ns();
         Self {
-            capacity_ns: interval_ns.saturating_mul(config.burst()),
-            interval_ns,
-            config,
+            limit: Limit::new(name.into(), config, observer),
             bucket: Bucket::new(),
-            flag: LimitingFlag::new(name.into(), observer),
         }
     }
 
     /// Its rate and burst.
     pub fn config(&self) -> &RateLimitConfig {
-        &self.config
+        &self.limit.config
     }
 
     /// Calls refused so far.
     pub fn rejected(&self) -> u64 {
-        self.flag.rejected.load(Ordering::Relaxed)
+        self.limit.flag.rejected.load(Ordering::Relaxed)
     }
 
     /// Whether it refused the last call it could not admit and has not refilled since.
     pub fn is_limiting(&self) -> bool {
-        self.flag.limiting.load(Ordering::Relaxed)
+        self.limit.flag.limiting.load(Ordering::Relaxed)
     }
 
     /// Takes one token at `now_ms`.
     #[inline]
     pub fn try_acquire(&self, now_ms: i64) -> Result<(), Rejected> {
-        match self.bucket.take(
-            now_ms.saturating_mul(1_000_000),
-            self.interval_ns,
-            self.capacity_ns,
-        ) {
-            Ok(was_full) => {
-                if was_full {
-                    self.flag.refilled(now_ms);
-                }
-                Ok(())
-            }
-            Err(wait) => {
-                self.flag.refused(now_ms, || {
-                    format!(
-                        "more than {}/s (burst {})",
-                        self.config.rate,
-                        self.config.burst()
-                    )
-                });
-                Err(Rejected::RateLimited {
-                    guard: self.flag.name.clone(),
-                    retry_after: wait,
-                })
-            }
-        }
+        let taken = self
+            .limit
+            .take(&self.bucket, now_ms.saturating_mul(1_000_000));
+        self.limit.settle(taken, now_ms, || "callers made".into())
     }
 }
 
 /// One bucket per key (an API key, a customer), at most `max_keys` at a time.
 #[derive(Debug)]
 pub struct KeyedRateLimiter {
-    config: RateLimitConfig,
-    interval_ns: i64,
-    capacity_ns: i64,
+    limit: Limit,
     max_keys: usize,
     buckets: parking_lot::RwLock<HashMap<Box<str>, Bucket>>,
-    flag: LimitingFlag,
 }
 
 impl KeyedRateLimiter {
@@ -254,30 +286,26 @@ impl KeyedRateLimiter {
         max_keys: usize,
         observer: SharedObserver,
     ) -> Self {
-        let interval_ns = config.interval_ns();
         Self {
-            capacity_ns: interval_ns.saturating_mul(config.burst()),
-            interval_ns,
-            config,
+            limit: Limit::new(name.into(), config, observer),
             max_keys: max_keys.max(1),
             buckets: parking_lot::RwLock::new(HashMap::new()),
-            flag: LimitingFlag::new(name.into(), observer),
         }
     }
 
     /// Its per-key rate and burst.
     pub fn config(&self) -> &RateLimitConfig {
-        &self.config
+        &self.limit.config
     }
 
     /// Calls refused so far.
     pub fn rejected(&self) -> u64 {
-        self.flag.rejected.load(Ordering::Relaxed)
+        self.limit.flag.rejected.load(Ordering::Relaxed)
     }
 
     /// Whether some key is being refused.
     pub fn is_limiting(&self) -> bool {
-        self.flag.limiting.load(Ordering::Relaxed)
+        self.limit.flag.limiting.load(Ordering::Relaxed)
     }
 
     /// Keys with a bucket now.
@@ -290,35 +318,14 @@ impl KeyedRateLimiter {
         let now_ns = now_ms.saturating_mul(1_000_000);
         let taken = {
             let buckets = self.buckets.read();
-            buckets
-                .get(key)
-                .map(|b| b.take(now_ns, self.interval_ns, self.capacity_ns))
+            buckets.get(key).map(|b| self.limit.take(b, now_ns))
         };
         let taken = match taken {
             Some(t) => t,
             None => self.take_new(key, now_ns)?,
         };
-        match taken {
-            Ok(was_full) => {
-                if was_full {
-                    self.flag.refilled(now_ms);
-                }
-                Ok(())
-            }
-            Err(wait) => {
-                self.flag.refused(now_ms, || {
-                    format!(
-                        "key {key:?} made more than {}/s (burst {})",
-                        self.config.rate,
-                        self.config.burst()
-                    )
-                });
-                Err(Rejected::RateLimited {
-                    guard: self.flag.name.clone(),
-                    retry_after: wait,
-                })
-            }
-        }
+        self.limit
+            .settle(taken, now_ms, || format!("key {key:?} made"))
     }
 
     #[cold]
@@ -328,15 +335,13 @@ impl KeyedRateLimiter {
             // An idle bucket is full, exactly like a new one: forgetting it loses nothing.
             buckets.retain(|_, b| !b.idle(now_ns));
             if buckets.len() >= self.max_keys {
-                self.flag.rejected.fetch_add(1, Ordering::Relaxed);
-                return Err(Rejected::RateLimited {
-                    guard: self.flag.name.clone(),
-                    retry_after: Duration::from_nanos(self.interval_ns as u64),
-                });
+                self.limit.flag.rejected.fetch_add(1, Ordering::Relaxed);
+                let wait = Duration::from_nanos(self.limit.interval_ns as u64);
+                return Err(self.limit.refusal(wait));
             }
         }
         let bucket = buckets.entry(key.into()).or_insert_with(Bucket::new);
-        Ok(bucket.take(now_ns, self.interval_ns, self.capacity_ns))
+        Ok(self.limit.take(bucket, now_ns))
     }
 }
 

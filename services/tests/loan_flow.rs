@@ -156,13 +156,7 @@ async fn degraded_risk_decides_conservatively() {
     .await;
     assert_eq!(small["decision"]["verdict"], "approved", "{small}");
     assert_eq!(small["decision"]["limit"], 5_000_00);
-    let states: Vec<_> = demo
-        .risk
-        .guards()
-        .snapshot()
-        .into_iter()
-        .map(|s| (s.name.to_string(), s.state))
-        .collect();
+    let states = support::guard_states(demo.risk.guards());
     assert!(
         states.contains(&("risk-model".into(), "degraded")),
         "{states:?}"

@@ -205,13 +205,7 @@ async fn a_failing_channel_opens_its_breaker_and_payments_move() {
             .unwrap();
         assert_eq!(p.channel.as_deref(), Some("bank-b"), "{p:?}");
     }
-    let states: Vec<_> = demo
-        .payments
-        .guards()
-        .snapshot()
-        .into_iter()
-        .map(|s| (s.name.to_string(), s.state))
-        .collect();
+    let states = support::guard_states(demo.payments.guards());
     assert!(
         states.contains(&("bank-a".to_string(), "open")),
         "{states:?}"

@@ -5,6 +5,7 @@
 mod api;
 mod compare;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -215,22 +216,7 @@ impl Reconciliation {
             statements.push((channel.clone(), lines));
         }
         let references: Vec<String> = payments.iter().map(|p| p.id.clone()).collect();
-        let mut flows: std::collections::HashMap<String, ReferenceFlow> = Default::default();
-        for chunk in references.chunks(5_000) {
-            let url = format!("{}/flows", s.ledger_url);
-            let found: std::collections::BTreeMap<String, ReferenceFlow> = self
-                .client
-                .post(
-                    cx,
-                    "ledger",
-                    "POST /flows",
-                    &url,
-                    &serde_json::json!({ "references": chunk }),
-                )
-                .await
-                .map_err(upstream)?;
-            flows.extend(found);
-        }
+        let mut flows = self.ledger_flows(cx, &references).await?;
         let url = format!(
             "{}/references?from_ms={from_ms}&to_ms={to_ms}",
             s.ledger_url
@@ -261,25 +247,11 @@ impl Reconciliation {
                 older.push(p);
             }
         }
-        let unknown: Vec<&String> = strangers
-            .iter()
-            .filter(|r| !older.iter().any(|p| &p.id == *r))
+        let unknown: Vec<String> = strangers
+            .into_iter()
+            .filter(|r| !older.iter().any(|p| &p.id == r))
             .collect();
-        if !unknown.is_empty() {
-            let url = format!("{}/flows", s.ledger_url);
-            let found: std::collections::BTreeMap<String, ReferenceFlow> = self
-                .client
-                .post(
-                    cx,
-                    "ledger",
-                    "POST /flows",
-                    &url,
-                    &serde_json::json!({ "references": unknown }),
-                )
-                .await
-                .map_err(upstream)?;
-            flows.extend(found);
-        }
+        flows.extend(self.ledger_flows(cx, &unknown).await?);
         Ok(compare::reconcile(
             from_ms,
             to_ms,
@@ -288,6 +260,32 @@ impl Reconciliation {
             &flows,
             &older,
         ))
+    }
+
+    /// What the ledger moved through external accounts for each of `references`.
+    async fn ledger_flows(
+        &self,
+        cx: &Context,
+        references: &[String],
+    ) -> Result<HashMap<String, ReferenceFlow>, ServiceError> {
+        let url = format!("{}/flows", self.settings.ledger_url);
+        let mut flows = HashMap::new();
+        // The ledger answers at most 10 000 references per call.
+        for chunk in references.chunks(5_000) {
+            let found: std::collections::BTreeMap<String, ReferenceFlow> = self
+                .client
+                .post(
+                    cx,
+                    "ledger",
+                    "POST /flows",
+                    &url,
+                    &serde_json::json!({ "references": chunk }),
+                )
+                .await
+                .map_err(upstream)?;
+            flows.extend(found);
+        }
+        Ok(flows)
     }
 
     /// Runs on schedule until cancelled.

@@ -108,8 +108,7 @@ impl TracedClient {
         let (status, bytes) = self
             .call(cx, peer, route, Method::POST, url, Some(body))
             .await?;
-        success(peer, status, &bytes)?;
-        decode(peer, &bytes)
+        answer(peer, status, &bytes)
     }
 
     /// GETs `url` and reads a JSON answer.
@@ -121,8 +120,7 @@ impl TracedClient {
         url: &str,
     ) -> Result<R, CallError> {
         let (status, bytes) = self.call(cx, peer, route, Method::GET, url, None).await?;
-        success(peer, status, &bytes)?;
-        decode(peer, &bytes)
+        answer(peer, status, &bytes)
     }
 
     /// Sends a request as given and returns the far side's status and body, whatever the
@@ -220,19 +218,19 @@ fn transport_error(peer: &str, timeout: Duration, e: &reqwest::Error) -> CallErr
     }
 }
 
-fn success(peer: &str, status: StatusCode, bytes: &[u8]) -> Result<(), CallError> {
-    if status.is_success() {
-        Ok(())
-    } else {
-        Err(CallError::Status {
+/// A 2xx answer's JSON body, or the error the status or the body is.
+fn answer<R: DeserializeOwned>(
+    peer: &str,
+    status: StatusCode,
+    bytes: &[u8],
+) -> Result<R, CallError> {
+    if !status.is_success() {
+        return Err(CallError::Status {
             peer: peer.into(),
             status,
             body: String::from_utf8_lossy(bytes).chars().take(300).collect(),
-        })
+        });
     }
-}
-
-fn decode<R: DeserializeOwned>(peer: &str, bytes: &[u8]) -> Result<R, CallError> {
     serde_json::from_slice(bytes).map_err(|e| CallError::Decode {
         peer: peer.into(),
         reason: e.to_string(),

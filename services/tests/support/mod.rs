@@ -181,3 +181,12 @@ pub async fn reconcile(demo: &Demo) -> taishan_services::reconciliation::Report 
         .await
         .expect("reconciliation runs")
 }
+
+/// Each guard's name and state.
+pub fn guard_states(guards: &taishan_guard::Guards) -> Vec<(String, &'static str)> {
+    guards
+        .snapshot()
+        .into_iter()
+        .map(|s| (s.name.to_string(), s.state))
+        .collect()
+}
