@@ -124,28 +124,29 @@ async fn a_tampered_statement_is_found_with_its_value() {
         )
         .unwrap();
     let report = support::reconcile(&demo).await;
-    let found: Vec<_> = report
+    let mut found: Vec<_> = report
         .differences
         .iter()
         .map(|d| (d.kind, d.side, d.reference.clone(), d.value))
         .collect();
-    assert_eq!(
-        found,
-        [
-            (
-                DifferenceKind::Duplicated,
-                Side::Bank,
-                made[1].id.clone(),
-                made[1].request.amount
-            ),
-            (
-                DifferenceKind::AmountMismatch,
-                Side::Bank,
-                made[2].id.clone(),
-                Money(1_23)
-            ),
-        ]
-    );
+    // Payments made in the same millisecond come in no particular order.
+    found.sort();
+    let mut expected = [
+        (
+            DifferenceKind::Duplicated,
+            Side::Bank,
+            made[1].id.clone(),
+            made[1].request.amount,
+        ),
+        (
+            DifferenceKind::AmountMismatch,
+            Side::Bank,
+            made[2].id.clone(),
+            Money(1_23),
+        ),
+    ];
+    expected.sort();
+    assert_eq!(found, expected);
     demo.stop().await;
 }
 
@@ -230,13 +231,18 @@ async fn a_failing_channel_opens_its_breaker_and_payments_move() {
         .set_profile("bank-a", ChannelProfile::reliable("bank-a", 1_000))
         .unwrap();
     clock.advance(Duration::from_secs(11));
-    for i in 0..3 {
+    // Three successful probes close it (a payment routed to bank-b first, one time in a
+    // thousand, is no probe: allow a few more).
+    let bank_a = demo.payments.guards().find_breaker("bank-a").unwrap();
+    for i in 0..6 {
         demo.payments
             .create(&cx, support::payout(&format!("probe-{i}"), 10_00))
             .await
             .unwrap();
+        if i >= 2 && bank_a.state().as_str() == "closed" {
+            break;
+        }
     }
-    let bank_a = demo.payments.guards().find_breaker("bank-a").unwrap();
     assert_eq!(bank_a.state().as_str(), "closed");
     demo.stop().await;
 }
