@@ -114,6 +114,7 @@ async fn a_tampered_statement_is_found_with_its_value() {
 
     demo.banks
         .tamper("bank-a", &made[1].id, &StatementTamper::Duplicate)
+        .await
         .unwrap();
     let altered = Money(made[2].request.amount.minor() + 1_23);
     demo.banks
@@ -122,6 +123,7 @@ async fn a_tampered_statement_is_found_with_its_value() {
             &made[2].id,
             &StatementTamper::Alter { amount: altered },
         )
+        .await
         .unwrap();
     let report = support::reconcile(&demo).await;
     let mut found: Vec<_> = report

@@ -61,7 +61,7 @@ async fn tamper(
     Path((channel, reference)): Path<(String, String)>,
     ApiJson(change): ApiJson<StatementTamper>,
 ) -> Result<StatusCode, ServiceError> {
-    banks.tamper(&channel, &reference, &change)?;
+    banks.tamper(&channel, &reference, &change).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -188,7 +188,7 @@ impl BankChannels {
             http: reqwest::Client::new(),
             cancel,
         });
-        let pending = banks.db.with_conn(store::pending)?;
+        let pending = banks.db.read(store::pending)?;
         for t in pending {
             banks
                 .clone()
@@ -282,7 +282,10 @@ impl BankChannels {
         }
         let now = self.clock.now_ms();
         let (ch, r) = (channel.to_string(), req.clone());
-        let (known, fresh) = self.db.with_conn(move |c| store::accept(c, &ch, &r, now))?;
+        let (known, fresh) = self
+            .db
+            .write(move |c| store::accept(c, &ch, &r, now))
+            .await?;
         if known.amount != req.amount || known.kind != req.kind {
             return Err(ServiceError::Conflict(format!(
                 "reference {:?} was already submitted with a different amount or kind",
@@ -310,7 +313,7 @@ impl BankChannels {
     pub fn transfer(&self, channel: &str, reference: &str) -> Result<Transfer, ServiceError> {
         self.channel(channel)?;
         self.db
-            .with_conn(|c| store::find(c, channel, reference))?
+            .read(|c| store::find(c, channel, reference))?
             .ok_or_else(|| {
                 ServiceError::NotFound(format!("{channel} has no transfer {reference:?}"))
             })
@@ -325,12 +328,12 @@ impl BankChannels {
     ) -> Result<Vec<StatementLine>, ServiceError> {
         self.channel(channel)?;
         self.db
-            .with_conn(|c| store::statement(c, channel, from_ms, to_ms))
+            .read(|c| store::statement(c, channel, from_ms, to_ms))
     }
 
     /// Corrupts the statement on purpose (drills, tests): duplicates the line of
     /// `reference`, or changes its amount.
-    pub fn tamper(
+    pub async fn tamper(
         &self,
         channel: &str,
         reference: &str,
@@ -339,7 +342,12 @@ impl BankChannels {
         self.channel(channel)?;
         let changed = self
             .db
-            .with_conn(|c| store::tamper(c, channel, reference, change))?;
+            .write({
+                let (channel, reference, change) =
+                    (channel.to_string(), reference.to_string(), change.clone());
+                move |c| store::tamper(c, &channel, &reference, &change)
+            })
+            .await?;
         if changed {
             Ok(())
         } else {
@@ -365,9 +373,11 @@ impl BankChannels {
                 BankStatus::Succeeded
             };
             let now = self.clock.now_ms();
+            let (ch, r) = (channel.clone(), reference.clone());
             let settled = self
                 .db
-                .with_conn(|c| store::settle(c, &channel, &reference, status, now));
+                .write(move |c| store::settle(c, &ch, &r, status, now))
+                .await;
             let transfer = match settled {
                 Ok(Some(t)) => t,
                 Ok(None) => return,

@@ -116,7 +116,7 @@ pub(super) fn accept(
 }
 
 /// Transfers accepted and not settled (resumed after a restart).
-pub(super) fn pending(conn: &mut Connection) -> Result<Vec<Transfer>, ServiceError> {
+pub(super) fn pending(conn: &Connection) -> Result<Vec<Transfer>, ServiceError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM transfers WHERE status = 'pending'"
     ))?;
@@ -166,7 +166,7 @@ pub(super) fn settle(
 
 /// The transfer with `reference`.
 pub(super) fn find(
-    conn: &mut Connection,
+    conn: &Connection,
     channel: &str,
     reference: &str,
 ) -> Result<Option<Transfer>, ServiceError> {
@@ -181,7 +181,7 @@ pub(super) fn find(
 
 /// Statement lines settled in `[from_ms, to_ms)`, in order.
 pub(super) fn statement(
-    conn: &mut Connection,
+    conn: &Connection,
     channel: &str,
     from_ms: i64,
     to_ms: i64,
@@ -204,7 +204,7 @@ pub(super) fn statement(
 
 /// Applies a deliberate statement change; false when there is no line to change.
 pub(super) fn tamper(
-    conn: &mut Connection,
+    conn: &Connection,
     channel: &str,
     reference: &str,
     change: &StatementTamper,

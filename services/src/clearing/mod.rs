@@ -218,7 +218,7 @@ impl Clearing {
 
     /// The stored settlement of a period.
     pub fn find(&self, from_ms: i64, to_ms: i64) -> Result<Option<Settlement>, ServiceError> {
-        let body: Option<String> = self.db.with_conn(|c| {
+        let body: Option<String> = self.db.read(|c| {
             c.query_row(
                 "SELECT body FROM settlements WHERE from_ms = ?1 AND to_ms = ?2",
                 params![from_ms, to_ms],

@@ -38,7 +38,7 @@ async fn retry(
     State(w): State<Arc<Compensation>>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ServiceError> {
-    w.retry_dead_letter(id)?;
+    w.retry_dead_letter(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -119,7 +119,7 @@ impl Compensation {
             .i64_observable_gauge("compensation.backlog")
             .with_description("Work owed: outbox items waiting, dead letters, open payments")
             .with_callback(move |o| {
-                if let Ok(b) = db.with_conn(|c| backlog(c)) {
+                if let Ok(b) = db.read(backlog) {
                     o.observe(b.outbox, &[KeyValue::new("kind", "outbox")]);
                     o.observe(b.dead_letters, &[KeyValue::new("kind", "dead_letter")]);
                     o.observe(b.open_payments, &[KeyValue::new("kind", "open_payment")]);
@@ -143,21 +143,22 @@ impl Compensation {
 
     /// Work owed now.
     pub fn backlog(&self) -> Result<Backlog, ServiceError> {
-        self.payments.db().with_conn(|c| backlog(c))
+        self.payments.db().read(backlog)
     }
 
     /// Outbox items given up on.
     pub fn dead_letters(&self) -> Result<Vec<OutboxItem>, ServiceError> {
-        self.payments.db().with_conn(|c| store::dead_letters(c))
+        self.payments.db().read(store::dead_letters)
     }
 
     /// Puts a dead letter back in the queue.
-    pub fn retry_dead_letter(&self, id: i64) -> Result<(), ServiceError> {
+    pub async fn retry_dead_letter(&self, id: i64) -> Result<(), ServiceError> {
         let now = self.payments.clock().now_ms();
         if self
             .payments
             .db()
-            .with_conn(|c| store::revive(c, id, now))?
+            .write(move |c| store::revive(c, id, now))
+            .await?
         {
             Ok(())
         } else {
@@ -192,7 +193,7 @@ impl Compensation {
             let due = self
                 .payments
                 .db()
-                .with_conn(|c| store::outbox_due(c, now, self.settings.batch))?;
+                .read(|c| store::outbox_due(c, now, self.settings.batch))?;
             let full = due.len() == self.settings.batch;
             // Each item is a call to another service: several at once, not one by one.
             let results: Vec<Result<(), ServiceError>> = futures_util::stream::iter(due)
@@ -215,7 +216,7 @@ impl Compensation {
         let stuck = self
             .payments
             .db()
-            .with_conn(|c| store::stuck(c, before, self.settings.batch))?;
+            .read(|c| store::stuck(c, before, self.settings.batch))?;
         for payment in stuck {
             self.unstick(payment, &mut sweep).await?;
         }
@@ -258,17 +259,17 @@ impl Compensation {
         let now = self.payments.clock().now_ms();
         match result {
             Ok(()) => {
+                let id = item.id;
                 self.payments
                     .db()
-                    .with_conn(|c| store::outbox_done(c, item.id))?;
+                    .write(move |c| store::outbox_done(c, id))
+                    .await?;
                 sweep.lock().delivered += 1;
                 self.count(action, "delivered");
             }
             Err(Delivery::Retry(error)) if item.attempts + 1 < self.settings.max_attempts => {
                 let next = now + self.backoff(item.attempts).as_millis() as i64;
-                self.payments
-                    .db()
-                    .with_conn(|c| store::outbox_failed(c, item.id, &error, next, false))?;
+                self.outbox_failed(item.id, error, next, false).await?;
                 sweep.lock().retried += 1;
                 self.count(action, "retried");
             }
@@ -283,9 +284,7 @@ impl Compensation {
                     ),
                     [KeyValue::new("payment.id", payment.id.clone())],
                 );
-                self.payments
-                    .db()
-                    .with_conn(|c| store::outbox_failed(c, item.id, &error, now, true))?;
+                self.outbox_failed(item.id, error, now, true).await?;
                 sweep.lock().dead_lettered += 1;
                 self.count(action, "dead_lettered");
             }
@@ -409,14 +408,8 @@ impl Compensation {
                         self.payments.adopt(cx, payment, channel).await?;
                     }
                     if t.status == BankStatus::Pending {
-                        self.payments.db().with_conn(|c| {
-                            store::touch(
-                                c,
-                                &payment.id,
-                                &format!("{channel} is still settling it"),
-                                now,
-                            )
-                        })?;
+                        self.note(payment, format!("{channel} is still settling it"), now)
+                            .await?;
                         return Ok(());
                     }
                     let result = BankCallback {
@@ -432,9 +425,7 @@ impl Compensation {
                         }
                         Err(e) => {
                             self.count("resolve", "conflict");
-                            self.payments
-                                .db()
-                                .with_conn(|c| store::touch(c, &payment.id, &e.to_string(), now))?;
+                            self.note(payment, e.to_string(), now).await?;
                         }
                     }
                     return Ok(());
@@ -442,9 +433,8 @@ impl Compensation {
                 Ok(None) => {}
                 Err(e) => {
                     // The bank cannot say: the money may be there. Look again next time.
-                    self.payments.db().with_conn(|c| {
-                        store::touch(c, &payment.id, &format!("cannot ask {channel}: {e}"), now)
-                    })?;
+                    self.note(payment, format!("cannot ask {channel}: {e}"), now)
+                        .await?;
                     self.count("resolve", "bank_unreachable");
                     return Ok(());
                 }
@@ -467,6 +457,31 @@ impl Compensation {
             self.count("resolve", "abandoned");
         }
         Ok(())
+    }
+}
+
+impl Compensation {
+    /// Records a failed try of outbox item `id`: retried at `next_ms`, or a dead letter.
+    async fn outbox_failed(
+        &self,
+        id: i64,
+        error: String,
+        next_ms: i64,
+        dead: bool,
+    ) -> Result<(), ServiceError> {
+        self.payments
+            .db()
+            .write(move |c| store::outbox_failed(c, id, &error, next_ms, dead))
+            .await
+    }
+
+    /// Notes why a stuck payment stays open, so the next sweep waits before looking again.
+    async fn note(&self, payment: &Payment, reason: String, now: i64) -> Result<(), ServiceError> {
+        let id = payment.id.clone();
+        self.payments
+            .db()
+            .write(move |c| store::touch(c, &id, &reason, now))
+            .await
     }
 }
 

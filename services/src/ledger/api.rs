@@ -44,7 +44,7 @@ async fn post_entry(
 }
 
 async fn accounts(State(ledger): State<Arc<Ledger>>) -> Result<Json<Value>, ServiceError> {
-    let all = ledger.db().with_conn(|c| book::balances(c))?;
+    let all = ledger.db().read(book::balances)?;
     Ok(Json(json!({ "accounts": all })))
 }
 
@@ -53,7 +53,7 @@ async fn account(
     Path(name): Path<String>,
 ) -> Result<Json<book::AccountBalance>, ServiceError> {
     super::accounts::classify(&name)?;
-    let all = ledger.db().with_conn(|c| book::balances(c))?;
+    let all = ledger.db().read(book::balances)?;
     all.into_iter()
         .find(|a| a.name == name)
         .map(Json)
@@ -69,9 +69,7 @@ async fn entries(
     State(ledger): State<Arc<Ledger>>,
     Query(q): Query<ReferenceQuery>,
 ) -> Result<Json<Value>, ServiceError> {
-    let found = ledger
-        .db()
-        .with_conn(|c| book::entries_for(c, &q.reference))?;
+    let found = ledger.db().read(|c| book::entries_for(c, &q.reference))?;
     Ok(Json(json!({ "entries": found })))
 }
 
@@ -119,7 +117,7 @@ async fn references(
             "from_ms: must not be after to_ms".into(),
         ));
     }
-    Ok(Json(ledger.db().with_conn(|c| {
+    Ok(Json(ledger.db().read(|c| {
         book::references_posted(c, q.from_ms, q.to_ms)
     })?))
 }

@@ -47,7 +47,7 @@ impl Ledger {
             .f64_observable_gauge("ledger.imbalance")
             .with_description("Sum of all account balances in major units; must stay 0")
             .with_callback(move |o| {
-                let sum: Result<i64, _> = books.with_conn(|c| {
+                let sum: Result<i64, _> = books.read(|c| {
                     c.query_row("SELECT COALESCE(SUM(balance), 0) FROM accounts", [], |r| {
                         r.get(0)
                     })
@@ -62,7 +62,7 @@ impl Ledger {
             .f64_observable_gauge("ledger.balance")
             .with_description("Balance of each account in major units (debits positive)")
             .with_callback(move |o| {
-                if let Ok(all) = books.with_conn(|c| book::balances(c)) {
+                if let Ok(all) = books.read(book::balances) {
                     for a in all {
                         o.observe(a.balance.major(), &[KeyValue::new("account", a.name)]);
                     }
@@ -115,7 +115,7 @@ impl Ledger {
 
     /// The books' totals, summed from the legs.
     pub fn trial_balance(&self) -> Result<TrialBalance, ServiceError> {
-        self.db.with_conn(|c| book::trial_balance(c))
+        self.db.read(book::trial_balance)
     }
 
     /// The flows of `references` through external accounts.
@@ -123,7 +123,7 @@ impl Ledger {
         &self,
         references: &[String],
     ) -> Result<Vec<(String, ReferenceFlow)>, ServiceError> {
-        self.db.with_conn(|c| book::flows_for(c, references))
+        self.db.read(|c| book::flows_for(c, references))
     }
 
     fn db(&self) -> &Database {

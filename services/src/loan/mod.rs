@@ -168,7 +168,7 @@ impl Loans {
             .with_description("Principal and interest owed in major units: overdue, outstanding")
             .with_callback(move |o| {
                 if let Ok((overdue, outstanding)) =
-                    book.with_conn(|c| store::book_totals(c, book_clock.now_ms()))
+                    book.read(|c| store::book_totals(c, book_clock.now_ms()))
                 {
                     o.observe(overdue.major(), &[KeyValue::new("state", "overdue")]);
                     o.observe(
@@ -280,7 +280,7 @@ impl Loans {
                 d.id
             )));
         }
-        let schedule = self.db.with_conn(|c| store::installments(c, &d.id))?;
+        let schedule = self.db.read(|c| store::installments(c, &d.id))?;
         let amount = match req.amount {
             Some(a) if !a.is_positive() => {
                 return Err(ServiceError::BadRequest(format!(
@@ -347,9 +347,11 @@ impl Loans {
         {
             Ok(p) => {
                 let now = self.clock.now_ms();
+                let (id, payment_id) = (id.to_string(), p.id.clone());
                 let _ = self
                     .db
-                    .with_conn(|c| store::set_payment(c, table, id, &p.id, now));
+                    .write(move |c| store::set_payment(c, table, &id, &payment_id, now))
+                    .await;
                 if p.status.is_final() {
                     if let Err(e) = self.notice(cx, PaymentNotice::from(&p)).await {
                         tracing::debug!(error = %e, "payment notice applied at creation");
@@ -453,12 +455,15 @@ impl Loans {
     pub async fn sweep(&self) -> Result<usize, ServiceError> {
         let now = self.clock.now_ms();
         let before = now - self.settings.waiting_after.as_millis() as i64;
-        let waiting = self.db.with_conn(|c| store::waiting(c, before, 200))?;
+        let waiting = self.db.read(|c| store::waiting(c, before, 200))?;
         let count = waiting.len();
         for (table, id) in waiting {
             let tracer = self.telemetry.tracer();
             let cx = Context::new().with_span(tracer.start("re-check waiting payment"));
-            self.db.with_conn(|c| store::touch(c, table, &id, now))?;
+            let touched = id.clone();
+            self.db
+                .write(move |c| store::touch(c, table, &touched, now))
+                .await?;
             if let Some(req) = self.payment_request_for(table, &id)? {
                 self.pay(&cx, table, &id, &req).await;
             }
@@ -473,23 +478,22 @@ impl Loans {
         id: &str,
     ) -> Result<Option<PaymentRequest>, ServiceError> {
         Ok(match table {
-            Table::Drawdowns => {
-                self.db
-                    .with_conn(|c| store::drawdown(c, id))?
-                    .map(|d| PaymentRequest {
-                        idempotency_key: d.id,
-                        purpose: Purpose::Disbursement,
-                        customer: d.customer,
-                        account: d.account,
-                        partner: d.partner,
-                        amount: d.amount,
-                        interest: Money::ZERO,
-                        notify_url: Some(self.notice_url()),
-                    })
-            }
+            Table::Drawdowns => self
+                .db
+                .read(|c| store::drawdown(c, id))?
+                .map(|d| PaymentRequest {
+                    idempotency_key: d.id,
+                    purpose: Purpose::Disbursement,
+                    customer: d.customer,
+                    account: d.account,
+                    partner: d.partner,
+                    amount: d.amount,
+                    interest: Money::ZERO,
+                    notify_url: Some(self.notice_url()),
+                }),
             Table::Repayments => {
                 let Some((drawdown_id, amount, interest)) =
-                    self.db.with_conn(|c| store::repayment(c, id))?
+                    self.db.read(|c| store::repayment(c, id))?
                 else {
                     return Ok(None);
                 };
@@ -526,20 +530,20 @@ impl Loans {
     /// The drawdown `id`.
     pub fn get_drawdown(&self, id: &str) -> Result<Drawdown, ServiceError> {
         self.db
-            .with_conn(|c| store::drawdown(c, id))?
+            .read(|c| store::drawdown(c, id))?
             .ok_or_else(|| ServiceError::NotFound(format!("no drawdown {id:?}")))
     }
 
     /// The customer's credit line.
     pub fn line(&self, customer: &str) -> Result<CreditLine, ServiceError> {
         self.db
-            .with_conn(|c| store::line(c, customer))?
+            .read(|c| store::line(c, customer))?
             .ok_or_else(|| ServiceError::NotFound(format!("{customer} has no credit line")))
     }
 
     /// The customer's drawdowns that still owe money.
     pub fn owing(&self, customer: &str) -> Result<Vec<String>, ServiceError> {
-        self.db.with_conn(|c| store::owing(c, customer))
+        self.db.read(|c| store::owing(c, customer))
     }
 }
 

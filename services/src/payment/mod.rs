@@ -132,7 +132,7 @@ impl Payments {
             .f64_observable_gauge("payment.in_flight.amount")
             .with_description("Money initiated and not yet final, in major units, by type")
             .with_callback(move |o| {
-                if let Ok(rows) = records.with_conn(|c| store::in_flight(c)) {
+                if let Ok(rows) = records.read(store::in_flight) {
                     for purpose in ["disbursement", "repayment", "refund"] {
                         let amount = rows
                             .iter()
@@ -148,7 +148,7 @@ impl Payments {
             .i64_observable_gauge("payment.in_flight")
             .with_description("Payments initiated and not yet final, by type")
             .with_callback(move |o| {
-                if let Ok(rows) = records.with_conn(|c| store::in_flight(c)) {
+                if let Ok(rows) = records.read(store::in_flight) {
                     for purpose in ["disbursement", "repayment", "refund"] {
                         let n = rows.iter().find(|r| r.0 == purpose).map_or(0, |r| r.1);
                         o.observe(n, &[KeyValue::new("type", purpose)]);
@@ -460,13 +460,13 @@ impl Payments {
     /// The payment `id`.
     pub fn get(&self, id: &str) -> Result<Payment, ServiceError> {
         self.db
-            .with_conn(|c| store::get(c, id))?
+            .read(|c| store::get(c, id))?
             .ok_or_else(|| ServiceError::NotFound(format!("no payment {id:?}")))
     }
 
     /// Payments matching `filter`.
     pub fn list(&self, filter: &PaymentFilter) -> Result<Vec<Payment>, ServiceError> {
-        self.db.with_conn(|c| store::list(c, filter))
+        self.db.read(|c| store::list(c, filter))
     }
 
     /// The clock the service runs on.
