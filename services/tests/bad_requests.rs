@@ -78,6 +78,14 @@ async fn every_service_refuses_bad_input_with_a_reason() {
         "{v}"
     );
 
+    // Loan: a repayment of a drawdown that does not exist.
+    let (s, v) = support::post(
+        &format!("{}/repayments", url("loan")),
+        json!({"drawdown_id": "dd-nope", "amount": 5}),
+    )
+    .await;
+    assert_eq!((s, reason(&v).contains("no drawdown")), (404, true), "{v}");
+
     // Payment: unknown field, bad amount, bad purpose.
     let (s, v) = support::post(
         &format!("{}/payments", url("payment")),

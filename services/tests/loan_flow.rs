@@ -45,6 +45,21 @@ async fn apply_draw_repay_and_the_books_agree() {
     // Two installments of 500.00 plus 10.00 interest each.
     assert_eq!(dd["outstanding"], 1_020_00);
 
+    // More than the loan owes is refused before any money moves.
+    let (status, v) = support::post(
+        &format!("{gw}/api/repayments"),
+        json!({"drawdown_id": drawdown, "amount": 1_020_01}),
+    )
+    .await;
+    assert_eq!(status, 400, "{v}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("more than the 1020.00"),
+        "{v}"
+    );
+
     let (status, rp) = support::post(
         &format!("{gw}/api/repayments"),
         json!({"drawdown_id": drawdown}),

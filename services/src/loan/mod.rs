@@ -287,6 +287,12 @@ impl Loans {
                     "amount: must be positive, got {a}"
                 )))
             }
+            Some(a) if a > d.outstanding => {
+                return Err(ServiceError::BadRequest(format!(
+                    "amount: {a} is more than the {} drawdown {} owes",
+                    d.outstanding, d.id
+                )))
+            }
             Some(a) => a,
             None => schedule
                 .iter()
