@@ -3,6 +3,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use taishan_core::Clock;
+
 use crate::rejection::Rejected;
 use crate::transition::{GuardKind, SharedObserver, Transition};
 
@@ -15,6 +17,8 @@ pub struct ConcurrencyLimit {
     saturated: AtomicBool,
     rejected: AtomicU64,
     observer: SharedObserver,
+    /// Read only when the state changes, to time the change.
+    clock: Arc<dyn Clock>,
 }
 
 /// A slot taken; dropping it frees the slot.
@@ -41,8 +45,13 @@ impl Drop for ConcurrencyPermit {
 }
 
 impl ConcurrencyLimit {
-    /// A limit of `limit` calls (at least 1).
-    pub fn new(name: impl Into<Arc<str>>, limit: usize, observer: SharedObserver) -> Self {
+    /// A limit of `limit` calls (at least 1); `clock` times its state changes.
+    pub fn new(
+        name: impl Into<Arc<str>>,
+        limit: usize,
+        observer: SharedObserver,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             name: name.into(),
             limit: limit.max(1),
@@ -50,6 +59,7 @@ impl ConcurrencyLimit {
             saturated: AtomicBool::new(false),
             rejected: AtomicU64::new(0),
             observer,
+            clock,
         }
     }
 
@@ -103,14 +113,13 @@ impl ConcurrencyLimit {
     }
 
     fn report(&self, from: &'static str, to: &'static str, reason: String) {
-        // No clock on this path: a concurrency change is timed by whoever logs it.
         self.observer.on_transition(&Transition {
             guard: self.name.clone(),
             kind: GuardKind::Concurrency,
             from,
             to,
             reason,
-            at_ms: 0,
+            at_ms: self.clock.now_ms(),
         });
     }
 }
@@ -123,7 +132,8 @@ mod tests {
     #[test]
     fn slots_are_taken_and_given_back() {
         let seen = Arc::new(RecordingObserver::default());
-        let limit = Arc::new(ConcurrencyLimit::new("db", 4, seen.clone()));
+        let clock = Arc::new(taishan_core::ManualClock::at(7));
+        let limit = Arc::new(ConcurrencyLimit::new("db", 4, seen.clone(), clock));
         let permits: Vec<_> = (0..4).map(|_| limit.try_acquire().unwrap()).collect();
         assert!(limit.try_acquire().is_err());
         assert_eq!(limit.rejected(), 1);
@@ -132,5 +142,6 @@ mod tests {
         assert!(limit.try_acquire().is_ok());
         let path: Vec<_> = seen.transitions().iter().map(|t| t.to).collect();
         assert_eq!(path, ["saturated", "admitting"]);
+        assert!(seen.transitions().iter().all(|t| t.at_ms == 7));
     }
 }

@@ -8,6 +8,8 @@ use crate::breaker::{BreakerConfig, CircuitBreaker};
 use crate::concurrency::ConcurrencyLimit;
 use crate::degrade::DegradeSwitch;
 use crate::rate_limit::{KeyedRateLimiter, RateLimitConfig, RateLimiter};
+use taishan_core::Clock;
+
 use crate::transition::{GuardKind, SharedObserver};
 
 /// One guard's state and counters at a moment.
@@ -37,14 +39,17 @@ enum AnyGuard {
 #[derive(Debug)]
 pub struct Guards {
     observer: SharedObserver,
+    clock: Arc<dyn Clock>,
     guards: parking_lot::RwLock<BTreeMap<Arc<str>, AnyGuard>>,
 }
 
 impl Guards {
-    /// An empty set whose guards report their changes to `observer`.
-    pub fn new(observer: SharedObserver) -> Self {
+    /// An empty set whose guards report their changes to `observer`; `clock` times the
+    /// changes of guards that are not handed the time on each call.
+    pub fn new(observer: SharedObserver, clock: Arc<dyn Clock>) -> Self {
         Self {
             observer,
+            clock,
             guards: Default::default(),
         }
     }
@@ -86,7 +91,12 @@ impl Guards {
 
     /// Creates and registers a concurrency limit.
     pub fn concurrency_limit(&self, name: &str, limit: usize) -> Arc<ConcurrencyLimit> {
-        let l = Arc::new(ConcurrencyLimit::new(name, limit, self.observer.clone()));
+        let l = Arc::new(ConcurrencyLimit::new(
+            name,
+            limit,
+            self.observer.clone(),
+            self.clock.clone(),
+        ));
         self.add(name.into(), AnyGuard::Concurrency(l.clone()));
         l
     }
@@ -177,7 +187,7 @@ mod tests {
 
     #[test]
     fn snapshot_lists_every_guard_by_name() {
-        let g = Guards::new(Arc::new(LogObserver));
+        let g = Guards::new(Arc::new(LogObserver), Arc::new(taishan_core::SystemClock));
         let b = g.breaker("bank-b", BreakerConfig::default());
         g.rate_limiter("api", RateLimitConfig::per_second(1.0));
         g.degrade_switch("risk-model").set(true, "test", 0);

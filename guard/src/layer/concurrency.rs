@@ -73,7 +73,12 @@ mod tests {
 
     #[tokio::test]
     async fn the_slot_is_held_until_the_call_completes() {
-        let limit = Arc::new(ConcurrencyLimit::new("db", 1, Arc::new(LogObserver)));
+        let limit = Arc::new(ConcurrencyLimit::new(
+            "db",
+            1,
+            Arc::new(LogObserver),
+            Arc::new(taishan_core::SystemClock),
+        ));
         let (release, wait) = tokio::sync::oneshot::channel::<()>();
         let wait = Arc::new(parking_lot::Mutex::new(Some(wait)));
         let svc = ConcurrencyLimitLayer::new(limit.clone()).layer(service_fn(move |_: ()| {

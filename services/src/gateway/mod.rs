@@ -75,7 +75,7 @@ impl Gateway {
         clock: Arc<dyn Clock>,
     ) -> Arc<Self> {
         let observer = GuardTelemetry::new(telemetry.clone());
-        let guards = Arc::new(Guards::new(observer.clone()));
+        let guards = Arc::new(Guards::new(observer.clone(), clock.clone()));
         let limiter = guards.keyed_rate_limiter(
             "api-key-rate",
             settings.rate_per_key.clone(),

@@ -92,7 +92,7 @@ impl Payments {
     ) -> Result<Arc<Self>, ServiceError> {
         let db = Database::open(&dir.join("payments.db"), "payment-db", store::SCHEMA)?;
         let observer = GuardTelemetry::new(telemetry.clone());
-        let guards = Arc::new(Guards::new(observer.clone()));
+        let guards = Arc::new(Guards::new(observer.clone(), clock.clone()));
         let router = ChannelRouter::new(
             &settings.channels,
             &guards,

@@ -70,7 +70,7 @@ impl Risk {
     /// A risk service with its bureau breaker and degrade switch.
     pub fn new(telemetry: Arc<ServiceTelemetry>, clock: Arc<dyn Clock>) -> Arc<Self> {
         let observer = GuardTelemetry::new(telemetry.clone());
-        let guards = Arc::new(Guards::new(observer.clone()));
+        let guards = Arc::new(Guards::new(observer.clone(), clock.clone()));
         let bureau = guards.breaker(
             "credit-bureau",
             BreakerConfig {
