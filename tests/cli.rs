@@ -135,3 +135,48 @@ fn promql_test_reports_each_file_and_fails_on_a_wrong_case() {
     let missing = taishan(&["promql-test"]);
     assert!(!missing.status.success(), "files are required");
 }
+
+#[test]
+fn traffic_explains_itself_and_refuses_bad_settings() {
+    let out = taishan(&["traffic", "--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        "--gateway",
+        "[default: http://127.0.0.1:7100]",
+        "--rate",
+        "--duration",
+        "--no-demo",
+    ] {
+        assert!(
+            text.contains(expected),
+            "`traffic --help` lacks {expected:?}:\n{text}"
+        );
+    }
+    let out = taishan(&["traffic", "--rate", "0", "--peak-hour", "30"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--rate: must be in (0, 10000]") && err.contains("--peak-hour"),
+        "{err}"
+    );
+    // Nobody listens there: every request fails, and the command says so.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = taishan(&[
+        "traffic",
+        "--gateway",
+        &format!("http://127.0.0.1:{port}"),
+        "--rate",
+        "50",
+        "--count",
+        "5",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no request succeeded"));
+    let out = taishan(&["up", "--help"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--no-demo"));
+}

@@ -178,3 +178,47 @@ async fn degraded_risk_decides_conservatively() {
     );
     demo.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_customers_apply_draw_and_repay() {
+    use std::sync::Arc;
+    use taishan_core::config::TrafficConfig;
+    use taishan_services::Traffic;
+    use tokio_util::sync::CancellationToken;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (demo, clock) =
+        support::start(dir.path(), vec![ChannelProfile::reliable("bank-a", 1)]).await;
+    let config = TrafficConfig {
+        rate: 400.0,
+        daily_amplitude: 0.0,
+        customers: 20,
+        seed: Some(3),
+        ..TrafficConfig::default()
+    };
+    let traffic = Traffic::new(
+        demo.url("gateway").unwrap(),
+        "demo-mobile-app".into(),
+        config,
+        clock.clone(),
+    );
+    // Two rounds, compensation in between so that drawdowns are paid out and can be repaid.
+    for _ in 0..2 {
+        Arc::clone(&traffic)
+            .run(CancellationToken::new(), Some(120))
+            .await;
+        support::banks_settled(&demo).await;
+        support::drain(&demo, &clock).await;
+    }
+    let t = traffic.stats().totals();
+    assert_eq!(t.applications + t.drawdowns + t.repayments, 240, "{t:?}");
+    assert!(
+        t.applications > 0 && t.drawdowns > 0 && t.repayments > 0,
+        "{t:?}"
+    );
+    assert_eq!((t.failed, t.dropped), (0, 0), "{t:?}");
+    assert!(t.ok > 100, "{t:?}");
+    assert!(support::reconcile(&demo).await.differences.is_empty());
+    assert_eq!(demo.ledger.trial_balance().unwrap().total, Money::ZERO);
+    demo.stop().await;
+}
