@@ -106,7 +106,7 @@ impl TracedClient {
             reason: e.to_string(),
         })?;
         let (status, bytes) = self
-            .call(cx, peer, route, Method::POST, url, Some(body))
+            .forward(cx, peer, route, Method::POST, url, Some(body))
             .await?;
         answer(peer, status, &bytes)
     }
@@ -119,25 +119,15 @@ impl TracedClient {
         route: &'static str,
         url: &str,
     ) -> Result<R, CallError> {
-        let (status, bytes) = self.call(cx, peer, route, Method::GET, url, None).await?;
+        let (status, bytes) = self
+            .forward(cx, peer, route, Method::GET, url, None)
+            .await?;
         answer(peer, status, &bytes)
     }
 
     /// Sends a request as given and returns the far side's status and body, whatever the
-    /// status (a gateway passing answers through).
+    /// status (a gateway passing answers through; `post` and `get` read JSON from it).
     pub async fn forward(
-        &self,
-        cx: &Context,
-        peer: &str,
-        route: &'static str,
-        method: Method,
-        url: &str,
-        body: Option<Vec<u8>>,
-    ) -> Result<(StatusCode, Vec<u8>), CallError> {
-        self.call(cx, peer, route, method, url, body).await
-    }
-
-    async fn call(
         &self,
         cx: &Context,
         peer: &str,
