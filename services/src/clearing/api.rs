@@ -4,19 +4,19 @@ use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::routing::post;
-use axum::{middleware, Extension, Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 
 use super::{Clearing, Settlement};
 use crate::error::{ApiJson, ServiceError};
-use crate::telemetry::{trace_inbound, TraceCx};
+use crate::telemetry::{TraceCx, TracedRoutes};
 
 /// `POST /runs` (`{"from_ms":..,"to_ms":..}`), `GET /runs?from_ms=&to_ms=`.
 pub fn router(clearing: Arc<Clearing>) -> Router {
     let telemetry = clearing.telemetry().clone();
     Router::new()
         .route("/runs", post(run).get(find))
-        .route_layer(middleware::from_fn_with_state(telemetry, trace_inbound))
+        .traced(telemetry)
         .with_state(clearing)
 }
 

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{middleware, Json, Router};
+use axum::{Json, Router};
 
 use super::{Backlog, Compensation, Sweep};
 use crate::error::ServiceError;
 use crate::payment::OutboxItem;
-use crate::telemetry::trace_inbound;
+use crate::telemetry::TracedRoutes;
 
 /// `GET /backlog`, `GET /dead-letters`, `POST /dead-letters/{id}/retry`, `POST /sweep`.
 pub fn router(worker: Arc<Compensation>) -> Router {
@@ -20,7 +20,7 @@ pub fn router(worker: Arc<Compensation>) -> Router {
         .route("/dead-letters", get(dead_letters))
         .route("/dead-letters/{id}/retry", post(retry))
         .route("/sweep", post(sweep))
-        .route_layer(middleware::from_fn_with_state(telemetry, trace_inbound))
+        .traced(telemetry)
         .with_state(worker)
 }
 

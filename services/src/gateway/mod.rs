@@ -22,7 +22,7 @@ use taishan_guard::{Guards, KeyedRateLimiter, RateLimitConfig};
 use tower::ServiceBuilder;
 
 use crate::error::ServiceError;
-use crate::telemetry::{trace_inbound, GuardTelemetry, ServiceTelemetry, TraceCx, TracedClient};
+use crate::telemetry::{GuardTelemetry, ServiceTelemetry, TraceCx, TracedClient, TracedRoutes};
 
 /// The header carrying the caller's API key.
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -120,10 +120,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
             gateway.clone(),
             authenticate,
         ))
-        .route_layer(middleware::from_fn_with_state(
-            gateway.telemetry.clone(),
-            trace_inbound,
-        ))
+        .traced(gateway.telemetry.clone())
         .with_state(gateway)
 }
 

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{middleware, Extension, Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::book::{self, ReferenceFlow};
 use super::{JournalEntry, Ledger, Posted};
 use crate::error::{ApiJson, ServiceError};
-use crate::telemetry::{trace_inbound, TraceCx};
+use crate::telemetry::{TraceCx, TracedRoutes};
 
 /// `POST /entries`, `GET /accounts`, `GET /accounts/{name}`, `GET /entries?reference=`,
 /// `POST /flows`, `GET /references?from_ms=&to_ms=`, `GET /trial-balance`.
@@ -26,7 +26,7 @@ pub fn router(ledger: Arc<Ledger>) -> Router {
         .route("/flows", post(flows))
         .route("/references", get(references))
         .route("/trial-balance", get(trial_balance))
-        .route_layer(middleware::from_fn_with_state(telemetry, trace_inbound))
+        .traced(telemetry)
         .with_state(ledger)
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{middleware, Extension, Json, Router};
+use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
 use super::{
@@ -14,7 +14,7 @@ use super::{
 };
 use crate::error::{ApiJson, ServiceError};
 use crate::payment::PaymentNotice;
-use crate::telemetry::{trace_inbound, TraceCx};
+use crate::telemetry::{TraceCx, TracedRoutes};
 
 /// `POST /applications`, `POST /drawdowns`, `GET /drawdowns/{id}`, `POST /repayments`,
 /// `GET /customers/{id}/line`, `GET /customers/{id}/owing`, `POST /payment-notices`.
@@ -28,7 +28,7 @@ pub fn router(loans: Arc<Loans>) -> Router {
         .route("/customers/{id}/line", get(line))
         .route("/customers/{id}/owing", get(owing))
         .route("/payment-notices", post(notice))
-        .route_layer(middleware::from_fn_with_state(telemetry, trace_inbound))
+        .traced(telemetry)
         .with_state(loans)
 }
 

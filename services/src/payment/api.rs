@@ -5,14 +5,14 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{middleware, Extension, Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 
 use super::{Payment, PaymentFilter, PaymentRequest, Payments, ResultOutcome};
 use crate::bank::{BankCallback, BankStatus};
 use crate::error::{ApiJson, ServiceError};
 use crate::money::Money;
-use crate::telemetry::{trace_inbound, TraceCx};
+use crate::telemetry::{TraceCx, TracedRoutes};
 
 /// `POST /payments`, `GET /payments/{id}`, `GET /payments?created_from_ms=...`,
 /// `POST /callbacks/{channel}`.
@@ -22,7 +22,7 @@ pub fn router(payments: Arc<Payments>) -> Router {
         .route("/payments", post(create).get(list))
         .route("/payments/{id}", get(one))
         .route("/callbacks/{channel}", post(callback))
-        .route_layer(middleware::from_fn_with_state(telemetry, trace_inbound))
+        .traced(telemetry)
         .with_state(payments)
 }
 

@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::routing::{get, post};
-use axum::{middleware, Extension, Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 
 use super::{Reconciliation, Report};
 use crate::error::{ApiJson, ServiceError};
-use crate::telemetry::{trace_inbound, TraceCx};
+use crate::telemetry::{TraceCx, TracedRoutes};
 
 /// `POST /runs` (`{"from_ms":..,"to_ms":..}`), `GET /runs/latest`.
 pub fn router(recon: Arc<Reconciliation>) -> Router {
@@ -17,7 +17,7 @@ pub fn router(recon: Arc<Reconciliation>) -> Router {
     Router::new()
         .route("/runs", post(run))
         .route("/runs/latest", get(latest))
-        .route_layer(middleware::from_fn_with_state(telemetry, trace_inbound))
+        .traced(telemetry)
         .with_state(recon)
 }
 

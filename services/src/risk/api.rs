@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::routing::{get, post, put};
-use axum::{middleware, Extension, Json, Router};
+use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::{Decision, DecisionRequest, Risk};
 use crate::error::{ApiJson, ServiceError};
-use crate::telemetry::{trace_inbound, TraceCx};
+use crate::telemetry::{TraceCx, TracedRoutes};
 
 /// `POST /decisions`, `GET /degrade`, `PUT /degrade`.
 pub fn router(risk: Arc<Risk>) -> Router {
@@ -18,7 +18,7 @@ pub fn router(risk: Arc<Risk>) -> Router {
         .route("/decisions", post(decide))
         .route("/degrade", get(degrade_state))
         .route("/degrade", put(set_degrade))
-        .route_layer(middleware::from_fn_with_state(telemetry, trace_inbound))
+        .traced(telemetry)
         .with_state(risk)
 }
 

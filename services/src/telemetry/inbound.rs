@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
+use axum::middleware::{self, Next};
 use axum::response::Response;
+use axum::Router;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{FutureExt, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
@@ -17,6 +18,19 @@ use super::ServiceTelemetry;
 /// calls, database work and log records.
 #[derive(Debug, Clone)]
 pub struct TraceCx(pub Context);
+
+/// Routes whose every request is traced.
+pub trait TracedRoutes {
+    /// Wraps the routes added so far in [`trace_inbound`]; call it after the other route
+    /// layers, so the span covers what they refuse too.
+    fn traced(self, telemetry: Arc<ServiceTelemetry>) -> Self;
+}
+
+impl<S: Clone + Send + Sync + 'static> TracedRoutes for Router<S> {
+    fn traced(self, telemetry: Arc<ServiceTelemetry>) -> Self {
+        self.route_layer(middleware::from_fn_with_state(telemetry, trace_inbound))
+    }
+}
 
 /// Axum middleware (`route_layer`): one `SpanKind::Server` span per request, named
 /// `METHOD /route`, with the status code and an error status on 5xx.

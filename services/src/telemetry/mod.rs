@@ -20,7 +20,7 @@ use opentelemetry_sdk::Resource;
 use serde::{Deserialize, Serialize};
 
 pub use guards::GuardTelemetry;
-pub use inbound::{trace_inbound, TraceCx};
+pub use inbound::{TraceCx, TracedRoutes};
 pub use outbound::{CallError, TracedClient};
 
 /// Spans or log records a service buffers before it drops new ones.
