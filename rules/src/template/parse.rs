@@ -1,0 +1,429 @@
+//! The syntax tree of a template: text, actions and the `if` / `range` / `with` blocks Go's
+//! text/template has, with variables checked in scope and every function name known.
+
+use super::lex::{Piece, Token};
+use super::{functions, TemplateError};
+
+/// A node of the tree.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Node {
+    Text(String),
+    Action(Pipeline),
+    If(Block),
+    Range(Block),
+    With(Block),
+    Break,
+    Continue,
+}
+
+/// `if` / `range` / `with`: the pipeline, the body and the `else` branch.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Block {
+    pub(crate) pipe: Pipeline,
+    pub(crate) then: Vec<Node>,
+    pub(crate) otherwise: Vec<Node>,
+}
+
+/// `$x := a | b c`: optional variables, then commands joined by `|`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Pipeline {
+    /// Byte offset of the action, for error messages.
+    pub(crate) at: usize,
+    pub(crate) vars: Vec<String>,
+    /// `=` rather than `:=`.
+    pub(crate) assign: bool,
+    pub(crate) commands: Vec<Command>,
+}
+
+/// A function call or a single value; a piped value is passed as the last argument.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Command {
+    pub(crate) args: Vec<Operand>,
+}
+
+/// One argument.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Operand {
+    /// `.` or `.A.B`: fields of the current data.
+    Dot(Vec<String>),
+    /// `$x.A.B`.
+    Variable(String, Vec<String>),
+    /// A function, by name.
+    Function(String),
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Nil,
+    /// `( pipeline ).A.B`.
+    Nested(Box<Pipeline>, Vec<String>),
+}
+
+/// Parses the pieces of a template whose text is `src` (for error positions), with
+/// `predeclared` variables in scope.
+pub(crate) fn parse_with(
+    src: &str,
+    pieces: Vec<Piece>,
+    predeclared: &[&str],
+) -> Result<Vec<Node>, TemplateError> {
+    let mut outer = vec![String::new()];
+    outer.extend(predeclared.iter().map(|v| v.to_string()));
+    let mut p = Parser {
+        src,
+        pieces,
+        pos: 0,
+        scopes: vec![outer],
+        loops: 0,
+    };
+    let (nodes, end) = p.list()?;
+    match end {
+        Terminator::Eof => Ok(nodes),
+        Terminator::Else(at, _) => Err(TemplateError::at(src, at, "unexpected {{else}}")),
+        Terminator::EndAction(at) => Err(TemplateError::at(src, at, "unexpected {{end}}")),
+    }
+}
+
+enum Terminator {
+    Eof,
+    /// `{{else}}`, or `{{else if ...}}` / `{{else with ...}}` with the rest of its tokens.
+    Else(usize, Vec<Token>),
+    EndAction(usize),
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    pieces: Vec<Piece>,
+    pos: usize,
+    /// Variables visible, innermost scope last; `""` is `$`.
+    scopes: Vec<Vec<String>>,
+    loops: usize,
+}
+
+impl Parser<'_> {
+    fn err(&self, at: usize, msg: impl Into<String>) -> TemplateError {
+        TemplateError::at(self.src, at, msg)
+    }
+
+    fn list(&mut self) -> Result<(Vec<Node>, Terminator), TemplateError> {
+        let mut nodes = Vec::new();
+        while self.pos < self.pieces.len() {
+            let piece = self.pieces[self.pos].clone();
+            self.pos += 1;
+            let (at, tokens) = match piece {
+                Piece::Text(t) => {
+                    nodes.push(Node::Text(t));
+                    continue;
+                }
+                Piece::Action { at, tokens } => (at, tokens),
+            };
+            let keyword = match tokens.first() {
+                Some(Token::Ident(w)) => w.as_str(),
+                _ => "",
+            };
+            match keyword {
+                "end" => {
+                    self.no_more(at, &tokens[1..], "end")?;
+                    return Ok((nodes, Terminator::EndAction(at)));
+                }
+                "else" => return Ok((nodes, Terminator::Else(at, tokens[1..].to_vec()))),
+                "if" | "range" | "with" => {
+                    let node = self.block(keyword, at, &tokens[1..])?;
+                    nodes.push(node);
+                }
+                "break" | "continue" => {
+                    self.no_more(at, &tokens[1..], keyword)?;
+                    if self.loops == 0 {
+                        return Err(
+                            self.err(at, format!("{{{{{keyword}}}}} outside {{{{range}}}}"))
+                        );
+                    }
+                    nodes.push(if keyword == "break" {
+                        Node::Break
+                    } else {
+                        Node::Continue
+                    });
+                }
+                "define" | "template" | "block" => {
+                    return Err(self.err(
+                        at,
+                        format!(
+                            "{{{{{keyword}}}}} is not supported in alert templates (allowed: text, \
+                             actions, if/else, range, with, variables and the documented functions)"
+                        ),
+                    ))
+                }
+                _ => {
+                    let pipe = self.pipeline(at, &tokens, true)?;
+                    nodes.push(Node::Action(pipe));
+                }
+            }
+        }
+        Ok((nodes, Terminator::Eof))
+    }
+
+    fn no_more(&self, at: usize, rest: &[Token], what: &str) -> Result<(), TemplateError> {
+        if rest.is_empty() {
+            Ok(())
+        } else {
+            Err(self.err(at, format!("unexpected {:?} in {what}", rest[0])))
+        }
+    }
+
+    fn block(&mut self, keyword: &str, at: usize, tokens: &[Token]) -> Result<Node, TemplateError> {
+        self.scopes.push(Vec::new());
+        let result = self.block_in_scope(keyword, at, tokens);
+        self.scopes.pop();
+        result
+    }
+
+    fn block_in_scope(
+        &mut self,
+        keyword: &str,
+        at: usize,
+        tokens: &[Token],
+    ) -> Result<Node, TemplateError> {
+        if tokens.is_empty() {
+            return Err(self.err(at, format!("missing value for {keyword}")));
+        }
+        let pipe = self.pipeline(at, tokens, true)?;
+        if keyword == "range" {
+            self.loops += 1;
+        }
+        let listed = self.list();
+        if keyword == "range" {
+            self.loops -= 1;
+        }
+        let (then, end) = listed?;
+        let otherwise = match end {
+            Terminator::Eof => {
+                return Err(self.err(
+                    at,
+                    format!("unexpected EOF: {{{{{keyword}}}}} has no {{{{end}}}}"),
+                ))
+            }
+            Terminator::EndAction(_) => Vec::new(),
+            Terminator::Else(else_at, rest) => match rest.first() {
+                None => {
+                    self.scopes.push(Vec::new());
+                    let listed = self.list();
+                    self.scopes.pop();
+                    match listed? {
+                        (nodes, Terminator::EndAction(_)) => nodes,
+                        (_, Terminator::Else(a, _)) => {
+                            return Err(self.err(a, "expected end; found {{else}}"))
+                        }
+                        (_, Terminator::Eof) => {
+                            return Err(self.err(else_at, "unexpected EOF in {{else}}"))
+                        }
+                    }
+                }
+                Some(Token::Ident(k)) if (k == "if" || k == "with") && keyword != "range" => {
+                    // `else if` chains share the outer block's single {{end}}.
+                    vec![self.block(&k.clone(), else_at, &rest[1..])?]
+                }
+                Some(t) => return Err(self.err(else_at, format!("unexpected {t:?} after else"))),
+            },
+        };
+        let block = Block {
+            pipe,
+            then,
+            otherwise,
+        };
+        Ok(match keyword {
+            "if" => Node::If(block),
+            "range" => Node::Range(block),
+            _ => Node::With(block),
+        })
+    }
+
+    fn declared(&self, name: &str) -> bool {
+        self.scopes.iter().any(|s| s.iter().any(|v| v == name))
+    }
+
+    fn pipeline(
+        &mut self,
+        at: usize,
+        tokens: &[Token],
+        allow_decl: bool,
+    ) -> Result<Pipeline, TemplateError> {
+        let mut vars = Vec::new();
+        let mut assign = false;
+        let mut rest = tokens;
+        if allow_decl {
+            // `$x :=`, `$x =`, `$i, $e :=`
+            let decl_end = tokens
+                .iter()
+                .position(|t| matches!(t, Token::Declare | Token::Assign));
+            if let Some(end) = decl_end {
+                let names: Vec<&Token> = tokens[..end]
+                    .iter()
+                    .filter(|t| !matches!(t, Token::Comma))
+                    .collect();
+                if !names.is_empty()
+                    && names.iter().all(|t| matches!(t, Token::Variable(_)))
+                    && names.len() <= 2
+                {
+                    assign = matches!(tokens[end], Token::Assign);
+                    for t in names {
+                        if let Token::Variable(v) = t {
+                            if assign && !self.declared(v) {
+                                return Err(self.err(at, format!("undefined variable \"${v}\"")));
+                            }
+                            vars.push(v.clone());
+                        }
+                    }
+                    rest = &tokens[end + 1..];
+                }
+            }
+        }
+        let mut commands = Vec::new();
+        let mut i = 0;
+        let mut current = Vec::new();
+        while i < rest.len() {
+            match &rest[i] {
+                Token::Pipe => {
+                    if current.is_empty() {
+                        return Err(self.err(at, "missing command before |"));
+                    }
+                    commands.push(Command {
+                        args: std::mem::take(&mut current),
+                    });
+                    i += 1;
+                }
+                _ => {
+                    let (operand, next) = self.operand(at, rest, i)?;
+                    current.push(operand);
+                    i = next;
+                }
+            }
+        }
+        if current.is_empty() {
+            return Err(self.err(at, "missing value for command"));
+        }
+        commands.push(Command { args: current });
+        for c in &commands[1..] {
+            if !matches!(c.args.first(), Some(Operand::Function(_))) {
+                return Err(self.err(at, "non executable command in pipeline stage 2"));
+            }
+        }
+        if !assign {
+            if let Some(scope) = self.scopes.last_mut() {
+                scope.extend(vars.iter().cloned());
+            }
+        }
+        Ok(Pipeline {
+            at,
+            vars,
+            assign,
+            commands,
+        })
+    }
+
+    fn fields(rest: &[Token], mut i: usize) -> (Vec<String>, usize) {
+        let mut fields = Vec::new();
+        while let Some(Token::Field(f)) = rest.get(i) {
+            fields.push(f.clone());
+            i += 1;
+        }
+        (fields, i)
+    }
+
+    fn operand(
+        &mut self,
+        at: usize,
+        rest: &[Token],
+        i: usize,
+    ) -> Result<(Operand, usize), TemplateError> {
+        Ok(match &rest[i] {
+            Token::Dot => (Operand::Dot(Vec::new()), i + 1),
+            Token::Field(_) => {
+                let (fields, next) = Self::fields(rest, i);
+                (Operand::Dot(fields), next)
+            }
+            Token::Variable(v) => {
+                if !self.declared(v) {
+                    return Err(self.err(at, format!("undefined variable \"${v}\"")));
+                }
+                let (fields, next) = Self::fields(rest, i + 1);
+                (Operand::Variable(v.clone(), fields), next)
+            }
+            Token::Ident(name) => {
+                if !functions::is_known(name) {
+                    return Err(self.err(at, functions::unknown_function_message(name)));
+                }
+                if rest
+                    .get(i + 1)
+                    .is_some_and(|t| matches!(t, Token::Field(_)))
+                {
+                    return Err(self.err(at, format!("unexpected . after term {name:?}")));
+                }
+                (Operand::Function(name.clone()), i + 1)
+            }
+            Token::Str(s) => (Operand::Str(s.clone()), i + 1),
+            Token::Number(n) => (
+                number(n).ok_or_else(|| self.err(at, format!("illegal number syntax: {n:?}")))?,
+                i + 1,
+            ),
+            Token::Bool(b) => (Operand::Bool(*b), i + 1),
+            Token::Nil => (Operand::Nil, i + 1),
+            Token::Open => {
+                let mut depth = 0usize;
+                let mut j = i;
+                loop {
+                    match rest.get(j) {
+                        Some(Token::Open) => depth += 1,
+                        Some(Token::Close) => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        Some(_) => {}
+                        None => return Err(self.err(at, "unclosed left paren")),
+                    }
+                    j += 1;
+                }
+                let inner = self.pipeline(at, &rest[i + 1..j], true)?;
+                let (fields, next) = Self::fields(rest, j + 1);
+                (Operand::Nested(Box::new(inner), fields), next)
+            }
+            Token::Close => return Err(self.err(at, "unexpected right paren")),
+            other => return Err(self.err(at, format!("unexpected {other:?} in operand"))),
+        })
+    }
+}
+
+/// Go's number literals: integers (decimal, hex, octal, binary, with `_`) or floats.
+fn number(text: &str) -> Option<Operand> {
+    let clean = text.replace('_', "");
+    let (negative, digits) = match clean.strip_prefix('-') {
+        Some(d) => (true, d.to_string()),
+        None => (false, clean.trim_start_matches('+').to_string()),
+    };
+    let sign = if negative { -1 } else { 1 };
+    let radix = |prefix: &[&str], radix: u32| {
+        prefix
+            .iter()
+            .find_map(|p| digits.strip_prefix(p))
+            .and_then(|d| i64::from_str_radix(d, radix).ok())
+    };
+    if let Some(v) = radix(&["0x", "0X"], 16)
+        .or_else(|| radix(&["0b", "0B"], 2))
+        .or_else(|| radix(&["0o", "0O"], 8))
+    {
+        return Some(Operand::Int(sign * v));
+    }
+    if digits.bytes().all(|b| b.is_ascii_digit()) {
+        if digits.len() > 1 && digits.starts_with('0') {
+            return i64::from_str_radix(&digits[1..], 8)
+                .ok()
+                .map(|v| Operand::Int(sign * v));
+        }
+        return digits.parse::<i64>().ok().map(|v| Operand::Int(sign * v));
+    }
+    clean
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .map(Operand::Float)
+}

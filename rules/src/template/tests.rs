@@ -1,0 +1,178 @@
+use super::*;
+
+struct FixedQuery;
+
+impl TemplateQuery for FixedQuery {
+    fn query(&self, q: &str, _t: i64) -> Result<Vec<QuerySample>, String> {
+        if q == "bad(" {
+            return Err("parse error".into());
+        }
+        Ok(vec![
+            QuerySample {
+                labels: [("__name__", "up"), ("instance", "b:9")]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                value: 0.0,
+            },
+            QuerySample {
+                labels: [("__name__", "up"), ("instance", "a:9")]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                value: 1.0,
+            },
+        ])
+    }
+}
+
+fn data(value: f64) -> AlertData {
+    AlertData {
+        labels: [("instance", "db-1:9100"), ("channel", "bank-a")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        external_labels: [("region".to_string(), "sh".to_string())].into(),
+        external_url: "http://taishan:7070/ui".into(),
+        value,
+    }
+}
+
+fn expand(text: &str, value: f64) -> Result<String, String> {
+    let t = Template::parse(text).map_err(|e| format!("parse: {e}"))?;
+    t.expand(
+        &data(value),
+        &Expansion {
+            query: Some(&FixedQuery),
+            external_url: "http://taishan:7070/ui",
+            time_ms: 0,
+        },
+    )
+}
+
+#[test]
+fn labels_value_and_pipelines() {
+    assert_eq!(
+        expand(
+            "{{ $labels.channel }} at {{ $value | humanizePercentage }}",
+            0.123456
+        )
+        .as_deref(),
+        Ok("bank-a at 12.35%")
+    );
+    assert_eq!(
+        expand("{{ .Labels.instance | stripPort }}", 0.0).as_deref(),
+        Ok("db-1")
+    );
+    assert_eq!(expand("{{ $labels.missing }}|", 0.0).as_deref(), Ok("|"));
+    assert_eq!(expand("{{ $value }}", 1e6).as_deref(), Ok("1e+06"));
+    assert_eq!(
+        expand("{{ printf \"%.2f\" $value }}", 2.0 / 3.0).as_deref(),
+        Ok("0.67")
+    );
+    assert_eq!(
+        expand("{{ $externalLabels.region }} {{ $externalURL }}", 0.0).as_deref(),
+        Ok("sh http://taishan:7070/ui")
+    );
+    assert_eq!(expand("{{ pathPrefix }}", 0.0).as_deref(), Ok("/ui"));
+}
+
+#[test]
+fn control_flow() {
+    let t = "{{ if gt $value 0.5 }}high{{ else if gt $value 0.1 }}mid{{ else }}low{{ end }}";
+    assert_eq!(expand(t, 0.9).as_deref(), Ok("high"));
+    assert_eq!(expand(t, 0.2).as_deref(), Ok("mid"));
+    assert_eq!(expand(t, 0.0).as_deref(), Ok("low"));
+    assert_eq!(
+        expand(
+            "{{ range $k, $v := $labels }}{{ $k }}={{ $v }};{{ end }}",
+            0.0
+        )
+        .as_deref(),
+        Ok("channel=bank-a;instance=db-1:9100;")
+    );
+    assert_eq!(
+        expand("{{ with $labels.channel }}[{{ . }}]{{ end }}{{ with $labels.nope }}x{{ else }}none{{ end }}", 0.0).as_deref(),
+        Ok("[bank-a]none")
+    );
+    assert_eq!(
+        expand(
+            "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}",
+            0.0
+        )
+        .as_deref(),
+        Ok("2")
+    );
+    assert_eq!(
+        expand("{{ range $i, $e := query \"up\" }}{{ if eq $i 1 }}{{ break }}{{ end }}{{ $e.Labels.instance }}{{ end }}", 0.0).as_deref(),
+        Ok("b:9")
+    );
+}
+
+#[test]
+fn query_functions() {
+    assert_eq!(
+        expand(
+            "{{ with query \"up\" }}{{ . | first | value }}{{ end }}",
+            0.0
+        )
+        .as_deref(),
+        Ok("0")
+    );
+    assert_eq!(
+        expand("{{ range query \"up\" | sortByLabel \"instance\" }}{{ label \"instance\" . }} {{ end }}", 0.0).as_deref(),
+        Ok("a:9 b:9 ")
+    );
+    let e = expand("{{ query \"bad(\" }}", 0.0).expect_err("query fails");
+    assert!(e.contains("error calling query: parse error"), "{e}");
+}
+
+#[test]
+fn comparisons_follow_go_types() {
+    assert_eq!(
+        expand("{{ eq \"a\" \"b\" \"a\" }}", 0.0).as_deref(),
+        Ok("true")
+    );
+    let e = expand("{{ eq $value 1 }}", 1.0).expect_err("int vs float");
+    assert!(e.contains("incompatible types for comparison"), "{e}");
+    assert_eq!(expand("{{ eq $value 1.0 }}", 1.0).as_deref(), Ok("true"));
+}
+
+#[test]
+fn parse_errors_name_the_place_and_what_is_allowed() {
+    let e = Template::parse("ok\n{{ $value | humanise }}").expect_err("unknown function");
+    assert_eq!((e.line, e.column), (2, 1));
+    assert!(
+        e.message.contains("function \"humanise\" not defined"),
+        "{e}"
+    );
+    assert!(
+        e.message.contains("humanize"),
+        "lists the allowed functions: {e}"
+    );
+    let e = Template::parse("{{ $nope }}").expect_err("undefined variable");
+    assert!(e.message.contains("undefined variable \"$nope\""), "{e}");
+    let e = Template::parse("{{ if $value }}x").expect_err("missing end");
+    assert!(e.message.contains("has no {{end}}"), "{e}");
+    let e = Template::parse("{{ template \"x\" }}").expect_err("template refused");
+    assert!(
+        e.message.contains("not supported in alert templates"),
+        "{e}"
+    );
+    let e = Template::parse("{{ end }}").expect_err("stray end");
+    assert!(e.message.contains("unexpected {{end}}"), "{e}");
+}
+
+#[test]
+fn expansion_errors_become_placeholders() {
+    let t = Template::parse("{{ humanize \"one\" }}").expect("parses");
+    let out = t.expand_or_placeholder(
+        &data(0.0),
+        &Expansion {
+            query: None,
+            external_url: "",
+            time_ms: 0,
+        },
+    );
+    assert!(out.starts_with("<error expanding template: error calling humanize: strconv.ParseFloat: parsing \"one\""), "{out}");
+}
