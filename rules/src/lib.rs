@@ -1,9 +1,25 @@
 //! `taishan-rules`: the rule engine.
 //!
-//! Rule files in Prometheus's format ([`file`]) with alert templates ([`template`]),
-//! evaluated group by group on their interval.
+//! Rule files in Prometheus's format ([`file`]) with alert templates ([`template`]) are
+//! evaluated group by group ([`group`]): recording rules ([`recording`]) write series,
+//! alerting rules ([`alerting`]) keep [`alert`]s through pending, firing and resolved and
+//! write `ALERTS` / `ALERTS_FOR_STATE`, from which [`restore`] rebuilds `for` state after a
+//! restart. Groups run on slots of their interval ([`schedule`]). [`unittest`] runs
+//! promtool's rule unit tests.
 #![forbid(unsafe_code)]
 
+pub mod alert;
+pub mod alerting;
 pub mod duration;
 pub mod file;
+pub mod group;
+mod labelset;
+pub mod recording;
+pub mod restore;
+pub mod schedule;
 pub mod template;
+pub mod unittest;
+
+pub use alert::{Alert, AlertState};
+pub use file::{GroupSpec, RuleFile, RuleFileError, RuleKind, RuleSpec};
+pub use group::{EvalEnv, Group, GroupRun, Rule, SampleWriter};

@@ -30,6 +30,8 @@ pub struct Context<'a> {
     pub query: Grid,
     /// Whether the outermost query is a range query (`step()` is 0 for instant queries).
     pub is_range_query: bool,
+    /// Resolution of a subquery written without a step (ms).
+    pub default_subquery_step_ms: i64,
 }
 
 /// Evaluates expressions on one grid (the query's, or a subquery's).
@@ -263,7 +265,7 @@ impl<'a> Evaluator<'a> {
         let range_ms = duration_ms(sq.range);
         let interval = match sq.step {
             Some(step) if !step.is_zero() => duration_ms(step),
-            _ => DEFAULT_SUBQUERY_STEP_MS,
+            _ => self.ctx.default_subquery_step_ms,
         };
         let outer = match at_ms {
             Some(at) => Grid::instant(at),

@@ -92,6 +92,7 @@ pub struct Engine {
     db: Arc<Tsdb>,
     limits: QueryLimits,
     clock: Arc<dyn Clock>,
+    default_subquery_step_ms: i64,
 }
 
 static EXTRA_FUNCTIONS: Once = Once::new();
@@ -119,7 +120,20 @@ impl Engine {
     /// An engine over `db`; `clock` times query deadlines.
     pub fn new(db: Arc<Tsdb>, limits: QueryLimits, clock: Arc<dyn Clock>) -> Self {
         register_legacy_functions();
-        Self { db, limits, clock }
+        Self {
+            db,
+            limits,
+            clock,
+            default_subquery_step_ms: eval::DEFAULT_SUBQUERY_STEP_MS,
+        }
+    }
+
+    /// The same engine resolving subqueries without a step at `step` (Prometheus uses its
+    /// global evaluation interval; the default is one minute).
+    pub fn with_default_subquery_step(&self, step: std::time::Duration) -> Self {
+        let mut e = self.clone();
+        e.default_subquery_step_ms = (step.as_millis() as i64).max(1);
+        e
     }
 
     /// The limits in force.
@@ -221,6 +235,7 @@ impl Engine {
             budget: &budget,
             query: grid,
             is_range_query: is_range,
+            default_subquery_step_ms: self.default_subquery_step_ms,
         };
         let value = Evaluator::new(&ctx, grid).eval(expr)?;
         let value = finish(value, grid, is_range)?;
