@@ -56,6 +56,9 @@ pub enum Command {
     /// seconds and a summary at the end; stops after --duration or --count, or on Ctrl-C.
     /// `taishan up` already runs this traffic unless started with --no-demo.
     Traffic(TrafficArgs),
+    /// Check and test Prometheus rule files (as `promtool check rules` / `test rules`).
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Run Prometheus promqltest scripts against Taishan's PromQL engine.
     ///
     /// Each file's `load` data goes into a scratch store and every `eval` case is checked
@@ -115,6 +118,32 @@ pub struct Server {
     /// How to print the answer.
     #[arg(long, short = 'o', value_enum, default_value = "table")]
     pub output: OutputFormat,
+}
+
+/// `taishan rules ...`
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Check rule files and print every problem as file:line:column: where: what.
+    ///
+    /// Reads Prometheus rule files (groups, interval, limit, query_offset, recording and
+    /// alerting rules with for, keep_firing_for, labels and annotation templates) plus
+    /// Taishan's group `tenant`. Prints `SUCCESS: N rules found` per valid file; exits 1
+    /// when any file has a problem.
+    Check {
+        /// Rule files (YAML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Run rule unit tests written for `promtool test rules`.
+    ///
+    /// Each file names its rule_files (relative to it), an evaluation_interval and tests
+    /// with input_series, alert_rule_test and promql_expr_test. Prints SUCCESS or FAILED
+    /// with what was expected and what came, per file; exits 1 when any test fails.
+    Test {
+        /// Test files (YAML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// `taishan traces ...`

@@ -6,6 +6,8 @@ mod cli;
 mod otlp;
 mod promql_test;
 mod query_cmd;
+mod rule_engine;
+mod rules_cmd;
 mod self_metrics;
 mod telemetry_cmd;
 mod traffic_cmd;
@@ -43,6 +45,8 @@ fn main() -> ExitCode {
         cli::Command::Logs(cmd) => telemetry_cmd::logs(&cmd),
         cli::Command::Traffic(args) => traffic_cmd::run(&args),
         cli::Command::PromqlTest { files, verbose } => promql_test::run(&files, verbose),
+        cli::Command::Rules(cli::RulesCommand::Check { files }) => rules_cmd::check(&files),
+        cli::Command::Rules(cli::RulesCommand::Test { files }) => rules_cmd::test(&files),
         cli::Command::Up(args) => match up::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -15,6 +15,7 @@ use taishan_core::config::Config;
 use taishan_core::{Bus, Clock, InProcessBus, MetadataRegistry, SystemClock, TenantId};
 use taishan_query::api::ServerStatus;
 use taishan_query::{query_routes, QueryMetrics, QueryState};
+use taishan_rules::{rules_routes, RuleMetrics};
 use taishan_services::{Demo, DemoOptions, TelemetryConfig};
 use taishan_store::append_gate::{AppendGate, DEFAULT_IN_FLIGHT};
 use taishan_store::logs::LogSink;
@@ -27,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::UpArgs;
 use crate::otlp::OtlpServers;
-use crate::{admin, self_metrics};
+use crate::{admin, rule_engine, self_metrics};
 
 /// How often storage upkeep (block cuts, compaction, retention) runs.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
@@ -98,11 +99,13 @@ fn server_status(config: &Config, args: &UpArgs, now_ms: i64) -> ServerStatus {
 
 async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let rule_files = rule_engine::load_rule_files(&config)?;
     let registry = self_metrics::registry();
     let store_metrics = StoreMetrics::register(&registry).context("registering storage metrics")?;
     let ingest_metrics =
         IngestMetrics::register(&registry).context("registering ingest metrics")?;
     let query_metrics = QueryMetrics::register(&registry).context("registering query metrics")?;
+    let rule_metrics = RuleMetrics::register(&registry).context("registering rule metrics")?;
 
     let data_dir = args.data_dir.clone();
     let options = TsdbOptions {
@@ -168,6 +171,16 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         Arc::new(LogSink::new(logs.clone()).with_gate(gate())),
     )
     .with_tenant_attribute(config.ingest.otlp_tenant_attribute.clone());
+    let rules = rule_engine::start(
+        &config,
+        &rule_files,
+        db.clone(),
+        bus.clone(),
+        clock.clone(),
+        rule_metrics,
+        format!("http://{}", config.server.http_listen),
+    )
+    .await;
     let metrics_registry = registry.clone();
     let app = Router::new()
         .merge(ingest_routes(ingest))
@@ -180,6 +193,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
                 .with_status(server_status(&config, &args, clock.now_ms())),
         ))
         .merge(admin::routes(db.clone()))
+        .merge(rules_routes(rules.clone()))
         .route(
             "/metrics",
             get(move || async move { self_metrics::render(&metrics_registry) }),
@@ -258,6 +272,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         // The services flush their telemetry while the receivers still take it.
         demo.stop().await;
     }
+    rules.stop();
     cancel.cancel();
     server
         .await

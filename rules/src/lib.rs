@@ -4,16 +4,21 @@
 //! evaluated group by group ([`group`]): recording rules ([`recording`]) write series,
 //! alerting rules ([`alerting`]) keep [`alert`]s through pending, firing and resolved and
 //! write `ALERTS` / `ALERTS_FOR_STATE`, from which [`restore`] rebuilds `for` state after a
-//! restart. Groups run on slots of their interval ([`schedule`]). [`unittest`] runs
-//! promtool's rule unit tests.
+//! restart. Groups run on slots of their interval ([`schedule`]) under the [`manager`], which
+//! reports its work in [`metrics`]; [`api`] serves `/api/v1/rules` and `/api/v1/alerts`.
+//! [`unittest`] runs promtool's rule unit tests.
 #![forbid(unsafe_code)]
 
 pub mod alert;
 pub mod alerting;
+pub mod api;
 pub mod duration;
 pub mod file;
 pub mod group;
 mod labelset;
+pub mod manager;
+pub mod metrics;
+pub mod paths;
 pub mod recording;
 pub mod restore;
 pub mod schedule;
@@ -21,5 +26,8 @@ pub mod template;
 pub mod unittest;
 
 pub use alert::{Alert, AlertState};
+pub use api::rules_routes;
 pub use file::{GroupSpec, RuleFile, RuleFileError, RuleKind, RuleSpec};
 pub use group::{EvalEnv, Group, GroupRun, Rule, SampleWriter};
+pub use manager::{BusWriter, EvaluationListener, ManagerOptions, RuleManager};
+pub use metrics::RuleMetrics;

@@ -9,6 +9,7 @@ mod ingest;
 mod logs;
 mod positions;
 mod query;
+mod rules;
 mod scrape;
 mod segmented;
 mod server;
@@ -27,6 +28,7 @@ pub use ingest::IngestConfig;
 pub use logs::LogsConfig;
 pub use positions::{FieldPositions, Position};
 pub use query::QueryConfig;
+pub use rules::RulesConfig;
 pub use scrape::{ScrapeConfig, ScrapeJob};
 pub use server::ServerConfig;
 pub use size::ByteSize;
@@ -61,10 +63,13 @@ pub struct Config {
     /// The demo financial services and their traffic.
     #[serde(default)]
     pub demo: DemoConfig,
+    /// The rule engine.
+    #[serde(default)]
+    pub rules: RulesConfig,
 }
 
 const SECTIONS: &[&str] = &[
-    "server", "storage", "ingest", "scrape", "query", "traces", "logs", "demo",
+    "server", "storage", "ingest", "scrape", "query", "traces", "logs", "demo", "rules",
 ];
 
 /// A problem with one field, before it is placed in a file.
@@ -185,6 +190,7 @@ impl Config {
         self.traces.validate(&mut errors);
         self.logs.validate(&mut errors);
         self.demo.validate(&mut errors);
+        self.rules.validate(&mut errors);
         errors
     }
 }
@@ -226,6 +232,7 @@ fn deserialize_sections(
             "traces" => section(name, value, errors, &mut config.traces),
             "logs" => section(name, value, errors, &mut config.logs),
             "demo" => section(name, value, errors, &mut config.demo),
+            "rules" => section(name, value, errors, &mut config.rules),
             other => errors.push(FieldError::new(
                 other,
                 format!(

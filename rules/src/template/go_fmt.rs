@@ -133,6 +133,16 @@ pub(crate) fn format_e(v: f64, decimals: usize, upper: bool) -> String {
     exp_form(sign(v), &d, point, decimals, upper)
 }
 
+/// Go's `strconv.FormatFloat(v, 'e', -1, 64)`: the shortest digits in exponent form
+/// (`1e+00`, `2.5e-03`), how Prometheus's API writes alert values.
+pub fn format_e_shortest(v: f64) -> String {
+    if let Some(s) = special(v) {
+        return s;
+    }
+    let (d, point) = digits(v, None);
+    exp_form(sign(v), &d, point, d.len() - 1, false)
+}
+
 /// One `%` directive's flags, width and precision.
 #[derive(Default)]
 struct Spec {
@@ -339,6 +349,13 @@ mod tests {
         ] {
             assert_eq!(format_g(v, Some(4)), want, "{v}");
         }
+    }
+
+    #[test]
+    fn shortest_e_matches_go() {
+        assert_eq!(format_e_shortest(1.0), "1e+00");
+        assert_eq!(format_e_shortest(0.0025), "2.5e-03");
+        assert_eq!(format_e_shortest(-123.0), "-1.23e+02");
     }
 
     #[test]

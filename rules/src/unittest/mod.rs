@@ -94,7 +94,7 @@ fn run(path: &Path) -> Result<Vec<String>, String> {
     let base = path.parent().unwrap_or(Path::new("."));
     let mut rule_files = Vec::new();
     for pattern in &file.rule_files {
-        let matched = glob(base, pattern);
+        let matched = crate::paths::glob(base, pattern);
         if matched.is_empty() {
             eprintln!("  WARNING: no file match pattern {pattern}");
         }
@@ -113,57 +113,6 @@ fn run(path: &Path) -> Result<Vec<String>, String> {
         failures.extend(run_test(test, eval_every, &order, &rule_files)?);
     }
     Ok(failures)
-}
-
-/// Rule file names matching `pattern` (relative to `base`; `*`, `?` in the last part).
-fn glob(base: &Path, pattern: &str) -> Vec<PathBuf> {
-    let full = if Path::new(pattern).is_absolute() {
-        PathBuf::from(pattern)
-    } else {
-        base.join(pattern)
-    };
-    let Some(name) = full.file_name().and_then(|n| n.to_str()) else {
-        return Vec::new();
-    };
-    if !name.contains(['*', '?']) {
-        return if full.exists() {
-            vec![full]
-        } else {
-            Vec::new()
-        };
-    }
-    let dir = full.parent().unwrap_or(Path::new("."));
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_name().to_str().is_some_and(|n| wildcard(name, n)))
-        .map(|e| e.path())
-        .collect();
-    found.sort();
-    found
-}
-
-fn wildcard(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ni;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ni = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
 }
 
 fn run_test(
