@@ -1,14 +1,16 @@
 //! `taishan-core`: the vocabulary every other Taishan crate speaks.
 //!
 //! Labels and series identity, samples and the staleness marker, tenants, the batches that
-//! receivers hand to storage through the [`Bus`], the injected [`Clock`], and the YAML
-//! configuration with its validation.
+//! receivers hand to storage through the [`Bus`], the injected [`Clock`], the decisions
+//! rules and operators make about guards ([`GuardDecision`]), and the YAML configuration
+//! with its validation.
 #![forbid(unsafe_code)]
 
 pub mod batch;
 pub mod bus;
 pub mod clock;
 pub mod config;
+pub mod guard_decision;
 pub mod labels;
 pub mod logs;
 pub mod metadata;
@@ -20,6 +22,7 @@ pub mod wire;
 pub use batch::{MetricBatch, SampleList, SeriesSamples};
 pub use bus::{AppendError, AppendOutcome, Bus, InProcessBus, MetricSink, RejectReason, Rejection};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use guard_decision::{DecisionSink, DecisionSource, GuardCommand, GuardDecision, GuardTarget};
 pub use labels::{Label, LabelError, LabelRef, Labels, METRIC_NAME};
 pub use logs::{LogBatch, LogSink};
 pub use metadata::{MetadataRegistry, MetricMetadata};

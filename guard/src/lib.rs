@@ -6,11 +6,13 @@
 //! [`ConcurrencyLimit`], and [`DegradeSwitch`] (serve a fallback instead). Each is usable
 //! directly or as a tower layer from [`layer`]; every state change is reported to a
 //! [`TransitionObserver`] with its reason, and [`Guards`] lists a service's guards with their
-//! counters for its metrics (and, later, for the control plane).
+//! counters for its metrics and for the [`control`] plane, which carries the rule engine's
+//! and operators' decisions to the guards and audits every one.
 #![forbid(unsafe_code)]
 
 pub mod breaker;
 pub mod concurrency;
+pub mod control;
 pub mod degrade;
 pub mod layer;
 pub mod rate_limit;

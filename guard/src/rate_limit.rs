@@ -163,9 +163,12 @@ impl LimitingFlag {
 /// A rate, its bucket arithmetic and its refusal reporting, shared by both limiters.
 #[derive(Debug)]
 struct Limit {
+    /// The configured rate; an override (from the control plane) replaces it until released.
     config: RateLimitConfig,
-    interval_ns: i64,
-    capacity_ns: i64,
+    interval_ns: AtomicI64,
+    capacity_ns: AtomicI64,
+    /// The rate in force when it is not `config`'s, in millionths per second (0: none).
+    override_micro: AtomicU64,
     flag: LimitingFlag,
 }
 
@@ -173,16 +176,49 @@ impl Limit {
     fn new(name: Arc<str>, config: RateLimitConfig, observer: SharedObserver) -> Self {
         let interval_ns = config.interval_ns();
         Self {
-            capacity_ns: interval_ns.saturating_mul(config.burst()),
-            interval_ns,
+            capacity_ns: AtomicI64::new(interval_ns.saturating_mul(config.burst())),
+            interval_ns: AtomicI64::new(interval_ns),
             config,
+            override_micro: AtomicU64::new(0),
             flag: LimitingFlag::new(name, observer),
         }
     }
 
     #[inline]
     fn take(&self, bucket: &Bucket, now_ns: i64) -> Result<bool, Duration> {
-        bucket.take(now_ns, self.interval_ns, self.capacity_ns)
+        bucket.take(
+            now_ns,
+            self.interval_ns.load(Ordering::Relaxed),
+            self.capacity_ns.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Puts `rate` in force instead of the configured one, or (`None`) goes back to it.
+    /// Returns whether anything changed.
+    fn set(&self, rate: Option<&RateLimitConfig>, reason: String, now_ms: i64) -> bool {
+        let cfg = rate.unwrap_or(&self.config);
+        let interval = cfg.interval_ns();
+        let micro = rate.map_or(0, |r| (r.rate * 1e6).round().max(1.0) as u64);
+        let before = self.override_micro.swap(micro, Ordering::AcqRel);
+        self.interval_ns.store(interval, Ordering::Relaxed);
+        self.capacity_ns
+            .store(interval.saturating_mul(cfg.burst()), Ordering::Relaxed);
+        if before == micro {
+            return false;
+        }
+        let (from, to) = match rate {
+            Some(_) => ("configured", "overridden"),
+            None => ("overridden", "configured"),
+        };
+        self.flag.report(from, to, reason, now_ms);
+        true
+    }
+
+    fn rate_in_force(&self) -> f64 {
+        match self.override_micro.load(Ordering::Acquire) {
+            0 => self.config.rate,
+            m => m as f64 / 1e6,
+        }
     }
 
     /// Turns a bucket's answer into the caller's, reporting a change of state; `who` names
@@ -203,11 +239,12 @@ impl Limit {
             }
             Err(wait) => {
                 self.flag.refused(now_ms, || {
+                    let interval = self.interval_ns.load(Ordering::Relaxed).max(1);
+                    let burst = self.capacity_ns.load(Ordering::Relaxed) / interval;
                     format!(
-                        "{} more than {}/s (burst {})",
+                        "{} more than {}/s (burst {burst})",
                         who(),
-                        self.config.rate,
-                        self.config.burst()
+                        self.rate_in_force()
                     )
                 });
                 Err(self.refusal(wait))
@@ -257,6 +294,22 @@ impl RateLimiter {
     /// Whether it refused the last call it could not admit and has not refilled since.
     pub fn is_limiting(&self) -> bool {
         self.limit.flag.limiting.load(Ordering::Relaxed)
+    }
+
+    /// Puts `rate` in force instead of the configured rate, or (`None`) restores it;
+    /// returns whether that changed anything (changes are reported to the observer).
+    pub fn set_rate(
+        &self,
+        rate: Option<&RateLimitConfig>,
+        reason: impl Into<String>,
+        now_ms: i64,
+    ) -> bool {
+        self.limit.set(rate, reason.into(), now_ms)
+    }
+
+    /// Calls per second in force now.
+    pub fn rate_in_force(&self) -> f64 {
+        self.limit.rate_in_force()
     }
 
     /// Takes one token at `now_ms`.
@@ -313,6 +366,22 @@ impl KeyedRateLimiter {
         self.buckets.read().len()
     }
 
+    /// Puts `rate` in force for every key instead of the configured rate, or (`None`)
+    /// restores it; returns whether that changed anything.
+    pub fn set_rate(
+        &self,
+        rate: Option<&RateLimitConfig>,
+        reason: impl Into<String>,
+        now_ms: i64,
+    ) -> bool {
+        self.limit.set(rate, reason.into(), now_ms)
+    }
+
+    /// Calls per second per key in force now.
+    pub fn rate_in_force(&self) -> f64 {
+        self.limit.rate_in_force()
+    }
+
     /// Takes one of `key`'s tokens at `now_ms`.
     pub fn try_acquire(&self, key: &str, now_ms: i64) -> Result<(), Rejected> {
         let now_ns = now_ms.saturating_mul(1_000_000);
@@ -336,7 +405,8 @@ impl KeyedRateLimiter {
             buckets.retain(|_, b| !b.idle(now_ns));
             if buckets.len() >= self.max_keys {
                 self.limit.flag.rejected.fetch_add(1, Ordering::Relaxed);
-                let wait = Duration::from_nanos(self.limit.interval_ns as u64);
+                let wait =
+                    Duration::from_nanos(self.limit.interval_ns.load(Ordering::Relaxed) as u64);
                 return Err(self.limit.refusal(wait));
             }
         }
@@ -381,6 +451,36 @@ mod tests {
         assert!(seen.transitions()[0]
             .reason
             .contains("more than 10/s (burst 5)"));
+    }
+
+    #[test]
+    fn an_override_rate_applies_until_released() {
+        let seen = Arc::new(RecordingObserver::default());
+        let l = RateLimiter::new("api", RateLimitConfig::per_second(100.0), seen.clone());
+        let slow = RateLimitConfig {
+            rate: 2.0,
+            burst: Some(2),
+        };
+        assert!(l.set_rate(Some(&slow), "rule PaymentsOverloaded", 0));
+        assert!(!l.set_rate(Some(&slow), "again", 0));
+        assert_eq!(l.rate_in_force(), 2.0);
+        let admitted = (0..=1_000)
+            .filter(|ms| l.try_acquire(10_000 + ms).is_ok())
+            .count();
+        assert_eq!(admitted, 2 + 2, "burst of 2, then 2/s over one second");
+        assert!(l.set_rate(None, "released", 20_000));
+        assert_eq!(l.rate_in_force(), 100.0);
+        let admitted = (0..=1_000)
+            .filter(|ms| l.try_acquire(30_000 + ms).is_ok())
+            .count();
+        assert_eq!(admitted, 100 + 100);
+        let changes: Vec<_> = seen
+            .transitions()
+            .iter()
+            .map(|t| t.to)
+            .filter(|to| matches!(*to, "overridden" | "configured"))
+            .collect();
+        assert_eq!(changes, ["overridden", "configured"]);
     }
 
     #[test]

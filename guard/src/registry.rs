@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::breaker::{BreakerConfig, CircuitBreaker};
+use crate::breaker::{BreakerConfig, BreakerState, CircuitBreaker};
 use crate::concurrency::ConcurrencyLimit;
 use crate::degrade::DegradeSwitch;
 use crate::rate_limit::{KeyedRateLimiter, RateLimitConfig, RateLimiter};
-use taishan_core::Clock;
+use taishan_core::{Clock, GuardCommand};
 
 use crate::transition::{GuardKind, SharedObserver};
 
@@ -124,6 +124,57 @@ impl Guards {
         }
     }
 
+    /// Carries out a control-plane `command` on the guard named `name`; returns whether its
+    /// state changed, or why the command does not fit this service's guards.
+    pub fn apply(&self, name: &str, command: &GuardCommand, reason: &str) -> Result<bool, String> {
+        let now_ms = self.clock.now_ms();
+        let guards = self.guards.read();
+        let Some(guard) = guards.get(name) else {
+            let known: Vec<&str> = guards.keys().map(|k| k.as_ref()).collect();
+            return Err(format!(
+                "no guard named {name:?} here (guards: {})",
+                known.join(", ")
+            ));
+        };
+        let limit = |rate: f64, burst: Option<u32>| RateLimitConfig { rate, burst };
+        let changed = match (guard, command) {
+            (AnyGuard::Breaker(b), GuardCommand::OpenBreaker) => {
+                b.force(BreakerState::Open, true, reason, now_ms)
+            }
+            (AnyGuard::Breaker(b), GuardCommand::HalfOpenBreaker) => {
+                b.force(BreakerState::HalfOpen, false, reason, now_ms)
+            }
+            (AnyGuard::Breaker(b), GuardCommand::CloseBreaker) => {
+                b.force(BreakerState::Closed, true, reason, now_ms)
+            }
+            (AnyGuard::Breaker(b), GuardCommand::Release { probe }) => {
+                b.release(*probe, reason, now_ms)
+            }
+            (AnyGuard::Degrade(d), GuardCommand::Degrade) => d.set(true, reason, now_ms),
+            (AnyGuard::Degrade(d), GuardCommand::Undegrade | GuardCommand::Release { .. }) => {
+                d.set(false, reason, now_ms)
+            }
+            (AnyGuard::Rate(l), GuardCommand::SetRateLimit { rate, burst }) => {
+                l.set_rate(Some(&limit(*rate, *burst)), reason, now_ms)
+            }
+            (AnyGuard::KeyedRate(l), GuardCommand::SetRateLimit { rate, burst }) => {
+                l.set_rate(Some(&limit(*rate, *burst)), reason, now_ms)
+            }
+            (AnyGuard::Rate(l), GuardCommand::Release { .. }) => l.set_rate(None, reason, now_ms),
+            (AnyGuard::KeyedRate(l), GuardCommand::Release { .. }) => {
+                l.set_rate(None, reason, now_ms)
+            }
+            (g, c) => {
+                return Err(format!(
+                    "{name:?} is a {} guard; {} does not apply to it",
+                    kind_of(g).as_str(),
+                    c.name()
+                ))
+            }
+        };
+        Ok(changed)
+    }
+
     /// Every guard's state and counters, by name.
     pub fn snapshot(&self) -> Vec<GuardSnapshot> {
         self.guards
@@ -172,6 +223,15 @@ impl Guards {
     }
 }
 
+fn kind_of(g: &AnyGuard) -> GuardKind {
+    match g {
+        AnyGuard::Breaker(_) => GuardKind::Breaker,
+        AnyGuard::Rate(_) | AnyGuard::KeyedRate(_) => GuardKind::RateLimit,
+        AnyGuard::Concurrency(_) => GuardKind::Concurrency,
+        AnyGuard::Degrade(_) => GuardKind::Degrade,
+    }
+}
+
 fn limiting(on: bool) -> &'static str {
     if on {
         "limiting"
@@ -207,5 +267,54 @@ mod tests {
             ]
         );
         assert_eq!(b.state().as_str(), "closed");
+    }
+
+    #[test]
+    fn commands_reach_the_named_guard_of_the_right_kind() {
+        let g = Guards::new(
+            Arc::new(LogObserver),
+            Arc::new(taishan_core::ManualClock::at(5)),
+        );
+        let b = g.breaker("bank-a", BreakerConfig::default());
+        let d = g.degrade_switch("risk-model");
+        let l = g.rate_limiter("api", RateLimitConfig::per_second(100.0));
+        assert_eq!(
+            g.apply("bank-a", &GuardCommand::OpenBreaker, "rule"),
+            Ok(true)
+        );
+        assert_eq!(b.state(), BreakerState::Open);
+        assert!(b.is_held());
+        assert_eq!(
+            g.apply("bank-a", &GuardCommand::Release { probe: true }, "ok"),
+            Ok(true)
+        );
+        assert_eq!(b.state(), BreakerState::HalfOpen);
+        assert_eq!(
+            g.apply("risk-model", &GuardCommand::Degrade, "errors"),
+            Ok(true)
+        );
+        assert!(d.is_degraded());
+        assert_eq!(
+            g.apply("risk-model", &GuardCommand::Release { probe: true }, "ok"),
+            Ok(true)
+        );
+        assert!(!d.is_degraded());
+        let slow = GuardCommand::SetRateLimit {
+            rate: 5.0,
+            burst: None,
+        };
+        assert_eq!(g.apply("api", &slow, "overload"), Ok(true));
+        assert_eq!(l.rate_in_force(), 5.0);
+        let e = g
+            .apply("nope", &GuardCommand::OpenBreaker, "x")
+            .expect_err("unknown");
+        assert!(e.contains("api, bank-a, risk-model"), "{e}");
+        let e = g
+            .apply("risk-model", &GuardCommand::OpenBreaker, "x")
+            .expect_err("kind");
+        assert!(
+            e.contains("is a degrade guard; open_breaker does not apply"),
+            "{e}"
+        );
     }
 }

@@ -11,7 +11,7 @@
 mod config;
 mod window;
 
-use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +54,9 @@ impl BreakerState {
         }
     }
 }
+
+/// What a caller refused by a breaker held open is told to wait.
+const HELD_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 const CLOSED: u8 = 0;
 const OPEN: u8 = 1;
@@ -108,6 +111,8 @@ pub struct CircuitBreaker {
     probes_admitted: AtomicU32,
     probe_successes: AtomicU32,
     rejected: AtomicU64,
+    /// Held in its state by the control plane: no tripping, no probing until released.
+    held: AtomicBool,
     observer: SharedObserver,
     changing: parking_lot::Mutex<()>,
 }
@@ -129,6 +134,7 @@ impl CircuitBreaker {
             probes_admitted: AtomicU32::new(0),
             probe_successes: AtomicU32::new(0),
             rejected: AtomicU64::new(0),
+            held: AtomicBool::new(false),
             observer,
             changing: parking_lot::Mutex::new(()),
         }
@@ -187,6 +193,10 @@ impl CircuitBreaker {
                     })
                 }
                 OPEN => {
+                    if self.held.load(Ordering::Acquire) {
+                        // Pinned open: no probing until the control plane releases it.
+                        return Err(self.refuse(HELD_RETRY_AFTER));
+                    }
                     let until = self.since_or_until_ms.load(Ordering::Acquire);
                     if now_ms < until {
                         return Err(self.refuse(Duration::from_millis((until - now_ms) as u64)));
@@ -258,8 +268,9 @@ impl CircuitBreaker {
             }
             0
         };
-        // Ratios only rise on a failed or slow call, so only those can trip the breaker.
-        if outcome.failed || slow {
+        // Ratios only rise on a failed or slow call, so only those can trip the breaker;
+        // one held closed by the control plane does not trip.
+        if (outcome.failed || slow) && !self.held.load(Ordering::Acquire) {
             if let Some(reason) = self.trip_reason(consecutive, now_ms) {
                 self.enter(CLOSED, OPEN, now_ms, reason);
             }
@@ -321,6 +332,46 @@ impl CircuitBreaker {
             let reason = format!("{succeeded} probe call(s) succeeded");
             self.enter(HALF_OPEN, CLOSED, now_ms, reason);
         }
+    }
+
+    /// Whether the control plane holds the breaker in its state.
+    pub fn is_held(&self) -> bool {
+        self.held.load(Ordering::Acquire)
+    }
+
+    /// Puts the breaker in `to` on the control plane's word, whatever it is in now. With
+    /// `hold` it stays there until [`Self::release`]: held open it does not probe, held
+    /// closed it does not trip. Returns whether the state changed.
+    pub fn force(
+        &self,
+        to: BreakerState,
+        hold: bool,
+        reason: impl Into<String>,
+        now_ms: i64,
+    ) -> bool {
+        self.held.store(hold, Ordering::Release);
+        let to = match to {
+            BreakerState::Closed => CLOSED,
+            BreakerState::Open => OPEN,
+            BreakerState::HalfOpen => HALF_OPEN,
+        };
+        let from = self.state.load(Ordering::Acquire);
+        if from == to {
+            return false;
+        }
+        self.enter(from, to, now_ms, reason.into())
+    }
+
+    /// Hands the breaker back to its own logic: an open breaker probes (half-open) when
+    /// `probe`, else closes; a half-open one keeps probing; a closed one stays closed.
+    pub fn release(&self, probe: bool, reason: impl Into<String>, now_ms: i64) -> bool {
+        self.held.store(false, Ordering::Release);
+        let to = match (self.state(), probe) {
+            (BreakerState::Open, true) => BreakerState::HalfOpen,
+            (BreakerState::HalfOpen, _) => return false,
+            _ => BreakerState::Closed,
+        };
+        self.force(to, false, reason, now_ms)
     }
 
     /// Moves from `from` to `to` if the breaker is still in `from`; the one caller that makes

@@ -207,3 +207,49 @@ fn concurrent_failures_open_it_once() {
     assert_eq!(b.state(), BreakerState::Open);
     assert_eq!(seen.transitions().len(), 1);
 }
+
+#[test]
+fn held_open_refuses_without_probing_until_released() {
+    let (b, seen) = breaker(ratio_only());
+    assert!(b.force(BreakerState::Open, true, "rule BankChannelFailing", 0));
+    assert!(b.is_held());
+    // Long after open_for, still no probe: the control plane holds it.
+    assert!(call(&b, 60_000, false, 5).is_err());
+    assert_eq!(b.state(), BreakerState::Open);
+    // Released with a probe: half-open, and the probes decide.
+    assert!(b.release(true, "alert resolved", 61_000));
+    assert_eq!(b.state(), BreakerState::HalfOpen);
+    for _ in 0..3 {
+        call(&b, 61_001, false, 5).unwrap();
+    }
+    assert_eq!(b.state(), BreakerState::Closed);
+    let path: Vec<_> = seen
+        .transitions()
+        .iter()
+        .map(|t| (t.to, t.reason.clone()))
+        .collect();
+    assert_eq!(path[0], ("open", "rule BankChannelFailing".to_string()));
+    assert_eq!(path[1], ("half_open", "alert resolved".to_string()));
+    assert_eq!(path[2].0, "closed");
+}
+
+#[test]
+fn held_closed_does_not_trip_and_release_without_probe_closes() {
+    let (b, _) = breaker(ratio_only());
+    assert!(
+        !b.force(BreakerState::Closed, true, "operator", 0),
+        "already closed"
+    );
+    for i in 0..20 {
+        call(&b, i, true, 5).unwrap();
+    }
+    assert_eq!(b.state(), BreakerState::Closed, "held closed");
+    b.release(false, "operator released", 100);
+    for i in 0..10 {
+        let _ = call(&b, 200 + i, true, 5);
+    }
+    assert_eq!(b.state(), BreakerState::Open, "trips again once released");
+    b.force(BreakerState::Open, true, "pin", 300);
+    assert!(b.release(false, "no probe", 400));
+    assert_eq!(b.state(), BreakerState::Closed);
+}

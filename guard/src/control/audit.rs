@@ -1,0 +1,193 @@
+//! The audit log: every decision, release, refusal and reported change of every guard, one
+//! JSON line each, synced before it counts. Replayed at start-up, it also restores which
+//! decisions are in force, so an operator's pin survives a restart.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use taishan_core::{GuardCommand, GuardDecision, GuardTarget};
+
+/// What happened.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum AuditEvent {
+    /// A decision was made (by a rule or an operator) and is now in force, or waits behind
+    /// an operator's.
+    Decided {
+        /// The decision.
+        decision: GuardDecision,
+        /// Whether it is in force now (false: an operator's decision overrides it).
+        in_force: bool,
+    },
+    /// A service carried out (or could not carry out) what is in force.
+    Applied {
+        /// The guard.
+        target: GuardTarget,
+        /// The command carried out.
+        command: GuardCommand,
+        /// Why it could not be carried out, if it could not.
+        error: Option<String>,
+    },
+    /// A service reported its guard in a new state.
+    Reported {
+        /// The guard.
+        target: GuardTarget,
+        /// The state before.
+        from: String,
+        /// The state now.
+        to: String,
+    },
+}
+
+/// One line of the log.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// Position in the log, from 1.
+    pub seq: u64,
+    /// When (ms since the epoch).
+    pub at_ms: i64,
+    /// What.
+    #[serde(flatten)]
+    pub event: AuditEvent,
+}
+
+impl AuditEntry {
+    /// The guard the entry is about.
+    pub fn target(&self) -> &GuardTarget {
+        match &self.event {
+            AuditEvent::Decided { decision, .. } => &decision.target,
+            AuditEvent::Applied { target, .. } | AuditEvent::Reported { target, .. } => target,
+        }
+    }
+}
+
+/// Why the log could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// Reading or writing the file failed.
+    #[error("audit log {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        source: std::io::Error,
+    },
+}
+
+/// The append-only log file, with the entries kept in memory for the API.
+#[derive(Debug)]
+pub struct AuditLog {
+    path: Option<PathBuf>,
+    file: Option<File>,
+    entries: Vec<AuditEntry>,
+    /// Most entries kept in memory; older ones stay in the file.
+    keep: usize,
+}
+
+/// Entries the API can show without reading the file.
+const KEPT_IN_MEMORY: usize = 10_000;
+
+impl AuditLog {
+    /// A log that is not written anywhere (tests, one-shot tools).
+    pub fn in_memory() -> Self {
+        Self {
+            path: None,
+            file: None,
+            entries: Vec::new(),
+            keep: KEPT_IN_MEMORY,
+        }
+    }
+
+    /// Opens (or creates) the log at `path` and reads back what it holds. A torn last line
+    /// (a crash mid-write) is dropped with a warning; nothing before it is lost.
+    pub fn open(path: &Path) -> Result<(Self, Vec<AuditEntry>), AuditError> {
+        let io = |source| AuditError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut all = Vec::new();
+        let mut good_len = 0u64;
+        if let Ok(f) = File::open(path) {
+            let mut reader = BufReader::new(f);
+            let mut line = String::new();
+            loop {
+                line.clear();
+                let n = reader.read_line(&mut line).map_err(io)?;
+                if n == 0 {
+                    break;
+                }
+                match serde_json::from_str::<AuditEntry>(line.trim_end()) {
+                    Ok(e) if line.ends_with('\n') => {
+                        good_len += n as u64;
+                        all.push(e);
+                    }
+                    _ => {
+                        tracing::warn!(path = %path.display(), offset = good_len, "dropping a torn or unreadable line at the end of the guard audit log");
+                        break;
+                    }
+                }
+            }
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(io)?;
+        file.set_len(good_len).map_err(io)?;
+        let keep_from = all.len().saturating_sub(KEPT_IN_MEMORY);
+        let log = Self {
+            path: Some(path.to_path_buf()),
+            file: Some(file),
+            entries: all[keep_from..].to_vec(),
+            keep: KEPT_IN_MEMORY,
+        };
+        Ok((log, all))
+    }
+
+    /// Appends `event` at `at_ms`, synced to disk before it returns.
+    pub fn append(&mut self, at_ms: i64, event: AuditEvent) -> Result<AuditEntry, AuditError> {
+        let entry = AuditEntry {
+            seq: self.entries.last().map_or(1, |e| e.seq + 1),
+            at_ms,
+            event,
+        };
+        if let (Some(file), Some(path)) = (self.file.as_mut(), self.path.as_ref()) {
+            let io = |source| AuditError::Io {
+                path: path.clone(),
+                source,
+            };
+            let mut line = serde_json::to_vec(&entry).map_err(|e| io(e.into()))?;
+            line.push(b'\n');
+            file.write_all(&line).map_err(io)?;
+            file.sync_data().map_err(io)?;
+        }
+        self.entries.push(entry.clone());
+        if self.entries.len() > self.keep {
+            let drop = self.entries.len() - self.keep;
+            self.entries.drain(..drop);
+        }
+        Ok(entry)
+    }
+
+    /// Entries newest first, those about `service` (and `guard`) when given, at most `limit`.
+    pub fn recent(
+        &self,
+        service: Option<&str>,
+        guard: Option<&str>,
+        limit: usize,
+    ) -> Vec<AuditEntry> {
+        self.entries
+            .iter()
+            .rev()
+            .filter(|e| service.is_none_or(|s| e.target().service == s))
+            .filter(|e| guard.is_none_or(|g| e.target().guard == g))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+}

@@ -1,0 +1,312 @@
+//! The control plane through its public API: decisions and overrides, the audit log across
+//! a restart, a service following in process, and an external app following over HTTP.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use taishan_core::{DecisionSource, GuardCommand, GuardDecision, GuardTarget, ManualClock};
+use taishan_guard::control::{
+    follow, follow_remote, guard_routes, AuditEvent, ControlPlane, Follower,
+};
+use taishan_guard::{BreakerConfig, BreakerState, Guards, LogObserver};
+use tokio_util::sync::CancellationToken;
+
+fn target(guard: &str) -> GuardTarget {
+    GuardTarget {
+        service: "payment".into(),
+        guard: guard.into(),
+    }
+}
+
+fn by_rule(guard: &str, command: GuardCommand, at_ms: i64) -> GuardDecision {
+    GuardDecision {
+        target: target(guard),
+        command,
+        source: DecisionSource::Rule {
+            tenant: "default".into(),
+            group: "payments".into(),
+            alert: "BankChannelFailing".into(),
+            labels: BTreeMap::from([("channel".to_string(), guard.to_string())]),
+            value: 0.42,
+        },
+        reason: format!("BankChannelFailing: success rate of {guard} at 58%"),
+        at_ms,
+    }
+}
+
+fn by_operator(guard: &str, command: GuardCommand) -> GuardDecision {
+    GuardDecision {
+        target: target(guard),
+        command,
+        source: DecisionSource::Operator {
+            who: "alice".into(),
+        },
+        reason: "maintenance window at the bank".into(),
+        at_ms: 5,
+    }
+}
+
+fn payment_guards(clock: Arc<ManualClock>) -> Arc<Guards> {
+    let g = Arc::new(Guards::new(Arc::new(LogObserver), clock));
+    g.breaker("bank-a", BreakerConfig::default());
+    g.breaker("bank-b", BreakerConfig::default());
+    g.degrade_switch("risk-model");
+    g
+}
+
+#[test]
+fn operator_decisions_override_rules_until_released() {
+    let plane = ControlPlane::in_memory(Arc::new(ManualClock::at(0)));
+    assert!(plane.submit(by_rule("bank-a", GuardCommand::OpenBreaker, 1)));
+    let (v1, d) = plane.directives("payment", 0);
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].command, GuardCommand::OpenBreaker);
+
+    // The operator forces it closed: that wins, and a later rule decision waits.
+    assert!(plane.submit(by_operator("bank-a", GuardCommand::CloseBreaker)));
+    assert!(!plane.submit(by_rule("bank-a", GuardCommand::OpenBreaker, 7)));
+    let rec = plane.guard(&target("bank-a")).expect("known");
+    assert_eq!(rec.directive.command, GuardCommand::CloseBreaker);
+    assert!(rec.automatic.is_some() && rec.manual.is_some());
+    let (v2, d) = plane.directives("payment", v1);
+    assert_eq!(d[0].command, GuardCommand::CloseBreaker);
+    assert!(v2 > v1);
+
+    // The operator releases: the guard goes back to its own logic, probing first.
+    plane.submit(by_operator("bank-a", GuardCommand::Release { probe: true }));
+    let rec = plane.guard(&target("bank-a")).expect("known");
+    assert_eq!(rec.directive.command, GuardCommand::Release { probe: true });
+    assert!(rec.in_force().is_none());
+    assert!(
+        plane.directives("risk", 0).1.is_empty(),
+        "other services see nothing"
+    );
+
+    let kinds: Vec<bool> = plane
+        .audit_entries(Some("payment"), Some("bank-a"), 10)
+        .iter()
+        .filter_map(|e| match &e.event {
+            AuditEvent::Decided { in_force, .. } => Some(*in_force),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, [true, false, true, true], "newest first");
+}
+
+#[test]
+fn pins_survive_a_restart_through_the_audit_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("guards/audit.jsonl");
+    let clock = Arc::new(ManualClock::at(1_000));
+    {
+        let plane = ControlPlane::open(&path, clock.clone()).expect("open");
+        plane.submit(by_operator("bank-b", GuardCommand::OpenBreaker));
+        plane.submit(by_rule("bank-a", GuardCommand::OpenBreaker, 2));
+        plane.submit(by_rule("bank-a", GuardCommand::Release { probe: true }, 3));
+    }
+    // A torn line from a crash mid-write is dropped, the rest kept.
+    let mut text = std::fs::read_to_string(&path).expect("read");
+    text.push_str("{\"seq\":99,\"at_ms\":");
+    std::fs::write(&path, text).expect("tear");
+    let plane = ControlPlane::open(&path, clock).expect("reopen");
+    let b = plane.guard(&target("bank-b")).expect("restored");
+    assert_eq!(b.directive.command, GuardCommand::OpenBreaker);
+    assert!(matches!(
+        b.manual.as_ref().map(|m| &m.source),
+        Some(DecisionSource::Operator { who }) if who == "alice"
+    ));
+    assert!(plane
+        .guard(&target("bank-a"))
+        .expect("known")
+        .in_force()
+        .is_none());
+    assert_eq!(plane.audit_entries(None, None, 100).len(), 3);
+    plane.submit(by_operator(
+        "bank-b",
+        GuardCommand::Release { probe: false },
+    ));
+    assert_eq!(plane.audit_entries(None, None, 1)[0].seq, 4);
+}
+
+#[test]
+fn a_follower_carries_out_directives_and_reports_states() {
+    let clock = Arc::new(ManualClock::at(10_000));
+    let plane = ControlPlane::in_memory(clock.clone());
+    let guards = payment_guards(clock.clone());
+    let mut f = Follower::new("payment", guards.clone());
+    f.sync(&plane);
+    let reported = plane.guard(&target("bank-a")).expect("reported").reported;
+    assert_eq!(reported.map(|r| r.state), Some("closed".to_string()));
+
+    plane.submit(by_rule("bank-a", GuardCommand::OpenBreaker, 10_000));
+    plane.submit(by_rule("bank-z", GuardCommand::OpenBreaker, 10_000));
+    f.sync(&plane);
+    let a = guards.find_breaker("bank-a").expect("breaker");
+    assert_eq!(a.state(), BreakerState::Open);
+    assert!(a.is_held());
+    let errors: Vec<String> = plane
+        .audit_entries(Some("payment"), Some("bank-z"), 10)
+        .into_iter()
+        .filter_map(|e| match e.event {
+            AuditEvent::Applied { error, .. } => error,
+            _ => None,
+        })
+        .collect();
+    assert!(
+        errors[0].contains("no guard named \"bank-z\""),
+        "{errors:?}"
+    );
+
+    plane.submit(by_rule(
+        "bank-a",
+        GuardCommand::Release { probe: true },
+        11_000,
+    ));
+    f.sync(&plane);
+    assert_eq!(a.state(), BreakerState::HalfOpen);
+    assert_eq!(
+        plane
+            .guard(&target("bank-a"))
+            .and_then(|g| g.reported)
+            .map(|r| r.state),
+        Some("half_open".to_string())
+    );
+}
+
+fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn followers_in_process_and_over_http_hear_of_changes_at_once() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let clock = Arc::new(ManualClock::at(0));
+    let plane = Arc::new(ControlPlane::in_memory(clock.clone()));
+    let cancel = CancellationToken::new();
+    let local = payment_guards(clock.clone());
+    let remote = Arc::new(Guards::new(Arc::new(LogObserver), clock.clone()));
+    let app_breaker = remote.breaker("upstream", BreakerConfig::default());
+    let addr = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let routes = guard_routes(plane.clone());
+        tokio::spawn(async move { axum::serve(listener, routes).await });
+        follow(plane.clone(), "payment", local.clone(), cancel.clone());
+        follow_remote(
+            &format!("http://{addr}"),
+            "shop",
+            remote.clone(),
+            cancel.clone(),
+        );
+        addr
+    });
+    let base = format!("http://{addr}");
+    let http = reqwest::blocking::Client::new();
+    wait_until("the external app to report", || {
+        plane
+            .guard(&GuardTarget {
+                service: "shop".into(),
+                guard: "upstream".into(),
+            })
+            .is_some()
+    });
+
+    plane.submit(by_rule("bank-b", GuardCommand::OpenBreaker, 1));
+    let b = local.find_breaker("bank-b").expect("breaker");
+    wait_until("the in-process follower", || {
+        b.state() == BreakerState::Open
+    });
+
+    // An operator pins the external app's breaker open over HTTP; its long-poll hears.
+    let pin = http
+        .post(format!("{base}/api/v1/guards/shop/upstream"))
+        .json(&serde_json::json!({"command": "open_breaker", "reason": "upstream migrating", "who": "bob"}))
+        .send()
+        .expect("pin");
+    assert_eq!(pin.status(), 200);
+    wait_until("the external app to open", || {
+        app_breaker.state() == BreakerState::Open
+    });
+    wait_until("the external app to report it open", || {
+        plane
+            .guard(&GuardTarget {
+                service: "shop".into(),
+                guard: "upstream".into(),
+            })
+            .and_then(|g| g.reported)
+            .is_some_and(|r| r.state == "open")
+    });
+
+    // Bad requests say what is wrong.
+    let bad = http
+        .post(format!("{base}/api/v1/guards/shop/upstream"))
+        .json(&serde_json::json!({"command": "explode", "reason": "x"}))
+        .send()
+        .expect("bad");
+    assert_eq!(bad.status(), 400);
+    assert!(bad
+        .text()
+        .unwrap_or_default()
+        .contains("open_breaker | half_open_breaker"));
+    let no_reason = http
+        .post(format!("{base}/api/v1/guards/shop/upstream"))
+        .json(&serde_json::json!({"command": "close_breaker"}))
+        .send()
+        .expect("no reason");
+    assert_eq!(no_reason.status(), 400);
+    let wrong_kind = http
+        .post(format!("{base}/api/v1/guards/payment/risk-model"))
+        .json(&serde_json::json!({"command": "open_breaker", "reason": "x"}))
+        .send()
+        .expect("wrong kind");
+    assert_eq!(wrong_kind.status(), 400);
+    assert!(wrong_kind
+        .text()
+        .unwrap_or_default()
+        .contains("is a degrade guard"));
+    let unknown = http
+        .post(format!("{base}/api/v1/guards/payment/bank-q"))
+        .json(&serde_json::json!({"command": "open_breaker", "reason": "x"}))
+        .send()
+        .expect("unknown");
+    assert_eq!(unknown.status(), 404);
+    assert!(unknown.text().unwrap_or_default().contains("bank-a"));
+
+    let listed: serde_json::Value = http
+        .get(format!("{base}/api/v1/guards"))
+        .send()
+        .expect("list")
+        .json()
+        .expect("json");
+    let guards = listed["data"]["guards"].as_array().expect("guards");
+    assert!(guards
+        .iter()
+        .any(|g| g["target"]["guard"] == "upstream" && g["manual"]["source"]["who"] == "bob"));
+    let audit: serde_json::Value = http
+        .get(format!("{base}/api/v1/guards/audit?service=shop&limit=50"))
+        .send()
+        .expect("audit")
+        .json()
+        .expect("json");
+    let events: Vec<&str> = audit["data"]["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert!(
+        events.contains(&"decided") && events.contains(&"applied") && events.contains(&"reported"),
+        "{events:?}"
+    );
+    cancel.cancel();
+}
