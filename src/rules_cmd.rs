@@ -1,18 +1,44 @@
 //! `taishan rules check FILES` and `taishan rules test FILES`, promtool's two rule commands.
+//! `check` also reads Taishan's action files and checks each action names an alerting
+//! rule of the files given with it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use taishan_rules::unittest::{render, run_file};
-use taishan_rules::RuleFile;
+use taishan_rules::{NamedText, RuleSet};
 
-/// Checks each rule file, printing every problem with file:line:column; exit 1 on any.
+/// Checks each file, printing every problem with file:line:column; exit 1 on any.
 pub fn check(files: &[PathBuf]) -> ExitCode {
     let mut failed = false;
+    let mut texts = Vec::new();
     for path in files {
         println!("Checking {}", path.display());
-        match RuleFile::load(path) {
-            Ok(f) => println!("  SUCCESS: {} rules found", f.rule_count()),
+        let name = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                failed = true;
+                eprintln!("  FAILED:\n{name}: cannot read the file: {e}\n");
+                continue;
+            }
+        };
+        let one = NamedText { name, text };
+        match RuleSet::parse(std::slice::from_ref(&one)) {
+            Ok(set) if set.actions.is_empty() => {
+                println!("  SUCCESS: {} rules found", set.rule_count())
+            }
+            Ok(set) => println!("  SUCCESS: {} actions found", set.action_count()),
+            // An action file alone cannot find its alerts: checked with the others below.
+            Err(errors)
+                if errors
+                    .iter()
+                    .all(|e| e.message.starts_with("no alerting rule")) =>
+            {
+                println!(
+                    "  SUCCESS: actions read; their alerts are checked against the other files"
+                )
+            }
             Err(errors) => {
                 failed = true;
                 eprintln!("  FAILED:");
@@ -23,6 +49,17 @@ pub fn check(files: &[PathBuf]) -> ExitCode {
             }
         }
         println!();
+        texts.push(one);
+    }
+    if !failed {
+        if let Err(errors) = RuleSet::parse(&texts) {
+            failed = true;
+            eprintln!("Checking the actions against the alerting rules given");
+            eprintln!("  FAILED:");
+            for e in &errors {
+                eprintln!("{e}");
+            }
+        }
     }
     if failed {
         ExitCode::from(1)

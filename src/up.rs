@@ -13,6 +13,7 @@ use taishan_collector::{
 };
 use taishan_core::config::Config;
 use taishan_core::{Bus, Clock, InProcessBus, MetadataRegistry, SystemClock, TenantId};
+use taishan_guard::control::{guard_routes, ControlPlane};
 use taishan_query::api::ServerStatus;
 use taishan_query::{query_routes, QueryMetrics, QueryState};
 use taishan_rules::{rules_routes, RuleMetrics};
@@ -99,7 +100,8 @@ fn server_status(config: &Config, args: &UpArgs, now_ms: i64) -> ServerStatus {
 
 async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let rule_files = rule_engine::load_rule_files(&config)?;
+    let demo_on = config.demo.enabled && !args.no_demo;
+    let rule_set = rule_engine::load_rule_set(&config, demo_on && config.rules.demo_rules)?;
     let registry = self_metrics::registry();
     let store_metrics = StoreMetrics::register(&registry).context("registering storage metrics")?;
     let ingest_metrics =
@@ -171,14 +173,18 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         Arc::new(LogSink::new(logs.clone()).with_gate(gate())),
     )
     .with_tenant_attribute(config.ingest.otlp_tenant_attribute.clone());
+    let plane = rule_engine::open_control_plane(&args.data_dir, clock.clone()).await?;
     let rules = rule_engine::start(
-        &config,
-        &rule_files,
-        db.clone(),
-        bus.clone(),
-        clock.clone(),
-        rule_metrics,
-        format!("http://{}", config.server.http_listen),
+        rule_engine::RuleEngineParts {
+            config: &config,
+            db: db.clone(),
+            bus: bus.clone(),
+            clock: clock.clone(),
+            metrics: rule_metrics,
+            ui_url: format!("http://{}", config.server.http_listen),
+            plane: plane.clone(),
+        },
+        &rule_set,
     )
     .await;
     let metrics_registry = registry.clone();
@@ -194,6 +200,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         ))
         .merge(admin::routes(db.clone()))
         .merge(rules_routes(rules.clone()))
+        .merge(guard_routes(plane.clone()))
         .route(
             "/metrics",
             get(move || async move { self_metrics::render(&metrics_registry) }),
@@ -212,8 +219,8 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     )
     .await?;
     print_banner(addr, &otlp, &args);
-    let demo = if config.demo.enabled && !args.no_demo {
-        Some(start_demo(&config, &args, &otlp, clock.clone()).await?)
+    let demo = if demo_on {
+        Some(start_demo(&config, &args, &otlp, clock.clone(), plane.clone()).await?)
     } else {
         None
     };
@@ -311,6 +318,8 @@ fn print_banner(addr: SocketAddr, otlp: &OtlpServers, args: &UpArgs) {
         "  traces                   {base}/api/traces/<id>, {base}/api/search, {base}/api/topology"
     );
     println!("  logs                     {base}/api/logs/search");
+    println!("  rules and alerts         {base}/api/v1/rules, {base}/api/v1/alerts");
+    println!("  guards (control plane)   {base}/api/v1/guards, {base}/api/v1/guards/audit");
     println!("  own metrics              {base}/metrics");
 }
 
@@ -320,6 +329,7 @@ async fn start_demo(
     args: &UpArgs,
     otlp: &OtlpServers,
     clock: Arc<dyn Clock>,
+    plane: Arc<ControlPlane>,
 ) -> anyhow::Result<Demo> {
     let mut receiver = otlp.http;
     if receiver.ip().is_unspecified() {
@@ -330,10 +340,11 @@ async fn start_demo(
         data_dir: args.data_dir.join("demo"),
         telemetry: TelemetryConfig {
             otlp_endpoint: Some(format!("http://{receiver}")),
-            ..TelemetryConfig::default()
+            metrics_interval: config.demo.metrics_interval,
         },
         traffic: true,
         workers: true,
+        control: Some(plane),
     };
     let demo = Demo::start(options, clock, CancellationToken::new())
         .await

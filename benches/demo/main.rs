@@ -98,6 +98,7 @@ async fn run(dir: &Path, endpoint: Option<String>, a: &Args, receiver_pid: u32) 
         },
         traffic: false,
         workers: true,
+        control: None,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let demo = Demo::start(options, clock, CancellationToken::new())

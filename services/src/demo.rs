@@ -9,6 +9,7 @@ use std::time::Duration;
 use axum::Router;
 use taishan_core::config::DemoConfig;
 use taishan_core::Clock;
+use taishan_guard::control::{follow, ControlPlane};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -52,6 +53,9 @@ pub struct DemoOptions {
     /// Run the periodic workers (compensation, loan sweeps, reconciliation, clearing);
     /// tests turn them off and call them directly.
     pub workers: bool,
+    /// The guard control plane the services' guards follow (embedded mode); `None` leaves
+    /// the guards to their own logic.
+    pub control: Option<Arc<ControlPlane>>,
 }
 
 /// The running demo.
@@ -186,6 +190,20 @@ impl Demo {
             clock.clone(),
         )?;
         let mut tasks = Vec::new();
+        if let Some(plane) = &options.control {
+            for (service, guards) in [
+                ("gateway", gateway.guards()),
+                ("risk", risk.guards()),
+                ("payment", payments.guards()),
+            ] {
+                tasks.push(follow(
+                    plane.clone(),
+                    service,
+                    guards.clone(),
+                    cancel.clone(),
+                ));
+            }
+        }
         let addrs = bound.clone();
         for (name, _, listener) in listeners {
             let router: Router = match name {

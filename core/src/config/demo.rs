@@ -25,6 +25,9 @@ pub struct DemoConfig {
     /// Default 100.
     #[serde(default = "default_gateway_rate")]
     pub gateway_rate_per_key: f64,
+    /// How often the services export their metrics to Taishan. Default `10s`.
+    #[serde(default = "default_metrics_interval", with = "humantime_serde")]
+    pub metrics_interval: Duration,
     /// The simulated customers.
     #[serde(default)]
     pub traffic: TrafficConfig,
@@ -101,6 +104,9 @@ fn default_base_port() -> u16 {
 }
 fn default_gateway_rate() -> f64 {
     100.0
+}
+fn default_metrics_interval() -> Duration {
+    Duration::from_secs(10)
 }
 fn default_rate() -> f64 {
     4.0
@@ -234,6 +240,7 @@ impl Default for DemoConfig {
             listen: default_listen(),
             base_port: default_base_port(),
             gateway_rate_per_key: default_gateway_rate(),
+            metrics_interval: default_metrics_interval(),
             traffic: TrafficConfig::default(),
             channels: default_channels(),
         }
@@ -242,6 +249,12 @@ impl Default for DemoConfig {
 
 impl DemoConfig {
     pub(super) fn validate(&self, errors: &mut Vec<FieldError>) {
+        if self.metrics_interval < Duration::from_millis(100) {
+            errors.push(FieldError::new(
+                "demo.metrics_interval",
+                "must be at least 100ms",
+            ));
+        }
         let t = &self.traffic;
         if !(t.rate.is_finite() && (0.0..=10_000.0).contains(&t.rate)) {
             errors.push(FieldError::new(

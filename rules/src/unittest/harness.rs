@@ -13,11 +13,11 @@ use taishan_store::{StoreMetrics, Tsdb, TsdbOptions};
 use super::spec::{InputSeries, PromqlTest};
 use crate::group::SampleWriter;
 
-pub(super) struct Harness {
+pub(crate) struct Harness {
     _dir: tempfile::TempDir,
     runtime: tokio::runtime::Runtime,
     db: Arc<Tsdb>,
-    pub(super) engine: Engine,
+    pub(crate) engine: Engine,
 }
 
 impl Drop for Harness {
@@ -28,7 +28,7 @@ impl Drop for Harness {
 
 impl Harness {
     /// A scratch store; subqueries without a step use `eval_every`, as in promtool.
-    pub(super) fn new(eval_every: Duration) -> Result<Self, String> {
+    pub(crate) fn new(eval_every: Duration) -> Result<Self, String> {
         let dir = tempfile::tempdir().map_err(|e| format!("  temporary directory: {e}"))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -57,7 +57,7 @@ impl Harness {
     }
 
     /// Loads `input_series` with values `interval` apart from time 0.
-    pub(super) fn load(&self, input: &[InputSeries], interval: Duration) -> Result<(), String> {
+    pub(crate) fn load(&self, input: &[InputSeries], interval: Duration) -> Result<(), String> {
         if input.is_empty() {
             return Ok(());
         }

@@ -4,8 +4,8 @@
 //! from time 0 each `evaluation_interval`, firing alerts compared at each `eval_time`,
 //! expressions checked afterwards — so a file passes here exactly when it passes there.
 
-mod harness;
-mod spec;
+pub(crate) mod harness;
+pub(crate) mod spec;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

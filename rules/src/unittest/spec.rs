@@ -46,9 +46,9 @@ pub(super) struct TestGroup {
 /// A series and its values in the expanding notation (`0+10x5 _ stale`).
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
-pub(super) struct InputSeries {
-    pub(super) series: String,
-    pub(super) values: String,
+pub(crate) struct InputSeries {
+    pub(crate) series: String,
+    pub(crate) values: String,
 }
 
 /// The alerts expected firing at a time.

@@ -55,6 +55,7 @@ pub async fn start_with_clock(
         },
         traffic: false,
         workers: false,
+        control: None,
     };
     let clock: Arc<dyn Clock> = clock;
     Demo::start(options, clock, CancellationToken::new())

@@ -1,0 +1,251 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use taishan_core::{DecisionSink, GuardCommand, GuardDecision};
+
+use super::*;
+use crate::file::RuleFile;
+use crate::group::{EvalEnv, Group};
+use crate::unittest::harness::Harness;
+use crate::unittest::spec::InputSeries;
+
+#[derive(Default)]
+struct Recorded(Mutex<Vec<GuardDecision>>);
+
+impl DecisionSink for Recorded {
+    fn decide(&self, d: GuardDecision) {
+        self.0.lock().push(d);
+    }
+}
+
+impl Recorded {
+    fn take(&self) -> Vec<(String, String)> {
+        self.0
+            .lock()
+            .drain(..)
+            .map(|d| (d.target.guard, d.command.name().to_string()))
+            .collect()
+    }
+}
+
+const RULES: &str = r#"
+groups:
+  - name: payments
+    rules:
+      - alert: BankChannelFailing
+        expr: failure_ratio > 0.5
+        labels:
+          severity: page
+        annotations:
+          summary: "{{ $labels.channel }} fails {{ $value | humanizePercentage }}"
+"#;
+
+/// One minute per evaluation; each series value is one evaluation's.
+fn scenario(
+    series: &[(&str, &str)],
+    actions: &str,
+    evaluations: usize,
+) -> Vec<Vec<(String, String)>> {
+    let harness = Harness::new(Duration::from_secs(60)).expect("store");
+    let input: Vec<InputSeries> = series
+        .iter()
+        .map(|(s, v)| InputSeries {
+            series: s.to_string(),
+            values: v.to_string(),
+        })
+        .collect();
+    harness.load(&input, Duration::from_secs(60)).expect("load");
+    let rules = RuleFile::parse("payments.yaml", RULES).expect("rules");
+    let file = ActionFile::parse("actions.yaml", actions).expect("actions");
+    assert!(file.check_against(std::slice::from_ref(&rules)).is_empty());
+    let sink = Arc::new(Recorded::default());
+    let engine = ActionEngine::new(file.actions, sink.clone());
+    let mut group = Group::new(
+        "payments.yaml",
+        &rules.groups[0],
+        Duration::from_secs(60),
+        true,
+    );
+    let labels = Default::default();
+    let env = EvalEnv {
+        engine: &harness.engine,
+        writer: &harness,
+        external_labels: &labels,
+        external_url: "",
+    };
+    (0..evaluations)
+        .map(|i| {
+            let t = i as i64 * 60_000;
+            group.eval(t, &env);
+            engine.on_group(&group, t);
+            sink.take()
+        })
+        .collect()
+}
+
+fn d(guard: &str, command: &str) -> (String, String) {
+    (guard.to_string(), command.to_string())
+}
+
+#[test]
+fn acts_after_n_firing_evaluations_and_releases_after_m_healthy_ones() {
+    let got = scenario(
+        &[("failure_ratio{channel=\"bank-a\"}", "0 0.9 0.9 0.9 0.1 0.1 0.1 0.1")],
+        "actions:\n  - alert: BankChannelFailing\n    do: open_breaker\n    service: payment\n    target: '{{ $labels.channel }}'\n    after: 2\n    release_after: 2\n",
+        8,
+    );
+    let none: Vec<(String, String)> = Vec::new();
+    assert_eq!(got[0], none);
+    assert_eq!(got[1], none, "fired once: not yet");
+    assert_eq!(got[2], [d("bank-a", "open_breaker")]);
+    assert_eq!(got[3], none, "acts once");
+    assert_eq!(got[4], none, "healthy once: not yet");
+    assert_eq!(got[5], [d("bank-a", "release")]);
+    assert_eq!(got[6..], [none.clone(), none]);
+}
+
+#[test]
+fn max_duration_releases_and_waits_for_the_alert_to_clear() {
+    let got = scenario(
+        &[("failure_ratio{channel=\"bank-b\"}", "0.9 0.9 0.9 0.9 0.9 0 0.9 0.9")],
+        "actions:\n  - alert: BankChannelFailing\n    do: open_breaker\n    service: payment\n    target: '{{ $labels.channel }}'\n    max_duration: 2m\n    probe: false\n",
+        8,
+    );
+    assert_eq!(got[0], [d("bank-b", "open_breaker")]);
+    assert_eq!(got[2], [d("bank-b", "release")], "held 2m");
+    assert!(
+        got[3].is_empty() && got[4].is_empty(),
+        "still firing: not again"
+    );
+    assert_eq!(got[5], [], "cleared (and nothing held to release)");
+    assert_eq!(
+        got[6],
+        [d("bank-b", "open_breaker")],
+        "fires anew: acts again"
+    );
+}
+
+#[test]
+fn a_guard_held_for_several_alerts_is_released_by_the_last() {
+    let got = scenario(
+        &[
+            ("failure_ratio{channel=\"bank-a\", type=\"payout\"}", "0.9 0.9 0.9 0 0"),
+            ("failure_ratio{channel=\"bank-a\", type=\"collection\"}", "0.9 0.9 0.9 0.9 0"),
+            ("failure_ratio{channel=\"bank-c\", type=\"payout\"}", "0.9 0.9 0.9 0.9 0.9"),
+        ],
+        "actions:\n  - alert: BankChannelFailing\n    match: {type: payout}\n    do: degrade\n    service: risk\n    target: 'risk-model'\n  - alert: BankChannelFailing\n    do: open_breaker\n    service: payment\n    target: '{{ $labels.channel }}'\n",
+        5,
+    );
+    let mut first = got[0].clone();
+    first.sort();
+    assert_eq!(
+        first,
+        [
+            d("bank-a", "open_breaker"),
+            d("bank-c", "open_breaker"),
+            d("risk-model", "degrade")
+        ]
+    );
+    assert_eq!(
+        got[3],
+        [],
+        "bank-a still held by the collection alert; risk-model by bank-c's payout"
+    );
+    assert_eq!(got[4], [d("bank-a", "release")]);
+}
+
+#[test]
+fn action_files_report_every_problem() {
+    let bad = "actions:\n  - alert: X\n    do: explode\n    service: ''\n    target: '{{ $labels.x | nope }}'\n    after: 0\n  - alert: Y\n    do: set_rate_limit\n    service: gateway\n    target: api\n  - alert: Z\n    do: degrade\n    service: risk\n    target: risk-model\n    surprise: 1\n";
+    let errors = ActionFile::parse("a.yaml", bad).expect_err("invalid");
+    let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    let all = all.join("\n");
+    for want in [
+        "a.yaml:3:5: action 1 (X): unknown command \"explode\"; allowed: open_breaker",
+        "a.yaml:4:5: action 1 (X): service must name",
+        "a.yaml:5:5: action 1 (X): template: 1:1: function \"nope\" not defined",
+        "a.yaml:6:5: action 1 (X): after must be at least 1",
+        "a.yaml:8:5: action 2 (Y): set_rate_limit needs a rate above 0",
+        "a.yaml:15:5: action 3: unknown field `surprise`",
+    ] {
+        assert!(all.contains(want), "missing {want:?} in\n{all}");
+    }
+    let ok = ActionFile::parse(
+        "a.yaml",
+        "actions:\n  - alert: Nope\n    do: degrade\n    service: risk\n    target: risk-model\n",
+    )
+    .expect("valid");
+    let rules = RuleFile::parse("r.yaml", RULES).expect("rules");
+    let e = ok.check_against(&[rules]);
+    assert!(
+        e[0].to_string().contains(
+            "no alerting rule \"Nope\" among the rule files loaded (alerts: BankChannelFailing)"
+        ),
+        "{}",
+        e[0]
+    );
+    assert!(ActionFile::looks_like("actions: []") && !ActionFile::looks_like("groups: []"));
+}
+
+#[test]
+fn decisions_carry_the_rule_the_value_and_the_time() {
+    let harness = Harness::new(Duration::from_secs(60)).expect("store");
+    harness
+        .load(
+            &[InputSeries {
+                series: "failure_ratio{channel=\"bank-a\"}".into(),
+                values: "0.75".into(),
+            }],
+            Duration::from_secs(60),
+        )
+        .expect("load");
+    let rules = RuleFile::parse("payments.yaml", RULES).expect("rules");
+    let file = ActionFile::parse("a.yaml", "actions:\n  - alert: BankChannelFailing\n    do: set_rate_limit\n    rate: 5\n    service: gateway\n    target: api\n").expect("actions");
+    let sink = Arc::new(Recorded::default());
+    let engine = ActionEngine::new(file.actions, sink.clone());
+    let mut group = Group::new(
+        "payments.yaml",
+        &rules.groups[0],
+        Duration::from_secs(60),
+        true,
+    );
+    let labels = Default::default();
+    let env = EvalEnv {
+        engine: &harness.engine,
+        writer: &harness,
+        external_labels: &labels,
+        external_url: "",
+    };
+    group.eval(30_000, &env);
+    engine.on_group(&group, 30_000);
+    let decided = sink.0.lock().clone();
+    assert_eq!(decided.len(), 1);
+    let dec = &decided[0];
+    assert_eq!(
+        dec.command,
+        GuardCommand::SetRateLimit {
+            rate: 5.0,
+            burst: None
+        }
+    );
+    assert_eq!(dec.at_ms, 30_000);
+    assert_eq!(dec.target.to_string(), "gateway/api");
+    assert!(dec.reason.contains("BankChannelFailing{channel=bank-a, severity=page} firing for 1 evaluation(s), value 0.75: bank-a fails 75%"), "{}", dec.reason);
+    match &dec.source {
+        taishan_core::DecisionSource::Rule {
+            group,
+            alert,
+            value,
+            labels,
+            ..
+        } => {
+            assert_eq!(
+                (group.as_str(), alert.as_str(), *value),
+                ("payments", "BankChannelFailing", 0.75)
+            );
+            assert_eq!(labels.get("channel").map(String::as_str), Some("bank-a"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
