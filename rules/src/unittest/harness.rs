@@ -12,6 +12,7 @@ use taishan_store::{StoreMetrics, Tsdb, TsdbOptions};
 
 use super::spec::{InputSeries, PromqlTest};
 use crate::group::SampleWriter;
+use crate::template::go_fmt::format_e_shortest;
 
 pub(crate) struct Harness {
     _dir: tempfile::TempDir,
@@ -177,7 +178,7 @@ impl Harness {
                 return "nil".to_string();
             }
             v.iter()
-                .map(|(l, x)| format!("{l} {x:E}"))
+                .map(|(l, x)| format!("{l} {}", format_e_shortest(*x).to_uppercase()))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
