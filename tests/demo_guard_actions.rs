@@ -71,7 +71,7 @@ fn payments(payment_url: String, stop: Arc<AtomicBool>, sent: Arc<AtomicU64>) {
                 "customer": format!("c-{}", n % 50),
                 "account": format!("6222-{n}"),
                 "partner": "trust-1",
-                "amount": 1_000_00,
+                "amount": 100_000, // 1000.00 in minor units
             });
             if c.post(format!("{payment_url}/payments"))
                 .json(&body)
