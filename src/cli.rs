@@ -56,6 +56,14 @@ pub enum Command {
     /// seconds and a summary at the end; stops after --duration or --count, or on Ctrl-C.
     /// `taishan up` already runs this traffic unless started with --no-demo.
     Traffic(TrafficArgs),
+    /// See and steer the services' guards through a running Taishan's control plane.
+    ///
+    /// Lists every guard with what its service reports, the rule's decision and the
+    /// operator's; pins a breaker open, forces it closed, degrades, limits, or releases a
+    /// guard (an operator's decision overrides the rules' until released); shows the audit
+    /// log. Every change needs --reason, which the audit log keeps.
+    #[command(subcommand)]
+    Guards(GuardsCommand),
     /// Check and test Prometheus rule files (as `promtool check rules` / `test rules`).
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -118,6 +126,76 @@ pub struct Server {
     /// How to print the answer.
     #[arg(long, short = 'o', value_enum, default_value = "table")]
     pub output: OutputFormat,
+}
+
+/// Which guard, why, and who says so.
+#[derive(Debug, clap::Args)]
+pub struct GuardChange {
+    /// The service (`payment`, `risk`, `gateway`, or an external app's name).
+    pub service: String,
+    /// The guard's name within it (`bank-a`, `risk-model`, ...).
+    pub guard: String,
+    /// Why, for the audit log.
+    #[arg(long)]
+    pub reason: String,
+    /// Who decides (default: $USER).
+    #[arg(long, env = "USER", default_value = "operator")]
+    pub who: String,
+    #[command(flatten)]
+    pub server: Server,
+}
+
+/// `taishan guards ...`
+#[derive(Debug, Subcommand)]
+pub enum GuardsCommand {
+    /// Every guard: reported state, the decision in force, and who made it.
+    List {
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Pin a breaker open (no probing) until released.
+    Open(GuardChange),
+    /// Force a breaker closed (no tripping) until released.
+    Close(GuardChange),
+    /// Put a breaker half-open: its probe calls decide.
+    HalfOpen(GuardChange),
+    /// Switch a degrade flag on.
+    Degrade(GuardChange),
+    /// Switch a degrade flag off.
+    Undegrade(GuardChange),
+    /// Put a rate limit in force instead of the configured one.
+    Limit {
+        #[command(flatten)]
+        change: GuardChange,
+        /// Calls per second.
+        #[arg(long)]
+        rate: f64,
+        /// Calls allowed at once (default: one second's worth).
+        #[arg(long)]
+        burst: Option<u32>,
+    },
+    /// Hand a guard back to its own logic (and the rules): drops every decision on it.
+    Release {
+        #[command(flatten)]
+        change: GuardChange,
+        /// Close an open breaker at once instead of probing first.
+        #[arg(long)]
+        no_probe: bool,
+    },
+    /// The audit log, newest first.
+    Audit {
+        /// Only this service's guards.
+        #[arg(long)]
+        service: Option<String>,
+        /// Only this guard.
+        #[arg(long)]
+        guard: Option<String>,
+        /// Most entries shown.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[command(flatten)]
+        server: Server,
+    },
 }
 
 /// `taishan rules ...`

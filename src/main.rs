@@ -1,8 +1,10 @@
 //! `taishan`: the CLI and the wiring of every part into one process.
 
 mod admin;
+mod api_client;
 mod check;
 mod cli;
+mod guards_cmd;
 mod otlp;
 mod promql_test;
 mod query_cmd;
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         cli::Command::Logs(cmd) => telemetry_cmd::logs(&cmd),
         cli::Command::Traffic(args) => traffic_cmd::run(&args),
         cli::Command::PromqlTest { files, verbose } => promql_test::run(&files, verbose),
+        cli::Command::Guards(cmd) => guards_cmd::run(&cmd),
         cli::Command::Rules(cli::RulesCommand::Check { files }) => rules_cmd::check(&files),
         cli::Command::Rules(cli::RulesCommand::Test { files }) => rules_cmd::test(&files),
         cli::Command::Up(args) => match up::run(args) {

@@ -6,35 +6,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::cli::{LogsCommand, OutputFormat, Server, TracesCommand};
+use crate::api_client::get;
+use crate::cli::{LogsCommand, OutputFormat, TracesCommand};
 
 fn now_s() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
-}
-
-/// GETs `path` with `params`; the JSON answer, or the server's error.
-fn get(server: &Server, path: &str, params: &[(&str, String)]) -> Result<Value, String> {
-    let url = format!("{}{path}", server.url.trim_end_matches('/'));
-    let mut req = reqwest::blocking::Client::new().get(&url).query(params);
-    if let Some(t) = &server.tenant {
-        req = req.header(taishan_core::TENANT_HEADER, t);
-    }
-    let resp = req.send().map_err(|e| format!("{url}: {e}"))?;
-    let status = resp.status();
-    let body = resp.text().map_err(|e| format!("{url}: {e}"))?;
-    let v: Value =
-        serde_json::from_str(&body).map_err(|_| format!("{url} answered {status}: {body}"))?;
-    if !status.is_success() {
-        return Err(format!(
-            "{} ({status}): {}",
-            v["errorType"].as_str().unwrap_or("error"),
-            v["error"].as_str().unwrap_or(&body)
-        ));
-    }
-    Ok(v)
 }
 
 /// The query parameters every search sends: the window back from now, the page size, and
