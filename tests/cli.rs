@@ -180,3 +180,71 @@ fn traffic_explains_itself_and_refuses_bad_settings() {
     let out = taishan(&["up", "--help"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("--no-demo"));
 }
+
+#[test]
+fn rules_check_reports_every_problem_and_up_refuses_bad_rule_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("bad.rules.yaml");
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: rate(x[5m]\n      - alert: B\n        expr: up == 0\n        annotations:\n          summary: '{{ $value | humanise }}'\n",
+    )
+    .unwrap();
+    let actions = dir.path().join("actions.yaml");
+    std::fs::write(
+        &actions,
+        "actions:\n  - alert: Nope\n    do: open_breaker\n    service: payment\n    target: bank-a\n",
+    )
+    .unwrap();
+    let file = rules.display().to_string();
+    let out = taishan(&["rules", "check", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{file}:5:9: group \"g\", rule 1, \"A\": could not parse expression"
+        )),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{file}:9:11: group \"g\", rule 2, \"B\": annotation \"summary\": template: 1:1: function \"humanise\" not defined")), "{err}");
+    assert!(err.contains("2 problem(s)"), "{err}");
+
+    // A valid rule file with an action naming an alert it does not have.
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up == 0\n",
+    )
+    .unwrap();
+    let out = taishan(&["rules", "check", &file, actions.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no alerting rule \"Nope\" among the rule files loaded (alerts: A)"),
+        "{err}"
+    );
+
+    // `taishan up` with the same files will not start, and says why.
+    let config = dir.path().join("taishan.yaml");
+    std::fs::write(
+        &config,
+        format!("rules:\n  files: [{file}, {}]\n", actions.display()),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_taishan"))
+        .args([
+            "up",
+            "--no-demo",
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+        ])
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no alerting rule \"Nope\"") && err.contains("1 problem(s) in the rule files"),
+        "{err}"
+    );
+}

@@ -4,6 +4,8 @@
 //! `cargo bench --bench ingest -- --help` explains the options; BENCHMARKS.md records runs.
 
 mod data;
+// Shared with the query and rules benchmarks, which use parts this one does not.
+#[allow(dead_code)]
 mod peers;
 // Shared with the other benchmarks; CPU time is only the telemetry one's.
 #[allow(dead_code)]

@@ -55,6 +55,11 @@ pub struct Peer {
 
 impl Peer {
     pub fn start(kind: Kind, root: &Path) -> Peer {
+        Self::start_with_rules(kind, root, None)
+    }
+
+    /// Starts `kind`, evaluating `rules` (a rule file, every `interval`) when given.
+    pub fn start_with_rules(kind: Kind, root: &Path, rules: Option<(&Path, &str)>) -> Peer {
         let dir = root.join(kind.name());
         std::fs::create_dir_all(&dir).expect("peer dir");
         let port = free_port();
@@ -63,11 +68,14 @@ impl Peer {
         let mut cmd = match kind {
             Kind::Taishan => {
                 let config = root.join("taishan.yaml");
-                std::fs::write(
-                    &config,
-                    "server:\n  otlp_grpc_listen: 127.0.0.1:0\n  otlp_http_listen: 127.0.0.1:0\nscrape:\n  self_scrape: false\n",
-                )
-                .expect("config");
+                let mut text = "server:\n  otlp_grpc_listen: 127.0.0.1:0\n  otlp_http_listen: 127.0.0.1:0\nscrape:\n  self_scrape: false\n".to_string();
+                if let Some((file, every)) = rules {
+                    text.push_str(&format!(
+                        "rules:\n  files: [{}]\n  evaluation_interval: {every}\n",
+                        file.display()
+                    ));
+                }
+                std::fs::write(&config, text).expect("config");
                 let mut c = Command::new(env!("CARGO_BIN_EXE_taishan"));
                 c.args(["up", "--no-demo"])
                     .arg("--data-dir")
@@ -88,7 +96,14 @@ impl Peer {
             }
             Kind::Prometheus => {
                 let config = root.join("prometheus.yml");
-                std::fs::write(&config, "global:\n  scrape_interval: 1m\n").expect("config");
+                let text = match rules {
+                    Some((file, every)) => format!(
+                        "global:\n  scrape_interval: 1m\n  evaluation_interval: {every}\nrule_files: [{}]\n",
+                        file.display()
+                    ),
+                    None => "global:\n  scrape_interval: 1m\n".to_string(),
+                };
+                std::fs::write(&config, text).expect("config");
                 let mut c = Command::new("prometheus");
                 c.arg(format!("--config.file={}", config.display()))
                     .arg(format!("--storage.tsdb.path={}", dir.display()))
@@ -134,6 +149,47 @@ impl Peer {
             std::thread::sleep(Duration::from_millis(100));
         }
         peer
+    }
+
+    /// Sends remote-write `requests` in order, retrying while the peer asks to wait;
+    /// progress on stderr.
+    pub fn remote_write_all(&self, requests: &[Vec<u8>]) {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .expect("client");
+        for (i, body) in requests.iter().enumerate() {
+            loop {
+                let r = client
+                    .post(self.write_url())
+                    .header("Content-Encoding", "snappy")
+                    .header("Content-Type", "application/x-protobuf")
+                    .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+                    .body(body.clone())
+                    .send();
+                match r {
+                    Ok(resp) if resp.status().is_success() => break,
+                    Ok(resp)
+                        if resp.status().as_u16() == 429 || resp.status().is_server_error() =>
+                    {
+                        std::thread::sleep(Duration::from_millis(100))
+                    }
+                    Ok(resp) => panic!(
+                        "{} refused request {i}: {} {}",
+                        self.kind.name(),
+                        resp.status(),
+                        resp.text().unwrap_or_default()
+                    ),
+                    Err(e) => panic!("{}: {e}", self.kind.name()),
+                }
+            }
+            if requests.len() > 1 && i % 20 == 0 {
+                eprint!("\r  {} {:>3}%", self.kind.name(), i * 100 / requests.len());
+            }
+        }
+        if requests.len() > 1 {
+            eprintln!();
+        }
     }
 
     pub fn write_url(&self) -> String {

@@ -93,7 +93,7 @@ fn main() {
     for kind in &kinds {
         let peer = Peer::start(*kind, root.path());
         let t = Instant::now();
-        load(&peer, &requests);
+        peer.remote_write_all(&requests);
         eprintln!(
             "loaded {} in {:.1}s",
             kind.name(),
@@ -207,41 +207,6 @@ fn percentiles(t: &mut [f64]) -> (f64, f64) {
     t.sort_by(|a, b| a.total_cmp(b));
     let at = |q: f64| t[((t.len() - 1) as f64 * q).round() as usize];
     (at(0.5), at(0.99))
-}
-
-fn load(peer: &Peer, requests: &[Vec<u8>]) {
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()
-        .expect("client");
-    for (i, body) in requests.iter().enumerate() {
-        loop {
-            let r = client
-                .post(peer.write_url())
-                .header("Content-Encoding", "snappy")
-                .header("Content-Type", "application/x-protobuf")
-                .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-                .body(body.clone())
-                .send();
-            match r {
-                Ok(resp) if resp.status().is_success() => break,
-                Ok(resp) if resp.status().as_u16() == 429 || resp.status().is_server_error() => {
-                    std::thread::sleep(Duration::from_millis(100))
-                }
-                Ok(resp) => panic!(
-                    "{} refused request {i}: {} {}",
-                    peer.kind.name(),
-                    resp.status(),
-                    resp.text().unwrap_or_default()
-                ),
-                Err(e) => panic!("{}: {e}", peer.kind.name()),
-            }
-        }
-        if i % 20 == 0 {
-            eprint!("\r  {} {:>3}%", peer.kind.name(), i * 100 / requests.len());
-        }
-    }
-    eprintln!();
 }
 
 /// Lets background work after ingest finish, so it does not run during the measurements:

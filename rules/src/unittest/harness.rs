@@ -120,6 +120,12 @@ impl Harness {
         Ok(())
     }
 
+    /// The scratch store.
+    #[cfg(test)]
+    pub(crate) fn db(&self) -> &Tsdb {
+        &self.db
+    }
+
     fn write_batch(&self, batch: MetricBatch) -> Result<usize, String> {
         let outcome = self
             .runtime

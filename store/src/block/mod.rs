@@ -257,8 +257,8 @@ impl Block {
         for c in wanted {
             let from = (c.offset - start) as usize;
             let bytes = buf.get(from..from + c.len as usize).unwrap_or(&[]);
-            match chunk::decode(c.encoding, bytes, c.count) {
-                Ok(samples) => chunk::extend_in_range(&samples, min_t, max_t, out),
+            match chunk::decode_in_range(c.encoding, bytes, c.count, min_t, max_t, out) {
+                Ok(()) => {}
                 Err(e) => {
                     return Err(io::Error::other(format!(
                         "block {}: chunk at offset {}: {e}",

@@ -155,6 +155,34 @@ pub fn decode(
     }
 }
 
+/// Appends the samples of an encoded chunk within `[min_t, max_t]` to `out`. XOR chunks are
+/// read in order, so decoding stops at the first sample past `max_t`: a rule or dashboard
+/// reading the last minutes of a chunk does not pay for the rest of it.
+pub fn decode_in_range(
+    encoding: ChunkEncoding,
+    data: &[u8],
+    count: u16,
+    min_t: i64,
+    max_t: i64,
+    out: &mut Vec<taishan_core::Sample>,
+) -> Result<(), DecodeError> {
+    match encoding {
+        ChunkEncoding::Xor => {
+            for sample in XorIter::new(data, count) {
+                let (t, v) = sample?;
+                if t > max_t {
+                    break;
+                }
+                if t >= min_t {
+                    out.push(taishan_core::Sample::new(t, v));
+                }
+            }
+        }
+        ChunkEncoding::Packed => extend_in_range(&packed::decode(data)?, min_t, max_t, out),
+    }
+    Ok(())
+}
+
 /// Appends the decoded samples within `[min_t, max_t]` (time-ordered input) to `out`.
 pub fn extend_in_range(
     samples: &[(i64, f64)],
