@@ -64,6 +64,14 @@ impl ApiError {
             message: message.into(),
         }
     }
+
+    fn internal(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            kind: "internal",
+            message: message.into(),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -182,13 +190,18 @@ async fn decide(
     } else {
         d.who
     };
-    s.plane.submit(GuardDecision {
+    let decision = GuardDecision {
         target: target.clone(),
         command: d.command,
         source: DecisionSource::Operator { who },
         reason: d.reason,
         at_ms: s.plane.now_ms(),
-    });
+    };
+    // The audit log syncs to disk: off the async workers.
+    let plane = s.plane.clone();
+    tokio::task::spawn_blocking(move || plane.submit(decision))
+        .await
+        .map_err(|e| ApiError::internal(format!("recording the decision failed: {e}")))?;
     Ok(ok(json!({ "guard": s.plane.guard(&target) })))
 }
 
@@ -317,18 +330,24 @@ async fn report(State(s): State<ApiState>, body: axum::body::Bytes) -> Result<Re
     if r.service.is_empty() {
         return Err(ApiError::bad("service must not be empty"));
     }
-    for a in &r.applied {
-        let target = GuardTarget {
-            service: r.service.clone(),
-            guard: a.guard.clone(),
-        };
-        s.plane.applied(&target, &a.command, a.error.clone());
-    }
-    let states: Vec<(String, String, String)> = r
-        .guards
-        .into_iter()
-        .map(|g| (g.name, g.kind, g.state))
-        .collect();
-    s.plane.report(&r.service, &states);
+    // Changes are audited, and the audit log syncs to disk: off the async workers.
+    let plane = s.plane.clone();
+    tokio::task::spawn_blocking(move || {
+        for a in &r.applied {
+            let target = GuardTarget {
+                service: r.service.clone(),
+                guard: a.guard.clone(),
+            };
+            plane.applied(&target, &a.command, a.error.clone());
+        }
+        let states: Vec<(String, String, String)> = r
+            .guards
+            .into_iter()
+            .map(|g| (g.name, g.kind, g.state))
+            .collect();
+        plane.report(&r.service, &states);
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("recording the report failed: {e}")))?;
     Ok(ok(json!({})))
 }

@@ -101,11 +101,19 @@ pub fn follow(
     guards: Arc<Guards>,
     cancel: CancellationToken,
 ) -> JoinHandle<()> {
-    let mut follower = Follower::new(service, guards);
+    let follower = Arc::new(parking_lot::Mutex::new(Follower::new(service, guards)));
     let mut changes = plane.subscribe();
     tokio::spawn(async move {
         loop {
-            follower.sync(&plane);
+            // Carrying out and reporting may write the audit log, which syncs: off the
+            // async workers.
+            let (f, p) = (follower.clone(), plane.clone());
+            if tokio::task::spawn_blocking(move || f.lock().sync(&p))
+                .await
+                .is_err()
+            {
+                tracing::error!("following the guard control plane failed; retrying");
+            }
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 r = changes.changed() => if r.is_err() { return },
