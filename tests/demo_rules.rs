@@ -33,6 +33,18 @@ fn run(cmd: &mut Command) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// `promtool test rules` and `taishan rules test` on one file: (passed, output) of each.
+fn test_in_both(test: &Path) -> ((bool, String), (bool, String)) {
+    (
+        run(Command::new(which("promtool"))
+            .args(["test", "rules"])
+            .arg(test)),
+        run(Command::new(env!("CARGO_BIN_EXE_taishan"))
+            .args(["rules", "test"])
+            .arg(test)),
+    )
+}
+
 #[test]
 fn promtool_and_taishan_accept_the_demo_rule_files() {
     let rule_files = files("rules/demo", ".rules.yaml");
@@ -52,12 +64,7 @@ fn promtool_and_taishan_accept_the_demo_rule_files() {
 #[test]
 fn every_demo_rule_test_passes_in_promtool_and_in_taishan() {
     for test in files("rules/demo/tests", ".test.yaml") {
-        let (prom_ok, prom) = run(Command::new(which("promtool"))
-            .args(["test", "rules"])
-            .arg(&test));
-        let (ours_ok, ours) = run(Command::new(env!("CARGO_BIN_EXE_taishan"))
-            .args(["rules", "test"])
-            .arg(&test));
+        let ((prom_ok, prom), (ours_ok, ours)) = test_in_both(&test);
         assert!(
             prom_ok && ours_ok,
             "{}: promtool {} / taishan {}\n--- promtool:\n{prom}\n--- taishan:\n{ours}",
@@ -83,12 +90,7 @@ fn a_wrong_expectation_fails_in_both() {
         ),
     )
     .expect("write");
-    let (prom_ok, prom) = run(Command::new(which("promtool"))
-        .args(["test", "rules"])
-        .arg(&test));
-    let (ours_ok, ours) = run(Command::new(env!("CARGO_BIN_EXE_taishan"))
-        .args(["rules", "test"])
-        .arg(&test));
+    let ((prom_ok, prom), (ours_ok, ours)) = test_in_both(&test);
     assert!(!prom_ok && !ours_ok, "both must fail:\n{prom}\n{ours}");
     assert!(
         ours.contains("alertname: LedgerImbalance, time: 2m"),

@@ -13,14 +13,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::{serve_http, Prometheus};
-use taishan_core::config::StorageConfig;
-use taishan_core::{
-    Labels, ManualClock, MetricBatch, Sample, SeriesSamples, SystemClock, TenantId,
-};
+use taishan_core::{Labels, MetricBatch, Sample, SeriesSamples, SystemClock, TenantId};
 use taishan_query::{Engine, QueryLimits};
 use taishan_rules::schedule::slot_offset_ns;
 use taishan_rules::{EvalEnv, Group, RuleFile, SampleWriter};
-use taishan_store::{Matcher, StoreMetrics, Tsdb, TsdbOptions};
+use taishan_store::{Matcher, Tsdb, TsdbOptions};
 
 const RULES: &str = r#"groups:
   - name: differential
@@ -111,16 +108,7 @@ struct StoreWriter {
 
 impl SampleWriter for StoreWriter {
     fn write(&self, tenant: &TenantId, series: Vec<(Labels, Sample)>) -> Result<usize, String> {
-        let batch = MetricBatch::new(
-            tenant.clone(),
-            series
-                .into_iter()
-                .map(|(labels, s)| SeriesSamples {
-                    labels,
-                    samples: std::iter::once(s).collect(),
-                })
-                .collect(),
-        );
+        let batch = MetricBatch::from_samples(tenant.clone(), series);
         self.runtime
             .block_on(self.db.append(batch))
             .map(|o| o.rejected_count())
@@ -187,17 +175,8 @@ fn alerts_match_prometheus_over_time() {
 
     // The same samples into Taishan's store, the same rules evaluated at the same instants.
     let store_dir = tempfile::tempdir().expect("tempdir");
-    let db = Arc::new(
-        Tsdb::open(TsdbOptions {
-            dir: store_dir.path().to_path_buf(),
-            config: StorageConfig::default(),
-            queue_capacity: 16,
-            retry_after: Duration::from_secs(1),
-            clock: Arc::new(ManualClock::at(0)),
-            metrics: StoreMetrics::unregistered(),
-        })
-        .expect("store"),
-    );
+    let db =
+        Arc::new(Tsdb::open(TsdbOptions::scratch(store_dir.path().to_path_buf())).expect("store"));
     let writer = StoreWriter {
         db: db.clone(),
         runtime: tokio::runtime::Builder::new_current_thread()

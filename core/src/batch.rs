@@ -33,6 +33,21 @@ impl MetricBatch {
         Self { tenant, series }
     }
 
+    /// A batch of one sample per series, as rule evaluation and other internal writers
+    /// produce them.
+    pub fn from_samples(tenant: TenantId, samples: Vec<(Labels, Sample)>) -> Self {
+        Self::new(
+            tenant,
+            samples
+                .into_iter()
+                .map(|(labels, s)| SeriesSamples {
+                    labels,
+                    samples: std::iter::once(s).collect(),
+                })
+                .collect(),
+        )
+    }
+
     /// Total number of samples.
     pub fn sample_count(&self) -> usize {
         self.series.iter().map(|s| s.samples.len()).sum()

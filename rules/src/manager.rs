@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use taishan_core::{Bus, Clock, Labels, MetricBatch, Sample, SeriesSamples, TenantId};
+use taishan_core::{Bus, Clock, Labels, MetricBatch, Sample, TenantId};
 use taishan_query::Engine;
 use taishan_store::Tsdb;
 use tokio::task::JoinHandle;
@@ -59,16 +59,7 @@ impl BusWriter {
 
 impl SampleWriter for BusWriter {
     fn write(&self, tenant: &TenantId, series: Vec<(Labels, Sample)>) -> Result<usize, String> {
-        let batch = MetricBatch::new(
-            tenant.clone(),
-            series
-                .into_iter()
-                .map(|(labels, s)| SeriesSamples {
-                    labels,
-                    samples: std::iter::once(s).collect(),
-                })
-                .collect(),
-        );
+        let batch = MetricBatch::from_samples(tenant.clone(), series);
         let outcome = self
             .runtime
             .block_on(self.bus.publish(batch))

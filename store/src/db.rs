@@ -41,6 +41,21 @@ pub struct TsdbOptions {
     pub metrics: StoreMetrics,
 }
 
+impl TsdbOptions {
+    /// A store for one-off work (test scripts, rule unit tests): default settings, a clock
+    /// stopped at 0 (nothing ages out), metrics kept to itself.
+    pub fn scratch(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            config: StorageConfig::default(),
+            queue_capacity: 16,
+            retry_after: Duration::from_secs(1),
+            clock: Arc::new(taishan_core::ManualClock::at(0)),
+            metrics: StoreMetrics::unregistered(),
+        }
+    }
+}
+
 /// One series' samples in a query answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesData {

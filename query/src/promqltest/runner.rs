@@ -2,14 +2,10 @@
 //! evaluated by the engine, results compared with Prometheus's tolerance.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use promql_parser::parser::Expr;
-use taishan_core::config::StorageConfig;
-use taishan_core::{
-    Labels, ManualClock, MetricBatch, Sample, SeriesSamples, TenantId, METRIC_NAME,
-};
-use taishan_store::{StoreMetrics, Tsdb, TsdbOptions};
+use taishan_core::{Labels, MetricBatch, SeriesSamples, TenantId, METRIC_NAME};
+use taishan_store::{Tsdb, TsdbOptions};
 
 use super::script::{
     parse_script, Command, Eval, EvalAt, ExpectedFailure, Point, ScriptError, SeriesLine,
@@ -76,17 +72,9 @@ impl Store {
     fn open(line: usize) -> Result<Self, RunError> {
         let fail = |message: String| RunError::Load { line, message };
         let dir = tempfile::tempdir().map_err(|e| fail(format!("temporary directory: {e}")))?;
-        let clock = Arc::new(ManualClock::at(0));
         let db = Arc::new(
-            Tsdb::open(TsdbOptions {
-                dir: dir.path().to_path_buf(),
-                config: StorageConfig::default(),
-                queue_capacity: 16,
-                retry_after: Duration::from_secs(1),
-                clock,
-                metrics: StoreMetrics::unregistered(),
-            })
-            .map_err(|e| fail(format!("opening the store: {e}")))?,
+            Tsdb::open(TsdbOptions::scratch(dir.path().to_path_buf()))
+                .map_err(|e| fail(format!("opening the store: {e}")))?,
         );
         let engine = Engine::new(
             db.clone(),
@@ -197,19 +185,7 @@ fn load(
             .enumerate()
             .filter(|(i, s)| last.get(&s.labels) == Some(i))
             .filter_map(|(_, s)| {
-                let samples: taishan_core::SampleList = s
-                    .points
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, p)| {
-                        let t = i as i64 * interval_ms;
-                        match p {
-                            Point::Value(v) => Some(Sample::new(t, *v)),
-                            Point::Stale => Some(Sample::stale(t)),
-                            Point::Omitted => None,
-                        }
-                    })
-                    .collect();
+                let samples = s.samples(interval_ms);
                 (!samples.is_empty()).then(|| SeriesSamples {
                     labels: s.labels.clone(),
                     samples,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{self, Expr};
-use taishan_core::{Labels, METRIC_NAME};
+use taishan_core::{Labels, Sample, SampleList, METRIC_NAME};
 
 /// One point of a series description: a number, a staleness marker, or nothing.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,6 +27,25 @@ pub struct SeriesLine {
     pub points: Vec<Point>,
     /// It has native-histogram points (`{{...}}`), which this engine does not store.
     pub has_histograms: bool,
+}
+
+impl SeriesLine {
+    /// Its samples when its points are `interval_ms` apart from time 0: omitted points
+    /// (`_`) are left out, `stale` becomes a staleness marker.
+    pub fn samples(&self, interval_ms: i64) -> SampleList {
+        self.points
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let t = i as i64 * interval_ms;
+                match p {
+                    Point::Value(v) => Some(Sample::new(t, *v)),
+                    Point::Stale => Some(Sample::stale(t)),
+                    Point::Omitted => None,
+                }
+            })
+            .collect()
+    }
 }
 
 /// When an evaluation happens.

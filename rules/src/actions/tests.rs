@@ -41,45 +41,68 @@ groups:
           summary: "{{ $labels.channel }} fails {{ $value | humanizePercentage }}"
 "#;
 
-/// One minute per evaluation; each series value is one evaluation's.
+/// A scratch store holding `series` (values a minute apart), the payments rule, and an
+/// action engine over `actions` deciding into a recorder.
+struct Setup {
+    harness: Harness,
+    group: Group,
+    engine: ActionEngine,
+    sink: Arc<Recorded>,
+}
+
+impl Setup {
+    fn new(series: &[(&str, &str)], actions: &str) -> Self {
+        let harness = Harness::new(Duration::from_secs(60)).expect("store");
+        let input: Vec<InputSeries> = series
+            .iter()
+            .map(|(s, v)| InputSeries {
+                series: s.to_string(),
+                values: v.to_string(),
+            })
+            .collect();
+        harness.load(&input, Duration::from_secs(60)).expect("load");
+        let rules = RuleFile::parse("payments.yaml", RULES).expect("rules");
+        let file = ActionFile::parse("actions.yaml", actions).expect("actions");
+        assert!(file.check_against(std::slice::from_ref(&rules)).is_empty());
+        let sink = Arc::new(Recorded::default());
+        Self {
+            engine: ActionEngine::new(file.actions, sink.clone()),
+            group: Group::new(
+                "payments.yaml",
+                &rules.groups[0],
+                Duration::from_secs(60),
+                true,
+            ),
+            harness,
+            sink,
+        }
+    }
+
+    /// Evaluates the group and the actions at `t` (ms).
+    fn step(&mut self, t: i64) {
+        let labels = Default::default();
+        let env = EvalEnv {
+            engine: &self.harness.engine,
+            writer: &self.harness,
+            external_labels: &labels,
+            external_url: "",
+        };
+        self.group.eval(t, &env);
+        self.engine.on_group(&self.group, t);
+    }
+}
+
+/// The decisions made at each of `evaluations` one-minute evaluations.
 fn scenario(
     series: &[(&str, &str)],
     actions: &str,
     evaluations: usize,
 ) -> Vec<Vec<(String, String)>> {
-    let harness = Harness::new(Duration::from_secs(60)).expect("store");
-    let input: Vec<InputSeries> = series
-        .iter()
-        .map(|(s, v)| InputSeries {
-            series: s.to_string(),
-            values: v.to_string(),
-        })
-        .collect();
-    harness.load(&input, Duration::from_secs(60)).expect("load");
-    let rules = RuleFile::parse("payments.yaml", RULES).expect("rules");
-    let file = ActionFile::parse("actions.yaml", actions).expect("actions");
-    assert!(file.check_against(std::slice::from_ref(&rules)).is_empty());
-    let sink = Arc::new(Recorded::default());
-    let engine = ActionEngine::new(file.actions, sink.clone());
-    let mut group = Group::new(
-        "payments.yaml",
-        &rules.groups[0],
-        Duration::from_secs(60),
-        true,
-    );
-    let labels = Default::default();
-    let env = EvalEnv {
-        engine: &harness.engine,
-        writer: &harness,
-        external_labels: &labels,
-        external_url: "",
-    };
+    let mut setup = Setup::new(series, actions);
     (0..evaluations)
         .map(|i| {
-            let t = i as i64 * 60_000;
-            group.eval(t, &env);
-            engine.on_group(&group, t);
-            sink.take()
+            setup.step(i as i64 * 60_000);
+            setup.sink.take()
         })
         .collect()
 }
@@ -190,35 +213,12 @@ fn action_files_report_every_problem() {
 
 #[test]
 fn decisions_carry_the_rule_the_value_and_the_time() {
-    let harness = Harness::new(Duration::from_secs(60)).expect("store");
-    harness
-        .load(
-            &[InputSeries {
-                series: "failure_ratio{channel=\"bank-a\"}".into(),
-                values: "0.75".into(),
-            }],
-            Duration::from_secs(60),
-        )
-        .expect("load");
-    let rules = RuleFile::parse("payments.yaml", RULES).expect("rules");
-    let file = ActionFile::parse("a.yaml", "actions:\n  - alert: BankChannelFailing\n    do: set_rate_limit\n    rate: 5\n    service: gateway\n    target: api\n").expect("actions");
-    let sink = Arc::new(Recorded::default());
-    let engine = ActionEngine::new(file.actions, sink.clone());
-    let mut group = Group::new(
-        "payments.yaml",
-        &rules.groups[0],
-        Duration::from_secs(60),
-        true,
+    let mut setup = Setup::new(
+        &[("failure_ratio{channel=\"bank-a\"}", "0.75")],
+        "actions:\n  - alert: BankChannelFailing\n    do: set_rate_limit\n    rate: 5\n    service: gateway\n    target: api\n",
     );
-    let labels = Default::default();
-    let env = EvalEnv {
-        engine: &harness.engine,
-        writer: &harness,
-        external_labels: &labels,
-        external_url: "",
-    };
-    group.eval(30_000, &env);
-    engine.on_group(&group, 30_000);
+    setup.step(30_000);
+    let sink = &setup.sink;
     let decided = sink.0.lock().clone();
     assert_eq!(decided.len(), 1);
     let dec = &decided[0];

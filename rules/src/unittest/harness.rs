@@ -4,11 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use taishan_core::config::StorageConfig;
-use taishan_core::{Labels, ManualClock, MetricBatch, Sample, SampleList, SeriesSamples, TenantId};
-use taishan_query::promqltest::script::{parse_labels, parse_script, Command, Point};
+use taishan_core::{Labels, ManualClock, MetricBatch, Sample, SeriesSamples, TenantId};
+use taishan_query::promqltest::script::{parse_labels, parse_script, Command};
 use taishan_query::{Engine, QueryLimits};
-use taishan_store::{StoreMetrics, Tsdb, TsdbOptions};
+use taishan_store::{Tsdb, TsdbOptions};
 
 use super::spec::{InputSeries, PromqlTest};
 use crate::group::SampleWriter;
@@ -35,20 +34,16 @@ impl Harness {
             .enable_all()
             .build()
             .map_err(|e| format!("  runtime: {e}"))?;
-        let clock = Arc::new(ManualClock::at(0));
         let db = Arc::new(
-            Tsdb::open(TsdbOptions {
-                dir: dir.path().to_path_buf(),
-                config: StorageConfig::default(),
-                queue_capacity: 16,
-                retry_after: Duration::from_secs(1),
-                clock: clock.clone(),
-                metrics: StoreMetrics::unregistered(),
-            })
-            .map_err(|e| format!("  opening a scratch store: {e}"))?,
+            Tsdb::open(TsdbOptions::scratch(dir.path().to_path_buf()))
+                .map_err(|e| format!("  opening a scratch store: {e}"))?,
         );
-        let engine = Engine::new(db.clone(), QueryLimits::default(), clock)
-            .with_default_subquery_step(eval_every);
+        let engine = Engine::new(
+            db.clone(),
+            QueryLimits::default(),
+            Arc::new(ManualClock::at(0)),
+        )
+        .with_default_subquery_step(eval_every);
         Ok(Self {
             _dir: dir,
             runtime,
@@ -84,19 +79,7 @@ impl Harness {
                 continue;
             };
             for s in series {
-                let samples: SampleList = s
-                    .points
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, p)| {
-                        let t = i as i64 * interval_ms;
-                        match p {
-                            Point::Value(v) => Some(Sample::new(t, *v)),
-                            Point::Stale => Some(Sample::stale(t)),
-                            Point::Omitted => None,
-                        }
-                    })
-                    .collect();
+                let samples = s.samples(interval_ms);
                 if !samples.is_empty() {
                     batch.push(SeriesSamples {
                         labels: s.labels,
@@ -200,16 +183,7 @@ impl Harness {
 
 impl SampleWriter for Harness {
     fn write(&self, tenant: &TenantId, series: Vec<(Labels, Sample)>) -> Result<usize, String> {
-        let batch = MetricBatch::new(
-            tenant.clone(),
-            series
-                .into_iter()
-                .map(|(labels, s)| SeriesSamples {
-                    labels,
-                    samples: std::iter::once(s).collect(),
-                })
-                .collect(),
-        );
+        let batch = MetricBatch::from_samples(tenant.clone(), series);
         self.write_batch(batch)
     }
 }

@@ -90,7 +90,7 @@ pub fn eval(ev: &Evaluator, call: &Call, f: fn(i64) -> f64) -> Result<Value, Que
 }
 
 /// Days since 1970-01-01 to (year, month 1-12, day 1-31), proleptic Gregorian.
-fn civil(days: i64) -> (i64, i64, i64) {
+pub fn civil(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

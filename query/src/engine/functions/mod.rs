@@ -7,7 +7,7 @@
 //! itself. The rest, which work on whole series or whole vectors (`label_replace`,
 //! `histogram_quantile`, `sort`, `absent`...), have their own evaluation.
 
-mod calendar;
+pub mod calendar;
 mod histogram;
 mod labels;
 mod math;
