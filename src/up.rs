@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::UpArgs;
 use crate::otlp::OtlpServers;
+use crate::rule_engine::RuleEngine;
 use crate::{admin, rule_engine, self_metrics};
 
 /// How often storage upkeep (block cuts, compaction, retention) runs.
@@ -101,7 +102,16 @@ fn server_status(config: &Config, args: &UpArgs, now_ms: i64) -> ServerStatus {
 async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let demo_on = config.demo.enabled && !args.no_demo;
-    let rule_set = rule_engine::load_rule_set(&config, demo_on && config.rules.demo_rules)?;
+    let with_demo_rules = demo_on && config.rules.demo_rules;
+    let rule_set = match rule_engine::load_rule_set(&config, with_demo_rules) {
+        Ok(set) => set,
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            bail!("{} problem(s) in the rule files", problems.len());
+        }
+    };
     let registry = self_metrics::registry();
     let store_metrics = StoreMetrics::register(&registry).context("registering storage metrics")?;
     let ingest_metrics =
@@ -174,19 +184,21 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     )
     .with_tenant_attribute(config.ingest.otlp_tenant_attribute.clone());
     let plane = rule_engine::open_control_plane(&args.data_dir, clock.clone()).await?;
-    let rules = rule_engine::start(
-        rule_engine::RuleEngineParts {
-            config: &config,
-            db: db.clone(),
-            bus: bus.clone(),
-            clock: clock.clone(),
-            metrics: rule_metrics,
-            ui_url: format!("http://{}", config.server.http_listen),
-            plane: plane.clone(),
-        },
-        &rule_set,
-    )
-    .await;
+    let rules = Arc::new(
+        RuleEngine::start(
+            rule_engine::RuleEngineParts {
+                config: &config,
+                db: db.clone(),
+                bus: bus.clone(),
+                clock: clock.clone(),
+                metrics: rule_metrics,
+                ui_url: format!("http://{}", config.server.http_listen),
+                plane: plane.clone(),
+            },
+            &rule_set,
+        )
+        .await,
+    );
     let metrics_registry = registry.clone();
     let app = Router::new()
         .merge(ingest_routes(ingest))
@@ -199,7 +211,12 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
                 .with_status(server_status(&config, &args, clock.now_ms())),
         ))
         .merge(admin::routes(db.clone()))
-        .merge(rules_routes(rules.clone()))
+        .merge(rules_routes(rules.manager.clone()))
+        .merge(rule_engine::reload_routes(
+            rules.clone(),
+            config.clone(),
+            with_demo_rules,
+        ))
         .merge(guard_routes(plane.clone()))
         .route(
             "/metrics",
@@ -259,6 +276,12 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         config.traces.signals_interval,
         cancel.clone(),
     ));
+    let reloads = rule_engine::reload_on_sighup(
+        rules.clone(),
+        config.clone(),
+        with_demo_rules,
+        cancel.clone(),
+    );
     let maintenance = tokio::spawn(maintenance_loop(
         db.clone(),
         traces.clone(),
@@ -279,7 +302,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         // The services flush their telemetry while the receivers still take it.
         demo.stop().await;
     }
-    rules.stop();
+    rules.manager.stop();
     cancel.cancel();
     server
         .await
@@ -290,6 +313,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         let _ = s.await;
     }
     let _ = maintenance.await;
+    let _ = reloads.await;
     let _ = derived.await;
     tokio::task::spawn_blocking(move || db.close())
         .await
@@ -318,7 +342,7 @@ fn print_banner(addr: SocketAddr, otlp: &OtlpServers, args: &UpArgs) {
         "  traces                   {base}/api/traces/<id>, {base}/api/search, {base}/api/topology"
     );
     println!("  logs                     {base}/api/logs/search");
-    println!("  rules and alerts         {base}/api/v1/rules, {base}/api/v1/alerts");
+    println!("  rules and alerts         {base}/api/v1/rules, {base}/api/v1/alerts (POST {base}/-/reload)");
     println!("  guards (control plane)   {base}/api/v1/guards, {base}/api/v1/guards/audit");
     println!("  own metrics              {base}/metrics");
 }
@@ -372,6 +396,7 @@ async fn start_demo(
     println!("  taishan query 'sum by (channel) (rate(payment_results_total{{status=\"succeeded\"}}[5m])) / sum by (channel) (rate(payment_results_total[5m]))'");
     println!("  taishan query 'sum(payment_in_flight_amount)'   taishan query 'ledger_imbalance'");
     println!("  taishan traces search --service gateway          GET /api/topology");
+    println!("  taishan guards list                              taishan guards audit (rules acting on guards)");
     println!(
         "  taishan logs search --severity warn               GET {}/runs/latest (reconciliation)",
         url("reconciliation")

@@ -118,6 +118,11 @@ impl RuleManager {
         self.listeners.write().push(listener);
     }
 
+    /// Replaces every listener (a reload brings new actions).
+    pub fn replace_listeners(&self, listeners: Vec<Arc<dyn EvaluationListener>>) {
+        *self.listeners.write() = listeners;
+    }
+
     /// The groups in force.
     pub fn groups(&self) -> Vec<Arc<Mutex<Group>>> {
         self.groups.read().clone()

@@ -88,10 +88,13 @@ impl ActionEngine {
         &self.actions
     }
 
-    /// Takes over rule decisions still in force from before a restart, so they are released
-    /// when their alert stays quiet, as if this engine had made them.
-    pub fn adopt(&self, in_force: &[GuardDecision]) {
+    /// Takes over rule decisions still in force from before a restart or reload, so they
+    /// are released when their alert stays quiet, as if this engine had made them. Returns
+    /// the decisions no action of this engine could have made (their action was removed):
+    /// nobody would ever release those, so the caller does.
+    pub fn adopt(&self, in_force: &[GuardDecision]) -> Vec<GuardDecision> {
         let mut st = self.state.lock();
+        let mut orphans = Vec::new();
         for d in in_force {
             let DecisionSource::Rule { alert, labels, .. } = &d.source else {
                 continue;
@@ -99,6 +102,7 @@ impl ActionEngine {
             let Some(i) = self.actions.iter().position(|a| {
                 a.alert == *alert && a.service == d.target.service && a.command == d.command
             }) else {
+                orphans.push(d.clone());
                 continue;
             };
             let labels = Labels::from_sorted_unchecked(
@@ -117,6 +121,7 @@ impl ActionEngine {
             );
             st.holders.entry(d.target.clone()).or_default().insert(key);
         }
+        orphans
     }
 
     fn applies(&self, a: &ActionSpec, group: &Group, alert: &Alert) -> bool {

@@ -10,6 +10,7 @@
 mod exec;
 mod functions;
 pub mod go_fmt;
+mod humanize;
 mod lex;
 mod parse;
 mod value;

@@ -81,7 +81,7 @@ impl Value {
                 format!("[{}]", parts.join(" "))
             }
             Value::Sample(s) => print_sample(s),
-            Value::Time(ns) => super::functions::go_time_string(*ns),
+            Value::Time(ns) => super::humanize::go_time_string(*ns),
         }
     }
 
