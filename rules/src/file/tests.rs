@@ -138,3 +138,41 @@ fn refuses_non_vector_expressions_and_unknown_top_level_keys() {
         .groups
         .is_empty());
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// A rule file damaged anywhere (a line dropped, a character replaced) is read or
+        /// refused with errors that name lines of the file — never a panic.
+        #[test]
+        fn damaged_files_are_read_or_refused_with_their_lines(
+            drop_line in 0usize..30,
+            at in 0usize..2_000,
+            with in prop_oneof![Just('{'), Just(':'), Just('-'), Just(' '), Just('\n'), Just('x'), Just('"'), Just('[')],
+        ) {
+            let lines: Vec<&str> = GOOD.lines().collect();
+            let mut text: String = lines
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != drop_line)
+                .map(|(_, l)| format!("{l}\n"))
+                .collect();
+            let at = at % text.len().max(1);
+            if text.is_char_boundary(at) && text.is_char_boundary(at + 1) {
+                text.replace_range(at..at + 1, &with.to_string());
+            }
+            if let Err(errors) = RuleFile::parse("damaged.yaml", &text) {
+                prop_assert!(!errors.is_empty());
+                let total = text.lines().count() + 1;
+                for e in errors {
+                    if let Some(p) = e.position {
+                        prop_assert!(p.line >= 1 && p.line <= total, "{e}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -176,3 +176,42 @@ fn expansion_errors_become_placeholders() {
     );
     assert!(out.starts_with("<error expanding template: error calling humanize: strconv.ParseFloat: parsing \"one\""), "{out}");
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever a rule file holds, parsing and expanding never panic, and text without
+        /// actions comes back as it was.
+        #[test]
+        fn any_text_parses_or_is_refused_and_expands_without_panicking(
+            text in "[ -~\\n]{0,80}",
+            pieces in proptest::collection::vec(
+                prop_oneof![
+                    Just("{{"), Just("}}"), Just("{{-"), Just("-}}"), Just(" $labels.x "),
+                    Just(" $value "), Just(" | "), Just(" humanize "), Just(" printf \"%d\" "),
+                    Just(" if "), Just(" else "), Just(" end "), Just(" range "), Just(" with "),
+                    Just(" ( "), Just(" ) "), Just(" \"s\" "), Just(" 1.5 "), Just(" $x := "),
+                    Just(" query \"up\" "), Just(" first "), Just(" break "), Just("/*"), Just("*/"),
+                ],
+                0..12,
+            ),
+        ) {
+            let combined: String = pieces.concat();
+            for candidate in [text.as_str(), combined.as_str()] {
+                if let Ok(t) = Template::parse(candidate) {
+                    let out = t.expand_or_placeholder(&data(0.25), &Expansion {
+                        query: Some(&FixedQuery),
+                        external_url: "",
+                        time_ms: 0,
+                    });
+                    if !candidate.contains("{{") {
+                        prop_assert_eq!(out, candidate);
+                    }
+                }
+            }
+        }
+    }
+}
