@@ -58,7 +58,7 @@ fn reload_swaps_the_rules_and_refuses_broken_files() {
 
     std::fs::write(
         &rules,
-        "groups:\n  - name: g\n    interval: 1s\n    rules:\n      - record: first\n        expr: vector(1)\n      - record: second\n        expr: vector(2)\n",
+        "groups:\n  - name: g\n    interval: 1s\n    rules:\n      - record: first\n        expr: vector(1)\n      - record: second\n        expr: vector(2)\n      - alert: Always\n        expr: second > 1\n        labels:\n          severity: page\n        annotations:\n          summary: 'second is {{ $value }}'\n",
     )
     .expect("rules");
     let done = client()
@@ -69,8 +69,8 @@ fn reload_swaps_the_rules_and_refuses_broken_files() {
     assert!(done
         .text()
         .unwrap_or_default()
-        .contains("2 rule(s) in 1 group(s)"));
-    assert_eq!(rule_names(&t), ["first", "second"]);
+        .contains("3 rule(s) in 1 group(s)"));
+    assert_eq!(rule_names(&t), ["first", "second", "Always"]);
     wait_for(
         "the new rule to be evaluated",
         Duration::from_secs(10),

@@ -75,10 +75,10 @@ async fn rules(
     Query(params): Query<RulesParams>,
 ) -> Result<Response, ApiError> {
     let tenant = tenant(&headers)?;
-    let (want_alerts, want_records) = match params.kind.as_deref() {
-        None | Some("") => (true, true),
-        Some("alert") => (true, false),
-        Some("record") => (false, true),
+    let only = match params.kind.as_deref() {
+        None | Some("") => None,
+        Some("alert") => Some("alerting"),
+        Some("record") => Some("recording"),
         Some(other) => {
             return Err(ApiError::bad_data(format!(
                 "unsupported type {other:?}: use alert or record"
@@ -86,17 +86,22 @@ async fn rules(
         }
     };
     let mut groups = Vec::new();
-    for g in manager.groups() {
-        let g = g.lock();
-        if g.tenant != tenant {
+    for slot in manager.groups() {
+        let view = slot.view();
+        if view.tenant != tenant {
             continue;
         }
-        groups.push(group_json(&g, want_alerts, want_records));
+        let mut g = view.json.clone();
+        if let (Some(kind), Some(rules)) = (only, g["rules"].as_array_mut()) {
+            rules.retain(|r| r["type"] == kind);
+        }
+        groups.push(g);
     }
     Ok(success(json!({ "groups": groups })))
 }
 
-fn group_json(g: &Group, want_alerts: bool, want_records: bool) -> Value {
+/// A group's `/api/v1/rules` entry, in Prometheus's shape.
+pub(crate) fn group_json(g: &Group) -> Value {
     let mut rules = Vec::new();
     for (spec, rule, status) in g.rules() {
         let health = match (&status.last_error, status.last_eval_ms) {
@@ -128,7 +133,7 @@ fn group_json(g: &Group, want_alerts: bool, want_records: bool) -> Value {
                     annotations,
                     ..
                 },
-            ) if want_alerts => {
+            ) => {
                 let ann: BTreeMap<&str, &str> = annotations
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.text.as_str()))
@@ -142,7 +147,7 @@ fn group_json(g: &Group, want_alerts: bool, want_records: bool) -> Value {
                     "alerts": active(a).into_iter().map(alert_json).collect::<Vec<_>>(),
                 })));
             }
-            (Rule::Recording(_), _) if want_records => {
+            (Rule::Recording(_), _) => {
                 rules.push(common(json!({ "type": "recording" })));
             }
             _ => {}
@@ -166,15 +171,13 @@ async fn alerts(
 ) -> Result<Response, ApiError> {
     let tenant = tenant(&headers)?;
     let mut out = Vec::new();
-    for g in manager.groups() {
-        let g = g.lock();
-        if g.tenant != tenant {
+    for slot in manager.groups() {
+        let view = slot.view();
+        if view.tenant != tenant {
             continue;
         }
-        for (_, rule, _) in g.rules() {
-            if let Rule::Alerting(a) = rule {
-                out.extend(active(a).into_iter().map(alert_json));
-            }
+        for rule in view.json["rules"].as_array().into_iter().flatten() {
+            out.extend(rule["alerts"].as_array().into_iter().flatten().cloned());
         }
     }
     Ok(success(json!({ "alerts": out })))

@@ -29,6 +29,49 @@ pub trait EvaluationListener: Send + Sync {
     fn on_evaluated(&self, group: &Group, run: &GroupRun);
 }
 
+/// A group in force, and what the API shows of it: refreshed after every evaluation, so a
+/// reader never waits for an evaluation and an evaluation never waits for a reader.
+pub struct GroupSlot {
+    group: Mutex<Group>,
+    view: RwLock<Arc<GroupView>>,
+}
+
+/// A group as the API shows it.
+#[derive(Debug)]
+pub struct GroupView {
+    /// Whose group it is.
+    pub tenant: TenantId,
+    /// Its `/api/v1/rules` entry.
+    pub json: serde_json::Value,
+}
+
+impl GroupSlot {
+    fn new(group: Group) -> Self {
+        let view = RwLock::new(Arc::new(Self::render(&group)));
+        Self {
+            group: Mutex::new(group),
+            view,
+        }
+    }
+
+    fn render(g: &Group) -> GroupView {
+        GroupView {
+            tenant: g.tenant.clone(),
+            json: crate::api::group_json(g),
+        }
+    }
+
+    /// The group as of its last evaluation.
+    pub fn view(&self) -> Arc<GroupView> {
+        self.view.read().clone()
+    }
+
+    /// The group itself, locked (evaluation holds it).
+    pub fn lock(&self) -> parking_lot::MutexGuard<'_, Group> {
+        self.group.lock()
+    }
+}
+
 /// How groups are evaluated.
 #[derive(Debug, Clone)]
 pub struct ManagerOptions {
@@ -76,7 +119,7 @@ pub struct RuleManager {
     clock: Arc<dyn Clock>,
     options: ManagerOptions,
     metrics: RuleMetrics,
-    groups: RwLock<Vec<Arc<Mutex<Group>>>>,
+    groups: RwLock<Vec<Arc<GroupSlot>>>,
     listeners: RwLock<Vec<Arc<dyn EvaluationListener>>>,
     generation: Mutex<Option<(CancellationToken, Vec<JoinHandle<()>>)>>,
 }
@@ -124,7 +167,7 @@ impl RuleManager {
     }
 
     /// The groups in force.
-    pub fn groups(&self) -> Vec<Arc<Mutex<Group>>> {
+    pub fn groups(&self) -> Vec<Arc<GroupSlot>> {
         self.groups.read().clone()
     }
 
@@ -182,8 +225,10 @@ impl RuleManager {
         }
         let cancel = CancellationToken::new();
         let mut tasks = Vec::new();
-        let groups: Vec<Arc<Mutex<Group>>> =
-            fresh.into_iter().map(|g| Arc::new(Mutex::new(g))).collect();
+        let groups: Vec<Arc<GroupSlot>> = fresh
+            .into_iter()
+            .map(|g| Arc::new(GroupSlot::new(g)))
+            .collect();
         for g in &groups {
             let (k, n) = {
                 let locked = g.lock();
@@ -214,7 +259,7 @@ impl RuleManager {
 
     async fn run_group(
         self: Arc<Self>,
-        group: Arc<Mutex<Group>>,
+        group: Arc<GroupSlot>,
         restore: bool,
         cancel: CancellationToken,
     ) {
@@ -284,8 +329,8 @@ impl RuleManager {
     }
 
     /// Evaluates one group at `ts_ms` (blocking), restoring its `for` state when asked.
-    pub fn evaluate(&self, group: &Mutex<Group>, ts_ms: i64, restore: bool) -> GroupRun {
-        let mut g = group.lock();
+    pub fn evaluate(&self, slot: &GroupSlot, ts_ms: i64, restore: bool) -> GroupRun {
+        let mut g = slot.group.lock();
         let env = EvalEnv {
             engine: &self.engine,
             writer: self.writer.as_ref(),
@@ -305,6 +350,7 @@ impl RuleManager {
         for l in self.listeners.read().iter() {
             l.on_evaluated(&g, &run);
         }
+        *slot.view.write() = Arc::new(GroupSlot::render(&g));
         run
     }
 }
