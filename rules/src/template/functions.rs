@@ -77,7 +77,24 @@ fn float_arg(name: &str, args: &[Value]) -> Result<f64, String> {
 
 /// Calls `name` with already evaluated arguments.
 pub(crate) fn call(name: &str, args: Vec<Value>, ctx: &Expansion<'_>) -> Result<Value, String> {
-    let s = |i: usize| -> Result<String, String> { args[i].to_str(name) };
+    let s = |i: usize| -> Result<String, String> {
+        args.get(i)
+            .ok_or_else(|| {
+                format!(
+                    "wrong number of args for {name}: want {} got {}",
+                    i + 1,
+                    args.len()
+                )
+            })?
+            .to_str(name)
+    };
+    // Functions of one string: exactly one argument, as Go checks.
+    if matches!(
+        name,
+        "title" | "toUpper" | "toLower" | "stripPort" | "stripDomain" | "safeHtml"
+    ) {
+        arity(name, &args, 1)?;
+    }
     Ok(match name {
         "and" => {
             let last = args.len().checked_sub(1).ok_or("and: missing arguments")?;

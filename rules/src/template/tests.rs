@@ -128,6 +128,25 @@ fn query_functions() {
 }
 
 #[test]
+fn functions_called_with_too_few_arguments_fail_cleanly() {
+    for text in [
+        "{{ toUpper }}",
+        "{{ title }}",
+        "{{ label }}",
+        "{{ match \"a\" }}",
+        "{{ index }}",
+        "{{ len }}",
+        "{{ eq 1 }}",
+    ] {
+        let e = expand(text, 0.0).expect_err(text);
+        assert!(
+            e.contains("error calling") || e.contains("wrong number"),
+            "{text}: {e}"
+        );
+    }
+}
+
+#[test]
 fn comparisons_follow_go_types() {
     assert_eq!(
         expand("{{ eq \"a\" \"b\" \"a\" }}", 0.0).as_deref(),
@@ -187,7 +206,7 @@ mod properties {
         /// actions comes back as it was.
         #[test]
         fn any_text_parses_or_is_refused_and_expands_without_panicking(
-            text in "[ -~\\n]{0,80}",
+            text in "[ -~\\n中é€]{0,80}",
             pieces in proptest::collection::vec(
                 prop_oneof![
                     Just("{{"), Just("}}"), Just("{{-"), Just("-}}"), Just(" $labels.x "),
@@ -195,6 +214,8 @@ mod properties {
                     Just(" if "), Just(" else "), Just(" end "), Just(" range "), Just(" with "),
                     Just(" ( "), Just(" ) "), Just(" \"s\" "), Just(" 1.5 "), Just(" $x := "),
                     Just(" query \"up\" "), Just(" first "), Just(" break "), Just("/*"), Just("*/"),
+                    Just(" toUpper "), Just(" title "), Just(" label "), Just(" index "), Just(" len "),
+                    Just(" eq "), Just(" args "), Just(" sortByLabel "), Just(" stripPort "), Just(" match "),
                 ],
                 0..12,
             ),
