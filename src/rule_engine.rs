@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use taishan_core::config::Config;
 use taishan_core::{Bus, Clock, DecisionSink, DecisionSource, GuardCommand, GuardDecision};
-use taishan_guard::control::ControlPlane;
+use taishan_guard::control::{ControlMetrics, ControlPlane};
 use taishan_query::Engine;
 use taishan_rules::{
     ActionEngine, BusWriter, EvaluationListener, ManagerOptions, NamedText, RuleManager,
@@ -51,17 +51,19 @@ pub fn load_rule_set(config: &Config, with_demo: bool) -> Result<RuleSet, Vec<St
     }
 }
 
-/// Opens the guard control plane whose audit log lives under `data_dir`.
+/// Opens the guard control plane whose audit log lives under `data_dir`, counting into
+/// `metrics`.
 pub async fn open_control_plane(
     data_dir: &Path,
     clock: Arc<dyn Clock>,
+    metrics: ControlMetrics,
 ) -> anyhow::Result<Arc<ControlPlane>> {
     let path = data_dir.join("guards").join("audit.jsonl");
     let plane = tokio::task::spawn_blocking(move || ControlPlane::open(&path, clock))
         .await
         .context("opening the guard control plane")?
         .context("opening the guard control plane")?;
-    Ok(Arc::new(plane))
+    Ok(Arc::new(plane.with_metrics(metrics)))
 }
 
 /// What the rule engine is made of at run time.

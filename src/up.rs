@@ -13,7 +13,7 @@ use taishan_collector::{
 };
 use taishan_core::config::Config;
 use taishan_core::{Bus, Clock, InProcessBus, MetadataRegistry, SystemClock, TenantId};
-use taishan_guard::control::{guard_routes, ControlPlane};
+use taishan_guard::control::{guard_routes, ControlMetrics, ControlPlane};
 use taishan_query::api::ServerStatus;
 use taishan_query::{query_routes, QueryMetrics, QueryState};
 use taishan_rules::{rules_routes, RuleMetrics};
@@ -183,7 +183,10 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         Arc::new(LogSink::new(logs.clone()).with_gate(gate())),
     )
     .with_tenant_attribute(config.ingest.otlp_tenant_attribute.clone());
-    let plane = rule_engine::open_control_plane(&args.data_dir, clock.clone()).await?;
+    let guard_metrics =
+        ControlMetrics::register(&registry).context("registering guard control metrics")?;
+    let plane =
+        rule_engine::open_control_plane(&args.data_dir, clock.clone(), guard_metrics).await?;
     let rules = Arc::new(
         RuleEngine::start(
             rule_engine::RuleEngineParts {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use taishan_core::{DecisionSource, GuardCommand, GuardDecision, GuardTarget, ManualClock};
 use taishan_guard::control::{
-    follow, follow_remote, guard_routes, AuditEvent, ControlPlane, Follower,
+    follow, follow_remote, guard_routes, AuditEvent, ControlMetrics, ControlPlane, Follower,
 };
 use taishan_guard::{BreakerConfig, BreakerState, Guards, LogObserver};
 use tokio_util::sync::CancellationToken;
@@ -57,7 +57,8 @@ fn payment_guards(clock: Arc<ManualClock>) -> Arc<Guards> {
 
 #[test]
 fn operator_decisions_override_rules_until_released() {
-    let plane = ControlPlane::in_memory(Arc::new(ManualClock::at(0)));
+    let metrics = ControlMetrics::unregistered().expect("metrics");
+    let plane = ControlPlane::in_memory(Arc::new(ManualClock::at(0))).with_metrics(metrics.clone());
     assert!(plane.submit(by_rule("bank-a", GuardCommand::OpenBreaker, 1)));
     let (v1, d) = plane.directives("payment", 0);
     assert_eq!(d.len(), 1);
@@ -92,6 +93,16 @@ fn operator_decisions_override_rules_until_released() {
         })
         .collect();
     assert_eq!(kinds, [true, false, true, true], "newest first");
+    let count = |source: &str, command: &str, in_force: &str| {
+        metrics
+            .decisions
+            .with_label_values(&[source, command, in_force])
+            .get()
+    };
+    assert_eq!(count("rule", "open_breaker", "true"), 1);
+    assert_eq!(count("rule", "open_breaker", "false"), 1);
+    assert_eq!(count("operator", "close_breaker", "true"), 1);
+    assert_eq!(metrics.held.get(), 0, "released");
 }
 
 #[test]

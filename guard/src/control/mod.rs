@@ -12,11 +12,13 @@
 pub mod api;
 pub mod audit;
 pub mod follower;
+pub mod metrics;
 pub mod plane;
 pub mod remote;
 
 pub use api::guard_routes;
 pub use audit::{AuditEntry, AuditEvent, AuditLog};
 pub use follower::{follow, Follower};
+pub use metrics::ControlMetrics;
 pub use plane::{ControlPlane, Directive, GuardRecord};
 pub use remote::follow_remote;

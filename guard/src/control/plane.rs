@@ -12,6 +12,7 @@ use taishan_core::{Clock, DecisionSink, DecisionSource, GuardCommand, GuardDecis
 use tokio::sync::watch;
 
 use super::audit::{AuditEntry, AuditError, AuditEvent, AuditLog};
+use super::metrics::ControlMetrics;
 
 /// What a follower should make of a guard now.
 #[derive(Serialize, Debug, Clone, PartialEq)]
@@ -131,6 +132,7 @@ pub struct ControlPlane {
     audit: Mutex<AuditLog>,
     clock: Arc<dyn Clock>,
     changed: watch::Sender<u64>,
+    metrics: Mutex<Option<ControlMetrics>>,
 }
 
 impl std::fmt::Debug for ControlPlane {
@@ -178,7 +180,24 @@ impl ControlPlane {
             audit: Mutex::new(audit),
             clock,
             changed,
+            metrics: Mutex::new(None),
         }
+    }
+
+    /// Counts what happens from now on in `metrics`.
+    pub fn with_metrics(self, metrics: ControlMetrics) -> Self {
+        metrics.held.set(self.held() as i64);
+        *self.metrics.lock() = Some(metrics);
+        self
+    }
+
+    fn held(&self) -> usize {
+        self.state
+            .lock()
+            .guards
+            .values()
+            .filter(|g| g.in_force().is_some())
+            .count()
     }
 
     fn audit(&self, event: AuditEvent) {
@@ -203,6 +222,20 @@ impl ControlPlane {
             in_force,
             "guard decision"
         );
+        if let Some(m) = self.metrics.lock().as_ref() {
+            let source = match decision.source {
+                DecisionSource::Rule { .. } => "rule",
+                DecisionSource::Operator { .. } => "operator",
+            };
+            m.decisions
+                .with_label_values(&[
+                    source,
+                    decision.command.name(),
+                    if in_force { "true" } else { "false" },
+                ])
+                .inc();
+            m.held.set(self.held() as i64);
+        }
         self.audit(AuditEvent::Decided { decision, in_force });
         self.changed.send_replace(version);
         in_force
@@ -249,6 +282,9 @@ impl ControlPlane {
     pub fn applied(&self, target: &GuardTarget, command: &GuardCommand, error: Option<String>) {
         if let Some(e) = &error {
             tracing::error!(guard = %target, command = %command, error = %e, "a service could not apply a guard decision");
+            if let Some(m) = self.metrics.lock().as_ref() {
+                m.refused.with_label_values(&[&target.service]).inc();
+            }
         }
         self.audit(AuditEvent::Applied {
             target: target.clone(),
@@ -285,6 +321,9 @@ impl ControlPlane {
             }
         }
         for (target, from, to) in changes {
+            if let Some(m) = self.metrics.lock().as_ref() {
+                m.reported.with_label_values(&[&target.service, &to]).inc();
+            }
             self.audit(AuditEvent::Reported { target, from, to });
         }
     }
