@@ -321,3 +321,32 @@ fn followers_in_process_and_over_http_hear_of_changes_at_once() {
     );
     cancel.cancel();
 }
+
+#[test]
+fn the_audit_log_rotates_and_carries_the_decisions_in_force() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    let clock = Arc::new(ManualClock::at(1_000));
+    {
+        let plane = ControlPlane::open(&path, clock.clone()).expect("open");
+        plane.rotate_audit_at(4_000);
+        plane.submit(by_operator("bank-b", GuardCommand::OpenBreaker));
+        plane.submit(by_rule("bank-c", GuardCommand::OpenBreaker, 2));
+        // Many changes later the file has rotated, more than once.
+        for i in 0..40 {
+            plane.submit(by_rule("bank-a", GuardCommand::OpenBreaker, i));
+            plane.submit(by_rule("bank-a", GuardCommand::Release { probe: true }, i));
+        }
+        assert!(std::fs::metadata(&path).expect("log").len() < 8_000);
+    }
+    assert!(dir.path().join("audit.jsonl.1").exists());
+    let plane = ControlPlane::open(&path, clock).expect("reopen");
+    let b = plane.guard(&target("bank-b")).expect("carried over");
+    assert_eq!(b.directive.command, GuardCommand::OpenBreaker);
+    assert!(b.manual.is_some());
+    let c = plane.guard(&target("bank-c")).expect("carried over");
+    assert!(c.automatic.is_some() && c.manual.is_none());
+    assert!(plane
+        .guard(&target("bank-a"))
+        .is_none_or(|a| a.in_force().is_none()));
+}

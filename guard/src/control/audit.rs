@@ -84,7 +84,14 @@ pub struct AuditLog {
     entries: Vec<AuditEntry>,
     /// Most entries kept in memory; older ones stay in the file.
     keep: usize,
+    /// Bytes in the current file, and the size at which it is rotated.
+    written: u64,
+    rotate_at: u64,
 }
+
+/// Size at which the log file is rotated (`audit.jsonl` → `audit.jsonl.1`, replacing the
+/// previous one): bounded on disk, and quick to replay at start-up.
+pub const ROTATE_AT: u64 = 64 << 20;
 
 /// Entries the API can show without reading the file.
 const KEPT_IN_MEMORY: usize = 10_000;
@@ -97,6 +104,8 @@ impl AuditLog {
             file: None,
             entries: Vec::new(),
             keep: KEPT_IN_MEMORY,
+            written: 0,
+            rotate_at: ROTATE_AT,
         }
     }
 
@@ -145,6 +154,8 @@ impl AuditLog {
             file: Some(file),
             entries: all[keep_from..].to_vec(),
             keep: KEPT_IN_MEMORY,
+            written: good_len,
+            rotate_at: ROTATE_AT,
         };
         Ok((log, all))
     }
@@ -165,6 +176,7 @@ impl AuditLog {
             line.push(b'\n');
             file.write_all(&line).map_err(io)?;
             file.sync_data().map_err(io)?;
+            self.written += line.len() as u64;
         }
         self.entries.push(entry.clone());
         if self.entries.len() > self.keep {
@@ -172,6 +184,44 @@ impl AuditLog {
             self.entries.drain(..drop);
         }
         Ok(entry)
+    }
+
+    /// Rotates at `bytes` instead of [`ROTATE_AT`] (tests).
+    pub fn rotate_at(&mut self, bytes: u64) {
+        self.rotate_at = bytes;
+    }
+
+    /// Whether the file has grown past its rotation size.
+    pub fn wants_rotation(&self) -> bool {
+        self.file.is_some() && self.written >= self.rotate_at
+    }
+
+    /// Moves the file aside (replacing the previous one) and starts a new one with `carried`:
+    /// the decisions in force, so a replay of the new file alone restores them.
+    pub fn rotate(&mut self, at_ms: i64, carried: Vec<AuditEvent>) -> Result<(), AuditError> {
+        let Some(path) = self.path.clone() else {
+            return Ok(());
+        };
+        let io = |source| AuditError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut aside = path.clone().into_os_string();
+        aside.push(".1");
+        std::fs::rename(&path, &aside).map_err(io)?;
+        self.file = Some(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(io)?,
+        );
+        self.written = 0;
+        for event in carried {
+            self.append(at_ms, event)?;
+        }
+        tracing::info!(path = %path.display(), "guard audit log rotated; the decisions in force carried over");
+        Ok(())
     }
 
     /// Entries newest first, those about `service` (and `guard`) when given, at most `limit`.

@@ -202,9 +202,42 @@ impl ControlPlane {
 
     fn audit(&self, event: AuditEvent) {
         let at = self.clock.now_ms();
-        if let Err(e) = self.audit.lock().append(at, event) {
+        let mut log = self.audit.lock();
+        if let Err(e) = log.append(at, event) {
             tracing::error!(error = %e, "could not write the guard audit log");
         }
+        if log.wants_rotation() {
+            if let Err(e) = log.rotate(at, self.in_force_events()) {
+                tracing::error!(error = %e, "could not rotate the guard audit log");
+            }
+        }
+    }
+
+    /// The decisions in force as audit events, the rules' before the operators' so that a
+    /// replay takes them in the same order.
+    fn in_force_events(&self) -> Vec<AuditEvent> {
+        let s = self.state.lock();
+        let mut events = Vec::new();
+        for g in s.guards.values() {
+            if let Some(d) = &g.automatic {
+                events.push(AuditEvent::Decided {
+                    decision: d.clone(),
+                    in_force: g.manual.is_none(),
+                });
+            }
+            if let Some(d) = &g.manual {
+                events.push(AuditEvent::Decided {
+                    decision: d.clone(),
+                    in_force: true,
+                });
+            }
+        }
+        events
+    }
+
+    /// Rotates the audit log at `bytes` (tests).
+    pub fn rotate_audit_at(&self, bytes: u64) {
+        self.audit.lock().rotate_at(bytes);
     }
 
     /// Records `decision`; returns whether it is in force (an operator's decision keeps a
