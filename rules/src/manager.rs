@@ -156,12 +156,7 @@ impl RuleManager {
         })
     }
 
-    /// Adds a listener told of every evaluation from now on.
-    pub fn listen(&self, listener: Arc<dyn EvaluationListener>) {
-        self.listeners.write().push(listener);
-    }
-
-    /// Replaces every listener (a reload brings new actions).
+    /// Replaces every listener (at start, and when a reload brings new actions).
     pub fn replace_listeners(&self, listeners: Vec<Arc<dyn EvaluationListener>>) {
         *self.listeners.write() = listeners;
     }
@@ -169,11 +164,6 @@ impl RuleManager {
     /// The groups in force.
     pub fn groups(&self) -> Vec<Arc<GroupSlot>> {
         self.groups.read().clone()
-    }
-
-    /// The engine the rules query with.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
     }
 
     fn now_ns(&self) -> i64 {
@@ -185,18 +175,17 @@ impl RuleManager {
     /// to its new version, and mark stale what removed groups had written.
     pub async fn apply(self: &Arc<Self>, files: &[RuleFile]) {
         let first = self.generation.lock().is_none();
-        let old: Vec<Group> = self
-            .groups
-            .read()
-            .iter()
-            .map(|g| g.lock().clone())
-            .collect();
+        let old: Vec<Arc<GroupSlot>> = self.groups.read().clone();
+        let same = |slot: &GroupSlot, g: &Group| {
+            let o = slot.lock();
+            o.file == g.file && o.name == g.name
+        };
         let mut fresh = Vec::new();
         for f in files {
             for spec in &f.groups {
                 let mut g = Group::new(&f.path, spec, self.options.default_interval, !first);
-                if let Some(prev) = old.iter().find(|o| o.file == g.file && o.name == g.name) {
-                    g.adopt(prev);
+                if let Some(prev) = old.iter().find(|o| same(o, &g)) {
+                    g.adopt(&prev.lock());
                 }
                 fresh.push(g);
             }
@@ -208,20 +197,21 @@ impl RuleManager {
             }
         }
         let now_ms = self.clock.now_ms();
-        for gone in old
-            .iter()
-            .filter(|o| !fresh.iter().any(|g| g.file == o.file && g.name == o.name))
-        {
-            let stale: Vec<(Labels, Sample)> = gone
-                .written_series()
-                .into_iter()
-                .map(|l| (l, Sample::stale(now_ms)))
-                .collect();
+        for gone in old.iter().filter(|o| !fresh.iter().any(|g| same(o, g))) {
+            let (stale, tenant, k): (Vec<(Labels, Sample)>, TenantId, String) = {
+                let g = gone.lock();
+                let stale = g
+                    .written_series()
+                    .into_iter()
+                    .map(|l| (l, Sample::stale(now_ms)))
+                    .collect();
+                (stale, g.tenant.clone(), key(&g))
+            };
             if !stale.is_empty() {
-                let (writer, tenant) = (self.writer.clone(), gone.tenant.clone());
+                let writer = self.writer.clone();
                 let _ = tokio::task::spawn_blocking(move || writer.write(&tenant, stale)).await;
             }
-            self.metrics.rules.remove_label_values(&[&key(gone)]).ok();
+            self.metrics.rules.remove_label_values(&[&k]).ok();
         }
         let cancel = CancellationToken::new();
         let mut tasks = Vec::new();

@@ -132,7 +132,7 @@ pub struct ControlPlane {
     audit: Mutex<AuditLog>,
     clock: Arc<dyn Clock>,
     changed: watch::Sender<u64>,
-    metrics: Mutex<Option<ControlMetrics>>,
+    metrics: Option<ControlMetrics>,
 }
 
 impl std::fmt::Debug for ControlPlane {
@@ -180,14 +180,14 @@ impl ControlPlane {
             audit: Mutex::new(audit),
             clock,
             changed,
-            metrics: Mutex::new(None),
+            metrics: None,
         }
     }
 
     /// Counts what happens from now on in `metrics`.
-    pub fn with_metrics(self, metrics: ControlMetrics) -> Self {
+    pub fn with_metrics(mut self, metrics: ControlMetrics) -> Self {
         metrics.held.set(self.held() as i64);
-        *self.metrics.lock() = Some(metrics);
+        self.metrics = Some(metrics);
         self
     }
 
@@ -255,7 +255,7 @@ impl ControlPlane {
             in_force,
             "guard decision"
         );
-        if let Some(m) = self.metrics.lock().as_ref() {
+        if let Some(m) = self.metrics.as_ref() {
             let source = match decision.source {
                 DecisionSource::Rule { .. } => "rule",
                 DecisionSource::Operator { .. } => "operator",
@@ -289,11 +289,6 @@ impl ControlPlane {
         self.clock.now_ms()
     }
 
-    /// The current version.
-    pub fn version(&self) -> u64 {
-        self.state.lock().version
-    }
-
     /// A receiver that wakes on every change.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
@@ -315,7 +310,7 @@ impl ControlPlane {
     pub fn applied(&self, target: &GuardTarget, command: &GuardCommand, error: Option<String>) {
         if let Some(e) = &error {
             tracing::error!(guard = %target, command = %command, error = %e, "a service could not apply a guard decision");
-            if let Some(m) = self.metrics.lock().as_ref() {
+            if let Some(m) = self.metrics.as_ref() {
                 m.refused.with_label_values(&[&target.service]).inc();
             }
         }
@@ -354,7 +349,7 @@ impl ControlPlane {
             }
         }
         for (target, from, to) in changes {
-            if let Some(m) = self.metrics.lock().as_ref() {
+            if let Some(m) = self.metrics.as_ref() {
                 m.reported.with_label_values(&[&target.service, &to]).inc();
             }
             self.audit(AuditEvent::Reported { target, from, to });

@@ -150,28 +150,18 @@ fn tokenize(src: &str, offset: usize, body: &str) -> Result<Vec<Token>, Template
         let c = bytes[i];
         match c {
             b' ' | b'\t' | b'\n' | b'\r' => i += 1,
-            b'|' => {
-                tokens.push(Token::Pipe);
-                i += 1
-            }
-            b'(' => {
-                tokens.push(Token::Open);
-                i += 1
-            }
-            b')' => {
-                tokens.push(Token::Close);
-                i += 1
-            }
-            b',' => {
-                tokens.push(Token::Comma);
-                i += 1
-            }
             b':' if bytes.get(i + 1) == Some(&b'=') => {
                 tokens.push(Token::Declare);
                 i += 2
             }
-            b'=' => {
-                tokens.push(Token::Assign);
+            b'|' | b'(' | b')' | b',' | b'=' => {
+                tokens.push(match c {
+                    b'|' => Token::Pipe,
+                    b'(' => Token::Open,
+                    b')' => Token::Close,
+                    b',' => Token::Comma,
+                    _ => Token::Assign,
+                });
                 i += 1
             }
             b'"' => {
