@@ -13,8 +13,8 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use taishan_core::{TenantId, TENANT_HEADER};
 use taishan_query::api::response::{success, ApiError};
+use taishan_query::api::tenant;
 
 use crate::alert::{Alert, AlertState};
 use crate::file::RuleKind;
@@ -28,11 +28,6 @@ pub fn rules_routes(manager: Arc<RuleManager>) -> Router {
         .route("/api/v1/rules", get(rules))
         .route("/api/v1/alerts", get(alerts))
         .with_state(manager)
-}
-
-fn tenant(headers: &HeaderMap) -> Result<TenantId, ApiError> {
-    TenantId::from_header(headers.get(TENANT_HEADER).map(|v| v.as_bytes()))
-        .map_err(|e| ApiError::bad_data(format!("invalid {TENANT_HEADER} header: {e}")))
 }
 
 /// RFC 3339 time of a millisecond timestamp; Prometheus's zero time when unset.

@@ -1,17 +1,19 @@
 //! Durations as Prometheus writes them in rule files: `30s`, `5m`, `1h30m`, `2d`, `1w`, `1y`,
-//! `100ms`, or `0`.
+//! `100ms`, or `0`. Parsed here as Prometheus's `model.ParseDuration` does (units largest
+//! first, each at most once; `0` allowed, fractions not), which the PromQL parser's looser
+//! reader does not check; printed by `promql_parser::util::display_duration`.
 
 use std::time::Duration;
 
-const UNITS: [(&str, u64); 8] = [
-    ("ms", 1),
-    ("s", 1_000),
-    ("m", 60_000),
-    ("h", 3_600_000),
-    ("d", 86_400_000),
-    ("w", 604_800_000),
+/// The units, largest first, in milliseconds.
+const UNITS: [(&str, u64); 7] = [
     ("y", 31_536_000_000),
-    ("", 0),
+    ("w", 604_800_000),
+    ("d", 86_400_000),
+    ("h", 3_600_000),
+    ("m", 60_000),
+    ("s", 1_000),
+    ("ms", 1),
 ];
 
 /// Parses a Prometheus duration; units must go from largest to smallest, each at most once.
@@ -25,7 +27,6 @@ pub fn parse_prometheus(text: &str) -> Result<Duration, String> {
     if text.is_empty() {
         return Err("empty duration string".into());
     }
-    let order = ["y", "w", "d", "h", "m", "s", "ms"];
     let mut rest = text;
     let mut total: u64 = 0;
     let mut last_rank: Option<usize> = None;
@@ -39,51 +40,23 @@ pub fn parse_prometheus(text: &str) -> Result<Duration, String> {
         let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
-        let rank = order.iter().position(|u| *u == unit).ok_or_else(bad)?;
+        let rank = UNITS.iter().position(|(u, _)| *u == unit).ok_or_else(bad)?;
         if last_rank.is_some_and(|r| r >= rank) {
             return Err(bad());
         }
         last_rank = Some(rank);
-        let ms = UNITS
-            .iter()
-            .find(|(u, _)| *u == unit)
-            .map(|(_, ms)| *ms)
-            .ok_or_else(bad)?;
         total = n
-            .checked_mul(ms)
+            .checked_mul(UNITS[rank].1)
             .and_then(|v| total.checked_add(v))
             .ok_or_else(|| format!("duration out of range: {text:?}"))?;
     }
     Ok(Duration::from_millis(total))
 }
 
-/// Writes a duration the way Prometheus prints one (`1h30m`, `5m`, `0s`).
-pub fn format_prometheus(d: Duration) -> String {
-    let mut ms = d.as_millis() as u64;
-    if ms == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    for (unit, size) in [
-        ("y", 31_536_000_000u64),
-        ("w", 604_800_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ] {
-        if ms >= size {
-            out.push_str(&format!("{}{unit}", ms / size));
-            ms %= size;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use promql_parser::util::display_duration;
 
     #[test]
     fn parses_and_prints() {
@@ -94,7 +67,7 @@ mod tests {
         assert!(parse_prometheus("5").is_err());
         assert!(parse_prometheus("30m1h").is_err());
         assert!(parse_prometheus("1.5h").is_err());
-        assert_eq!(format_prometheus(Duration::from_secs(5400)), "1h30m");
-        assert_eq!(format_prometheus(Duration::from_secs(60)), "1m");
+        assert_eq!(display_duration(&Duration::from_secs(5400)), "1h30m");
+        assert_eq!(display_duration(&Duration::from_secs(60)), "1m");
     }
 }

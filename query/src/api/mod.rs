@@ -3,6 +3,7 @@
 
 mod cardinality;
 mod common;
+pub use common::tenant;
 mod gate;
 mod logs;
 mod metadata;

@@ -83,11 +83,6 @@ impl ActionEngine {
         }
     }
 
-    /// The actions.
-    pub fn actions(&self) -> &[ActionSpec] {
-        &self.actions
-    }
-
     /// Takes over rule decisions still in force from before a restart or reload, so they
     /// are released when their alert stays quiet, as if this engine had made them. Returns
     /// the decisions no action of this engine could have made (their action was removed):
@@ -255,7 +250,9 @@ impl ActionEngine {
                             "{}{} still firing after the action's max_duration of {}; released",
                             a.alert,
                             describe(&alert.labels),
-                            crate::duration::format_prometheus(a.max_duration.unwrap_or_default())
+                            promql_parser::util::display_duration(
+                                &a.max_duration.unwrap_or_default()
+                            )
                         );
                         self.let_go(&mut st, &key, group, reason, alert.value, at_ms);
                     }

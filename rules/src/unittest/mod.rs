@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use taishan_core::Labels;
 
-use crate::duration::{format_prometheus, parse_prometheus};
+use promql_parser::util::display_duration;
+
+use crate::duration::parse_prometheus;
 use crate::file::RuleFile;
 use crate::group::{EvalEnv, Group, Rule};
 use crate::labelset::LabelEdit;
@@ -184,7 +186,7 @@ fn run_test(
                     errors.push(format!(
                         "    rule: {}, time: {}, err: {e}",
                         spec.name(),
-                        format_prometheus(Duration::from_millis(ts as u64))
+                        display_duration(&Duration::from_millis(ts as u64))
                     ));
                 }
             }
