@@ -52,8 +52,15 @@ impl RuleSet {
         }
     }
 
-    /// Parses named texts.
+    /// Parses named texts and checks every action against the alerting rules among them.
     pub fn parse(texts: &[NamedText]) -> Result<Self, Vec<RuleFileError>> {
+        let set = Self::parse_each(texts)?;
+        set.check_actions()?;
+        Ok(set)
+    }
+
+    /// Parses named texts, each on its own: actions are not yet checked against the rules.
+    pub fn parse_each(texts: &[NamedText]) -> Result<Self, Vec<RuleFileError>> {
         let mut set = Self::default();
         let mut errors = Vec::new();
         for t in texts {
@@ -67,12 +74,21 @@ impl RuleSet {
             }
         }
         if errors.is_empty() {
-            for a in &set.actions {
-                errors.extend(a.check_against(&set.rules));
-            }
-        }
-        if errors.is_empty() {
             Ok(set)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Checks that every action names an alerting rule of this set.
+    pub fn check_actions(&self) -> Result<(), Vec<RuleFileError>> {
+        let errors: Vec<RuleFileError> = self
+            .actions
+            .iter()
+            .flat_map(|a| a.check_against(&self.rules))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
         } else {
             Err(errors)
         }
