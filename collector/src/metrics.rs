@@ -1,8 +1,10 @@
 //! Ingest's own metrics.
 
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
 };
+
+use crate::receivers::otlp::delta::DeltaTotals;
 
 /// Counters of what came in and what was refused.
 #[derive(Clone, Debug)]
@@ -19,6 +21,10 @@ pub struct IngestMetrics {
     pub spans_ingested: IntCounter,
     /// Log records made durable.
     pub logs_ingested: IntCounter,
+    /// OTLP delta series whose running totals are kept.
+    pub delta_series: IntGauge,
+    /// OTLP delta series forgotten after going idle.
+    pub delta_series_evicted: IntCounter,
 }
 
 impl IngestMetrics {
@@ -58,14 +64,35 @@ impl IngestMetrics {
                 "taishan_log_records_ingested_total",
                 "Log records made durable (OTLP logs and JSON lines).",
             )?,
+            delta_series: IntGauge::new(
+                "taishan_otlp_delta_series",
+                "OTLP delta-temporality series whose running totals are kept.",
+            )?,
+            delta_series_evicted: IntCounter::new(
+                "taishan_otlp_delta_series_evicted_total",
+                "OTLP delta-temporality series forgotten after going idle for the TTL.",
+            )?,
         };
         registry.register(Box::new(m.samples_ingested.clone()))?;
+        registry.register(Box::new(m.delta_series.clone()))?;
+        registry.register(Box::new(m.delta_series_evicted.clone()))?;
         registry.register(Box::new(m.requests_refused.clone()))?;
         registry.register(Box::new(m.scrape_duration.clone()))?;
         registry.register(Box::new(m.write_duration.clone()))?;
         registry.register(Box::new(m.spans_ingested.clone()))?;
         registry.register(Box::new(m.logs_ingested.clone()))?;
         Ok(m)
+    }
+
+    /// Brings the delta-table metrics up to date with `deltas`.
+    pub fn observe_deltas(&self, deltas: &DeltaTotals) {
+        let (kept, evicted) = deltas.counts();
+        self.delta_series
+            .set(i64::try_from(kept).unwrap_or(i64::MAX));
+        let counted = self.delta_series_evicted.get();
+        if evicted > counted {
+            self.delta_series_evicted.inc_by(evicted - counted);
+        }
     }
 
     /// Metrics registered nowhere (tests).

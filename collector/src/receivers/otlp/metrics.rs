@@ -4,10 +4,8 @@
 //! `service.instance.id` become `job` and `instance`, other resource attributes a
 //! `target_info` series.
 //!
-//! Prometheus series are cumulative, so delta temporality is accumulated here into running
-//! totals, per tenant and series, in a bounded table.
-
-use std::collections::HashMap;
+//! Prometheus series are cumulative, so delta temporality is accumulated into running
+//! totals, per tenant and series, in a bounded table that forgets idle series ([`super::delta`]).
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
@@ -15,16 +13,12 @@ use opentelemetry_proto::tonic::metrics::v1::{
     exponential_histogram_data_point, metric, number_data_point, AggregationTemporality,
     ExponentialHistogramDataPoint, HistogramDataPoint, NumberDataPoint, SummaryDataPoint,
 };
-use parking_lot::Mutex;
-use taishan_core::{Labels, SeriesSamples, TenantId, METRIC_NAME};
+use taishan_core::{SeriesSamples, TenantId, METRIC_NAME};
 
+use super::delta::{DeltaTotals, DELTA_SERIES_TTL, MAX_DELTA_SERIES};
 use super::naming::{metric_name, Shape};
 pub use super::series::any_to_string;
 use super::series::{attribute_pairs, Builder, ResourceLabels};
-
-/// Most series whose delta points are being summed; new delta series beyond it are refused
-/// (counted as rejected points) rather than growing memory.
-pub const MAX_DELTA_SERIES: usize = 1_000_000;
 
 const NO_RECORDED_VALUE: u32 = 1;
 
@@ -51,7 +45,14 @@ impl Converted {
 /// Converts OTLP metrics; keeps the running totals delta temporality needs.
 #[derive(Debug, Default)]
 pub struct MetricsConverter {
-    totals: Mutex<HashMap<(TenantId, Labels), f64>>,
+    deltas: DeltaTotals,
+}
+
+/// Whose points are being converted, and when.
+#[derive(Clone, Copy)]
+struct Export<'a> {
+    tenant: &'a TenantId,
+    now_ms: i64,
 }
 
 /// Where a point's value comes from.
@@ -66,6 +67,19 @@ impl MetricsConverter {
         Self::default()
     }
 
+    /// A converter whose delta table forgets series idle for `ttl_ms` and holds at most
+    /// `max_series`.
+    pub fn with_delta_limits(ttl_ms: i64, max_series: usize) -> Self {
+        Self {
+            deltas: DeltaTotals::new(ttl_ms, max_series),
+        }
+    }
+
+    /// The running totals of delta series.
+    pub fn deltas(&self) -> &DeltaTotals {
+        &self.deltas
+    }
+
     /// Converts `req` for `tenant`; `now_ms` stands in for missing timestamps.
     pub fn convert(
         &self,
@@ -75,6 +89,7 @@ impl MetricsConverter {
     ) -> Converted {
         let mut out = Converted::default();
         let mut b = Builder::default();
+        let export = Export { tenant, now_ms };
         for rm in &req.resource_metrics {
             let attrs = rm
                 .resource
@@ -94,12 +109,11 @@ impl MetricsConverter {
                         continue;
                     }
                     self.convert_metric(
-                        tenant,
+                        export,
                         &resource,
                         &m.name,
                         &m.unit,
                         data,
-                        now_ms,
                         &mut b,
                         &mut out,
                         &mut latest,
@@ -120,19 +134,18 @@ impl MetricsConverter {
     #[allow(clippy::too_many_arguments)]
     fn convert_metric(
         &self,
-        tenant: &TenantId,
+        export: Export<'_>,
         resource: &ResourceLabels,
         name: &str,
         unit: &str,
         data: &metric::Data,
-        now_ms: i64,
         b: &mut Builder,
         out: &mut Converted,
         latest: &mut i64,
     ) {
         let time = |t: u64| -> i64 {
             if t == 0 {
-                now_ms
+                export.now_ms
             } else {
                 i64::try_from(t / 1_000_000).unwrap_or(i64::MAX)
             }
@@ -167,7 +180,7 @@ impl MetricsConverter {
                     let v = number(p);
                     match temporality {
                         Some(Temporality::Cumulative) => b.push(out, pairs, t, v),
-                        Some(Temporality::Delta) => self.push_delta(tenant, b, out, pairs, t, v),
+                        Some(Temporality::Delta) => self.push_delta(export, b, out, pairs, t, v),
                         None => {
                             out.reject(1, format!("sum {name:?} has no aggregation temporality"))
                         }
@@ -181,7 +194,7 @@ impl MetricsConverter {
                     let t = time(d.time_unix_nano);
                     *latest = (*latest).max(t);
                     let pairs = labels(d.attributes, &n);
-                    self.push_distribution(tenant, b, out, &temporality, pairs, t, d, name);
+                    self.push_distribution(export, b, out, &temporality, pairs, t, d, name);
                 }
             }
             metric::Data::Summary(s) => {
@@ -198,7 +211,7 @@ impl MetricsConverter {
     /// Adds a delta to the series' running total and writes the total.
     fn push_delta(
         &self,
-        tenant: &TenantId,
+        export: Export<'_>,
         b: &mut Builder,
         out: &mut Converted,
         pairs: Vec<(String, String)>,
@@ -212,27 +225,14 @@ impl MetricsConverter {
             b.push_labels(labels, t, delta);
             return;
         }
-        let key = (tenant.clone(), labels);
-        let total = {
-            let mut totals = self.totals.lock();
-            let full = totals.len() >= MAX_DELTA_SERIES;
-            match totals.get_mut(&key) {
-                Some(v) => {
-                    *v += delta;
-                    Some(*v)
-                }
-                None if full => None,
-                None => {
-                    totals.insert(key.clone(), delta);
-                    Some(delta)
-                }
-            }
-        };
-        match total {
-            Some(total) => b.push_labels(key.1, t, total),
+        match self.deltas.add(export.tenant, &labels, delta, export.now_ms) {
+            Some(total) => b.push_labels(labels, t, total),
             None => out.reject(
                 1,
-                format!("too many delta series to accumulate (limit {MAX_DELTA_SERIES})"),
+                format!(
+                    "too many delta series to accumulate (limit {MAX_DELTA_SERIES}; idle ones are forgotten after {})",
+                    humantime::format_duration(DELTA_SERIES_TTL)
+                ),
             ),
         }
     }
@@ -241,7 +241,7 @@ impl MetricsConverter {
     #[allow(clippy::too_many_arguments)]
     fn push_distribution(
         &self,
-        tenant: &TenantId,
+        export: Export<'_>,
         b: &mut Builder,
         out: &mut Converted,
         temporality: &Option<Temporality>,
@@ -307,7 +307,7 @@ impl MetricsConverter {
             }
             match temporality {
                 Temporality::Cumulative => b.push(out, p, t, v),
-                Temporality::Delta => self.push_delta(tenant, b, out, p, t, v),
+                Temporality::Delta => self.push_delta(export, b, out, p, t, v),
             }
         }
     }

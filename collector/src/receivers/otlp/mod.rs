@@ -7,6 +7,7 @@
 //! reported in `partial_success`; when storage is saturated the answer is HTTP 429 with
 //! `Retry-After` or gRPC `RESOURCE_EXHAUSTED`, and nothing of the request is stored.
 
+pub mod delta;
 pub mod grpc;
 mod grpc_traces;
 pub mod http;
@@ -185,6 +186,7 @@ impl OtlpState {
             let converted = self
                 .converter
                 .convert(&tenant, &part, self.ingest.clock.now_ms());
+            self.ingest.metrics.observe_deltas(self.converter.deltas());
             let batch = MetricBatch::new(tenant, converted.series);
             rejected += converted.rejected;
             errors.extend(converted.errors);
