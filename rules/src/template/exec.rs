@@ -1,6 +1,5 @@
 //! Walking a parsed template with the alert's data, as Go's text/template executes it.
 
-use super::functions;
 use super::parse::{Block, Command, Node, Operand, Pipeline};
 use super::value::Value;
 use super::Expansion;
@@ -177,7 +176,7 @@ impl<'a, 'e> Executor<'a, 'e> {
 
     fn command(&mut self, cmd: &Command, dot: &Value, piped: Option<Value>) -> Result<Value, Flow> {
         match cmd.args.first() {
-            Some(Operand::Function(name)) => {
+            Some(Operand::Function(function)) => {
                 let mut args = Vec::with_capacity(cmd.args.len());
                 for a in &cmd.args[1..] {
                     args.push(self.operand(a, dot)?);
@@ -185,8 +184,9 @@ impl<'a, 'e> Executor<'a, 'e> {
                 if let Some(p) = piped {
                     args.push(p);
                 }
-                functions::call(name, args, self.ctx)
-                    .map_err(|e| Flow::Error(format!("error calling {name}: {e}")))
+                function
+                    .call(args, cmd.regex.as_ref(), self.ctx)
+                    .map_err(|e| Flow::Error(format!("error calling {}: {e}", function.name)))
             }
             Some(first) => {
                 if cmd.args.len() > 1 || piped.is_some() {
@@ -204,9 +204,10 @@ impl<'a, 'e> Executor<'a, 'e> {
         let (base, fields) = match op {
             Operand::Dot(fields) => (dot.clone(), fields.as_slice()),
             Operand::Variable(name, fields) => (self.variable(name)?, fields.as_slice()),
-            Operand::Function(name) => {
-                return functions::call(name, Vec::new(), self.ctx)
-                    .map_err(|e| Flow::Error(format!("error calling {name}: {e}")))
+            Operand::Function(function) => {
+                return function
+                    .call(Vec::new(), None, self.ctx)
+                    .map_err(|e| Flow::Error(format!("error calling {}: {e}", function.name)))
             }
             Operand::Str(s) => return Ok(Value::Str(s.clone())),
             Operand::Int(i) => return Ok(Value::Int(*i)),

@@ -1,8 +1,9 @@
 //! The syntax tree of a template: text, actions and the `if` / `range` / `with` blocks Go's
 //! text/template has, with variables checked in scope and every function name known.
 
+use super::functions::{self, CompiledRegex, TemplateFunction};
 use super::lex::{Piece, Token};
-use super::{functions, TemplateError};
+use super::TemplateError;
 
 /// A node of the tree.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +40,21 @@ pub(crate) struct Pipeline {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Command {
     pub(crate) args: Vec<Operand>,
+    /// The regular expression of a regex function called with a literal pattern, compiled
+    /// once here rather than at every expansion.
+    pub(crate) regex: Option<CompiledRegex>,
+}
+
+impl Command {
+    fn new(args: Vec<Operand>) -> Self {
+        let regex = match args.as_slice() {
+            [Operand::Function(f), Operand::Str(pattern), ..] if f.takes_regex => {
+                CompiledRegex::new(pattern)
+            }
+            _ => None,
+        };
+        Self { args, regex }
+    }
 }
 
 /// One argument.
@@ -48,8 +64,8 @@ pub(crate) enum Operand {
     Dot(Vec<String>),
     /// `$x.A.B`.
     Variable(String, Vec<String>),
-    /// A function, by name.
-    Function(String),
+    /// A function of the table, resolved when parsed.
+    Function(&'static TemplateFunction),
     Str(String),
     Int(i64),
     Float(f64),
@@ -285,9 +301,7 @@ impl Parser<'_> {
                     if current.is_empty() {
                         return Err(self.err(at, "missing command before |"));
                     }
-                    commands.push(Command {
-                        args: std::mem::take(&mut current),
-                    });
+                    commands.push(Command::new(std::mem::take(&mut current)));
                     i += 1;
                 }
                 _ => {
@@ -300,7 +314,7 @@ impl Parser<'_> {
         if current.is_empty() {
             return Err(self.err(at, "missing value for command"));
         }
-        commands.push(Command { args: current });
+        commands.push(Command::new(current));
         for c in &commands[1..] {
             if !matches!(c.args.first(), Some(Operand::Function(_))) {
                 return Err(self.err(at, "non executable command in pipeline stage 2"));
@@ -348,16 +362,16 @@ impl Parser<'_> {
                 (Operand::Variable(v.clone(), fields), next)
             }
             Token::Ident(name) => {
-                if !functions::is_known(name) {
+                let Some(function) = functions::lookup(name) else {
                     return Err(self.err(at, functions::unknown_function_message(name)));
-                }
+                };
                 if rest
                     .get(i + 1)
                     .is_some_and(|t| matches!(t, Token::Field(_)))
                 {
                     return Err(self.err(at, format!("unexpected . after term {name:?}")));
                 }
-                (Operand::Function(name.clone()), i + 1)
+                (Operand::Function(function), i + 1)
             }
             Token::Str(s) => (Operand::Str(s.clone()), i + 1),
             Token::Number(n) => (

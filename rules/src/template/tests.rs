@@ -236,3 +236,45 @@ mod properties {
         }
     }
 }
+
+/// Every command of `nodes` (actions only, enough here), with its compiled regex.
+fn action_regexes(t: &Template) -> Vec<Option<String>> {
+    t.nodes
+        .iter()
+        .filter_map(|n| match n {
+            parse::Node::Action(p) => Some(p),
+            _ => None,
+        })
+        .flat_map(|p| p.commands.iter())
+        .map(|c| c.regex.as_ref().map(|r| format!("{r:?}")))
+        .collect()
+}
+
+#[test]
+fn literal_regexes_are_compiled_once_when_parsed() {
+    let t = Template::parse(
+        "{{ reReplaceAll \"(a+)\" \"<$1>\" \"caab\" }} {{ $labels.x | match \"^b\" }} {{ match $labels.x \"c\" }}",
+    )
+    .expect("parses");
+    let regexes = action_regexes(&t);
+    assert_eq!(regexes.len(), 4, "{regexes:?}");
+    assert!(regexes[0].as_deref().is_some_and(|r| r.contains("(a+)")));
+    // The piped stage `match "^b"` has its literal; the first stage is no call.
+    assert!(regexes[1].is_none());
+    assert!(regexes[2].as_deref().is_some_and(|r| r.contains("^b")));
+    // A pattern that is not a literal is compiled when called.
+    assert!(regexes[3].is_none());
+    let mut d = data(0.0);
+    d.labels.insert("x".into(), "b".into());
+    let out = t
+        .expand(
+            &d,
+            &Expansion {
+                query: None,
+                external_url: "",
+                time_ms: 0,
+            },
+        )
+        .expect("expands");
+    assert_eq!(out, "c<aa>b true false");
+}

@@ -1,278 +1,10 @@
-//! The functions an alert template may call: Go's text/template built-ins and the ones
-//! Prometheus documents for alert templates. Anything else is refused when the rule file
-//! is loaded, naming what is allowed.
+//! Text helpers of the template functions: Go's printing, indexing and comparison rules,
+//! escapes, and host and URL handling.
 
-use std::collections::BTreeMap;
-
-use super::go_fmt::{format_g, sprintf};
-use super::humanize::{float_to_time, go_time_string, humanize, humanize1024, humanize_duration};
-use super::value::Value;
-use super::Expansion;
-
-/// Go's text/template built-ins that make sense in alert text.
-const GO_BUILTINS: &[&str] = &[
-    "and", "or", "not", "len", "index", "print", "printf", "println", "eq", "ne", "lt", "le", "gt",
-    "ge", "urlquery", "html", "js",
-];
-
-/// Prometheus's template functions (its "Template reference").
-const PROMETHEUS_FUNCTIONS: &[&str] = &[
-    "query",
-    "first",
-    "label",
-    "value",
-    "strvalue",
-    "sortByLabel",
-    "humanize",
-    "humanize1024",
-    "humanizeDuration",
-    "humanizePercentage",
-    "humanizeTimestamp",
-    "toTime",
-    "title",
-    "toUpper",
-    "toLower",
-    "stripPort",
-    "stripDomain",
-    "match",
-    "reReplaceAll",
-    "graphLink",
-    "tableLink",
-    "parseDuration",
-    "args",
-    "safeHtml",
-    "externalURL",
-    "pathPrefix",
-];
-
-/// Whether templates may call `name`.
-pub(crate) fn is_known(name: &str) -> bool {
-    GO_BUILTINS.contains(&name) || PROMETHEUS_FUNCTIONS.contains(&name)
-}
-
-/// The error for a call of an unknown function, listing the known ones.
-pub(crate) fn unknown_function_message(name: &str) -> String {
-    format!(
-        "function {name:?} not defined; alert templates may call {} and Go's {}",
-        PROMETHEUS_FUNCTIONS.join(", "),
-        GO_BUILTINS.join(", ")
-    )
-}
-
-fn arity(name: &str, args: &[Value], n: usize) -> Result<(), String> {
-    if args.len() == n {
-        Ok(())
-    } else {
-        Err(format!(
-            "wrong number of args for {name}: want {n} got {}",
-            args.len()
-        ))
-    }
-}
-
-fn float_arg(name: &str, args: &[Value]) -> Result<f64, String> {
-    arity(name, args, 1)?;
-    args[0].to_float()
-}
-
-/// Calls `name` with already evaluated arguments.
-pub(crate) fn call(name: &str, args: Vec<Value>, ctx: &Expansion<'_>) -> Result<Value, String> {
-    let s = |i: usize| -> Result<String, String> {
-        args.get(i)
-            .ok_or_else(|| {
-                format!(
-                    "wrong number of args for {name}: want {} got {}",
-                    i + 1,
-                    args.len()
-                )
-            })?
-            .to_str(name)
-    };
-    // Functions of one string: exactly one argument, as Go checks.
-    if matches!(
-        name,
-        "title" | "toUpper" | "toLower" | "stripPort" | "stripDomain" | "safeHtml"
-    ) {
-        arity(name, &args, 1)?;
-    }
-    Ok(match name {
-        "and" => {
-            let last = args.len().checked_sub(1).ok_or("and: missing arguments")?;
-            args.iter()
-                .find(|a| !a.truthy())
-                .cloned()
-                .unwrap_or_else(|| args[last].clone())
-        }
-        "or" => {
-            let last = args.len().checked_sub(1).ok_or("or: missing arguments")?;
-            args.iter()
-                .find(|a| a.truthy())
-                .cloned()
-                .unwrap_or_else(|| args[last].clone())
-        }
-        "not" => {
-            arity(name, &args, 1)?;
-            Value::Bool(!args[0].truthy())
-        }
-        "len" => {
-            arity(name, &args, 1)?;
-            Value::Int(match &args[0] {
-                Value::Str(s) | Value::Html(s) => s.len(),
-                Value::StrMap(m) => m.len(),
-                Value::Map(m) => m.len(),
-                Value::Samples(v) => v.len(),
-                other => return Err(format!("len of type {}", other.go_type())),
-            } as i64)
-        }
-        "index" => index(args)?,
-        "print" => Value::Str(go_sprint(&args)),
-        "println" => {
-            let parts: Vec<String> = args.iter().map(Value::print).collect();
-            Value::Str(format!("{}\n", parts.join(" ")))
-        }
-        "printf" => {
-            if args.is_empty() {
-                return Err("wrong number of args for printf: want at least 1 got 0".into());
-            }
-            Value::Str(sprintf(&s(0)?, &args[1..]))
-        }
-        "eq" => {
-            if args.len() < 2 {
-                return Err("missing argument for comparison".into());
-            }
-            let mut any = false;
-            for other in &args[1..] {
-                any |= compare(&args[0], other)? == std::cmp::Ordering::Equal;
-            }
-            Value::Bool(any)
-        }
-        "ne" | "lt" | "le" | "gt" | "ge" => {
-            arity(name, &args, 2)?;
-            if name != "ne" && matches!(args[0], Value::Bool(_)) {
-                return Err("invalid type for comparison".into());
-            }
-            let o = compare(&args[0], &args[1])?;
-            use std::cmp::Ordering::*;
-            Value::Bool(match name {
-                "ne" => o != Equal,
-                "lt" => o == Less,
-                "le" => o != Greater,
-                "gt" => o == Greater,
-                _ => o != Less,
-            })
-        }
-        "urlquery" => Value::Str(query_escape(&go_sprint(&args))),
-        "html" => Value::Str(html_escape(&go_sprint(&args))),
-        "js" => Value::Str(js_escape(&go_sprint(&args))),
-        "query" => {
-            arity(name, &args, 1)?;
-            let q = s(0)?;
-            Value::Samples(ctx.run_query(&q)?)
-        }
-        "first" => {
-            arity(name, &args, 1)?;
-            match &args[0] {
-                Value::Samples(v) => match v.first() {
-                    Some(x) => Value::Sample(Box::new(x.clone())),
-                    None => return Err("first() called on vector with no elements".into()),
-                },
-                other => return Err(format!("first of type {}", other.go_type())),
-            }
-        }
-        "label" => {
-            arity(name, &args, 2)?;
-            let label = s(0)?;
-            match &args[1] {
-                Value::Sample(x) => Value::Str(x.labels.get(&label).cloned().unwrap_or_default()),
-                other => return Err(format!("label of type {}", other.go_type())),
-            }
-        }
-        "value" | "strvalue" => {
-            arity(name, &args, 1)?;
-            match &args[0] {
-                Value::Sample(x) if name == "value" => Value::Float(x.value),
-                Value::Sample(x) => {
-                    Value::Str(x.labels.get("__value__").cloned().unwrap_or_default())
-                }
-                other => return Err(format!("{name} of type {}", other.go_type())),
-            }
-        }
-        "sortByLabel" => {
-            arity(name, &args, 2)?;
-            let label = s(0)?;
-            match &args[1] {
-                Value::Samples(v) => {
-                    let mut v = v.clone();
-                    v.sort_by(|a, b| a.labels.get(&label).cmp(&b.labels.get(&label)));
-                    Value::Samples(v)
-                }
-                other => return Err(format!("sortByLabel of type {}", other.go_type())),
-            }
-        }
-        "humanize" => Value::Str(humanize(float_arg(name, &args)?)),
-        "humanize1024" => Value::Str(humanize1024(float_arg(name, &args)?)),
-        "humanizeDuration" => Value::Str(humanize_duration(float_arg(name, &args)?)),
-        "humanizePercentage" => Value::Str(format!(
-            "{}%",
-            format_g(float_arg(name, &args)? * 100.0, Some(4))
-        )),
-        "humanizeTimestamp" => {
-            let v = float_arg(name, &args)?;
-            match float_to_time(v)? {
-                Some(ns) => Value::Str(go_time_string(ns)),
-                None => Value::Str(format_g(v, Some(4))),
-            }
-        }
-        "toTime" => {
-            let v = float_arg(name, &args)?;
-            match float_to_time(v)? {
-                Some(ns) => Value::Time(ns),
-                None => return Err("error calling toTime: value is NaN or Inf".into()),
-            }
-        }
-        "title" => Value::Str(title(&s(0)?)),
-        "toUpper" => Value::Str(s(0)?.to_uppercase()),
-        "toLower" => Value::Str(s(0)?.to_lowercase()),
-        "stripPort" => Value::Str(strip_port(&s(0)?)),
-        "stripDomain" => Value::Str(strip_domain(&s(0)?)),
-        "match" => {
-            arity(name, &args, 2)?;
-            let re = regex::Regex::new(&s(0)?).map_err(|e| e.to_string())?;
-            Value::Bool(re.is_match(&s(1)?))
-        }
-        "reReplaceAll" => {
-            arity(name, &args, 3)?;
-            let re = regex::Regex::new(&s(0)?).map_err(|e| e.to_string())?;
-            Value::Str(re.replace_all(&s(2)?, s(1)?.as_str()).into_owned())
-        }
-        "graphLink" | "tableLink" => {
-            arity(name, &args, 1)?;
-            let tab = if name == "graphLink" { 0 } else { 1 };
-            Value::Str(format!(
-                "/graph?g0.expr={}&g0.tab={tab}",
-                query_escape(&s(0)?)
-            ))
-        }
-        "parseDuration" => {
-            arity(name, &args, 1)?;
-            let d = crate::duration::parse_prometheus(&s(0)?)?;
-            Value::Float(d.as_secs_f64())
-        }
-        "args" => Value::Map(
-            args.into_iter()
-                .enumerate()
-                .map(|(i, a)| (format!("arg{i}"), a))
-                .collect::<BTreeMap<_, _>>(),
-        ),
-        "safeHtml" => Value::Html(s(0)?),
-        "externalURL" => Value::Str(ctx.external_url.to_string()),
-        "pathPrefix" => Value::Str(url_path(ctx.external_url)),
-        other => return Err(unknown_function_message(other)),
-    })
-}
+use super::Value;
 
 /// `fmt.Sprint`: a space between operands when neither is a string.
-fn go_sprint(args: &[Value]) -> String {
+pub(super) fn go_sprint(args: &[Value]) -> String {
     let mut out = String::new();
     for (i, a) in args.iter().enumerate() {
         let is_str = |v: &Value| matches!(v, Value::Str(_) | Value::Html(_));
@@ -284,7 +16,7 @@ fn go_sprint(args: &[Value]) -> String {
     out
 }
 
-fn index(args: Vec<Value>) -> Result<Value, String> {
+pub(super) fn index(args: Vec<Value>) -> Result<Value, String> {
     let mut it = args.into_iter();
     let mut current = it.next().ok_or("index of untyped nil")?;
     for key in it {
@@ -308,7 +40,7 @@ fn index(args: Vec<Value>) -> Result<Value, String> {
     Ok(current)
 }
 
-fn compare(a: &Value, b: &Value) -> Result<std::cmp::Ordering, String> {
+pub(super) fn compare(a: &Value, b: &Value) -> Result<std::cmp::Ordering, String> {
     use Value::*;
     match (a, b) {
         (Bool(x), Bool(y)) => Ok(x.cmp(y)),
@@ -324,7 +56,7 @@ fn compare(a: &Value, b: &Value) -> Result<std::cmp::Ordering, String> {
 }
 
 /// Go's deprecated `strings.Title`: upper-cases the first letter of each word.
-fn title(s: &str) -> String {
+pub(super) fn title(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut prev_separator = true;
     for c in s.chars() {
@@ -348,11 +80,11 @@ fn split_host_port(s: &str) -> Option<(String, String)> {
     (!host.contains(':')).then(|| (host.to_string(), port.to_string()))
 }
 
-fn strip_port(s: &str) -> String {
+pub(super) fn strip_port(s: &str) -> String {
     split_host_port(s).map_or_else(|| s.to_string(), |(h, _)| h)
 }
 
-fn strip_domain(s: &str) -> String {
+pub(super) fn strip_domain(s: &str) -> String {
     let (host, port) = split_host_port(s).unwrap_or_else(|| (s.to_string(), String::new()));
     if host.parse::<std::net::IpAddr>().is_ok() {
         return s.to_string();
@@ -368,7 +100,7 @@ fn strip_domain(s: &str) -> String {
 }
 
 /// Go's `url.QueryEscape`.
-fn query_escape(s: &str) -> String {
+pub(super) fn query_escape(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
@@ -382,7 +114,7 @@ fn query_escape(s: &str) -> String {
     out
 }
 
-fn html_escape(s: &str) -> String {
+pub(super) fn html_escape(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
         match c {
@@ -398,7 +130,7 @@ fn html_escape(s: &str) -> String {
     out
 }
 
-fn js_escape(s: &str) -> String {
+pub(super) fn js_escape(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
         match c {
@@ -420,7 +152,7 @@ fn js_escape(s: &str) -> String {
 }
 
 /// The path of an external URL such as `https://host:9090/prometheus`.
-fn url_path(url: &str) -> String {
+pub(super) fn url_path(url: &str) -> String {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
     after_scheme
         .find('/')
