@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use taishan_core::config::Config;
 use taishan_core::{Bus, Clock, DecisionSink, DecisionSource, GuardCommand, GuardDecision};
-use taishan_guard::control::{ControlMetrics, ControlPlane};
+use taishan_guard_control::{ControlMetrics, ControlPlane};
 use taishan_query::Engine;
 use taishan_rules::{
     ActionEngine, BusWriter, EvaluationListener, ManagerOptions, NamedText, RuleManager,
@@ -137,7 +137,7 @@ impl RuleEngine {
             .collect();
         for orphan in engine.adopt(&in_force) {
             tracing::warn!(guard = %orphan.target, "releasing a guard whose rule action no longer exists");
-            self.plane.decide(GuardDecision {
+            let released = self.plane.decide(GuardDecision {
                 command: GuardCommand::Release { probe: true },
                 reason: format!(
                     "the action that decided {} is no longer in the rule files",
@@ -146,6 +146,10 @@ impl RuleEngine {
                 at_ms: self.clock.now_ms(),
                 ..orphan
             });
+            if let Err(e) = released {
+                // Still in force in the plane; an operator can release it (taishan guards).
+                tracing::error!(error = %e, "could not release a guard whose action is gone");
+            }
         }
         let listeners: Vec<Arc<dyn EvaluationListener>> = vec![engine];
         self.manager.replace_listeners(listeners);

@@ -13,7 +13,7 @@ use taishan_collector::{
 };
 use taishan_core::config::Config;
 use taishan_core::{Bus, Clock, InProcessBus, MetadataRegistry, SystemClock, TenantId};
-use taishan_guard::control::{guard_routes, ControlMetrics, ControlPlane};
+use taishan_guard_control::{guard_routes, ControlMetrics, ControlPlane};
 use taishan_query::api::ServerStatus;
 use taishan_query::{query_routes, QueryMetrics, QueryState};
 use taishan_rules::{rules_routes, RuleMetrics};

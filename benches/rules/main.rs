@@ -24,8 +24,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use clap::Parser;
 use peers::{Kind, Peer};
 use taishan_collector::receivers::prompb;
-use taishan_guard::control::follow_remote;
 use taishan_guard::{BreakerConfig, BreakerState, Guards, Transition, TransitionObserver};
+use taishan_guard_control::follow_remote;
 
 #[derive(Parser, Debug)]
 #[command(about = "Rule engine benchmarks against Prometheus (loopback only, bounded in time)")]
@@ -181,7 +181,7 @@ struct Stopwatch(std::sync::mpsc::Sender<(&'static str, Instant)>);
 
 impl TransitionObserver for Stopwatch {
     fn on_transition(&self, t: &Transition) {
-        let _ = self.0.send((t.to, Instant::now()));
+        let _ = self.0.send((t.to.as_str(), Instant::now()));
     }
 }
 

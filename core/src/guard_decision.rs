@@ -124,8 +124,17 @@ pub struct GuardDecision {
     pub at_ms: i64,
 }
 
+/// Why a decision was not taken: it was not recorded, so it does not count, and the one
+/// who decided may try again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("guard decision refused: {reason}")]
+pub struct DecisionRefused {
+    /// What went wrong (the audit log could not be written, ...).
+    pub reason: String,
+}
+
 /// Where decisions go: the control plane in one process, a topic between processes.
 pub trait DecisionSink: Send + Sync {
-    /// Records and hands out `decision`.
-    fn decide(&self, decision: GuardDecision);
+    /// Records and hands out `decision`; a refused decision changed nothing.
+    fn decide(&self, decision: GuardDecision) -> Result<(), DecisionRefused>;
 }

@@ -12,9 +12,11 @@ pub mod clock;
 pub mod config;
 pub mod guard_decision;
 pub mod labels;
+#[cfg(feature = "telemetry")]
 pub mod logs;
 pub mod metadata;
 pub mod sample;
+#[cfg(feature = "telemetry")]
 pub mod spans;
 pub mod tenant;
 pub mod wire;
@@ -22,11 +24,15 @@ pub mod wire;
 pub use batch::{MetricBatch, SampleList, SeriesSamples};
 pub use bus::{AppendError, AppendOutcome, Bus, InProcessBus, MetricSink, RejectReason, Rejection};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use guard_decision::{DecisionSink, DecisionSource, GuardCommand, GuardDecision, GuardTarget};
+pub use guard_decision::{
+    DecisionRefused, DecisionSink, DecisionSource, GuardCommand, GuardDecision, GuardTarget,
+};
 pub use labels::{Label, LabelError, LabelRef, Labels, METRIC_NAME};
+#[cfg(feature = "telemetry")]
 pub use logs::{LogBatch, LogSink};
 pub use metadata::{MetadataRegistry, MetricMetadata};
 pub use sample::{is_stale_marker, Sample, STALE_NAN_BITS};
+#[cfg(feature = "telemetry")]
 pub use spans::{
     AttributeValue, ResourceSpansView, ScopeSpansView, SpanBatch, SpanOutcome, SpanSink, SpanView,
 };

@@ -3,10 +3,19 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use taishan_core::Clock;
+use taishan_core::{Clock, GuardCommand};
 
+use crate::family::{Guard, GuardKind, GuardState, KindSpec};
 use crate::rejection::Rejected;
-use crate::transition::{GuardKind, SharedObserver, Transition};
+use crate::transition::{SharedObserver, Transition};
+
+/// Concurrency limits: admitting or saturated; no command but `release` applies.
+pub(crate) const KIND: KindSpec = KindSpec {
+    kind: GuardKind::Concurrency,
+    name: "concurrency",
+    states: &[GuardState::Admitting, GuardState::Saturated],
+    accepts: |_| false,
+};
 
 /// At most `limit` calls at once.
 #[derive(Debug)]
@@ -36,8 +45,8 @@ impl Drop for ConcurrencyPermit {
             && self.limit.saturated.swap(false, Ordering::AcqRel)
         {
             self.limit.report(
-                "saturated",
-                "admitting",
+                GuardState::Saturated,
+                GuardState::Admitting,
                 format!("{} call(s) in flight now", before - 1),
             );
         }
@@ -86,8 +95,8 @@ impl ConcurrencyLimit {
                 self.rejected.fetch_add(1, Ordering::Relaxed);
                 if !self.saturated.swap(true, Ordering::AcqRel) {
                     self.report(
-                        "admitting",
-                        "saturated",
+                        GuardState::Admitting,
+                        GuardState::Saturated,
                         format!("all {} slots in flight", self.limit),
                     );
                 }
@@ -112,7 +121,7 @@ impl ConcurrencyLimit {
         }
     }
 
-    fn report(&self, from: &'static str, to: &'static str, reason: String) {
+    fn report(&self, from: GuardState, to: GuardState, reason: String) {
         self.observer.on_transition(&Transition {
             guard: self.name.clone(),
             kind: GuardKind::Concurrency,
@@ -121,6 +130,37 @@ impl ConcurrencyLimit {
             reason,
             at_ms: self.clock.now_ms(),
         });
+    }
+}
+
+impl Guard for ConcurrencyLimit {
+    fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    fn kind(&self) -> GuardKind {
+        GuardKind::Concurrency
+    }
+
+    fn state(&self) -> GuardState {
+        if self.in_flight() >= self.limit {
+            GuardState::Saturated
+        } else {
+            GuardState::Admitting
+        }
+    }
+
+    fn rejected(&self) -> u64 {
+        ConcurrencyLimit::rejected(self)
+    }
+
+    fn apply(&self, _command: &GuardCommand, _reason: &str, _now_ms: i64) -> bool {
+        // Only `release` reaches a concurrency limit, and it holds nothing to release.
+        false
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
     }
 }
 
@@ -140,7 +180,7 @@ mod tests {
         drop(permits);
         assert_eq!(limit.in_flight(), 0);
         assert!(limit.try_acquire().is_ok());
-        let path: Vec<_> = seen.transitions().iter().map(|t| t.to).collect();
+        let path: Vec<_> = seen.transitions().iter().map(|t| t.to.as_str()).collect();
         assert_eq!(path, ["saturated", "admitting"]);
         assert!(seen.transitions().iter().all(|t| t.at_ms == 7));
     }

@@ -3,7 +3,18 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::transition::{GuardKind, SharedObserver, Transition};
+use taishan_core::GuardCommand;
+
+use crate::family::{Guard, GuardKind, GuardState, KindSpec};
+use crate::transition::{SharedObserver, Transition};
+
+/// Degrade switches: normal or degraded, switched by `degrade` and `undegrade`.
+pub(crate) const KIND: KindSpec = KindSpec {
+    kind: GuardKind::Degrade,
+    name: "degrade",
+    states: &[GuardState::Normal, GuardState::Degraded],
+    accepts: |c| matches!(c, GuardCommand::Degrade | GuardCommand::Undegrade),
+};
 
 /// A named on/off switch; while on, callers take their fallback path.
 #[derive(Debug)]
@@ -51,9 +62,9 @@ impl DegradeSwitch {
         *held = reason.clone();
         drop(held);
         let (from, to) = if degraded {
-            ("normal", "degraded")
+            (GuardState::Normal, GuardState::Degraded)
         } else {
-            ("degraded", "normal")
+            (GuardState::Degraded, GuardState::Normal)
         };
         self.observer.on_transition(&Transition {
             guard: self.name.clone(),
@@ -64,6 +75,42 @@ impl DegradeSwitch {
             at_ms: now_ms,
         });
         true
+    }
+}
+
+impl Guard for DegradeSwitch {
+    fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    fn kind(&self) -> GuardKind {
+        GuardKind::Degrade
+    }
+
+    fn state(&self) -> GuardState {
+        if self.is_degraded() {
+            GuardState::Degraded
+        } else {
+            GuardState::Normal
+        }
+    }
+
+    fn rejected(&self) -> u64 {
+        0
+    }
+
+    fn apply(&self, command: &GuardCommand, reason: &str, now_ms: i64) -> bool {
+        match command {
+            GuardCommand::Degrade => self.set(true, reason, now_ms),
+            GuardCommand::Undegrade | GuardCommand::Release { .. } => {
+                self.set(false, reason, now_ms)
+            }
+            _ => false,
+        }
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
     }
 }
 

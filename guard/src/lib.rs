@@ -1,19 +1,21 @@
 //! `taishan-guard`: the protection the services embed, Taishan's Sentinel.
 //!
-//! Four guards, each lock-free on the call path and driven by the injected clock:
+//! Four kinds of [`Guard`] ([`family`] holds their contract and the one registration
+//! point), each lock-free on the call path and driven by the injected clock:
 //! [`CircuitBreaker`] (error ratio, slow-call ratio, consecutive failures; closed → open →
 //! half-open probes → closed), [`RateLimiter`] and [`KeyedRateLimiter`] (token buckets),
 //! [`ConcurrencyLimit`], and [`DegradeSwitch`] (serve a fallback instead). Each is usable
 //! directly or as a tower layer from [`layer`]; every state change is reported to a
-//! [`TransitionObserver`] with its reason, and [`Guards`] lists a service's guards with their
-//! counters for its metrics and for the [`control`] plane, which carries the rule engine's
-//! and operators' decisions to the guards and audits every one.
+//! [`TransitionObserver`] with its reason, and [`Guards`] lists a service's guards for its
+//! metrics and carries out the typed commands of the control plane (the
+//! `taishan-guard-control` crate, which this library does not link: embedding a breaker
+//! brings no HTTP server, client or metrics registry).
 #![forbid(unsafe_code)]
 
 pub mod breaker;
 pub mod concurrency;
-pub mod control;
 pub mod degrade;
+pub mod family;
 pub mod layer;
 pub mod rate_limit;
 pub mod registry;
@@ -23,7 +25,9 @@ pub mod transition;
 pub use breaker::{Admission, BreakerConfig, BreakerState, CallOutcome, CircuitBreaker};
 pub use concurrency::{ConcurrencyLimit, ConcurrencyPermit};
 pub use degrade::DegradeSwitch;
+pub use family::{Guard, GuardKind, GuardState, KindSpec, KINDS};
 pub use rate_limit::{KeyedRateLimiter, RateLimitConfig, RateLimiter};
-pub use registry::{GuardSnapshot, Guards};
+pub use registry::{ApplyError, GuardSnapshot, Guards};
 pub use rejection::Rejected;
-pub use transition::{GuardKind, LogObserver, Transition, TransitionObserver};
+pub use taishan_core::GuardCommand;
+pub use transition::{LogObserver, Transition, TransitionObserver};

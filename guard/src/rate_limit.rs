@@ -11,9 +11,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use taishan_core::GuardCommand;
 
+use crate::family::{Guard, GuardKind, GuardState, KindSpec};
 use crate::rejection::Rejected;
-use crate::transition::{GuardKind, SharedObserver, Transition};
+use crate::transition::{SharedObserver, Transition};
+
+/// Rate limits: admitting or limiting; `set_rate_limit` overrides the configured rate until
+/// released.
+pub(crate) const KIND: KindSpec = KindSpec {
+    kind: GuardKind::RateLimit,
+    name: "rate_limit",
+    states: &[GuardState::Admitting, GuardState::Limiting],
+    accepts: |c| matches!(c, GuardCommand::SetRateLimit { .. }),
+};
 
 /// A rate and how far a caller may run ahead of it.
 #[derive(Deserialize, Serialize, Debug, Clone, PartialEq)]
@@ -131,7 +142,12 @@ impl LimitingFlag {
     fn refused(&self, now_ms: i64, reason: impl FnOnce() -> String) {
         self.rejected.fetch_add(1, Ordering::Relaxed);
         if !self.limiting.swap(true, Ordering::AcqRel) {
-            self.report("admitting", "limiting", reason(), now_ms);
+            self.report(
+                GuardState::Admitting,
+                GuardState::Limiting,
+                reason(),
+                now_ms,
+            );
         }
     }
 
@@ -140,15 +156,15 @@ impl LimitingFlag {
     fn refilled(&self, now_ms: i64) {
         if self.limiting.load(Ordering::Relaxed) && self.limiting.swap(false, Ordering::AcqRel) {
             self.report(
-                "limiting",
-                "admitting",
+                GuardState::Limiting,
+                GuardState::Admitting,
                 "callers are back under the rate".into(),
                 now_ms,
             );
         }
     }
 
-    fn report(&self, from: &'static str, to: &'static str, reason: String, now_ms: i64) {
+    fn report(&self, from: GuardState, to: GuardState, reason: String, now_ms: i64) {
         self.observer.on_transition(&Transition {
             guard: self.name.clone(),
             kind: GuardKind::RateLimit,
@@ -173,6 +189,29 @@ struct Limit {
 }
 
 impl Limit {
+    fn state(&self) -> GuardState {
+        if self.flag.limiting.load(Ordering::Relaxed) {
+            GuardState::Limiting
+        } else {
+            GuardState::Admitting
+        }
+    }
+
+    /// `set_rate_limit` puts a rate in force; `release` restores the configured one.
+    fn apply(&self, command: &GuardCommand, reason: &str, now_ms: i64) -> bool {
+        match command {
+            GuardCommand::SetRateLimit { rate, burst } => {
+                let config = RateLimitConfig {
+                    rate: *rate,
+                    burst: *burst,
+                };
+                self.set(Some(&config), reason.to_string(), now_ms)
+            }
+            GuardCommand::Release { .. } => self.set(None, reason.to_string(), now_ms),
+            _ => false,
+        }
+    }
+
     fn new(name: Arc<str>, config: RateLimitConfig, observer: SharedObserver) -> Self {
         let interval_ns = config.interval_ns();
         Self {
@@ -207,8 +246,8 @@ impl Limit {
             return false;
         }
         let (from, to) = match rate {
-            Some(_) => ("configured", "overridden"),
-            None => ("overridden", "configured"),
+            Some(_) => (GuardState::Configured, GuardState::Overridden),
+            None => (GuardState::Overridden, GuardState::Configured),
         };
         self.flag.report(from, to, reason, now_ms);
         true
@@ -415,6 +454,59 @@ impl KeyedRateLimiter {
     }
 }
 
+impl Guard for RateLimiter {
+    fn name(&self) -> &Arc<str> {
+        &self.limit.flag.name
+    }
+
+    fn kind(&self) -> GuardKind {
+        GuardKind::RateLimit
+    }
+
+    fn state(&self) -> GuardState {
+        self.limit.state()
+    }
+
+    fn rejected(&self) -> u64 {
+        RateLimiter::rejected(self)
+    }
+
+    fn apply(&self, command: &GuardCommand, reason: &str, now_ms: i64) -> bool {
+        self.limit.apply(command, reason, now_ms)
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
+    }
+}
+
+/// The same guard as [`RateLimiter`], with a bucket per key.
+impl Guard for KeyedRateLimiter {
+    fn name(&self) -> &Arc<str> {
+        &self.limit.flag.name
+    }
+
+    fn kind(&self) -> GuardKind {
+        GuardKind::RateLimit
+    }
+
+    fn state(&self) -> GuardState {
+        self.limit.state()
+    }
+
+    fn rejected(&self) -> u64 {
+        KeyedRateLimiter::rejected(self)
+    }
+
+    fn apply(&self, command: &GuardCommand, reason: &str, now_ms: i64) -> bool {
+        self.limit.apply(command, reason, now_ms)
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,7 +538,7 @@ mod tests {
         // A full refill (0.5s) later the limiter reports it admits again, once.
         l.try_acquire(t0 + 700).unwrap();
         l.try_acquire(t0 + 701).unwrap();
-        let path: Vec<_> = seen.transitions().iter().map(|t| t.to).collect();
+        let path: Vec<_> = seen.transitions().iter().map(|t| t.to.as_str()).collect();
         assert_eq!(path, ["limiting", "admitting"]);
         assert!(seen.transitions()[0]
             .reason
@@ -477,7 +569,7 @@ mod tests {
         let changes: Vec<_> = seen
             .transitions()
             .iter()
-            .map(|t| t.to)
+            .map(|t| t.to.as_str())
             .filter(|to| matches!(*to, "overridden" | "configured"))
             .collect();
         assert_eq!(changes, ["overridden", "configured"]);

@@ -1,16 +1,17 @@
-//! A service's guards by name: what its metrics report and, later, what the control plane
-//! drives.
+//! A service's guards by name, held through the [`Guard`] trait: what its metrics report
+//! and what the control plane drives.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::breaker::{BreakerConfig, BreakerState, CircuitBreaker};
-use crate::concurrency::ConcurrencyLimit;
-use crate::degrade::DegradeSwitch;
-use crate::rate_limit::{KeyedRateLimiter, RateLimitConfig, RateLimiter};
 use taishan_core::{Clock, GuardCommand};
 
-use crate::transition::{GuardKind, SharedObserver};
+use crate::breaker::{BreakerConfig, CircuitBreaker};
+use crate::concurrency::ConcurrencyLimit;
+use crate::degrade::DegradeSwitch;
+use crate::family::{Guard, GuardKind, GuardState};
+use crate::rate_limit::{KeyedRateLimiter, RateLimitConfig, RateLimiter};
+use crate::transition::SharedObserver;
 
 /// One guard's state and counters at a moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,20 +20,33 @@ pub struct GuardSnapshot {
     pub name: Arc<str>,
     /// Its family.
     pub kind: GuardKind,
-    /// Its state (`closed`, `open`, `half_open`, `admitting`, `limiting`, `saturated`,
-    /// `normal`, `degraded`).
-    pub state: &'static str,
+    /// Its state.
+    pub state: GuardState,
     /// Calls it refused so far (0 for a degrade switch).
     pub rejected: u64,
 }
 
-#[derive(Debug, Clone)]
-enum AnyGuard {
-    Breaker(Arc<CircuitBreaker>),
-    Rate(Arc<RateLimiter>),
-    KeyedRate(Arc<KeyedRateLimiter>),
-    Concurrency(Arc<ConcurrencyLimit>),
-    Degrade(Arc<DegradeSwitch>),
+/// Why a control-plane command could not be carried out here.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    /// The service has no guard of that name.
+    #[error("no guard named {name:?} here (guards: {})", known.join(", "))]
+    UnknownGuard {
+        /// The name asked for.
+        name: String,
+        /// The guards the service has.
+        known: Vec<String>,
+    },
+    /// The guard is of a kind the command does not fit.
+    #[error("{name:?} is a {kind} guard; {command} does not apply to it")]
+    WrongKind {
+        /// The guard.
+        name: String,
+        /// Its kind.
+        kind: GuardKind,
+        /// The command's name.
+        command: &'static str,
+    },
 }
 
 /// The guards of one service, all reporting to one observer.
@@ -40,7 +54,7 @@ enum AnyGuard {
 pub struct Guards {
     observer: SharedObserver,
     clock: Arc<dyn Clock>,
-    guards: parking_lot::RwLock<BTreeMap<Arc<str>, AnyGuard>>,
+    guards: parking_lot::RwLock<BTreeMap<Arc<str>, Arc<dyn Guard>>>,
 }
 
 impl Guards {
@@ -54,22 +68,29 @@ impl Guards {
         }
     }
 
-    fn add(&self, name: Arc<str>, guard: AnyGuard) {
-        self.guards.write().insert(name, guard);
+    /// Registers `guard` (replacing one of the same name) and hands it back.
+    pub fn add<G: Guard>(&self, guard: Arc<G>) -> Arc<G> {
+        let name = guard.name().clone();
+        self.guards.write().insert(name, guard.clone());
+        guard
     }
 
     /// Creates and registers a breaker (replacing one of the same name).
     pub fn breaker(&self, name: &str, config: BreakerConfig) -> Arc<CircuitBreaker> {
-        let b = Arc::new(CircuitBreaker::new(name, config, self.observer.clone()));
-        self.add(name.into(), AnyGuard::Breaker(b.clone()));
-        b
+        self.add(Arc::new(CircuitBreaker::new(
+            name,
+            config,
+            self.observer.clone(),
+        )))
     }
 
     /// Creates and registers a rate limiter shared by all callers.
     pub fn rate_limiter(&self, name: &str, config: RateLimitConfig) -> Arc<RateLimiter> {
-        let l = Arc::new(RateLimiter::new(name, config, self.observer.clone()));
-        self.add(name.into(), AnyGuard::Rate(l.clone()));
-        l
+        self.add(Arc::new(RateLimiter::new(
+            name,
+            config,
+            self.observer.clone(),
+        )))
     }
 
     /// Creates and registers a rate limiter with a bucket per key.
@@ -79,100 +100,68 @@ impl Guards {
         config: RateLimitConfig,
         max_keys: usize,
     ) -> Arc<KeyedRateLimiter> {
-        let l = Arc::new(KeyedRateLimiter::new(
+        self.add(Arc::new(KeyedRateLimiter::new(
             name,
             config,
             max_keys,
             self.observer.clone(),
-        ));
-        self.add(name.into(), AnyGuard::KeyedRate(l.clone()));
-        l
+        )))
     }
 
     /// Creates and registers a concurrency limit.
     pub fn concurrency_limit(&self, name: &str, limit: usize) -> Arc<ConcurrencyLimit> {
-        let l = Arc::new(ConcurrencyLimit::new(
+        self.add(Arc::new(ConcurrencyLimit::new(
             name,
             limit,
             self.observer.clone(),
             self.clock.clone(),
-        ));
-        self.add(name.into(), AnyGuard::Concurrency(l.clone()));
-        l
+        )))
     }
 
     /// Creates and registers a degrade switch.
     pub fn degrade_switch(&self, name: &str) -> Arc<DegradeSwitch> {
-        let s = Arc::new(DegradeSwitch::new(name, self.observer.clone()));
-        self.add(name.into(), AnyGuard::Degrade(s.clone()));
-        s
+        self.add(Arc::new(DegradeSwitch::new(name, self.observer.clone())))
+    }
+
+    /// The guard named `name` if it is a `G`.
+    pub fn find<G: Guard>(&self, name: &str) -> Option<Arc<G>> {
+        let guard = self.guards.read().get(name)?.clone();
+        guard.into_any().downcast::<G>().ok()
     }
 
     /// The breaker named `name`, if there is one.
     pub fn find_breaker(&self, name: &str) -> Option<Arc<CircuitBreaker>> {
-        match self.guards.read().get(name) {
-            Some(AnyGuard::Breaker(b)) => Some(b.clone()),
-            _ => None,
-        }
+        self.find(name)
     }
 
     /// The degrade switch named `name`, if there is one.
     pub fn find_degrade_switch(&self, name: &str) -> Option<Arc<DegradeSwitch>> {
-        match self.guards.read().get(name) {
-            Some(AnyGuard::Degrade(s)) => Some(s.clone()),
-            _ => None,
-        }
+        self.find(name)
     }
 
     /// Carries out a control-plane `command` on the guard named `name`; returns whether its
     /// state changed, or why the command does not fit this service's guards.
-    pub fn apply(&self, name: &str, command: &GuardCommand, reason: &str) -> Result<bool, String> {
-        let now_ms = self.clock.now_ms();
+    pub fn apply(
+        &self,
+        name: &str,
+        command: &GuardCommand,
+        reason: &str,
+    ) -> Result<bool, ApplyError> {
         let guards = self.guards.read();
         let Some(guard) = guards.get(name) else {
-            let known: Vec<&str> = guards.keys().map(|k| k.as_ref()).collect();
-            return Err(format!(
-                "no guard named {name:?} here (guards: {})",
-                known.join(", ")
-            ));
+            return Err(ApplyError::UnknownGuard {
+                name: name.to_string(),
+                known: guards.keys().map(|k| k.to_string()).collect(),
+            });
         };
-        let limit = |rate: f64, burst: Option<u32>| RateLimitConfig { rate, burst };
-        let changed = match (guard, command) {
-            (AnyGuard::Breaker(b), GuardCommand::OpenBreaker) => {
-                b.force(BreakerState::Open, true, reason, now_ms)
-            }
-            (AnyGuard::Breaker(b), GuardCommand::HalfOpenBreaker) => {
-                b.force(BreakerState::HalfOpen, false, reason, now_ms)
-            }
-            (AnyGuard::Breaker(b), GuardCommand::CloseBreaker) => {
-                b.force(BreakerState::Closed, true, reason, now_ms)
-            }
-            (AnyGuard::Breaker(b), GuardCommand::Release { probe }) => {
-                b.release(*probe, reason, now_ms)
-            }
-            (AnyGuard::Degrade(d), GuardCommand::Degrade) => d.set(true, reason, now_ms),
-            (AnyGuard::Degrade(d), GuardCommand::Undegrade | GuardCommand::Release { .. }) => {
-                d.set(false, reason, now_ms)
-            }
-            (AnyGuard::Rate(l), GuardCommand::SetRateLimit { rate, burst }) => {
-                l.set_rate(Some(&limit(*rate, *burst)), reason, now_ms)
-            }
-            (AnyGuard::KeyedRate(l), GuardCommand::SetRateLimit { rate, burst }) => {
-                l.set_rate(Some(&limit(*rate, *burst)), reason, now_ms)
-            }
-            (AnyGuard::Rate(l), GuardCommand::Release { .. }) => l.set_rate(None, reason, now_ms),
-            (AnyGuard::KeyedRate(l), GuardCommand::Release { .. }) => {
-                l.set_rate(None, reason, now_ms)
-            }
-            (g, c) => {
-                return Err(format!(
-                    "{name:?} is a {} guard; {} does not apply to it",
-                    kind_of(g).as_str(),
-                    c.name()
-                ))
-            }
-        };
-        Ok(changed)
+        if !guard.kind().accepts(command) {
+            return Err(ApplyError::WrongKind {
+                name: name.to_string(),
+                kind: guard.kind(),
+                command: command.name(),
+            });
+        }
+        Ok(guard.apply(command, reason, self.clock.now_ms()))
     }
 
     /// Every guard's state and counters, by name.
@@ -180,70 +169,20 @@ impl Guards {
         self.guards
             .read()
             .iter()
-            .map(|(name, guard)| {
-                let (kind, state, rejected) = match guard {
-                    AnyGuard::Breaker(b) => (GuardKind::Breaker, b.state().as_str(), b.rejected()),
-                    AnyGuard::Rate(l) => (
-                        GuardKind::RateLimit,
-                        limiting(l.is_limiting()),
-                        l.rejected(),
-                    ),
-                    AnyGuard::KeyedRate(l) => (
-                        GuardKind::RateLimit,
-                        limiting(l.is_limiting()),
-                        l.rejected(),
-                    ),
-                    AnyGuard::Concurrency(l) => (
-                        GuardKind::Concurrency,
-                        if l.in_flight() >= l.limit() {
-                            "saturated"
-                        } else {
-                            "admitting"
-                        },
-                        l.rejected(),
-                    ),
-                    AnyGuard::Degrade(s) => (
-                        GuardKind::Degrade,
-                        if s.is_degraded() {
-                            "degraded"
-                        } else {
-                            "normal"
-                        },
-                        0,
-                    ),
-                };
-                GuardSnapshot {
-                    name: name.clone(),
-                    kind,
-                    state,
-                    rejected,
-                }
+            .map(|(name, guard)| GuardSnapshot {
+                name: name.clone(),
+                kind: guard.kind(),
+                state: guard.state(),
+                rejected: guard.rejected(),
             })
             .collect()
-    }
-}
-
-fn kind_of(g: &AnyGuard) -> GuardKind {
-    match g {
-        AnyGuard::Breaker(_) => GuardKind::Breaker,
-        AnyGuard::Rate(_) | AnyGuard::KeyedRate(_) => GuardKind::RateLimit,
-        AnyGuard::Concurrency(_) => GuardKind::Concurrency,
-        AnyGuard::Degrade(_) => GuardKind::Degrade,
-    }
-}
-
-fn limiting(on: bool) -> &'static str {
-    if on {
-        "limiting"
-    } else {
-        "admitting"
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::LogObserver;
+    use crate::{BreakerState, LogObserver};
 
     #[test]
     fn snapshot_lists_every_guard_by_name() {
@@ -256,7 +195,7 @@ mod tests {
         let names: Vec<_> = g
             .snapshot()
             .iter()
-            .map(|s| (s.name.to_string(), s.state))
+            .map(|s| (s.name.to_string(), s.state.as_str()))
             .collect();
         assert_eq!(
             names,
@@ -308,10 +247,12 @@ mod tests {
         let e = g
             .apply("nope", &GuardCommand::OpenBreaker, "x")
             .expect_err("unknown");
+        let e = e.to_string();
         assert!(e.contains("api, bank-a, risk-model"), "{e}");
         let e = g
             .apply("risk-model", &GuardCommand::OpenBreaker, "x")
-            .expect_err("kind");
+            .expect_err("kind")
+            .to_string();
         assert!(
             e.contains("is a degrade guard; open_breaker does not apply"),
             "{e}"

@@ -7,36 +7,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-/// Which family a guard belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GuardKind {
-    /// A [`crate::CircuitBreaker`].
-    Breaker,
-    /// A [`crate::RateLimiter`] or [`crate::KeyedRateLimiter`].
-    RateLimit,
-    /// A [`crate::ConcurrencyLimit`].
-    Concurrency,
-    /// A [`crate::DegradeSwitch`].
-    Degrade,
-}
-
-impl GuardKind {
-    /// The lower-case name used in metric labels and logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Breaker => "breaker",
-            Self::RateLimit => "rate_limit",
-            Self::Concurrency => "concurrency",
-            Self::Degrade => "degrade",
-        }
-    }
-}
-
-impl fmt::Display for GuardKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::family::GuardKind;
+use crate::family::GuardState;
 
 /// One state change of one guard, with why it happened.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,10 +17,10 @@ pub struct Transition {
     pub guard: Arc<str>,
     /// Its family.
     pub kind: GuardKind,
-    /// The state left (`closed`, `admitting`, ...).
-    pub from: &'static str,
-    /// The state entered (`open`, `limiting`, ...).
-    pub to: &'static str,
+    /// The state left.
+    pub from: GuardState,
+    /// The state entered.
+    pub to: GuardState,
     /// Why, in words an on-call engineer can act on.
     pub reason: String,
     /// When, in milliseconds since the epoch (from the guard's clock).
@@ -70,8 +42,8 @@ impl TransitionObserver for LogObserver {
         tracing::warn!(
             guard = %t.guard,
             kind = %t.kind,
-            from = t.from,
-            to = t.to,
+            from = t.from.as_str(),
+            to = t.to.as_str(),
             reason = %t.reason,
             "guard state changed"
         );

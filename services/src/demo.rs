@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::Router;
 use taishan_core::config::DemoConfig;
 use taishan_core::Clock;
-use taishan_guard::control::{follow, ControlPlane};
+use taishan_guard_control::{follow, ControlPlane};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 

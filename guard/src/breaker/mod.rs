@@ -19,8 +19,25 @@ pub use config::BreakerConfig;
 use window::SlidingWindow;
 pub use window::WindowTotals;
 
+use taishan_core::GuardCommand;
+
+use crate::family::{Guard, GuardKind, GuardState, KindSpec};
 use crate::rejection::Rejected;
-use crate::transition::{GuardKind, SharedObserver, Transition};
+use crate::transition::{SharedObserver, Transition};
+
+/// Circuit breakers: closed, open or half-open; the control plane opens, half-opens and
+/// closes them (holding them there) and releases them.
+pub(crate) const KIND: KindSpec = KindSpec {
+    kind: GuardKind::Breaker,
+    name: "breaker",
+    states: &[GuardState::Closed, GuardState::Open, GuardState::HalfOpen],
+    accepts: |c| {
+        matches!(
+            c,
+            GuardCommand::OpenBreaker | GuardCommand::HalfOpenBreaker | GuardCommand::CloseBreaker
+        )
+    },
+};
 
 /// Buckets in the sliding window; the window's length divided by this is its resolution.
 const WINDOW_BUCKETS: usize = 10;
@@ -43,6 +60,15 @@ impl BreakerState {
             Self::Closed => "closed",
             Self::Open => "open",
             Self::HalfOpen => "half_open",
+        }
+    }
+
+    /// The state as a guard state.
+    pub fn guard_state(self) -> GuardState {
+        match self {
+            Self::Closed => GuardState::Closed,
+            Self::Open => GuardState::Open,
+            Self::HalfOpen => GuardState::HalfOpen,
         }
     }
 
@@ -406,12 +432,46 @@ impl CircuitBreaker {
         self.observer.on_transition(&Transition {
             guard: self.name.clone(),
             kind: GuardKind::Breaker,
-            from: BreakerState::from_u8(from).as_str(),
-            to: BreakerState::from_u8(to).as_str(),
+            from: BreakerState::from_u8(from).guard_state(),
+            to: BreakerState::from_u8(to).guard_state(),
             reason,
             at_ms: now_ms,
         });
         true
+    }
+}
+
+impl Guard for CircuitBreaker {
+    fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    fn kind(&self) -> GuardKind {
+        GuardKind::Breaker
+    }
+
+    fn state(&self) -> GuardState {
+        CircuitBreaker::state(self).guard_state()
+    }
+
+    fn rejected(&self) -> u64 {
+        CircuitBreaker::rejected(self)
+    }
+
+    fn apply(&self, command: &GuardCommand, reason: &str, now_ms: i64) -> bool {
+        match command {
+            GuardCommand::OpenBreaker => self.force(BreakerState::Open, true, reason, now_ms),
+            GuardCommand::HalfOpenBreaker => {
+                self.force(BreakerState::HalfOpen, false, reason, now_ms)
+            }
+            GuardCommand::CloseBreaker => self.force(BreakerState::Closed, true, reason, now_ms),
+            GuardCommand::Release { probe } => self.release(*probe, reason, now_ms),
+            _ => false,
+        }
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
     }
 }
 

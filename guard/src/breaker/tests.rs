@@ -43,7 +43,7 @@ fn error_ratio_opens_only_with_enough_calls() {
     assert_eq!(b.state(), BreakerState::Open);
     let t = seen.transitions();
     assert_eq!(t.len(), 1);
-    assert_eq!((t[0].from, t[0].to), ("closed", "open"));
+    assert_eq!((t[0].from.as_str(), t[0].to.as_str()), ("closed", "open"));
     assert!(
         t[0].reason.contains("error ratio 100% ≥ 50%") && t[0].reason.contains("10 of 10"),
         "{}",
@@ -91,7 +91,7 @@ fn open_refuses_then_half_open_probes_close_it() {
         b.record(p, CallOutcome::success(Duration::from_millis(3)), t + 5);
     }
     assert_eq!(b.state(), BreakerState::Closed);
-    let path: Vec<_> = seen.transitions().iter().map(|t| t.to).collect();
+    let path: Vec<_> = seen.transitions().iter().map(|t| t.to.as_str()).collect();
     assert_eq!(path, ["open", "half_open", "closed"]);
     // Closing forgets the old failures: one failure does not reopen it.
     call(&b, t + 10, true, 5).unwrap();
@@ -226,7 +226,7 @@ fn held_open_refuses_without_probing_until_released() {
     let path: Vec<_> = seen
         .transitions()
         .iter()
-        .map(|t| (t.to, t.reason.clone()))
+        .map(|t| (t.to.as_str(), t.reason.clone()))
         .collect();
     assert_eq!(path[0], ("open", "rule BankChannelFailing".to_string()));
     assert_eq!(path[1], ("half_open", "alert resolved".to_string()));

@@ -153,9 +153,17 @@ impl ActionEngine {
         }
     }
 
-    fn decide(&self, group: &Group, target: GuardTarget, command: GuardCommand, cause: Cause<'_>) {
+    /// Sends a decision; whether the sink took it (a refused one is tried again at the
+    /// next evaluation).
+    fn decide(
+        &self,
+        group: &Group,
+        target: GuardTarget,
+        command: GuardCommand,
+        cause: Cause<'_>,
+    ) -> bool {
         let labels: BTreeMap<String, String> = to_map(cause.labels);
-        self.sink.decide(GuardDecision {
+        let decision = GuardDecision {
             target,
             command,
             source: DecisionSource::Rule {
@@ -171,10 +179,19 @@ impl ActionEngine {
             },
             reason: cause.reason,
             at_ms: cause.at_ms,
-        });
+        };
+        let (guard, command) = (decision.target.clone(), decision.command.clone());
+        match self.sink.decide(decision) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(guard = %guard, command = %command, error = %e, "guard decision refused; trying again at the next evaluation");
+                false
+            }
+        }
     }
 
-    /// Releases what `key` holds if it is the last holder of its guard.
+    /// Releases what `key` holds if it is the last holder of its guard; false when the
+    /// release was refused (then `key` still holds it, to try again).
     fn let_go(
         &self,
         st: &mut State,
@@ -183,31 +200,38 @@ impl ActionEngine {
         reason: String,
         value: f64,
         at_ms: i64,
-    ) {
+    ) -> bool {
         let Some(streak) = st.streaks.get_mut(key) else {
-            return;
+            return true;
         };
-        let Some((target, _)) = streak.holding.take() else {
-            return;
+        let Some((target, since)) = streak.holding.take() else {
+            return true;
         };
         let holders = st.holders.entry(target.clone()).or_default();
         holders.remove(key);
-        if holders.is_empty() {
-            st.holders.remove(&target);
-            let a = &self.actions[key.0];
-            let cause = Cause {
-                labels: &key.1,
-                value,
-                reason,
-                at_ms,
-            };
-            self.decide(
-                group,
-                target,
-                GuardCommand::Release { probe: a.probe },
-                cause,
-            );
+        if !holders.is_empty() {
+            return true;
         }
+        st.holders.remove(&target);
+        let a = &self.actions[key.0];
+        let cause = Cause {
+            labels: &key.1,
+            value,
+            reason,
+            at_ms,
+        };
+        let command = GuardCommand::Release { probe: a.probe };
+        if self.decide(group, target.clone(), command, cause) {
+            return true;
+        }
+        st.holders
+            .entry(target.clone())
+            .or_default()
+            .insert(key.clone());
+        if let Some(streak) = st.streaks.get_mut(key) {
+            streak.holding = Some((target, since));
+        }
+        false
     }
 
     /// Runs every action bound to `group`'s alerting rules after its evaluation at `at_ms`.
@@ -267,7 +291,7 @@ impl ActionEngine {
                 streak.holding = Some((target.clone(), at_ms));
                 let holders = st.holders.entry(target.clone()).or_default();
                 let first = holders.is_empty();
-                holders.insert(key);
+                holders.insert(key.clone());
                 if first {
                     let summary = alert
                         .annotations
@@ -287,7 +311,13 @@ impl ActionEngine {
                         reason,
                         at_ms,
                     };
-                    self.decide(group, target, a.command.clone(), cause);
+                    if !self.decide(group, target.clone(), a.command.clone(), cause) {
+                        // Not taken: not held, so the next evaluation tries again.
+                        st.holders.remove(&target);
+                        if let Some(streak) = st.streaks.get_mut(&key) {
+                            streak.holding = None;
+                        }
+                    }
                 }
             }
             let quiet: Vec<(usize, Labels)> = st
@@ -311,8 +341,9 @@ impl ActionEngine {
                     describe(&key.1),
                     a.release_after
                 );
-                self.let_go(&mut st, &key, group, reason, 0.0, at_ms);
-                st.streaks.remove(&key);
+                if self.let_go(&mut st, &key, group, reason, 0.0, at_ms) {
+                    st.streaks.remove(&key);
+                }
             }
         }
     }

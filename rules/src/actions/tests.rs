@@ -1,8 +1,9 @@
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use taishan_core::{DecisionSink, GuardCommand, GuardDecision};
+use taishan_core::{DecisionRefused, DecisionSink, GuardCommand, GuardDecision};
 
 use super::*;
 use crate::file::RuleFile;
@@ -10,12 +11,20 @@ use crate::group::{EvalEnv, Group};
 use crate::unittest::harness::Harness;
 use crate::unittest::spec::InputSeries;
 
+/// The decisions taken; while the flag is up, decisions are refused (as a control plane
+/// whose audit log cannot be written refuses them).
 #[derive(Default)]
-struct Recorded(Mutex<Vec<GuardDecision>>);
+struct Recorded(Mutex<Vec<GuardDecision>>, AtomicBool);
 
 impl DecisionSink for Recorded {
-    fn decide(&self, d: GuardDecision) {
+    fn decide(&self, d: GuardDecision) -> Result<(), DecisionRefused> {
+        if self.1.load(Ordering::SeqCst) {
+            return Err(DecisionRefused {
+                reason: "audit log full".into(),
+            });
+        }
         self.0.lock().push(d);
+        Ok(())
     }
 }
 
@@ -248,4 +257,24 @@ fn decisions_carry_the_rule_the_value_and_the_time() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_refused_decision_is_tried_again_at_the_next_evaluation() {
+    let mut setup = Setup::new(
+        &[("failure_ratio{channel=\"bank-a\"}", "0.9 0.9 0.9 0.1 0.1 0.1")],
+        "actions:\n  - alert: BankChannelFailing\n    do: open_breaker\n    service: payment\n    target: '{{ $labels.channel }}'\n    release_after: 1\n",
+    );
+    let none: Vec<(String, String)> = Vec::new();
+    let at = |setup: &mut Setup, i: i64, refuse: bool| {
+        setup.sink.1.store(refuse, Ordering::SeqCst);
+        setup.step(i * 60_000);
+        setup.sink.take()
+    };
+    assert_eq!(at(&mut setup, 0, true), none, "refused: not held");
+    assert_eq!(at(&mut setup, 1, false), [d("bank-a", "open_breaker")]);
+    assert_eq!(at(&mut setup, 2, false), none, "held: acts once");
+    assert_eq!(at(&mut setup, 3, true), none, "release refused: still held");
+    assert_eq!(at(&mut setup, 4, false), [d("bank-a", "release")]);
+    assert_eq!(at(&mut setup, 5, false), none);
 }

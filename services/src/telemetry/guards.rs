@@ -6,19 +6,9 @@ use std::sync::Arc;
 use opentelemetry::logs::Severity;
 use opentelemetry::metrics::Counter;
 use opentelemetry::{Context, KeyValue};
-use taishan_guard::{GuardKind, Guards, Transition, TransitionObserver};
+use taishan_guard::{Guards, Transition, TransitionObserver};
 
 use super::ServiceTelemetry;
-
-/// The states each kind of guard can be in, so each is reported 0 or 1.
-fn states(kind: GuardKind) -> &'static [&'static str] {
-    match kind {
-        GuardKind::Breaker => &["closed", "open", "half_open"],
-        GuardKind::RateLimit => &["admitting", "limiting"],
-        GuardKind::Concurrency => &["admitting", "saturated"],
-        GuardKind::Degrade => &["normal", "degraded"],
-    }
-}
 
 /// Reports a service's guard changes through its telemetry.
 #[derive(Debug)]
@@ -50,13 +40,14 @@ impl GuardTelemetry {
             .with_description("1 for the state each guard is in, 0 for the others")
             .with_callback(move |o| {
                 for s in g.snapshot() {
-                    for state in states(s.kind) {
+                    // Every state of the kind, so each is reported 0 or 1.
+                    for state in s.kind.states() {
                         o.observe(
                             u64::from(*state == s.state),
                             &[
                                 KeyValue::new("guard", s.name.to_string()),
                                 KeyValue::new("kind", s.kind.as_str()),
-                                KeyValue::new("state", *state),
+                                KeyValue::new("state", state.as_str()),
                             ],
                         );
                     }
@@ -88,11 +79,11 @@ impl TransitionObserver for GuardTelemetry {
             &[
                 KeyValue::new("guard", t.guard.to_string()),
                 KeyValue::new("kind", t.kind.as_str()),
-                KeyValue::new("from", t.from),
-                KeyValue::new("to", t.to),
+                KeyValue::new("from", t.from.as_str()),
+                KeyValue::new("to", t.to.as_str()),
             ],
         );
-        tracing::warn!(service = self.telemetry.service(), guard = %t.guard, kind = %t.kind, from = t.from, to = t.to, reason = %t.reason, "guard state changed");
+        tracing::warn!(service = self.telemetry.service(), guard = %t.guard, kind = %t.kind, from = %t.from, to = %t.to, reason = %t.reason, "guard state changed");
         self.telemetry.log(
             &Context::new(),
             Severity::Warn,
@@ -100,8 +91,8 @@ impl TransitionObserver for GuardTelemetry {
             [
                 KeyValue::new("guard", t.guard.to_string()),
                 KeyValue::new("guard.kind", t.kind.as_str()),
-                KeyValue::new("guard.from", t.from),
-                KeyValue::new("guard.to", t.to),
+                KeyValue::new("guard.from", t.from.as_str()),
+                KeyValue::new("guard.to", t.to.as_str()),
                 KeyValue::new("guard.reason", t.reason.clone()),
             ],
         );

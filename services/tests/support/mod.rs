@@ -188,6 +188,6 @@ pub fn guard_states(guards: &taishan_guard::Guards) -> Vec<(String, &'static str
     guards
         .snapshot()
         .into_iter()
-        .map(|s| (s.name.to_string(), s.state))
+        .map(|s| (s.name.to_string(), s.state.as_str()))
         .collect()
 }

@@ -1,16 +1,16 @@
 //! A service following the control plane: what is in force for its guards is carried out
 //! on them, and their states are reported back — in the same process through the plane
-//! itself ([`follow`]), from another process over HTTP long-poll ([`super::remote`]).
+//! itself ([`follow`]), from another process over HTTP long-poll ([`crate::remote`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use taishan_core::GuardCommand;
+use taishan_guard::Guards;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::plane::{ControlPlane, Directive};
-use crate::registry::Guards;
+use crate::plane::{ControlPlane, Directive, ReportedGuard};
 
 /// How often guard states are reported even when nothing was decided.
 pub const REPORT_EVERY: Duration = Duration::from_secs(1);
@@ -34,7 +34,10 @@ pub fn apply(guards: &Guards, directives: &[Directive]) -> Vec<Outcome> {
             } else {
                 format!("control plane: {}", d.reason)
             };
-            let error = guards.apply(&d.target.guard, &d.command, &reason).err();
+            let error = guards
+                .apply(&d.target.guard, &d.command, &reason)
+                .err()
+                .map(|e| e.to_string());
             Outcome {
                 directive: d.clone(),
                 error,
@@ -43,17 +46,15 @@ pub fn apply(guards: &Guards, directives: &[Directive]) -> Vec<Outcome> {
         .collect()
 }
 
-/// Every guard's `(name, kind, state)`, as reported to the plane.
-pub fn states(guards: &Guards) -> Vec<(String, String, String)> {
+/// Every guard's name, kind and state, as reported to the plane.
+pub fn states(guards: &Guards) -> Vec<ReportedGuard> {
     guards
         .snapshot()
         .into_iter()
-        .map(|s| {
-            (
-                s.name.to_string(),
-                s.kind.as_str().to_string(),
-                s.state.to_string(),
-            )
+        .map(|s| ReportedGuard {
+            name: s.name.to_string(),
+            kind: s.kind,
+            state: s.state,
         })
         .collect()
 }
@@ -76,8 +77,9 @@ impl Follower {
         }
     }
 
-    /// Carries out what changed since the last call and reports the guards' states.
-    pub fn sync(&mut self, plane: &ControlPlane) {
+    /// Carries out what changed since the last call and reports the guards' states; when
+    /// the plane cannot audit them, they are carried out and reported again next time.
+    pub fn sync(&mut self, plane: &ControlPlane) -> Result<(), crate::AuditError> {
         let (version, changed) = plane.directives(&self.service, self.seen);
         for o in apply(&self.guards, &changed) {
             // A release of a guard nobody ever decided on is the default, not news.
@@ -85,11 +87,11 @@ impl Follower {
                 || (matches!(o.directive.command, GuardCommand::Release { .. })
                     && o.error.is_some());
             if !quiet {
-                plane.applied(&o.directive.target, &o.directive.command, o.error);
+                plane.applied(&o.directive.target, &o.directive.command, o.error)?;
             }
         }
         self.seen = version;
-        plane.report(&self.service, &states(&self.guards));
+        plane.report(&self.service, &states(&self.guards))
     }
 }
 
@@ -108,11 +110,14 @@ pub fn follow(
             // Carrying out and reporting may write the audit log, which syncs: off the
             // async workers.
             let (f, p) = (follower.clone(), plane.clone());
-            if tokio::task::spawn_blocking(move || f.lock().sync(&p))
-                .await
-                .is_err()
-            {
-                tracing::error!("following the guard control plane failed; retrying");
+            match tokio::task::spawn_blocking(move || f.lock().sync(&p)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "guard states not audited; reporting again")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "following the guard control plane failed; retrying")
+                }
             }
             tokio::select! {
                 _ = cancel.cancelled() => return,

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use taishan_core::{GuardCommand, GuardDecision, GuardTarget};
+use taishan_guard::GuardState;
 
 /// What happened.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -34,11 +35,48 @@ pub enum AuditEvent {
     Reported {
         /// The guard.
         target: GuardTarget,
-        /// The state before.
-        from: String,
+        /// The state before; `"unknown"` in the file when this is its first report.
+        #[serde(with = "unknown_or_state")]
+        from: Option<GuardState>,
         /// The state now.
-        to: String,
+        to: GuardState,
     },
+}
+
+/// A state that may not be known yet, written `"unknown"` as audit files always have.
+mod unknown_or_state {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use taishan_guard::GuardState;
+
+    const UNKNOWN: &str = "unknown";
+
+    pub(super) fn serialize<S: Serializer>(
+        state: &Option<GuardState>,
+        out: S,
+    ) -> Result<S::Ok, S::Error> {
+        match state {
+            Some(s) => s.serialize(out),
+            None => out.serialize_str(UNKNOWN),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        input: D,
+    ) -> Result<Option<GuardState>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            State(GuardState),
+            Unknown(String),
+        }
+        match Written::deserialize(input)? {
+            Written::State(s) => Ok(Some(s)),
+            Written::Unknown(s) if s == UNKNOWN => Ok(None),
+            Written::Unknown(other) => Err(serde::de::Error::custom(format!(
+                "unknown guard state {other:?}"
+            ))),
+        }
+    }
 }
 
 /// One line of the log.
@@ -121,7 +159,9 @@ impl AuditLog {
         }
         let mut all = Vec::new();
         let mut good_len = 0u64;
-        if let Ok(f) = File::open(path) {
+        // Only a regular file holds history (a device such as /dev/null is written only).
+        let replayable = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+        if let Some(f) = replayable.then(|| File::open(path).ok()).flatten() {
             let mut reader = BufReader::new(f);
             let mut line = String::new();
             loop {
@@ -147,7 +187,10 @@ impl AuditLog {
             .append(true)
             .open(path)
             .map_err(io)?;
-        file.set_len(good_len).map_err(io)?;
+        // A torn tail is cut off, so the next entry starts on a line of its own.
+        if replayable && file.metadata().map_err(io)?.len() != good_len {
+            file.set_len(good_len).map_err(io)?;
+        }
         let keep_from = all.len().saturating_sub(KEPT_IN_MEMORY);
         let log = Self {
             path: Some(path.to_path_buf()),
@@ -174,8 +217,11 @@ impl AuditLog {
             };
             let mut line = serde_json::to_vec(&entry).map_err(|e| io(e.into()))?;
             line.push(b'\n');
-            file.write_all(&line).map_err(io)?;
-            file.sync_data().map_err(io)?;
+            if let Err(e) = file.write_all(&line).and_then(|()| file.sync_data()) {
+                // Cut a partly written line off, so the entries after it still replay.
+                let _ = file.set_len(self.written);
+                return Err(io(e));
+            }
             self.written += line.len() as u64;
         }
         self.entries.push(entry.clone());
@@ -239,5 +285,69 @@ impl AuditLog {
             .take(limit)
             .cloned()
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines as earlier versions wrote them, states and kinds as plain strings.
+    const OLD_LINES: &str = concat!(
+        r#"{"seq":1,"at_ms":5,"event":"decided","decision":{"target":{"service":"payment","guard":"bank-a"},"command":{"command":"open_breaker"},"source":{"kind":"operator","who":"alice"},"reason":"bank maintenance","at_ms":5},"in_force":true}"#,
+        "\n",
+        r#"{"seq":2,"at_ms":6,"event":"applied","target":{"service":"payment","guard":"bank-a"},"command":{"command":"open_breaker"},"error":null}"#,
+        "\n",
+        r#"{"seq":3,"at_ms":7,"event":"reported","target":{"service":"payment","guard":"bank-a"},"from":"unknown","to":"closed"}"#,
+        "\n",
+        r#"{"seq":4,"at_ms":8,"event":"reported","target":{"service":"payment","guard":"bank-a"},"from":"closed","to":"open"}"#,
+        "\n",
+    );
+
+    #[test]
+    fn files_of_earlier_versions_replay_typed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("audit.jsonl");
+        std::fs::write(&path, OLD_LINES).expect("write");
+        let (_, history) = AuditLog::open(&path).expect("opens");
+        assert_eq!(history.len(), 4);
+        assert_eq!(
+            history[2].event,
+            AuditEvent::Reported {
+                target: history[2].target().clone(),
+                from: None,
+                to: GuardState::Closed,
+            }
+        );
+        assert!(matches!(
+            history[3].event,
+            AuditEvent::Reported {
+                from: Some(GuardState::Closed),
+                to: GuardState::Open,
+                ..
+            }
+        ));
+        // Written back the same way.
+        let line = serde_json::to_string(&history[2]).expect("encodes");
+        assert!(line.contains(r#""from":"unknown","to":"closed""#), "{line}");
+        let bad = r#"{"seq":1,"at_ms":7,"event":"reported","target":{"service":"p","guard":"g"},"from":"ajar","to":"closed"}"#;
+        assert!(serde_json::from_str::<AuditEntry>(bad).is_err());
+    }
+
+    #[test]
+    fn a_write_that_fails_is_an_error_not_a_silent_loss() {
+        let (mut log, history) = AuditLog::open(Path::new("/dev/full")).expect("opens");
+        assert!(history.is_empty());
+        let event = AuditEvent::Reported {
+            target: GuardTarget {
+                service: "payment".into(),
+                guard: "bank-a".into(),
+            },
+            from: None,
+            to: GuardState::Open,
+        };
+        let e = log.append(1, event).expect_err("the device is full");
+        assert!(e.to_string().contains("/dev/full"), "{e}");
+        assert!(log.recent(None, None, 10).is_empty());
     }
 }

@@ -7,12 +7,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use serde::Serialize;
-use taishan_core::{Clock, DecisionSink, DecisionSource, GuardCommand, GuardDecision, GuardTarget};
+use serde::{Deserialize, Serialize};
+use taishan_core::{
+    Clock, DecisionRefused, DecisionSink, DecisionSource, GuardCommand, GuardDecision, GuardTarget,
+};
+use taishan_guard::{GuardKind, GuardState};
 use tokio::sync::watch;
 
-use super::audit::{AuditEntry, AuditError, AuditEvent, AuditLog};
-use super::metrics::ControlMetrics;
+use crate::audit::{AuditEntry, AuditError, AuditEvent, AuditLog};
+use crate::metrics::ControlMetrics;
 
 /// What a follower should make of a guard now.
 #[derive(Serialize, Debug, Clone, PartialEq)]
@@ -30,12 +33,24 @@ pub struct Directive {
 /// What a service last said of one of its guards.
 #[derive(Serialize, Debug, Clone, PartialEq)]
 pub struct ReportedState {
-    /// Its family (`breaker`, `degrade`, ...).
-    pub kind: String,
-    /// Its state (`open`, `degraded`, ...).
-    pub state: String,
+    /// Its family.
+    pub kind: GuardKind,
+    /// Its state.
+    pub state: GuardState,
     /// When (ms).
     pub at_ms: i64,
+}
+
+/// One guard's state as a service reports it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReportedGuard {
+    /// Its name.
+    pub name: String,
+    /// Its family.
+    pub kind: GuardKind,
+    /// Its state.
+    pub state: GuardState,
 }
 
 /// Everything the control plane knows of one guard.
@@ -75,7 +90,7 @@ impl GuardRecord {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct State {
     guards: BTreeMap<GuardTarget, GuardRecord>,
     version: u64,
@@ -200,39 +215,19 @@ impl ControlPlane {
             .count()
     }
 
-    fn audit(&self, event: AuditEvent) {
+    /// Writes `event` (synced) with the plane's `state` locked, so the log's order is the
+    /// state's; rotates the log when it is due, carrying `state`'s decisions in force.
+    fn audit(&self, state: &State, event: AuditEvent) -> Result<(), AuditError> {
         let at = self.clock.now_ms();
         let mut log = self.audit.lock();
-        if let Err(e) = log.append(at, event) {
-            tracing::error!(error = %e, "could not write the guard audit log");
-        }
+        log.append(at, event)?;
         if log.wants_rotation() {
-            if let Err(e) = log.rotate(at, self.in_force_events()) {
+            // The entry is durable already; a failed rotation only delays the next one.
+            if let Err(e) = log.rotate(at, in_force_events(state)) {
                 tracing::error!(error = %e, "could not rotate the guard audit log");
             }
         }
-    }
-
-    /// The decisions in force as audit events, the rules' before the operators' so that a
-    /// replay takes them in the same order.
-    fn in_force_events(&self) -> Vec<AuditEvent> {
-        let s = self.state.lock();
-        let mut events = Vec::new();
-        for g in s.guards.values() {
-            if let Some(d) = &g.automatic {
-                events.push(AuditEvent::Decided {
-                    decision: d.clone(),
-                    in_force: g.manual.is_none(),
-                });
-            }
-            if let Some(d) = &g.manual {
-                events.push(AuditEvent::Decided {
-                    decision: d.clone(),
-                    in_force: true,
-                });
-            }
-        }
-        events
+        Ok(())
     }
 
     /// Rotates the audit log at `bytes` (tests).
@@ -241,11 +236,23 @@ impl ControlPlane {
     }
 
     /// Records `decision`; returns whether it is in force (an operator's decision keeps a
-    /// rule's waiting).
-    pub fn submit(&self, decision: GuardDecision) -> bool {
+    /// rule's waiting). The decision counts only once it is in the audit log: when the log
+    /// cannot be written, it is refused and nothing changes.
+    pub fn submit(&self, decision: GuardDecision) -> Result<bool, AuditError> {
         let (in_force, version) = {
             let mut s = self.state.lock();
-            let in_force = s.take(&decision);
+            // Tried on a copy, so a refused audit write leaves the plane as it was.
+            let mut next = s.clone();
+            let in_force = next.take(&decision);
+            let event = AuditEvent::Decided {
+                decision: decision.clone(),
+                in_force,
+            };
+            if let Err(e) = self.audit(&next, event) {
+                tracing::error!(guard = %decision.target, command = %decision.command, error = %e, "guard decision refused: the audit log cannot be written");
+                return Err(e);
+            }
+            *s = next;
             (in_force, s.version)
         };
         tracing::warn!(
@@ -269,9 +276,8 @@ impl ControlPlane {
                 .inc();
             m.held.set(self.held() as i64);
         }
-        self.audit(AuditEvent::Decided { decision, in_force });
         self.changed.send_replace(version);
-        in_force
+        Ok(in_force)
     }
 
     /// Every guard known, by service and name.
@@ -307,53 +313,61 @@ impl ControlPlane {
     }
 
     /// Records what a service did with a directive.
-    pub fn applied(&self, target: &GuardTarget, command: &GuardCommand, error: Option<String>) {
+    pub fn applied(
+        &self,
+        target: &GuardTarget,
+        command: &GuardCommand,
+        error: Option<String>,
+    ) -> Result<(), AuditError> {
         if let Some(e) = &error {
             tracing::error!(guard = %target, command = %command, error = %e, "a service could not apply a guard decision");
             if let Some(m) = self.metrics.as_ref() {
                 m.refused.with_label_values(&[&target.service]).inc();
             }
         }
-        self.audit(AuditEvent::Applied {
-            target: target.clone(),
-            command: command.clone(),
-            error,
-        });
+        let s = self.state.lock();
+        self.audit(
+            &s,
+            AuditEvent::Applied {
+                target: target.clone(),
+                command: command.clone(),
+                error,
+            },
+        )
     }
 
-    /// Takes a service's report of its guards' states; changes are audited.
-    pub fn report(&self, service: &str, guards: &[(String, String, String)]) {
+    /// Takes a service's report of its guards' states; each change is audited before it is
+    /// taken, so a change the log could not take is reported again next time.
+    pub fn report(&self, service: &str, guards: &[ReportedGuard]) -> Result<(), AuditError> {
         let now = self.clock.now_ms();
-        let mut changes = Vec::new();
-        {
-            let mut s = self.state.lock();
-            for (name, kind, state) in guards {
-                let target = GuardTarget {
-                    service: service.to_string(),
-                    guard: name.clone(),
+        let mut s = self.state.lock();
+        for g in guards {
+            let target = GuardTarget {
+                service: service.to_string(),
+                guard: g.name.clone(),
+            };
+            let before = s.guards.get(&target).and_then(|r| r.reported.as_ref());
+            let from = before.map(|r| r.state);
+            if from != Some(g.state) {
+                let event = AuditEvent::Reported {
+                    target: target.clone(),
+                    from,
+                    to: g.state,
                 };
-                let rec = s.record(&target);
-                let before = rec.reported.as_ref().map(|r| r.state.clone());
-                if before.as_deref() != Some(state.as_str()) {
-                    changes.push((
-                        target,
-                        before.unwrap_or_else(|| "unknown".into()),
-                        state.clone(),
-                    ));
+                self.audit(&s, event)?;
+                if let Some(m) = self.metrics.as_ref() {
+                    m.reported
+                        .with_label_values(&[service, g.state.as_str()])
+                        .inc();
                 }
-                rec.reported = Some(ReportedState {
-                    kind: kind.clone(),
-                    state: state.clone(),
-                    at_ms: now,
-                });
             }
+            s.record(&target).reported = Some(ReportedState {
+                kind: g.kind,
+                state: g.state,
+                at_ms: now,
+            });
         }
-        for (target, from, to) in changes {
-            if let Some(m) = self.metrics.as_ref() {
-                m.reported.with_label_values(&[&target.service, &to]).inc();
-            }
-            self.audit(AuditEvent::Reported { target, from, to });
-        }
+        Ok(())
     }
 
     /// Audit entries newest first.
@@ -368,7 +382,32 @@ impl ControlPlane {
 }
 
 impl DecisionSink for ControlPlane {
-    fn decide(&self, decision: GuardDecision) {
-        self.submit(decision);
+    fn decide(&self, decision: GuardDecision) -> Result<(), DecisionRefused> {
+        self.submit(decision)
+            .map(|_| ())
+            .map_err(|e| DecisionRefused {
+                reason: e.to_string(),
+            })
     }
+}
+
+/// The decisions in force as audit events, the rules' before the operators' so that a
+/// replay takes them in the same order.
+fn in_force_events(s: &State) -> Vec<AuditEvent> {
+    let mut events = Vec::new();
+    for g in s.guards.values() {
+        if let Some(d) = &g.automatic {
+            events.push(AuditEvent::Decided {
+                decision: d.clone(),
+                in_force: g.manual.is_none(),
+            });
+        }
+        if let Some(d) = &g.manual {
+            events.push(AuditEvent::Decided {
+                decision: d.clone(),
+                in_force: true,
+            });
+        }
+    }
+    events
 }

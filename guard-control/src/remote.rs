@@ -9,11 +9,12 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::api::{AppliedDirective, DirectivesAnswer, RemoteDirective, Report, ReportedGuard};
-use super::follower::states;
-use super::plane::Directive;
-use crate::registry::Guards;
 use taishan_core::GuardTarget;
+use taishan_guard::Guards;
+
+use crate::api::{AppliedDirective, DirectivesAnswer, RemoteDirective, Report};
+use crate::follower::states;
+use crate::plane::Directive;
 
 /// How long each long-poll waits for a change.
 const POLL_WAIT: &str = "25s";
@@ -40,19 +41,20 @@ pub fn follow_remote(
         loop {
             let report = Report {
                 service: service.clone(),
-                guards: states(&guards)
-                    .into_iter()
-                    .map(|(name, kind, state)| ReportedGuard { name, kind, state })
-                    .collect(),
-                applied: std::mem::take(&mut applied),
+                guards: states(&guards),
+                applied: applied.clone(),
             };
             let sent = client
                 .post(format!("{base}/api/v1/guards/report"))
                 .json(&report)
                 .send()
                 .await;
-            if let Err(e) = sent.and_then(|r| r.error_for_status()) {
-                tracing::warn!(error = %e, "could not report guard states to the control plane");
+            match sent.and_then(|r| r.error_for_status()) {
+                Ok(_) => applied.clear(),
+                // Kept, and sent again with the next report, so the plane audits them.
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not report guard states to the control plane")
+                }
             }
             let poll = client
                 .get(format!("{base}/api/v1/guards/directives"))
@@ -98,7 +100,7 @@ pub fn follow_remote(
                     version: d.version,
                 })
                 .collect();
-            for o in super::follower::apply(&guards, &directives) {
+            for o in crate::follower::apply(&guards, &directives) {
                 applied.push(AppliedDirective {
                     guard: o.directive.target.guard,
                     command: o.directive.command,

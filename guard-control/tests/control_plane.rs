@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use taishan_core::{DecisionSource, GuardCommand, GuardDecision, GuardTarget, ManualClock};
-use taishan_guard::control::{
+use taishan_guard::{BreakerConfig, BreakerState, Guards, LogObserver};
+use taishan_guard_control::{
     follow, follow_remote, guard_routes, AuditEvent, ControlMetrics, ControlPlane, Follower,
 };
-use taishan_guard::{BreakerConfig, BreakerState, Guards, LogObserver};
 use tokio_util::sync::CancellationToken;
 
 fn target(guard: &str) -> GuardTarget {
@@ -59,14 +59,20 @@ fn payment_guards(clock: Arc<ManualClock>) -> Arc<Guards> {
 fn operator_decisions_override_rules_until_released() {
     let metrics = ControlMetrics::unregistered().expect("metrics");
     let plane = ControlPlane::in_memory(Arc::new(ManualClock::at(0))).with_metrics(metrics.clone());
-    assert!(plane.submit(by_rule("bank-a", GuardCommand::OpenBreaker, 1)));
+    assert!(plane
+        .submit(by_rule("bank-a", GuardCommand::OpenBreaker, 1))
+        .expect("audited"));
     let (v1, d) = plane.directives("payment", 0);
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].command, GuardCommand::OpenBreaker);
 
     // The operator forces it closed: that wins, and a later rule decision waits.
-    assert!(plane.submit(by_operator("bank-a", GuardCommand::CloseBreaker)));
-    assert!(!plane.submit(by_rule("bank-a", GuardCommand::OpenBreaker, 7)));
+    assert!(plane
+        .submit(by_operator("bank-a", GuardCommand::CloseBreaker))
+        .expect("audited"));
+    assert!(!plane
+        .submit(by_rule("bank-a", GuardCommand::OpenBreaker, 7))
+        .expect("audited"));
     let rec = plane.guard(&target("bank-a")).expect("known");
     assert_eq!(rec.directive.command, GuardCommand::CloseBreaker);
     assert!(rec.automatic.is_some() && rec.manual.is_some());
@@ -75,7 +81,9 @@ fn operator_decisions_override_rules_until_released() {
     assert!(v2 > v1);
 
     // The operator releases: the guard goes back to its own logic, probing first.
-    plane.submit(by_operator("bank-a", GuardCommand::Release { probe: true }));
+    plane
+        .submit(by_operator("bank-a", GuardCommand::Release { probe: true }))
+        .expect("audited");
     let rec = plane.guard(&target("bank-a")).expect("known");
     assert_eq!(rec.directive.command, GuardCommand::Release { probe: true });
     assert!(rec.in_force().is_none());
@@ -112,9 +120,15 @@ fn pins_survive_a_restart_through_the_audit_log() {
     let clock = Arc::new(ManualClock::at(1_000));
     {
         let plane = ControlPlane::open(&path, clock.clone()).expect("open");
-        plane.submit(by_operator("bank-b", GuardCommand::OpenBreaker));
-        plane.submit(by_rule("bank-a", GuardCommand::OpenBreaker, 2));
-        plane.submit(by_rule("bank-a", GuardCommand::Release { probe: true }, 3));
+        plane
+            .submit(by_operator("bank-b", GuardCommand::OpenBreaker))
+            .expect("audited");
+        plane
+            .submit(by_rule("bank-a", GuardCommand::OpenBreaker, 2))
+            .expect("audited");
+        plane
+            .submit(by_rule("bank-a", GuardCommand::Release { probe: true }, 3))
+            .expect("audited");
     }
     // A torn line from a crash mid-write is dropped, the rest kept.
     let mut text = std::fs::read_to_string(&path).expect("read");
@@ -133,10 +147,12 @@ fn pins_survive_a_restart_through_the_audit_log() {
         .in_force()
         .is_none());
     assert_eq!(plane.audit_entries(None, None, 100).len(), 3);
-    plane.submit(by_operator(
-        "bank-b",
-        GuardCommand::Release { probe: false },
-    ));
+    plane
+        .submit(by_operator(
+            "bank-b",
+            GuardCommand::Release { probe: false },
+        ))
+        .expect("audited");
     assert_eq!(plane.audit_entries(None, None, 1)[0].seq, 4);
 }
 
@@ -146,13 +162,20 @@ fn a_follower_carries_out_directives_and_reports_states() {
     let plane = ControlPlane::in_memory(clock.clone());
     let guards = payment_guards(clock.clone());
     let mut f = Follower::new("payment", guards.clone());
-    f.sync(&plane);
+    f.sync(&plane).expect("audited");
     let reported = plane.guard(&target("bank-a")).expect("reported").reported;
-    assert_eq!(reported.map(|r| r.state), Some("closed".to_string()));
+    assert_eq!(
+        reported.map(|r| r.state.to_string()),
+        Some("closed".to_string())
+    );
 
-    plane.submit(by_rule("bank-a", GuardCommand::OpenBreaker, 10_000));
-    plane.submit(by_rule("bank-z", GuardCommand::OpenBreaker, 10_000));
-    f.sync(&plane);
+    plane
+        .submit(by_rule("bank-a", GuardCommand::OpenBreaker, 10_000))
+        .expect("audited");
+    plane
+        .submit(by_rule("bank-z", GuardCommand::OpenBreaker, 10_000))
+        .expect("audited");
+    f.sync(&plane).expect("audited");
     let a = guards.find_breaker("bank-a").expect("breaker");
     assert_eq!(a.state(), BreakerState::Open);
     assert!(a.is_held());
@@ -169,18 +192,20 @@ fn a_follower_carries_out_directives_and_reports_states() {
         "{errors:?}"
     );
 
-    plane.submit(by_rule(
-        "bank-a",
-        GuardCommand::Release { probe: true },
-        11_000,
-    ));
-    f.sync(&plane);
+    plane
+        .submit(by_rule(
+            "bank-a",
+            GuardCommand::Release { probe: true },
+            11_000,
+        ))
+        .expect("audited");
+    f.sync(&plane).expect("audited");
     assert_eq!(a.state(), BreakerState::HalfOpen);
     assert_eq!(
         plane
             .guard(&target("bank-a"))
             .and_then(|g| g.reported)
-            .map(|r| r.state),
+            .map(|r| r.state.to_string()),
         Some("half_open".to_string())
     );
 }
@@ -232,7 +257,9 @@ fn followers_in_process_and_over_http_hear_of_changes_at_once() {
             .is_some()
     });
 
-    plane.submit(by_rule("bank-b", GuardCommand::OpenBreaker, 1));
+    plane
+        .submit(by_rule("bank-b", GuardCommand::OpenBreaker, 1))
+        .expect("audited");
     let b = local.find_breaker("bank-b").expect("breaker");
     wait_until("the in-process follower", || {
         b.state() == BreakerState::Open
@@ -255,7 +282,7 @@ fn followers_in_process_and_over_http_hear_of_changes_at_once() {
                 guard: "upstream".into(),
             })
             .and_then(|g| g.reported)
-            .is_some_and(|r| r.state == "open")
+            .is_some_and(|r| r.state.as_str() == "open")
     });
 
     // Bad requests say what is wrong.
@@ -330,12 +357,20 @@ fn the_audit_log_rotates_and_carries_the_decisions_in_force() {
     {
         let plane = ControlPlane::open(&path, clock.clone()).expect("open");
         plane.rotate_audit_at(4_000);
-        plane.submit(by_operator("bank-b", GuardCommand::OpenBreaker));
-        plane.submit(by_rule("bank-c", GuardCommand::OpenBreaker, 2));
+        plane
+            .submit(by_operator("bank-b", GuardCommand::OpenBreaker))
+            .expect("audited");
+        plane
+            .submit(by_rule("bank-c", GuardCommand::OpenBreaker, 2))
+            .expect("audited");
         // Many changes later the file has rotated, more than once.
         for i in 0..40 {
-            plane.submit(by_rule("bank-a", GuardCommand::OpenBreaker, i));
-            plane.submit(by_rule("bank-a", GuardCommand::Release { probe: true }, i));
+            plane
+                .submit(by_rule("bank-a", GuardCommand::OpenBreaker, i))
+                .expect("audited");
+            plane
+                .submit(by_rule("bank-a", GuardCommand::Release { probe: true }, i))
+                .expect("audited");
         }
         assert!(std::fs::metadata(&path).expect("log").len() < 8_000);
     }
@@ -349,4 +384,100 @@ fn the_audit_log_rotates_and_carries_the_decisions_in_force() {
     assert!(plane
         .guard(&target("bank-a"))
         .is_none_or(|a| a.in_force().is_none()));
+}
+
+#[test]
+fn a_decision_the_audit_log_cannot_take_is_refused_and_changes_nothing() {
+    // /dev/full fails every write with "no space left on device", as a full disk does.
+    let plane = ControlPlane::open(
+        std::path::Path::new("/dev/full"),
+        Arc::new(ManualClock::at(0)),
+    )
+    .expect("opens");
+    let changes = plane.subscribe();
+    let e = plane
+        .submit(by_operator("bank-a", GuardCommand::OpenBreaker))
+        .expect_err("refused");
+    assert!(e.to_string().contains("/dev/full"), "{e}");
+    assert!(plane.guard(&target("bank-a")).is_none());
+    assert_eq!(plane.directives("payment", 0), (0, Vec::new()));
+    assert!(!changes.has_changed().expect("plane alive"));
+    // A rule's decision through the sink is refused the same way, with the reason.
+    let refused =
+        taishan_core::DecisionSink::decide(&plane, by_rule("bank-a", GuardCommand::OpenBreaker, 1))
+            .expect_err("refused");
+    assert!(refused.reason.contains("No space left"), "{refused}");
+    // A service's report is not taken either, so it is reported again.
+    let guards = payment_guards(Arc::new(ManualClock::at(0)));
+    let mut f = Follower::new("payment", guards);
+    assert!(f.sync(&plane).is_err());
+    assert!(plane.guards().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_answers_503_with_the_reason_when_the_audit_log_fails() {
+    let plane = Arc::new(
+        ControlPlane::open(
+            std::path::Path::new("/dev/full"),
+            Arc::new(ManualClock::at(0)),
+        )
+        .expect("opens"),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, guard_routes(plane)).await;
+    });
+    let report = serde_json::json!({
+        "service": "payment",
+        "guards": [{"name": "bank-a", "kind": "breaker", "state": "closed"}]
+    });
+    let answer = reqwest::Client::new()
+        .post(format!("http://{addr}/api/v1/guards/report"))
+        .json(&report)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), 503);
+    assert!(answer.headers().contains_key("retry-after"));
+    let body = answer.text().await.unwrap_or_default();
+    assert!(
+        body.contains("not recorded") && body.contains("/dev/full"),
+        "{body}"
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn reports_name_the_known_kinds_and_states_when_they_are_wrong() {
+    let plane = Arc::new(ControlPlane::in_memory(Arc::new(ManualClock::at(0))));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, guard_routes(plane)).await;
+    });
+    let client = reqwest::Client::new();
+    for (kind, state, expected) in [
+        ("bulkhead", "closed", "rate_limit"),
+        ("breaker", "ajar", "half_open"),
+    ] {
+        let report = serde_json::json!({
+            "service": "payment",
+            "guards": [{"name": "bank-a", "kind": kind, "state": state}]
+        });
+        let answer = client
+            .post(format!("http://{addr}/api/v1/guards/report"))
+            .json(&report)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(answer.status(), 400);
+        let body = answer.text().await.unwrap_or_default();
+        assert!(body.contains(expected), "{body}");
+    }
+    server.abort();
 }

@@ -22,7 +22,7 @@ use serde_json::json;
 use taishan_core::{DecisionSource, GuardCommand, GuardDecision, GuardTarget};
 use tokio::sync::Semaphore;
 
-use super::plane::{ControlPlane, Directive};
+use crate::plane::{ControlPlane, Directive, ReportedGuard};
 
 /// Longest a long-poll may wait.
 const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -62,6 +62,15 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             kind: "bad_data",
             message: message.into(),
+        }
+    }
+
+    /// The audit log could not take what was asked: nothing changed; retry.
+    fn unaudited(e: crate::AuditError) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            kind: "unavailable",
+            message: format!("not recorded, so not applied: {e}"),
         }
     }
 
@@ -121,18 +130,6 @@ struct OperatorDecision {
     who: String,
 }
 
-/// Which kinds of guard a command fits.
-fn fits(command: &GuardCommand, kind: &str) -> bool {
-    match command {
-        GuardCommand::OpenBreaker | GuardCommand::HalfOpenBreaker | GuardCommand::CloseBreaker => {
-            kind == "breaker"
-        }
-        GuardCommand::Degrade | GuardCommand::Undegrade => kind == "degrade",
-        GuardCommand::SetRateLimit { .. } => kind == "rate_limit",
-        GuardCommand::Release { .. } => true,
-    }
-}
-
 async fn decide(
     State(s): State<ApiState>,
     Path((service, guard)): Path<(String, String)>,
@@ -177,7 +174,7 @@ async fn decide(
         });
     };
     if let Some(r) = &known.reported {
-        if !fits(&d.command, &r.kind) {
+        if !r.kind.accepts(&d.command) {
             return Err(ApiError::bad(format!(
                 "{target} is a {} guard; {} does not apply to it",
                 r.kind,
@@ -201,7 +198,8 @@ async fn decide(
     let plane = s.plane.clone();
     tokio::task::spawn_blocking(move || plane.submit(decision))
         .await
-        .map_err(|e| ApiError::internal(format!("recording the decision failed: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("recording the decision failed: {e}")))?
+        .map_err(ApiError::unaudited)?;
     Ok(ok(json!({ "guard": s.plane.guard(&target) })))
 }
 
@@ -296,18 +294,6 @@ pub struct Report {
     pub applied: Vec<AppliedDirective>,
 }
 
-/// One guard's state in a report.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ReportedGuard {
-    /// Its name.
-    pub name: String,
-    /// Its family.
-    pub kind: String,
-    /// Its state.
-    pub state: String,
-}
-
 /// A directive carried out, or why not.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -338,16 +324,12 @@ async fn report(State(s): State<ApiState>, body: axum::body::Bytes) -> Result<Re
                 service: r.service.clone(),
                 guard: a.guard.clone(),
             };
-            plane.applied(&target, &a.command, a.error.clone());
+            plane.applied(&target, &a.command, a.error.clone())?;
         }
-        let states: Vec<(String, String, String)> = r
-            .guards
-            .into_iter()
-            .map(|g| (g.name, g.kind, g.state))
-            .collect();
-        plane.report(&r.service, &states);
+        plane.report(&r.service, &r.guards)
     })
     .await
-    .map_err(|e| ApiError::internal(format!("recording the report failed: {e}")))?;
+    .map_err(|e| ApiError::internal(format!("recording the report failed: {e}")))?
+    .map_err(ApiError::unaudited)?;
     Ok(ok(json!({})))
 }
