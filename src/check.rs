@@ -7,7 +7,7 @@ use taishan_core::config::Config;
 
 /// Prints every problem of the config file; exit code 1 when there is any.
 pub fn run(path: &Path) -> ExitCode {
-    match Config::load_file(path) {
+    match Config::load_file_with(path, &crate::up::binary_checks) {
         Ok(_) => {
             println!("{}: valid", path.display());
             ExitCode::SUCCESS

@@ -1,21 +1,22 @@
 //! `taishan-collector`: the receivers that take telemetry in.
 //!
-//! Every receiver decodes and validates a whole request before publishing it to the
-//! [`taishan_core::Bus`]; a malformed entry refuses the request whole, so nothing of a bad
-//! request is stored. Clients are answered from the bus's result: 2xx only once durable,
-//! 429 with `Retry-After` when storage is saturated, 413 for oversized bodies.
+//! [`receivers`] holds the family (its contract, one file per receiver, one registration
+//! list) and builds the whole ingest surface from it ([`ingest_surface`]); every receiver
+//! writes through [`IngestState`], takes its tenant from [`tenant`] and answers refusals
+//! through [`IngestError`], mapped to HTTP and gRPC in [`errors`]. [`scrape`] pulls
+//! Prometheus targets.
 #![forbid(unsafe_code)]
 
-pub mod http;
+pub mod errors;
+pub mod ingest;
 pub mod metrics;
 pub mod receivers;
+pub mod rpc;
 pub mod scrape;
 pub mod tenant;
 
-pub use http::{ingest_routes, IngestState};
+pub use errors::{ErrorBody, IngestError};
+pub use ingest::{IngestPath, IngestState};
 pub use metrics::IngestMetrics;
-pub use receivers::json_logs::json_logs_routes;
-pub use receivers::otlp::grpc::otlp_grpc_services;
-pub use receivers::otlp::http::otlp_http_routes;
-pub use receivers::otlp::OtlpState;
+pub use receivers::{ingest_surface, IngestSurface, Receiver, UnknownReceiver, RECEIVERS};
 pub use scrape::{ScrapeManager, ScrapeTarget};

@@ -19,8 +19,8 @@ pub struct IngestMetrics {
     pub write_duration: Histogram,
     /// Spans made durable.
     pub spans_ingested: IntCounter,
-    /// Log records made durable.
-    pub logs_ingested: IntCounter,
+    /// Log records made durable, by ingest path.
+    pub logs_ingested: IntCounterVec,
     /// OTLP delta series whose running totals are kept.
     pub delta_series: IntGauge,
     /// OTLP delta series forgotten after going idle.
@@ -60,9 +60,12 @@ impl IngestMetrics {
                 "taishan_spans_ingested_total",
                 "Spans made durable (OTLP traces).",
             )?,
-            logs_ingested: IntCounter::new(
-                "taishan_log_records_ingested_total",
-                "Log records made durable (OTLP logs and JSON lines).",
+            logs_ingested: IntCounterVec::new(
+                Opts::new(
+                    "taishan_log_records_ingested_total",
+                    "Log records made durable, by ingest path (otlp, json_logs).",
+                ),
+                &["path"],
             )?,
             delta_series: IntGauge::new(
                 "taishan_otlp_delta_series",

@@ -8,10 +8,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::Trac
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
-use taishan_collector::receivers::otlp::{RetryInfo, RpcStatusWithDetails};
-use taishan_collector::{
-    otlp_grpc_services, otlp_http_routes, IngestMetrics, IngestState, OtlpState,
-};
+use taishan_collector::rpc::{RetryInfo, RpcStatusWithDetails};
+use taishan_collector::{ingest_surface, IngestMetrics, IngestState, RECEIVERS};
 use taishan_core::{AppendError, AppendOutcome, Bus, LogBatch, LogSink, ManualClock, MetricBatch};
 use taishan_store::append_gate::AppendGate;
 use taishan_store::traces::TraceSink;
@@ -66,22 +64,24 @@ async fn a_saturated_store_refuses_with_retry_information() {
     // One slot, taken: every export finds the store saturated.
     let gate = AppendGate::new(1, Duration::from_secs(7));
     let _held = gate.enter().unwrap();
-    let ingest = IngestState {
-        bus: Arc::new(Unused),
-        max_body_bytes: 1 << 20,
-        metrics: IngestMetrics::unregistered(),
-        clock: Arc::new(ManualClock::at(0)),
-    };
     let sink = TraceSink::new(store.clone()).with_gate(gate);
-    let state = OtlpState::new(ingest, Arc::new(sink), Arc::new(Unused));
+    let state = IngestState::new(
+        Arc::new(Unused),
+        Arc::new(sink),
+        Arc::new(Unused),
+        1 << 20,
+        Arc::new(ManualClock::at(0)),
+        IngestMetrics::unregistered(),
+    );
+    let surface = ingest_surface(&state, RECEIVERS);
 
     let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http_addr = http.local_addr().unwrap();
-    let app = otlp_http_routes(state.clone());
+    let app = surface.otlp_http;
     tokio::spawn(async move { axum::serve(http, app).await });
     let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let grpc_addr = grpc.local_addr().unwrap();
-    let routes = otlp_grpc_services(state);
+    let routes = surface.otlp_grpc;
     tokio::spawn(async move {
         tonic::transport::Server::builder()
             .add_routes(routes)

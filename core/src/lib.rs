@@ -2,8 +2,8 @@
 //!
 //! Labels and series identity, samples and the staleness marker, tenants, the batches that
 //! receivers hand to storage through the [`Bus`], the injected [`Clock`], the decisions
-//! rules and operators make about guards ([`GuardDecision`]), and the YAML configuration
-//! with its validation.
+//! rules and operators make about guards ([`GuardDecision`]), the YAML configuration
+//! with its validation, and the [`Ticker`] of background loops.
 #![forbid(unsafe_code)]
 
 pub mod batch;
@@ -19,6 +19,8 @@ pub mod sample;
 #[cfg(feature = "telemetry")]
 pub mod spans;
 pub mod tenant;
+#[cfg(feature = "runtime")]
+pub mod ticker;
 pub mod wire;
 
 pub use batch::{MetricBatch, SampleList, SeriesSamples};
@@ -37,4 +39,6 @@ pub use spans::{
     AttributeValue, ResourceSpansView, ScopeSpansView, SpanBatch, SpanOutcome, SpanSink, SpanView,
 };
 pub use tenant::{TenantError, TenantId, TENANT_HEADER};
+#[cfg(feature = "runtime")]
+pub use ticker::{run_every, Ticker};
 pub use wire::WireError;

@@ -9,32 +9,98 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, Request};
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::response::Response;
-use taishan_core::{Label, Labels, MetricBatch, Sample, SampleList, SeriesSamples, TENANT_HEADER};
+use axum::routing::post;
+use axum::Router;
+use taishan_core::{Label, Labels, MetricBatch, Sample, SampleList, SeriesSamples};
 
 use super::line_protocol::{self, FieldValue};
-use crate::http::{handle, IngestError, IngestPath, IngestState};
+use super::{Endpoints, Listener, Receiver, Summary};
+use crate::errors::{ErrorBody, IngestError};
+use crate::ingest::{IngestPath, IngestState};
 use crate::tenant::tenant_of;
 
+/// The ingest path label of `/api/v2/write`.
+pub const PATH_V2: IngestPath = IngestPath::new("influx_v2");
+/// The ingest path label of `/write`.
+pub const PATH_V1: IngestPath = IngestPath::new("influx_v1");
+
+/// The Influx line protocol receiver, InfluxDB 2's and 1's write APIs.
+#[derive(Debug, Clone, Copy)]
+pub struct Influx;
+
+impl Receiver for Influx {
+    fn name(&self) -> &'static str {
+        "influx"
+    }
+
+    fn summary(&self) -> Summary {
+        Summary {
+            what: "Influx line protocol",
+            listener: Listener::Api,
+            paths: &["/api/v2/write?bucket=...", "/write?db=..."],
+        }
+    }
+
+    fn endpoints(&self, state: &IngestState) -> Endpoints {
+        Endpoints::Api(
+            Router::new()
+                .route(
+                    "/api/v2/write",
+                    post(|State(s): State<IngestState>, req: Request| async move {
+                        receive(&s, Version::V2, req).await
+                    }),
+                )
+                .route(
+                    "/write",
+                    post(|State(s): State<IngestState>, req: Request| async move {
+                        receive(&s, Version::V1, req).await
+                    }),
+                )
+                // Limits are enforced by `read_body`, which knows about compression.
+                .layer(DefaultBodyLimit::disable())
+                .with_state(state.clone()),
+        )
+    }
+}
+
+/// Which InfluxDB write API a request speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// `/write?db=` (InfluxDB 1).
+    V1,
+    /// `/api/v2/write?bucket=` (InfluxDB 2).
+    V2,
+}
+
+impl Version {
+    fn path(self) -> IngestPath {
+        match self {
+            Version::V1 => PATH_V1,
+            Version::V2 => PATH_V2,
+        }
+    }
+}
+
 /// Handles one write.
-pub async fn receive(state: &IngestState, path: IngestPath, req: Request) -> Response {
-    handle(state, path, async {
-        let params: HashMap<String, String> = Query::try_from_uri(req.uri())
-            .map(|Query(p)| p)
-            .map_err(|e| IngestError::BadRequest(format!("invalid query string: {e}")))?;
-        let precision = precision_of(path, &params)?;
-        let tenant = tenant_of(req.headers())
-            .map_err(|e| IngestError::BadRequest(format!("invalid {TENANT_HEADER} header: {e}")))?;
-        let (parts, body) = req.into_parts();
-        let body = state.read_body(&parts.headers, body).await?;
-        let text = std::str::from_utf8(&body)
-            .map_err(|e| IngestError::BadRequest(format!("body is not UTF-8: {e}")))?;
-        let now_ms = state.clock.now_ms();
-        let series = to_series(text, precision, now_ms)?;
-        state.publish(path, MetricBatch::new(tenant, series)).await
-    })
-    .await
+async fn receive(state: &IngestState, version: Version, req: Request) -> Response {
+    let path = version.path();
+    state
+        .handle(path, ErrorBody::InfluxJson, async {
+            let params: HashMap<String, String> = Query::try_from_uri(req.uri())
+                .map(|Query(p)| p)
+                .map_err(|e| IngestError::BadRequest(format!("invalid query string: {e}")))?;
+            let precision = precision_of(version, &params)?;
+            let tenant = tenant_of(req.headers())?;
+            let (parts, body) = req.into_parts();
+            let body = state.read_body(&parts.headers, body).await?;
+            let text = std::str::from_utf8(&body)
+                .map_err(|e| IngestError::BadRequest(format!("body is not UTF-8: {e}")))?;
+            let series = to_series(text, precision, state.clock.now_ms())?;
+            state.publish(path, MetricBatch::new(tenant, series)).await
+        })
+        .await
 }
 
 /// Timestamp precision of a request.
@@ -68,18 +134,18 @@ impl Precision {
 }
 
 fn precision_of(
-    path: IngestPath,
+    version: Version,
     params: &HashMap<String, String>,
 ) -> Result<Precision, IngestError> {
-    match path {
-        IngestPath::InfluxV2 => {
+    match version {
+        Version::V2 => {
             if params.get("bucket").is_none_or(|b| b.is_empty()) {
                 return Err(IngestError::BadRequest(
                     "missing the bucket query parameter".into(),
                 ));
             }
         }
-        _ => {
+        Version::V1 => {
             if params.get("db").is_none_or(|b| b.is_empty()) {
                 return Err(IngestError::BadRequest(
                     "missing the db query parameter".into(),
@@ -88,13 +154,13 @@ fn precision_of(
         }
     }
     let p = params.get("precision").map(String::as_str).unwrap_or("ns");
-    Ok(match (path, p) {
-        (_, "ns") | (IngestPath::InfluxV1, "n") => Precision::Nanos,
-        (_, "us") | (IngestPath::InfluxV1, "u") => Precision::Micros,
+    Ok(match (version, p) {
+        (_, "ns") | (Version::V1, "n") => Precision::Nanos,
+        (_, "us") | (Version::V1, "u") => Precision::Micros,
         (_, "ms") => Precision::Millis,
         (_, "s") => Precision::Seconds,
-        (IngestPath::InfluxV1, "m") => Precision::Minutes,
-        (IngestPath::InfluxV1, "h") => Precision::Hours,
+        (Version::V1, "m") => Precision::Minutes,
+        (Version::V1, "h") => Precision::Hours,
         (_, other) => {
             return Err(IngestError::BadRequest(format!(
                 "invalid precision {other:?}; use ns, us, ms or s"

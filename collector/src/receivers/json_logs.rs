@@ -4,44 +4,48 @@
 //! `span_id`/`spanId` — and every other field becomes an attribute. A malformed line refuses
 //! the whole request with its line number.
 
-use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
-use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs};
 use serde_json::Value;
-use taishan_core::{TenantId, TENANT_HEADER};
 
-use super::otlp::OtlpState;
-use crate::http::{IngestError, IngestPath};
+use super::log_records::{
+    attribute, hex_id, severity_number, text, RecordsByService, UNKNOWN_SERVICE,
+};
+use super::{Endpoints, Listener, Receiver, Summary};
+use crate::errors::{ErrorBody, IngestError};
+use crate::ingest::{IngestPath, IngestState};
+use crate::tenant::tenant_of;
 
-/// The JSON-lines log route.
-pub fn json_logs_routes(state: OtlpState) -> Router {
-    Router::new()
-        .route("/api/v1/logs", post(receive))
-        .with_state(state)
-}
+/// The ingest path label of JSON log lines.
+pub const PATH: IngestPath = IngestPath::new("json_logs");
 
-fn text(s: impl Into<String>) -> Option<AnyValue> {
-    Some(AnyValue {
-        value: Some(any_value::Value::StringValue(s.into())),
-    })
-}
+/// The JSON-lines log receiver.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonLogs;
 
-/// OTLP severity number of a level name.
-fn severity_number(level: &str) -> i32 {
-    match level.to_ascii_lowercase().as_str() {
-        "trace" => 1,
-        "debug" => 5,
-        "info" | "information" | "notice" => 9,
-        "warn" | "warning" => 13,
-        "error" | "err" => 17,
-        "fatal" | "critical" | "crit" | "panic" | "emergency" | "alert" => 21,
-        _ => 0,
+impl Receiver for JsonLogs {
+    fn name(&self) -> &'static str {
+        PATH.as_str()
+    }
+
+    fn summary(&self) -> Summary {
+        Summary {
+            what: "JSON log lines",
+            listener: Listener::Api,
+            paths: &["/api/v1/logs"],
+        }
+    }
+
+    fn endpoints(&self, state: &IngestState) -> Endpoints {
+        Endpoints::Api(
+            Router::new()
+                .route("/api/v1/logs", post(receive))
+                .with_state(state.clone()),
+        )
     }
 }
 
@@ -70,15 +74,6 @@ fn time_ns(v: &Value) -> Option<u64> {
     }
 }
 
-fn hex_id(s: &str, len: usize) -> Option<Vec<u8>> {
-    if s.len() != len * 2 {
-        return None;
-    }
-    (0..len)
-        .map(|i| u8::from_str_radix(s.get(i * 2..i * 2 + 2)?, 16).ok())
-        .collect()
-}
-
 fn scalar_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -97,7 +92,7 @@ fn parse_line(line: &str, now_ns: u64) -> Result<(String, LogRecord), String> {
         observed_time_unix_nano: now_ns,
         ..Default::default()
     };
-    let mut service = String::from("unknown_service");
+    let mut service = String::from(UNKNOWN_SERVICE);
     for (key, value) in fields {
         match key.as_str() {
             "time" | "timestamp" | "ts" | "@timestamp" => {
@@ -119,11 +114,7 @@ fn parse_line(line: &str, now_ns: u64) -> Result<(String, LogRecord), String> {
                 record.span_id = hex_id(&scalar_text(&value), 8)
                     .ok_or_else(|| format!("{key:?} must be 16 hex digits"))?;
             }
-            _ => record.attributes.push(KeyValue {
-                key,
-                value: text(scalar_text(&value)),
-                ..Default::default()
-            }),
+            _ => record.attributes.push(attribute(key, scalar_text(&value))),
         }
     }
     Ok((service, record))
@@ -131,64 +122,32 @@ fn parse_line(line: &str, now_ns: u64) -> Result<(String, LogRecord), String> {
 
 /// Parses a whole body into OTLP resource logs, one resource per service.
 pub fn parse_json_lines(body: &str, now_ns: u64) -> Result<Vec<ResourceLogs>, String> {
-    let mut by_service: Vec<(String, Vec<LogRecord>)> = Vec::new();
+    let mut records = RecordsByService::default();
     for (n, line) in body.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let (service, record) =
             parse_line(line, now_ns).map_err(|e| format!("line {}: {e}", n + 1))?;
-        match by_service.iter_mut().find(|(s, _)| *s == service) {
-            Some((_, records)) => records.push(record),
-            None => by_service.push((service, vec![record])),
-        }
+        records.push(&service, record);
     }
-    Ok(by_service
-        .into_iter()
-        .map(|(service, log_records)| ResourceLogs {
-            resource: Some(Resource {
-                attributes: vec![KeyValue {
-                    key: "service.name".into(),
-                    value: text(service),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            scope_logs: vec![ScopeLogs {
-                log_records,
-                ..Default::default()
-            }],
-            ..Default::default()
-        })
-        .collect())
+    Ok(records.into_resource_logs())
 }
 
-async fn receive(State(state): State<OtlpState>, req: Request<Body>) -> Response {
-    let (parts, body) = req.into_parts();
-    let work = async {
-        let tenant = TenantId::from_header(parts.headers.get(TENANT_HEADER).map(|v| v.as_bytes()))
-            .map_err(|e| IngestError::BadRequest(format!("invalid {TENANT_HEADER} header: {e}")))?;
-        let bytes = state.ingest.read_body(&parts.headers, body).await?;
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|_| IngestError::BadRequest("body is not UTF-8".into()))?;
-        let now_ns = u64::try_from(state.ingest.clock.now_ms()).unwrap_or(0) * 1_000_000;
-        let resource_logs = parse_json_lines(text, now_ns).map_err(IngestError::BadRequest)?;
-        state
-            .export_logs(
-                &tenant,
-                opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest {
-                    resource_logs,
-                },
-            )
-            .await
-    };
-    match work.await {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => {
-            state.count_refusal(&e);
-            e.into_response_for(IngestPath::Otlp)
-        }
-    }
+async fn receive(State(state): State<IngestState>, req: Request) -> Response {
+    state
+        .handle(PATH, ErrorBody::Text, async {
+            let tenant = tenant_of(req.headers())?;
+            let (parts, body) = req.into_parts();
+            let bytes = state.read_body(&parts.headers, body).await?;
+            let text = std::str::from_utf8(&bytes)
+                .map_err(|_| IngestError::BadRequest("body is not UTF-8".into()))?;
+            let resource_logs =
+                parse_json_lines(text, state.now_ns()).map_err(IngestError::BadRequest)?;
+            let request = ExportLogsServiceRequest { resource_logs };
+            state.store_logs(PATH, &tenant, request).await
+        })
+        .await
 }
 
 #[cfg(test)]

@@ -1,33 +1,70 @@
 //! Prometheus remote write 1.0: `POST /api/v1/write`, snappy-compressed protobuf.
 
-use axum::extract::Request;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::response::Response;
-use taishan_core::{Labels, MetricBatch, Sample, SampleList, SeriesSamples, TENANT_HEADER};
+use axum::routing::post;
+use axum::Router;
+use taishan_core::{Labels, MetricBatch, Sample, SampleList, SeriesSamples};
 
 use super::remote_write_wire::for_each_series;
-use crate::http::{handle, IngestError, IngestPath, IngestState};
+use super::{Endpoints, Listener, Receiver, Summary};
+use crate::errors::{ErrorBody, IngestError};
+use crate::ingest::{IngestPath, IngestState};
 use crate::tenant::tenant_of;
 
-/// Handles one remote write request.
-pub async fn receive(state: &IngestState, req: Request) -> Response {
-    handle(state, IngestPath::RemoteWrite, async {
-        let tenant = tenant_of(req.headers())
-            .map_err(|e| IngestError::BadRequest(format!("invalid {TENANT_HEADER} header: {e}")))?;
-        let limit = state.max_body_bytes;
-        let raw = axum::body::to_bytes(req.into_body(), limit)
-            .await
-            .map_err(|_| IngestError::TooLarge { limit })?;
-        let (series, histograms) = decode(&raw, limit)?;
-        let outcome = state.publish(IngestPath::RemoteWrite, MetricBatch::new(tenant, series)).await?;
-        if histograms > 0 {
-            return Err(IngestError::PartlyRefused(format!(
-                "stored {} samples; refused {histograms} native histogram samples: not supported yet",
-                outcome.accepted
-            )));
+/// The ingest path label of remote writes.
+pub const PATH: IngestPath = IngestPath::new("remote_write");
+
+/// The Prometheus remote write 1.0 receiver.
+#[derive(Debug, Clone, Copy)]
+pub struct RemoteWrite;
+
+impl Receiver for RemoteWrite {
+    fn name(&self) -> &'static str {
+        PATH.as_str()
+    }
+
+    fn summary(&self) -> Summary {
+        Summary {
+            what: "Prometheus remote write",
+            listener: Listener::Api,
+            paths: &["/api/v1/write"],
         }
-        Ok(outcome)
-    })
-    .await
+    }
+
+    fn endpoints(&self, state: &IngestState) -> Endpoints {
+        Endpoints::Api(
+            Router::new()
+                .route("/api/v1/write", post(receive))
+                // The limit applies to the decompressed size, checked by `decode`.
+                .layer(DefaultBodyLimit::disable())
+                .with_state(state.clone()),
+        )
+    }
+}
+
+/// Handles one remote write request.
+async fn receive(State(state): State<IngestState>, req: Request) -> Response {
+    state
+        .handle(PATH, ErrorBody::Text, async {
+            let tenant = tenant_of(req.headers())?;
+            let limit = state.max_body_bytes;
+            let raw = axum::body::to_bytes(req.into_body(), limit)
+                .await
+                .map_err(|_| IngestError::TooLarge { limit })?;
+            let (series, histograms) = decode(&raw, limit)?;
+            let outcome = state
+                .publish(PATH, MetricBatch::new(tenant, series))
+                .await?;
+            if histograms > 0 {
+                return Err(IngestError::PartlyRefused(format!(
+                    "stored {} samples; refused {histograms} native histogram samples: not supported yet",
+                    outcome.accepted
+                )));
+            }
+            Ok(outcome)
+        })
+        .await
 }
 
 /// Decodes a compressed write request into series; returns them and the number of native

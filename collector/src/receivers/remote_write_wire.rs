@@ -21,10 +21,10 @@ pub struct WireSeries<'a> {
 /// Calls `each` with every series of the request, reusing one [`WireSeries`].
 pub fn for_each_series<'a>(
     request: &'a [u8],
-    mut each: impl FnMut(&WireSeries<'a>) -> Result<(), crate::http::IngestError>,
-) -> Result<(), crate::http::IngestError> {
+    mut each: impl FnMut(&WireSeries<'a>) -> Result<(), crate::errors::IngestError>,
+) -> Result<(), crate::errors::IngestError> {
     let bad = |e: WireError| {
-        crate::http::IngestError::BadRequest(format!(
+        crate::errors::IngestError::BadRequest(format!(
             "body is not a remote write WriteRequest: {e}"
         ))
     };

@@ -59,6 +59,9 @@ impl ScrapeTarget {
     }
 }
 
+/// The ingest path label of scraped samples.
+pub const PATH: crate::IngestPath = crate::IngestPath::new("scrape");
+
 /// Runs the scrape loops.
 pub struct ScrapeManager {
     bus: Arc<dyn Bus>,

@@ -132,13 +132,13 @@ pub(super) async fn scrape_and_publish(
     {
         ctx.metrics
             .requests_refused
-            .with_label_values(&["scrape", "storage"])
+            .with_label_values(&[super::PATH.as_str(), "storage"])
             .inc();
         tracing::warn!(job = %target.job, url = %target.url, error = %e, "scraped samples not stored");
     } else {
         ctx.metrics
             .samples_ingested
-            .with_label_values(&["scrape"])
+            .with_label_values(&[super::PATH.as_str()])
             .inc_by(scraped as u64 + 3);
     }
 }

@@ -24,6 +24,10 @@ pub struct IngestConfig {
     /// is that resource's tenant instead of `X-Scope-OrgID`. Default: none.
     #[serde(default)]
     pub otlp_tenant_attribute: Option<String>,
+    /// The receivers to serve, by name (`remote_write`, `influx`, `json_logs`,
+    /// `otlp_http`, `otlp_grpc`). Default: all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receivers: Option<Vec<String>>,
 }
 
 fn default_max_body_size() -> ByteSize {
@@ -45,6 +49,7 @@ impl Default for IngestConfig {
             queue_capacity: default_queue_capacity(),
             retry_after: default_retry_after(),
             otlp_tenant_attribute: None,
+            receivers: None,
         }
     }
 }
@@ -59,6 +64,15 @@ impl IngestConfig {
         }
         if self.queue_capacity == 0 {
             errors.push(FieldError::new("ingest.queue_capacity", "must be above 0"));
+        }
+        for (i, name) in self.receivers.iter().flatten().enumerate() {
+            let earlier = self.receivers.iter().flatten().take(i);
+            if earlier.into_iter().any(|n| n == name) {
+                errors.push(FieldError::new(
+                    format!("ingest.receivers[{i}]"),
+                    format!("{name:?} is listed twice"),
+                ));
+            }
         }
         if self.retry_after < Duration::from_secs(1) {
             errors.push(FieldError::new(

@@ -120,9 +120,18 @@ impl fmt::Display for ConfigDiagnostic {
 impl Config {
     /// Reads and checks a config file.
     pub fn load_file(path: &Path) -> Result<Config, Vec<ConfigDiagnostic>> {
+        Self::load_file_with(path, &|_| Vec::new())
+    }
+
+    /// Reads and checks a config file, with `more` checks that only the caller can make
+    /// (names of receivers the binary links, ...); their errors get positions too.
+    pub fn load_file_with(
+        path: &Path,
+        more: &dyn Fn(&Config) -> Vec<FieldError>,
+    ) -> Result<Config, Vec<ConfigDiagnostic>> {
         let file = path.display().to_string();
         match std::fs::read_to_string(path) {
-            Ok(text) => Self::load_str(&file, &text),
+            Ok(text) => Self::load_str_with(&file, &text, more),
             Err(e) => Err(vec![ConfigDiagnostic {
                 file,
                 position: None,
@@ -134,6 +143,15 @@ impl Config {
 
     /// Parses and checks config text; `file` names it in diagnostics.
     pub fn load_str(file: &str, text: &str) -> Result<Config, Vec<ConfigDiagnostic>> {
+        Self::load_str_with(file, text, &|_| Vec::new())
+    }
+
+    /// [`Self::load_str`] with `more` checks of the caller's.
+    pub fn load_str_with(
+        file: &str,
+        text: &str,
+        more: &dyn Fn(&Config) -> Vec<FieldError>,
+    ) -> Result<Config, Vec<ConfigDiagnostic>> {
         let diag = |position, path: String, message: String| ConfigDiagnostic {
             file: file.to_string(),
             position,
@@ -159,9 +177,10 @@ impl Config {
         let (config, failed) = deserialize_sections(root, &mut errors);
         if let Some(config) = &config {
             // Sections that did not deserialize hold defaults: their checks would mislead.
+            let mut found = config.validate();
+            found.extend(more(config));
             errors.extend(
-                config
-                    .validate()
+                found
                     .into_iter()
                     .filter(|e| !failed.iter().any(|s| e.path.starts_with(s.as_str()))),
             );

@@ -169,12 +169,13 @@ impl Compensation {
     /// Delivers outbox work as soon as payments owe it, and sweeps for stuck payments every
     /// `interval`, until cancelled.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
-        let mut tick = tokio::time::interval(self.settings.interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticker = taishan_core::Ticker::new(self.settings.interval, cancel);
         loop {
             let done = tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tick.tick() => self.sweep().await,
+                alive = ticker.tick() => match alive {
+                    true => self.sweep().await,
+                    false => return,
+                },
                 _ = self.payments.outbox_ready() => self.drain_outbox().await,
             };
             match done {

@@ -520,17 +520,12 @@ impl Loans {
 
     /// Sweeps every `every` until cancelled.
     pub async fn run(self: Arc<Self>, every: Duration, cancel: CancellationToken) {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tick.tick() => {}
-            }
+        taishan_core::run_every(taishan_core::Ticker::new(every, cancel), || async {
             if let Err(e) = self.sweep().await {
                 tracing::warn!(error = %e, "loan sweep failed; the next one retries");
             }
-        }
+        })
+        .await
     }
 
     /// The drawdown `id`.

@@ -14,7 +14,7 @@ use opentelemetry::metrics::Counter;
 use opentelemetry::trace::{TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 use parking_lot::Mutex;
-use taishan_core::Clock;
+use taishan_core::{Clock, Ticker};
 use tokio_util::sync::CancellationToken;
 
 pub use api::router;
@@ -290,14 +290,8 @@ impl Reconciliation {
 
     /// Runs on schedule until cancelled.
     pub async fn run_scheduled(self: Arc<Self>, cancel: CancellationToken) {
-        let mut tick = tokio::time::interval(self.settings.interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        loop {
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tick.tick() => {}
-            }
+        let mut ticker = Ticker::after_first_period(self.settings.interval, cancel);
+        while ticker.tick().await {
             let to = self.clock.now_ms() - self.settings.settle_grace.as_millis() as i64;
             let from = to - self.settings.window.as_millis() as i64;
             let tracer = self.telemetry.tracer();

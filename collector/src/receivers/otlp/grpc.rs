@@ -12,16 +12,41 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use taishan_core::{TenantId, TENANT_HEADER};
 use tonic::{Request, Response, Status};
 
-use super::OtlpState;
-use crate::http::IngestError;
+use super::PATH;
+use crate::errors::IngestError;
+use crate::ingest::IngestState;
+use crate::receivers::{Endpoints, Listener, Receiver, Summary};
+use crate::tenant::tenant_of_grpc;
 
-/// The gRPC services of the OTLP receiver, ready to serve; requests are limited to
+/// The OTLP/gRPC receiver.
+#[derive(Debug, Clone, Copy)]
+pub struct OtlpGrpc;
+
+impl Receiver for OtlpGrpc {
+    fn name(&self) -> &'static str {
+        "otlp_grpc"
+    }
+
+    fn summary(&self) -> Summary {
+        Summary {
+            what: "OTLP/gRPC",
+            listener: Listener::OtlpGrpc,
+            paths: &[],
+        }
+    }
+
+    fn endpoints(&self, state: &IngestState) -> Endpoints {
+        let state = state.clone();
+        Endpoints::OtlpGrpc(Box::new(move |routes| add_services(state, routes)))
+    }
+}
+
+/// Adds the metrics, trace and logs services to `routes`; requests are limited to
 /// `max_body_bytes` (decompressed).
-pub fn otlp_grpc_services(state: OtlpState) -> tonic::service::Routes {
-    let max = state.ingest.max_body_bytes;
+fn add_services(state: IngestState, routes: &mut tonic::service::RoutesBuilder) {
+    let max = state.max_body_bytes;
     let gzip = tonic::codec::CompressionEncoding::Gzip;
     let metrics = MetricsServiceServer::new(GrpcReceiver {
         state: state.clone(),
@@ -34,53 +59,19 @@ pub fn otlp_grpc_services(state: OtlpState) -> tonic::service::Routes {
         .max_decoding_message_size(max)
         .accept_compressed(gzip)
         .send_compressed(gzip);
-    tonic::service::Routes::new(metrics)
+    routes
+        .add_service(metrics)
         .add_service(traces)
-        .add_service(logs)
+        .add_service(logs);
 }
 
 struct GrpcReceiver {
-    state: OtlpState,
+    state: IngestState,
 }
 
-fn tenant_of<T>(req: &Request<T>) -> Result<TenantId, Status> {
-    let value = req
-        .metadata()
-        .get(TENANT_HEADER.to_ascii_lowercase().as_str())
-        .map(|v| v.as_bytes());
-    TenantId::from_header(value)
-        .map_err(|e| Status::invalid_argument(format!("invalid {TENANT_HEADER}: {e}")))
-}
-
-/// The gRPC status for an ingest error, as the OTLP specification asks.
-pub(super) fn status_of(state: &OtlpState, e: IngestError) -> Status {
-    state.count_refusal(&e);
-    let message = e.to_string();
-    match e {
-        IngestError::Overloaded { retry_after } => {
-            // RetryInfo in the status details, as the OTLP specification asks.
-            let details = super::RpcStatusWithDetails {
-                code: tonic::Code::ResourceExhausted as i32,
-                message: message.clone(),
-                details: vec![super::ProtoAny {
-                    type_url: "type.googleapis.com/google.rpc.RetryInfo".into(),
-                    value: prost::Message::encode_to_vec(&super::RetryInfo {
-                        retry_delay: Some(super::ProtoDuration {
-                            seconds: i64::try_from(retry_after.as_secs().max(1)).unwrap_or(1),
-                            nanos: 0,
-                        }),
-                    }),
-                }],
-            };
-            Status::with_details(
-                tonic::Code::ResourceExhausted,
-                message,
-                prost::Message::encode_to_vec(&details).into(),
-            )
-        }
-        IngestError::Unavailable(_) => Status::unavailable(message),
-        _ => Status::invalid_argument(message),
-    }
+/// Counts a refused export and gives its gRPC status.
+pub(super) fn refused(state: &IngestState, e: IngestError) -> Status {
+    state.refuse(PATH, e).into_grpc()
 }
 
 #[tonic::async_trait]
@@ -89,13 +80,13 @@ impl MetricsService for GrpcReceiver {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let tenant = tenant_of(&request)?;
-        let req = request.into_inner();
-        self.state
-            .export_metrics(&tenant, req)
+        let state = &self.state;
+        let tenant = tenant_of_grpc(request.metadata()).map_err(|e| refused(state, e))?;
+        state
+            .store_metrics(&tenant, request.into_inner())
             .await
             .map(Response::new)
-            .map_err(|e| status_of(&self.state, e))
+            .map_err(|e| refused(state, e))
     }
 }
 
@@ -105,11 +96,12 @@ impl LogsService for GrpcReceiver {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let tenant = tenant_of(&request)?;
-        self.state
-            .export_logs(&tenant, request.into_inner())
+        let state = &self.state;
+        let tenant = tenant_of_grpc(request.metadata()).map_err(|e| refused(state, e))?;
+        state
+            .store_logs(PATH, &tenant, request.into_inner())
             .await
             .map(Response::new)
-            .map_err(|e| status_of(&self.state, e))
+            .map_err(|e| refused(state, e))
     }
 }

@@ -10,28 +10,28 @@ use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
-use taishan_core::TENANT_HEADER;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::{http, Body, BoxFuture, EnabledCompressionEncodings, StdError};
 use tonic::server::{NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
-use super::grpc::status_of;
-use super::OtlpState;
+use super::grpc::refused;
+use crate::ingest::IngestState;
+use crate::tenant::tenant_of_grpc;
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 /// The OTLP trace service over raw export bytes.
 #[derive(Clone)]
 pub struct RawTraceService {
-    state: OtlpState,
+    state: IngestState,
     compression: EnabledCompressionEncodings,
     max_request_bytes: usize,
 }
 
 impl RawTraceService {
     /// The service, accepting gzip and requests up to `max_request_bytes` decompressed.
-    pub fn new(state: OtlpState, max_request_bytes: usize) -> Self {
+    pub fn new(state: IngestState, max_request_bytes: usize) -> Self {
         let mut compression = EnabledCompressionEncodings::default();
         compression.enable(tonic::codec::CompressionEncoding::Gzip);
         Self {
@@ -74,7 +74,7 @@ where
     }
 }
 
-struct Export(OtlpState);
+struct Export(IngestState);
 
 impl UnaryService<Bytes> for Export {
     type Response = ExportTraceServiceResponse;
@@ -83,17 +83,12 @@ impl UnaryService<Bytes> for Export {
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
         let state = self.0.clone();
         Box::pin(async move {
-            let value = request
-                .metadata()
-                .get(TENANT_HEADER.to_ascii_lowercase().as_str())
-                .map(|v| v.as_bytes());
-            let tenant = taishan_core::TenantId::from_header(value)
-                .map_err(|e| Status::invalid_argument(format!("invalid {TENANT_HEADER}: {e}")))?;
+            let tenant = tenant_of_grpc(request.metadata()).map_err(|e| refused(&state, e))?;
             state
-                .export_traces(&tenant, request.into_inner())
+                .store_traces(&tenant, request.into_inner())
                 .await
                 .map(Response::new)
-                .map_err(|e| status_of(&state, e))
+                .map_err(|e| refused(&state, e))
         })
     }
 }

@@ -12,13 +12,38 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
-use taishan_core::{TenantId, TENANT_HEADER};
+use taishan_core::TenantId;
 
-use super::{OtlpState, RpcStatus};
-use crate::http::IngestError;
+use super::PATH;
+use crate::errors::{ErrorBody, IngestError};
+use crate::ingest::IngestState;
+use crate::receivers::{Endpoints, Listener, Receiver, Summary};
+use crate::tenant::tenant_of;
+
+/// The OTLP/HTTP receiver.
+#[derive(Debug, Clone, Copy)]
+pub struct OtlpHttp;
+
+impl Receiver for OtlpHttp {
+    fn name(&self) -> &'static str {
+        "otlp_http"
+    }
+
+    fn summary(&self) -> Summary {
+        Summary {
+            what: "OTLP/HTTP",
+            listener: Listener::OtlpHttp,
+            paths: &["/v1/metrics", "/v1/traces", "/v1/logs"],
+        }
+    }
+
+    fn endpoints(&self, state: &IngestState) -> Endpoints {
+        Endpoints::OtlpHttp(otlp_http_routes(state.clone()))
+    }
+}
 
 /// The OTLP/HTTP routes.
-pub fn otlp_http_routes(state: OtlpState) -> Router {
+fn otlp_http_routes(state: IngestState) -> Router {
     Router::new()
         .route("/v1/metrics", post(export_metrics))
         .route("/v1/traces", post(export_traces))
@@ -59,6 +84,14 @@ impl Encoding {
             Encoding::Json => "application/json",
         })
     }
+
+    /// Errors are a `google.rpc.Status` in the request's encoding.
+    fn error_body(self) -> ErrorBody {
+        match self {
+            Encoding::Protobuf => ErrorBody::RpcStatusProtobuf,
+            Encoding::Json => ErrorBody::RpcStatusJson,
+        }
+    }
 }
 
 fn decode<T: Message + Default + serde::de::DeserializeOwned>(
@@ -81,49 +114,17 @@ fn encode<T: Message + serde::Serialize>(encoding: Encoding, msg: &T) -> Vec<u8>
     }
 }
 
-/// An error answer: the status code, `Retry-After` when it helps, and a `google.rpc.Status`.
-fn refuse(state: &OtlpState, encoding: Encoding, err: IngestError) -> Response {
-    state.count_refusal(&err);
-    let status = err.status();
-    // gRPC codes: INVALID_ARGUMENT, RESOURCE_EXHAUSTED, UNAVAILABLE.
-    let code = match status {
-        StatusCode::TOO_MANY_REQUESTS => 8,
-        StatusCode::SERVICE_UNAVAILABLE => 14,
-        _ => 3,
-    };
-    let message = err.to_string();
-    tracing::debug!(error = %message, "OTLP export refused");
-    let body = match encoding {
-        Encoding::Protobuf => RpcStatus { code, message }.encode_to_vec(),
-        Encoding::Json => {
-            serde_json::to_vec(&serde_json::json!({"code": code, "message": message}))
-                .unwrap_or_default()
-        }
-    };
-    let mut resp = (
-        status,
-        [(header::CONTENT_TYPE, encoding.content_type())],
-        body,
-    )
-        .into_response();
-    if let Some(secs) = err.retry_after_secs() {
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    }
-    resp
-}
-
-fn tenant(headers: &HeaderMap) -> Result<TenantId, IngestError> {
-    TenantId::from_header(headers.get(TENANT_HEADER).map(|v| v.as_bytes()))
-        .map_err(|e| IngestError::BadRequest(format!("invalid {TENANT_HEADER} header: {e}")))
+/// An error answer: counted, and a `google.rpc.Status` in the request's encoding.
+fn refuse(state: &IngestState, encoding: Encoding, err: IngestError) -> Response {
+    state.refuse(PATH, err).into_http(encoding.error_body())
 }
 
 /// Reads an export request, hands its body and encoding to `store`, answers with its
 /// response.
-async fn export<Resp, F, Fut>(state: OtlpState, req: Request<Body>, store: F) -> Response
+async fn export<Resp, F, Fut>(state: IngestState, req: Request<Body>, store: F) -> Response
 where
     Resp: Message + serde::Serialize,
-    F: FnOnce(OtlpState, TenantId, Encoding, Bytes) -> Fut,
+    F: FnOnce(IngestState, TenantId, Encoding, Bytes) -> Fut,
     Fut: std::future::Future<Output = Result<Resp, IngestError>>,
 {
     let (parts, body) = req.into_parts();
@@ -132,8 +133,8 @@ where
         Err(e) => return refuse(&state, Encoding::Json, e),
     };
     let work = async {
-        let tenant = tenant(&parts.headers)?;
-        let bytes = state.ingest.read_body(&parts.headers, body).await?;
+        let tenant = tenant_of(&parts.headers)?;
+        let bytes = state.read_body(&parts.headers, body).await?;
         store(state.clone(), tenant, encoding, bytes).await
     };
     match work.await {
@@ -147,15 +148,15 @@ where
     }
 }
 
-async fn export_metrics(State(state): State<OtlpState>, req: Request<Body>) -> Response {
+async fn export_metrics(State(state): State<IngestState>, req: Request<Body>) -> Response {
     export(state, req, |s, tenant, encoding, body| async move {
         let msg: ExportMetricsServiceRequest = decode(encoding, &body)?;
-        s.export_metrics(&tenant, msg).await
+        s.store_metrics(&tenant, msg).await
     })
     .await
 }
 
-async fn export_traces(State(state): State<OtlpState>, req: Request<Body>) -> Response {
+async fn export_traces(State(state): State<IngestState>, req: Request<Body>) -> Response {
     export(state, req, |s, tenant, encoding, body| async move {
         // Protobuf goes on as received; JSON is encoded once, here.
         let body = match encoding {
@@ -165,15 +166,15 @@ async fn export_traces(State(state): State<OtlpState>, req: Request<Body>) -> Re
                 Bytes::from(msg.encode_to_vec())
             }
         };
-        s.export_traces(&tenant, body).await
+        s.store_traces(&tenant, body).await
     })
     .await
 }
 
-async fn export_logs(State(state): State<OtlpState>, req: Request<Body>) -> Response {
+async fn export_logs(State(state): State<IngestState>, req: Request<Body>) -> Response {
     export(state, req, |s, tenant, encoding, body| async move {
         let msg: ExportLogsServiceRequest = decode(encoding, &body)?;
-        s.export_logs(&tenant, msg).await
+        s.store_logs(PATH, &tenant, msg).await
     })
     .await
 }

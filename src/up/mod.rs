@@ -1,0 +1,235 @@
+//! `taishan up`: every part in one process. [`stores`] opens the stores, the receivers
+//! build the ingest surface, [`router`] puts the API address together, [`loops`] spawns the
+//! background work and [`banner`] says where everything is.
+
+mod banner;
+mod loops;
+mod router;
+mod stores;
+
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use taishan_collector::receivers::select;
+use taishan_collector::{ingest_surface, IngestMetrics, IngestState};
+use taishan_core::config::{Config, FieldError};
+use taishan_core::{Clock, MetadataRegistry, SystemClock};
+use taishan_guard_control::ControlMetrics;
+use taishan_query::QueryMetrics;
+use taishan_rules::RuleMetrics;
+use taishan_store::StoreMetrics;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::UpArgs;
+use crate::otlp::{OtlpEndpoints, OtlpServers};
+use crate::rule_engine::{self, RuleEngine};
+use crate::self_metrics;
+use stores::Stores;
+
+/// Runs until Ctrl-C or SIGTERM.
+pub fn run(args: UpArgs) -> anyhow::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => match Config::load_file_with(path, &binary_checks) {
+            Ok(c) => c,
+            Err(diags) => {
+                for d in &diags {
+                    eprintln!("{d}");
+                }
+                bail!("{} problem(s) in {}", diags.len(), path.display());
+            }
+        },
+        None => Config::default(),
+    };
+    if let Some(addr) = args.http_listen {
+        config.server.http_listen = addr;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("taishan")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(config, args))
+}
+
+/// The config checks only this binary can make: the receivers it links.
+pub fn binary_checks(config: &Config) -> Vec<FieldError> {
+    let Some(names) = config.ingest.receivers.as_deref() else {
+        return Vec::new();
+    };
+    names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| {
+            select(Some(std::slice::from_ref(name)))
+                .err()
+                .map(|e| FieldError::new(format!("ingest.receivers[{i}]"), e.to_string()))
+        })
+        .collect()
+}
+
+/// Taishan's own metrics, registered.
+struct OwnMetrics {
+    registry: prometheus::Registry,
+    store: StoreMetrics,
+    ingest: IngestMetrics,
+    query: QueryMetrics,
+    rules: RuleMetrics,
+    guards: ControlMetrics,
+}
+
+impl OwnMetrics {
+    fn register() -> anyhow::Result<Self> {
+        let registry = self_metrics::registry();
+        Ok(Self {
+            store: StoreMetrics::register(&registry).context("registering storage metrics")?,
+            ingest: IngestMetrics::register(&registry).context("registering ingest metrics")?,
+            query: QueryMetrics::register(&registry).context("registering query metrics")?,
+            rules: RuleMetrics::register(&registry).context("registering rule metrics")?,
+            guards: ControlMetrics::register(&registry)
+                .context("registering guard control metrics")?,
+            registry,
+        })
+    }
+}
+
+async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let demo_on = config.demo.enabled && !args.no_demo;
+    let with_demo_rules = demo_on && config.rules.demo_rules;
+    let rule_set = rule_engine::load_rule_set(&config, with_demo_rules).map_err(|problems| {
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        anyhow::anyhow!("{} problem(s) in the rule files", problems.len())
+    })?;
+    let metrics = OwnMetrics::register()?;
+    let stores = Stores::open(&config, &args.data_dir, clock.clone(), metrics.store).await?;
+    let (spans, logs) = stores.sinks(&config, clock.clone());
+    let max_body = usize::try_from(config.ingest.max_body_size.bytes()).unwrap_or(usize::MAX);
+    let ingest = IngestState::new(
+        stores.bus.clone(),
+        spans,
+        logs,
+        max_body,
+        clock.clone(),
+        metrics.ingest.clone(),
+    )
+    .with_tenant_attribute(config.ingest.otlp_tenant_attribute.clone());
+    let receivers = select(config.ingest.receivers.as_deref())?;
+    let surface = ingest_surface(&ingest, &receivers);
+    let plane =
+        rule_engine::open_control_plane(&args.data_dir, clock.clone(), metrics.guards).await?;
+    let rules = Arc::new(
+        RuleEngine::start(
+            rule_engine::RuleEngineParts {
+                config: &config,
+                db: stores.db.clone(),
+                bus: stores.bus.clone(),
+                clock: clock.clone(),
+                metrics: metrics.rules,
+                ui_url: format!("http://{}", config.server.http_listen),
+                plane: plane.clone(),
+            },
+            &rule_set,
+        )
+        .await,
+    );
+    let metadata = MetadataRegistry::new();
+    let app = router::api_router(router::ApiParts {
+        ingest: surface.api,
+        config: &config,
+        args: &args,
+        stores: &stores,
+        metadata: metadata.clone(),
+        clock: clock.clone(),
+        query_metrics: metrics.query,
+        rules: rules.clone(),
+        with_demo_rules,
+        plane: plane.clone(),
+        registry: metrics.registry,
+    });
+
+    let listener = tokio::net::TcpListener::bind(config.server.http_listen)
+        .await
+        .with_context(|| format!("binding {}", config.server.http_listen))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    let cancel = CancellationToken::new();
+    let uses = |l| surface.summaries.iter().any(|s| s.listener == l);
+    use taishan_collector::receivers::Listener;
+    let otlp_endpoints = OtlpEndpoints {
+        grpc: uses(Listener::OtlpGrpc)
+            .then_some((surface.otlp_grpc, config.server.otlp_grpc_listen)),
+        http: uses(Listener::OtlpHttp)
+            .then_some((surface.otlp_http, config.server.otlp_http_listen)),
+    };
+    let otlp = OtlpServers::start(otlp_endpoints, cancel.clone()).await?;
+    banner::print_banner(addr, &otlp, &args, &surface.summaries);
+    let demo = match demo_on {
+        true => Some(banner::start_demo(&config, &args, &otlp, clock.clone(), plane).await?),
+        false => None,
+    };
+    println!("Press Ctrl-C to stop.");
+
+    let loops = loops::spawn(
+        loops::LoopParts {
+            config: &config,
+            stores: &stores,
+            clock,
+            ingest_metrics: metrics.ingest,
+            metadata,
+            api_addr: addr,
+            rules: rules.clone(),
+            with_demo_rules,
+        },
+        &cancel,
+    )?;
+    let shutdown = cancel.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+    });
+    wait_for_signal().await;
+    tracing::info!("shutting down: no new requests; finishing those in flight");
+    if let Some(demo) = demo {
+        // The services flush their telemetry while the receivers still take it.
+        demo.stop().await;
+    }
+    rules.manager.stop();
+    cancel.cancel();
+    server
+        .await
+        .context("the HTTP server task")?
+        .context("serving HTTP")?;
+    otlp.join().await;
+    for task in loops {
+        let _ = task.await;
+    }
+    let db = stores.db;
+    tokio::task::spawn_blocking(move || db.close())
+        .await
+        .context("closing storage")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

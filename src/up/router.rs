@@ -1,0 +1,115 @@
+//! The API address's router of `taishan up`: what the receivers serve there, the query,
+//! rules, guard and admin APIs, and Taishan's own `/metrics`.
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use prometheus::Registry;
+use taishan_core::config::Config;
+use taishan_core::{Clock, MetadataRegistry};
+use taishan_guard_control::{guard_routes, ControlPlane};
+use taishan_query::api::ServerStatus;
+use taishan_query::{query_routes, QueryMetrics, QueryState};
+use taishan_rules::rules_routes;
+
+use super::stores::Stores;
+use crate::cli::UpArgs;
+use crate::rule_engine::{self, RuleEngine};
+use crate::{admin, self_metrics};
+
+/// What the API router serves.
+pub struct ApiParts<'a> {
+    /// The receivers' routes for this address.
+    pub ingest: Router,
+    /// The config in force.
+    pub config: &'a Config,
+    /// The command line.
+    pub args: &'a UpArgs,
+    /// The stores.
+    pub stores: &'a Stores,
+    /// Metric metadata from scrapes.
+    pub metadata: MetadataRegistry,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Query API metrics.
+    pub query_metrics: QueryMetrics,
+    /// The rule engine.
+    pub rules: Arc<RuleEngine>,
+    /// Whether the demo's rules are loaded.
+    pub with_demo_rules: bool,
+    /// The guard control plane.
+    pub plane: Arc<ControlPlane>,
+    /// Taishan's own metrics.
+    pub registry: Registry,
+}
+
+/// The whole router of the API address.
+pub fn api_router(p: ApiParts<'_>) -> Router {
+    let status = server_status(p.config, p.args, p.clock.now_ms());
+    let query = QueryState::new(
+        p.stores.db.clone(),
+        p.config.query,
+        p.clock,
+        p.query_metrics,
+    )
+    .with_metadata(p.metadata)
+    .with_traces(p.stores.traces.clone())
+    .with_logs(p.stores.logs.clone())
+    .with_status(status);
+    let registry = p.registry;
+    Router::new()
+        .merge(p.ingest)
+        .merge(query_routes(query))
+        .merge(admin::routes(p.stores.db.clone()))
+        .merge(rules_routes(p.rules.manager.clone()))
+        .merge(rule_engine::reload_routes(
+            p.rules,
+            p.config.clone(),
+            p.with_demo_rules,
+        ))
+        .merge(guard_routes(p.plane))
+        .route(
+            "/metrics",
+            get(move || async move { self_metrics::render(&registry) }),
+        )
+}
+
+/// What `/api/v1/status/*` reports: the config, the settings as Prometheus-style flags.
+fn server_status(config: &Config, args: &UpArgs, now_ms: i64) -> ServerStatus {
+    let duration = |d: std::time::Duration| humantime::format_duration(d).to_string();
+    let flags = [
+        (
+            "config.file",
+            args.config
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        ),
+        ("storage.tsdb.path", args.data_dir.display().to_string()),
+        (
+            "storage.tsdb.retention.time",
+            duration(config.storage.retention),
+        ),
+        ("web.listen-address", config.server.http_listen.to_string()),
+        ("query.timeout", duration(config.query.timeout)),
+        ("query.max-samples", config.query.max_samples.to_string()),
+        (
+            "query.max-concurrency",
+            config.query.max_concurrency.to_string(),
+        ),
+        (
+            "query.lookback-delta",
+            duration(config.query.lookback_delta),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    ServerStatus {
+        config_yaml: serde_yaml_ng::to_string(config).unwrap_or_default(),
+        flags,
+        start_time_ms: now_ms,
+        retention: duration(config.storage.retention),
+    }
+}
