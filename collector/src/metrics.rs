@@ -63,7 +63,7 @@ impl IngestMetrics {
             logs_ingested: IntCounterVec::new(
                 Opts::new(
                     "taishan_log_records_ingested_total",
-                    "Log records made durable, by ingest path (otlp, json_logs).",
+                    "Log records made durable, by ingest path (otlp, json_logs, loki).",
                 ),
                 &["path"],
             )?,

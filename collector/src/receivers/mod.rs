@@ -19,6 +19,7 @@ pub mod influx;
 pub mod json_logs;
 pub mod line_protocol;
 pub mod log_records;
+pub mod loki;
 pub mod otlp;
 pub mod prompb;
 pub mod remote_write;
@@ -76,6 +77,7 @@ pub static RECEIVERS: &[&dyn Receiver] = &[
     &remote_write::RemoteWrite,
     &influx::Influx,
     &json_logs::JsonLogs,
+    &loki::Loki,
     &otlp::http::OtlpHttp,
     &otlp::grpc::OtlpGrpc,
 ];
@@ -202,6 +204,7 @@ mod tests {
                 "remote_write",
                 "influx",
                 "json_logs",
+                "loki",
                 "otlp_http",
                 "otlp_grpc"
             ]

@@ -24,7 +24,7 @@ pub struct IngestConfig {
     /// is that resource's tenant instead of `X-Scope-OrgID`. Default: none.
     #[serde(default)]
     pub otlp_tenant_attribute: Option<String>,
-    /// The receivers to serve, by name (`remote_write`, `influx`, `json_logs`,
+    /// The receivers to serve, by name (`remote_write`, `influx`, `json_logs`, `loki`,
     /// `otlp_http`, `otlp_grpc`). Default: all of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receivers: Option<Vec<String>>,
