@@ -97,16 +97,10 @@ pub(crate) fn float_to_time(v: f64) -> Result<Option<i64>, String> {
 pub(crate) fn go_time_string(ns: i64) -> String {
     let secs = ns.div_euclid(1_000_000_000);
     let frac = ns.rem_euclid(1_000_000_000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // The PromQL calendar functions' date arithmetic.
-    let (y, m, d) = taishan_query::engine::functions::calendar::civil(days);
-    let mut out = format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    );
+    // Every i64 of nanoseconds is within chrono's years.
+    let mut out = chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default();
     if frac != 0 {
         let f = format!("{frac:09}");
         out.push('.');

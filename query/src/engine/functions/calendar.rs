@@ -1,6 +1,7 @@
 //! Time: `time()`, the query's own `start()`/`end()`/`range()`/`step()`, `timestamp()`,
 //! and calendar fields in UTC (`hour`, `day_of_week`, `days_in_month`, ...).
 
+use chrono::{DateTime, Datelike, Months, NaiveDate};
 use promql_parser::parser::{Call, Expr};
 use taishan_core::{Labels, Sample};
 
@@ -89,77 +90,48 @@ pub fn eval(ev: &Evaluator, call: &Call, f: fn(i64) -> f64) -> Result<Value, Que
     Ok(Value::Vector(series))
 }
 
-/// Days since 1970-01-01 to (year, month 1-12, day 1-31), proleptic Gregorian.
-pub fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// The UTC date of `secs` since the epoch; `None` beyond the years chrono represents
+/// (about ±262,000), where the calendar functions answer NaN.
+fn date_of(secs: i64) -> Option<NaiveDate> {
+    DateTime::from_timestamp(secs, 0).map(|t| t.date_naive())
 }
 
-fn is_leap(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-fn days_of(secs: i64) -> i64 {
-    secs.div_euclid(86_400)
+fn field(secs: i64, f: impl Fn(NaiveDate) -> u32) -> f64 {
+    date_of(secs).map_or(f64::NAN, |d| f64::from(f(d)))
 }
 
 /// Year.
 pub fn year(secs: i64) -> f64 {
-    civil(days_of(secs)).0 as f64
+    date_of(secs).map_or(f64::NAN, |d| f64::from(d.year()))
 }
 
 /// Month, 1-12.
 pub fn month(secs: i64) -> f64 {
-    civil(days_of(secs)).1 as f64
+    field(secs, |d| d.month())
 }
 
 /// Day of the month, 1-31.
 pub fn day_of_month(secs: i64) -> f64 {
-    civil(days_of(secs)).2 as f64
+    field(secs, |d| d.day())
 }
 
 /// Day of the week, 0 (Sunday) to 6.
 pub fn day_of_week(secs: i64) -> f64 {
-    // 1970-01-01 was a Thursday.
-    (days_of(secs) + 4).rem_euclid(7) as f64
+    field(secs, |d| d.weekday().num_days_from_sunday())
 }
 
 /// Day of the year, 1-366.
 pub fn day_of_year(secs: i64) -> f64 {
-    let days = days_of(secs);
-    let (y, _, _) = civil(days);
-    let jan1 = days_from_civil(y, 1, 1);
-    (days - jan1 + 1) as f64
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    field(secs, |d| d.ordinal())
 }
 
 /// Days in the month, 28-31.
 pub fn days_in_month(secs: i64) -> f64 {
-    let (y, m, _) = civil(days_of(secs));
-    let n = match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    f64::from(n)
+    field(secs, |d| {
+        let first = d.with_day(1).unwrap_or(d);
+        let next = first.checked_add_months(Months::new(1));
+        next.map_or(31, |n| n.signed_duration_since(first).num_days() as u32)
+    })
 }
 
 /// Hour of the day, 0-23.
@@ -190,5 +162,7 @@ mod tests {
         assert_eq!(minute(t), 45.0);
         assert_eq!(year(-1), 1969.0);
         assert_eq!(day_of_year(0), 1.0);
+        assert_eq!(days_in_month(1_735_603_200), 31.0, "2024-12-31");
+        assert!(year(i64::MAX).is_nan());
     }
 }
