@@ -1,5 +1,7 @@
 //! Little binary helpers shared by the log and block formats: varints and strings.
 
+use taishan_core::wire::WireReader;
+
 /// A payload that does not decode; says which field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -28,38 +30,26 @@ pub fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
-/// A bounds-checked cursor over a payload.
-pub struct Reader<'a> {
-    /// Bytes not yet read.
-    pub data: &'a [u8],
-}
+/// A bounds-checked cursor over a payload: core's protobuf wire reader (one varint
+/// decoder for the whole workspace), with the store's strings and fixed-width numbers.
+pub struct Reader<'a>(WireReader<'a>);
 
 impl<'a> Reader<'a> {
     /// A cursor at the start of `data`.
     pub fn new(data: &'a [u8]) -> Self {
-        Self { data }
+        Self(WireReader::new(data))
     }
 
     /// Whether everything was read.
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.0.is_empty()
     }
 
     /// Reads a varint.
     pub fn varint(&mut self) -> Result<u64, Malformed> {
-        let mut v = 0u64;
-        for i in 0..10 {
-            let (&b, rest) = self
-                .data
-                .split_first()
-                .ok_or(Malformed("payload ends inside a number"))?;
-            self.data = rest;
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b < 0x80 {
-                return Ok(v);
-            }
-        }
-        Err(Malformed("varint longer than 10 bytes"))
+        self.0
+            .varint()
+            .map_err(|_| Malformed("payload ends inside a number, or a varint is over 10 bytes"))
     }
 
     /// Reads a length-prefixed string.
@@ -71,12 +61,9 @@ impl<'a> Reader<'a> {
 
     /// Reads `n` raw bytes.
     pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], Malformed> {
-        if self.data.len() < n {
-            return Err(Malformed("payload ends inside a field"));
-        }
-        let (head, rest) = self.data.split_at(n);
-        self.data = rest;
-        Ok(head)
+        self.0
+            .take(n)
+            .map_err(|_| Malformed("payload ends inside a field"))
     }
 
     /// Reads a little-endian u64.
