@@ -2,6 +2,7 @@
 //! has held for `for`, then firing, kept firing `keep_firing_for` after it clears, and
 //! remembered 15 minutes once resolved — Prometheus's state machine, step for step.
 
+use crate::eval_error::RuleEvalError;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -123,7 +124,7 @@ impl AlertingRule {
         sample_ms: i64,
         result: Vec<(Labels, f64)>,
         ctx: &AlertContext<'_>,
-    ) -> Result<Vec<(Labels, Sample)>, String> {
+    ) -> Result<Vec<(Labels, Sample)>, RuleEvalError> {
         let expansion = Expansion {
             query: ctx.query,
             external_url: ctx.external_url,
@@ -150,10 +151,7 @@ impl AlertingRule {
                 .collect();
             let labels = edit.build();
             if current.contains_key(&labels) {
-                return Err(
-                    "vector contains metrics with the same labelset after applying alert labels"
-                        .into(),
-                );
+                return Err(RuleEvalError::DuplicateLabelset("alert"));
             }
             current.insert(
                 labels.clone(),
@@ -216,10 +214,11 @@ impl AlertingRule {
         }
         if ctx.limit > 0 && active_or_pending > ctx.limit {
             self.active.clear();
-            return Err(format!(
-                "exceeded limit of {} with {active_or_pending} alerts",
-                ctx.limit
-            ));
+            return Err(RuleEvalError::LimitExceeded {
+                limit: ctx.limit,
+                count: active_or_pending,
+                what: "alerts",
+            });
         }
         Ok(out)
     }

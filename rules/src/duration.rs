@@ -16,16 +16,28 @@ const UNITS: [(&str, u64); 7] = [
     ("ms", 1),
 ];
 
+/// A duration that Prometheus would not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// Nothing was written.
+    #[error("empty duration string")]
+    Empty,
+    /// Not numbers with units, largest first.
+    #[error("not a valid duration string: {0:?} (examples: 30s, 5m, 1h30m, 2d, 1w; units ms, s, m, h, d, w, y)")]
+    Invalid(String),
+    /// More milliseconds than fit.
+    #[error("duration out of range: {0:?}")]
+    OutOfRange(String),
+}
+
 /// Parses a Prometheus duration; units must go from largest to smallest, each at most once.
-pub fn parse_prometheus(text: &str) -> Result<Duration, String> {
-    let bad = || {
-        format!("not a valid duration string: {text:?} (examples: 30s, 5m, 1h30m, 2d, 1w; units ms, s, m, h, d, w, y)")
-    };
+pub fn parse_prometheus(text: &str) -> Result<Duration, DurationError> {
+    let bad = || DurationError::Invalid(text.to_string());
     if text == "0" {
         return Ok(Duration::ZERO);
     }
     if text.is_empty() {
-        return Err("empty duration string".into());
+        return Err(DurationError::Empty);
     }
     let mut rest = text;
     let mut total: u64 = 0;
@@ -48,7 +60,7 @@ pub fn parse_prometheus(text: &str) -> Result<Duration, String> {
         total = n
             .checked_mul(UNITS[rank].1)
             .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| format!("duration out of range: {text:?}"))?;
+            .ok_or_else(|| DurationError::OutOfRange(text.to_string()))?;
     }
     Ok(Duration::from_millis(total))
 }

@@ -1,6 +1,7 @@
 //! A rule group: its rules evaluated in order at one instant, their output written so
 //! later rules of the group see it, and series a rule stops producing marked stale.
 
+use crate::eval_error::RuleEvalError;
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use crate::alert::{ALERTS_FOR_STATE_METRIC, ALERTS_METRIC};
 use crate::alerting::{AlertContext, AlertingRule};
 use crate::file::{GroupSpec, RuleKind, RuleSpec};
 use crate::recording::RecordingRule;
-use crate::template::{QuerySample, TemplateQuery};
+use crate::template::{QuerySample, TemplateQuery, TemplateQueryError};
 
 /// Where a group's output goes: the store, through the bus or directly.
 pub trait SampleWriter: Send + Sync {
@@ -119,12 +120,14 @@ struct GroupQuery<'a> {
 }
 
 impl TemplateQuery for GroupQuery<'_> {
-    fn query(&self, query: &str, time_ms: i64) -> Result<Vec<QuerySample>, String> {
+    fn query(&self, query: &str, time_ms: i64) -> Result<Vec<QuerySample>, TemplateQueryError> {
+        let failed = |e: &dyn std::fmt::Display| TemplateQueryError(e.to_string());
         let out = self
             .engine
             .instant(self.tenant, query, time_ms)
-            .map_err(|e| e.to_string())?;
-        Ok(vector(out.value)?
+            .map_err(|e| failed(&e))?;
+        Ok(vector(out.value)
+            .map_err(|e| failed(&e))?
             .into_iter()
             .map(|(labels, value)| QuerySample {
                 labels: crate::labelset::to_map(&labels),
@@ -135,11 +138,11 @@ impl TemplateQuery for GroupQuery<'_> {
 }
 
 /// A query's value as the vector a rule works on; a scalar is one unlabelled element.
-fn vector(value: QueryValue) -> Result<Vec<(Labels, f64)>, String> {
+fn vector(value: QueryValue) -> Result<Vec<(Labels, f64)>, RuleEvalError> {
     match value {
         QueryValue::Vector(v) => Ok(v.into_iter().map(|(l, s)| (l, s.value)).collect()),
         QueryValue::Scalar(s) => Ok(vec![(Labels::default(), s.value)]),
-        _ => Err("rule result is not a vector or scalar".into()),
+        _ => Err(RuleEvalError::NotAVector),
     }
 }
 
@@ -309,7 +312,7 @@ impl Group {
                     Grid::instant(sample_ms),
                     false,
                 )
-                .map_err(|e| e.to_string())
+                .map_err(RuleEvalError::from)
                 .and_then(|out| vector(out.value));
             let produced = result.and_then(|result| match &mut self.rules[i] {
                 Rule::Recording(r) => r.eval(sample_ms, result, self.limit),
@@ -345,7 +348,7 @@ impl Group {
                 Err(e) => {
                     run.failed += 1;
                     tracing::warn!(group = %self.name, file = %self.file, rule = %self.specs[i].name(), index = i, error = %e, "evaluating rule failed");
-                    status.last_error = Some(e);
+                    status.last_error = Some(e.to_string());
                 }
             }
         }

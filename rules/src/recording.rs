@@ -1,5 +1,6 @@
 //! Recording rules: the expression's result written back as new series.
 
+use crate::eval_error::RuleEvalError;
 use taishan_core::{Labels, Sample, METRIC_NAME};
 
 use crate::file::LabelTemplate;
@@ -30,7 +31,7 @@ impl RecordingRule {
         sample_ms: i64,
         result: Vec<(Labels, f64)>,
         limit: usize,
-    ) -> Result<Vec<(Labels, Sample)>, String> {
+    ) -> Result<Vec<(Labels, Sample)>, RuleEvalError> {
         let mut out = Vec::with_capacity(result.len());
         for (metric, value) in result {
             let mut edit = LabelEdit::from(&metric);
@@ -43,15 +44,14 @@ impl RecordingRule {
         let mut names: Vec<&Labels> = out.iter().map(|(l, _)| l).collect();
         names.sort();
         if names.windows(2).any(|w| w[0] == w[1]) {
-            return Err(
-                "vector contains metrics with the same labelset after applying rule labels".into(),
-            );
+            return Err(RuleEvalError::DuplicateLabelset("rule"));
         }
         if limit > 0 && out.len() > limit {
-            return Err(format!(
-                "exceeded limit of {limit} with {} series",
-                out.len()
-            ));
+            return Err(RuleEvalError::LimitExceeded {
+                limit,
+                count: out.len(),
+                what: "series",
+            });
         }
         Ok(out)
     }

@@ -239,7 +239,11 @@ impl ActionFile {
                         None
                     }
                     Err(e) => {
-                        push(&format!("{path}.max_duration"), context.clone(), e);
+                        push(
+                            &format!("{path}.max_duration"),
+                            context.clone(),
+                            e.to_string(),
+                        );
                         None
                     }
                 },

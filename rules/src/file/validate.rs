@@ -80,7 +80,7 @@ fn duration(
     match parse_prometheus(text) {
         Ok(d) => Some(d),
         Err(e) => {
-            sink.push(path, context, e);
+            sink.push(path, context, e.to_string());
             None
         }
     }

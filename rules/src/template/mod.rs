@@ -59,10 +59,20 @@ impl fmt::Display for TemplateError {
 
 impl std::error::Error for TemplateError {}
 
+/// Why an expansion failed, in Go's words (`error calling humanize: ...`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ExpansionError(pub String);
+
+/// Why a template's `query` failed (the PromQL error, as the rule would report it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TemplateQueryError(pub String);
+
 /// Runs the `query` template function: PromQL at the alert's evaluation time.
 pub trait TemplateQuery: Send + Sync {
     /// The instant vector of `query` at `time_ms`.
-    fn query(&self, query: &str, time_ms: i64) -> Result<Vec<QuerySample>, String>;
+    fn query(&self, query: &str, time_ms: i64) -> Result<Vec<QuerySample>, TemplateQueryError>;
 }
 
 /// What an expansion may reach beyond the alert itself.
@@ -80,7 +90,7 @@ impl Expansion<'_> {
         let engine = self
             .query
             .ok_or_else(|| "query is not available here".to_string())?;
-        engine.query(q, self.time_ms)
+        engine.query(q, self.time_ms).map_err(|e| e.0)
     }
 }
 
@@ -120,7 +130,7 @@ impl Template {
     }
 
     /// Expands the template for one alert.
-    pub fn expand(&self, data: &AlertData, ctx: &Expansion<'_>) -> Result<String, String> {
+    pub fn expand(&self, data: &AlertData, ctx: &Expansion<'_>) -> Result<String, ExpansionError> {
         if let Some(p) = &self.plain {
             return Ok(p.clone());
         }
@@ -138,7 +148,7 @@ impl Template {
         for (name, v) in PREDECLARED.iter().zip([labels, external, url, value]) {
             exec.declare(name, v);
         }
-        exec.run(&self.nodes, &root)
+        exec.run(&self.nodes, &root).map_err(ExpansionError)
     }
 
     /// Expands, or gives Prometheus's placeholder text when expansion fails.

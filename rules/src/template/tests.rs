@@ -3,9 +3,9 @@ use super::*;
 struct FixedQuery;
 
 impl TemplateQuery for FixedQuery {
-    fn query(&self, q: &str, _t: i64) -> Result<Vec<QuerySample>, String> {
+    fn query(&self, q: &str, _t: i64) -> Result<Vec<QuerySample>, TemplateQueryError> {
         if q == "bad(" {
-            return Err("parse error".into());
+            return Err(TemplateQueryError("parse error".into()));
         }
         Ok(vec![
             QuerySample {
@@ -48,6 +48,7 @@ fn expand(text: &str, value: f64) -> Result<String, String> {
             time_ms: 0,
         },
     )
+    .map_err(|e| e.0)
 }
 
 #[test]

@@ -156,7 +156,7 @@ pub(super) fn table_link(c: Call<'_, '_>) -> Result<Value, String> {
 }
 
 pub(super) fn parse_duration(c: Call<'_, '_>) -> Result<Value, String> {
-    let d = crate::duration::parse_prometheus(&c.only_str()?)?;
+    let d = crate::duration::parse_prometheus(&c.only_str()?).map_err(|e| e.to_string())?;
     Ok(Value::Float(d.as_secs_f64()))
 }
 
