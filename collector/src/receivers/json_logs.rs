@@ -120,15 +120,27 @@ fn parse_line(line: &str, now_ns: u64) -> Result<(String, LogRecord), String> {
     Ok((service, record))
 }
 
+/// A line of a JSON-lines body that is not a log record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct JsonLineError {
+    /// Its number, from 1.
+    pub line: usize,
+    /// What is wrong with it.
+    pub message: String,
+}
+
 /// Parses a whole body into OTLP resource logs, one resource per service.
-pub fn parse_json_lines(body: &str, now_ns: u64) -> Result<Vec<ResourceLogs>, String> {
+pub fn parse_json_lines(body: &str, now_ns: u64) -> Result<Vec<ResourceLogs>, JsonLineError> {
     let mut records = RecordsByService::default();
     for (n, line) in body.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let (service, record) =
-            parse_line(line, now_ns).map_err(|e| format!("line {}: {e}", n + 1))?;
+        let (service, record) = parse_line(line, now_ns).map_err(|message| JsonLineError {
+            line: n + 1,
+            message,
+        })?;
         records.push(&service, record);
     }
     Ok(records.into_resource_logs())
@@ -142,8 +154,8 @@ async fn receive(State(state): State<IngestState>, req: Request) -> Response {
             let bytes = state.read_body(&parts.headers, body).await?;
             let text = std::str::from_utf8(&bytes)
                 .map_err(|_| IngestError::BadRequest("body is not UTF-8".into()))?;
-            let resource_logs =
-                parse_json_lines(text, state.now_ns()).map_err(IngestError::BadRequest)?;
+            let resource_logs = parse_json_lines(text, state.now_ns())
+                .map_err(|e| IngestError::BadRequest(e.to_string()))?;
             let request = ExportLogsServiceRequest { resource_logs };
             state.store_logs(PATH, &tenant, request).await
         })
@@ -167,10 +179,13 @@ mod tests {
         let r2 = &logs[1].scope_logs[0].log_records[0];
         assert_eq!(r2.time_unix_nano, 1_700_000_000_000_000_000);
         assert_eq!(r2.observed_time_unix_nano, 7);
-        let err = parse_json_lines("{\"msg\": 1}\n{bad\n", 0).unwrap_err();
+        let err = parse_json_lines("{\"msg\": 1}\n{bad\n", 0)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("line 2: not JSON"), "{err}");
         assert!(parse_json_lines("{\"trace_id\": \"xyz\"}", 0)
             .unwrap_err()
+            .to_string()
             .contains("32 hex digits"));
     }
 }

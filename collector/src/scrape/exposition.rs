@@ -60,8 +60,24 @@ pub struct Exposition {
     pub metadata: Vec<FamilyMetadata>,
 }
 
+/// Why an exposition does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExpositionError {
+    /// A line that is no sample, comment or blank.
+    #[error("line {line}: {message}")]
+    Line {
+        /// Its number, from 1.
+        line: usize,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// OpenMetrics without its closing `# EOF`.
+    #[error("OpenMetrics exposition does not end with # EOF")]
+    MissingEof,
+}
+
 /// Parses an exposition; the first bad line fails it (as a Prometheus scrape does).
-pub fn parse(text: &str, format: Format) -> Result<Exposition, String> {
+pub fn parse(text: &str, format: Format) -> Result<Exposition, ExpositionError> {
     let mut out = Vec::new();
     let mut metadata: Vec<FamilyMetadata> = Vec::new();
     let mut saw_eof = false;
@@ -78,11 +94,14 @@ pub fn parse(text: &str, format: Format) -> Result<Exposition, String> {
             note_metadata(comment, &mut metadata);
             continue;
         }
-        let sample = parse_sample(line, format).map_err(|e| format!("line {}: {e}", i + 1))?;
+        let sample = parse_sample(line, format).map_err(|message| ExpositionError::Line {
+            line: i + 1,
+            message,
+        })?;
         out.push(sample);
     }
     if format == Format::OpenMetrics && !saw_eof {
-        return Err("OpenMetrics exposition does not end with # EOF".into());
+        return Err(ExpositionError::MissingEof);
     }
     Ok(Exposition {
         samples: out,
@@ -289,15 +308,19 @@ mod tests {
         assert_eq!(s[0].value, 17.0);
         assert!(parse("a 1\n", Format::OpenMetrics)
             .unwrap_err()
+            .to_string()
             .contains("EOF"));
     }
 
     #[test]
     fn errors_name_the_line() {
-        let e = parse("ok 1\nbad{x=1} 2\n", Format::PrometheusText).unwrap_err();
+        let e = parse("ok 1\nbad{x=1} 2\n", Format::PrometheusText)
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "line 2: label \"x\" needs =\"value\"");
         assert!(parse("m abc", Format::PrometheusText)
             .unwrap_err()
+            .to_string()
             .contains("invalid value"));
     }
 

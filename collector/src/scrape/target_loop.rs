@@ -180,7 +180,7 @@ async fn fetch(ctx: &LoopContext, target: &ScrapeTarget) -> Result<Exposition, S
         body.extend_from_slice(&chunk);
     }
     let text = String::from_utf8(body).map_err(|_| "body is not UTF-8".to_string())?;
-    exposition::parse(&text, format)
+    exposition::parse(&text, format).map_err(|e| e.to_string())
 }
 
 /// Exposed labels plus the target's; exposed ones that clash are kept as `exported_<name>`.

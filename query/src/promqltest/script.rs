@@ -400,7 +400,7 @@ fn parse_number(s: &str) -> Result<f64, ()> {
 /// `labels values...`: the series selector, then its points.
 fn parse_series_line(line: &str) -> Result<SeriesLine, String> {
     let (desc, values) = split_series(line)?;
-    let labels = parse_labels(desc)?;
+    let labels = parse_labels(desc).map_err(|e| e.to_string())?;
     let mut points = Vec::new();
     let mut has_histograms = false;
     for token in tokens(values) {
@@ -477,14 +477,20 @@ fn closing_brace(line: &str) -> Option<usize> {
     None
 }
 
+/// A series descriptor that is not a selector of `=` matchers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SeriesDescError(String);
+
 /// The labels of a series descriptor, read by the PromQL parser as a selector.
-pub fn parse_labels(desc: &str) -> Result<Labels, String> {
+pub fn parse_labels(desc: &str) -> Result<Labels, SeriesDescError> {
     if desc.trim() == "{}" {
         return Ok(Labels::default());
     }
-    let expr = parser::parse(desc).map_err(|e| format!("invalid series {desc:?}: {e}"))?;
+    let expr = parser::parse(desc)
+        .map_err(|e| SeriesDescError(format!("invalid series {desc:?}: {e}")))?;
     let Expr::VectorSelector(vs) = expr else {
-        return Err(format!("invalid series {desc:?}"));
+        return Err(SeriesDescError(format!("invalid series {desc:?}")));
     };
     let mut pairs: Vec<(String, String)> = Vec::new();
     if let Some(name) = &vs.name {
@@ -492,7 +498,9 @@ pub fn parse_labels(desc: &str) -> Result<Labels, String> {
     }
     for m in &vs.matchers.matchers {
         if !matches!(m.op, MatchOp::Equal) {
-            return Err(format!("series {desc:?} may only use '=' matchers"));
+            return Err(SeriesDescError(format!(
+                "series {desc:?} may only use '=' matchers"
+            )));
         }
         if m.name == METRIC_NAME && vs.name.is_some() {
             continue;
