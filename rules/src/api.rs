@@ -13,8 +13,7 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use taishan_query::api::response::{success, ApiError};
-use taishan_query::api::tenant;
+use taishan_query::{success, tenant, ApiError};
 
 use crate::alert::{Alert, AlertState};
 use crate::file::RuleKind;

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use promql_parser::parser::Expr;
 use promql_parser::util::{walk_expr, ExprVisitor};
 use taishan_core::{Labels, Sample, TenantId, METRIC_NAME};
-use taishan_query::engine::value::Grid;
-use taishan_query::{Engine, QueryValue};
+use taishan_query::{Engine, Grid, QueryValue};
 
 use crate::alert::{ALERTS_FOR_STATE_METRIC, ALERTS_METRIC};
 use crate::alerting::{AlertContext, AlertingRule};

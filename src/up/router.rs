@@ -9,8 +9,7 @@ use prometheus::Registry;
 use taishan_core::config::Config;
 use taishan_core::{Clock, MetadataRegistry};
 use taishan_guard_control::{guard_routes, ControlPlane};
-use taishan_query::api::ServerStatus;
-use taishan_query::{query_routes, QueryMetrics, QueryState};
+use taishan_query::{query_routes, QueryMetrics, QueryState, ServerStatus};
 use taishan_rules::rules_routes;
 
 use super::stores::Stores;

@@ -162,11 +162,6 @@ impl RangeInput {
     pub fn window_end(&self, ts: i64) -> i64 {
         self.at_ms.unwrap_or(ts) - self.offset_ms
     }
-
-    /// How many samples are held.
-    pub fn sample_count(&self) -> usize {
-        self.series.iter().map(|s| s.points.len()).sum()
-    }
 }
 
 /// Index bounds of the samples in `(end - range, end]`, moving forward from `prev`.
