@@ -454,36 +454,26 @@ impl KeyedRateLimiter {
     }
 }
 
-impl Guard for RateLimiter {
-    fn name(&self) -> &Arc<str> {
-        &self.limit.flag.name
-    }
+/// Both limiters are one kind of guard over their shared [`Limit`].
+trait Limited: Send + Sync + std::fmt::Debug + 'static {
+    fn limit(&self) -> &Limit;
+}
 
-    fn kind(&self) -> GuardKind {
-        GuardKind::RateLimit
-    }
-
-    fn state(&self) -> GuardState {
-        self.limit.state()
-    }
-
-    fn rejected(&self) -> u64 {
-        RateLimiter::rejected(self)
-    }
-
-    fn apply(&self, command: &GuardCommand, reason: &str, now_ms: i64) -> bool {
-        self.limit.apply(command, reason, now_ms)
-    }
-
-    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
-        self
+impl Limited for RateLimiter {
+    fn limit(&self) -> &Limit {
+        &self.limit
     }
 }
 
-/// The same guard as [`RateLimiter`], with a bucket per key.
-impl Guard for KeyedRateLimiter {
+impl Limited for KeyedRateLimiter {
+    fn limit(&self) -> &Limit {
+        &self.limit
+    }
+}
+
+impl<L: Limited> Guard for L {
     fn name(&self) -> &Arc<str> {
-        &self.limit.flag.name
+        &self.limit().flag.name
     }
 
     fn kind(&self) -> GuardKind {
@@ -491,15 +481,15 @@ impl Guard for KeyedRateLimiter {
     }
 
     fn state(&self) -> GuardState {
-        self.limit.state()
+        self.limit().state()
     }
 
     fn rejected(&self) -> u64 {
-        KeyedRateLimiter::rejected(self)
+        self.limit().flag.rejected.load(Ordering::Relaxed)
     }
 
     fn apply(&self, command: &GuardCommand, reason: &str, now_ms: i64) -> bool {
-        self.limit.apply(command, reason, now_ms)
+        self.limit().apply(command, reason, now_ms)
     }
 
     fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
