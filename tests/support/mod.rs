@@ -115,7 +115,7 @@ impl Taishan {
             .stderr(log_file)
             .spawn()
             .expect("start taishan");
-        let t = Self {
+        let mut t = Self {
             child: Some(child),
             base: format!("http://127.0.0.1:{port}"),
             otlp_grpc: String::new(),
@@ -126,12 +126,19 @@ impl Taishan {
         };
         let c = client();
         let ready = format!("{}/-/ready", t.base);
-        wait_for("taishan to become ready", Duration::from_secs(60), || {
-            c.get(&ready)
-                .send()
-                .ok()
-                .filter(|r| r.status().is_success())
-        });
+        let start = Instant::now();
+        while !c.get(&ready).send().is_ok_and(|r| r.status().is_success()) {
+            // A process that exited (a port taken meanwhile, a bad config) says why in its log.
+            let exited = t.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            if exited.is_some() || start.elapsed() > Duration::from_secs(60) {
+                panic!(
+                    "taishan did not become ready ({}):\n{}",
+                    exited.map_or("timed out after 60s".to_string(), |s| s.to_string()),
+                    t.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         t
     }
 
