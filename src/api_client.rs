@@ -1,43 +1,44 @@
 //! Calls to a running Taishan's JSON APIs from the CLI: the tenant header, and the server's
 //! error (Prometheus's `errorType` and `error`) as the message when it refuses.
 
+use anyhow::{bail, Context};
 use serde_json::Value;
 
 use crate::cli::Server;
 
-fn answer(url: &str, resp: reqwest::blocking::Response) -> Result<Value, String> {
+fn answer(url: &str, resp: reqwest::blocking::Response) -> anyhow::Result<Value> {
     let status = resp.status();
-    let body = resp.text().map_err(|e| format!("{url}: {e}"))?;
+    let body = resp.text().with_context(|| url.to_string())?;
     let v: Value =
-        serde_json::from_str(&body).map_err(|_| format!("{url} answered {status}: {body}"))?;
+        serde_json::from_str(&body).with_context(|| format!("{url} answered {status}: {body}"))?;
     if !status.is_success() {
-        return Err(format!(
+        bail!(
             "{} ({status}): {}",
             v["errorType"].as_str().unwrap_or("error"),
             v["error"].as_str().unwrap_or(&body)
-        ));
+        );
     }
     Ok(v)
 }
 
 /// GETs `path` with `params`; the JSON answer, or the server's error.
-pub fn get(server: &Server, path: &str, params: &[(&str, String)]) -> Result<Value, String> {
+pub fn get(server: &Server, path: &str, params: &[(&str, String)]) -> anyhow::Result<Value> {
     let url = format!("{}{path}", server.url.trim_end_matches('/'));
     let mut req = reqwest::blocking::Client::new().get(&url).query(params);
     if let Some(t) = &server.tenant {
         req = req.header(taishan_core::TENANT_HEADER, t);
     }
-    let resp = req.send().map_err(|e| format!("{url}: {e}"))?;
+    let resp = req.send().with_context(|| url.clone())?;
     answer(&url, resp)
 }
 
 /// POSTs `body` as JSON to `path`; the JSON answer, or the server's error.
-pub fn post(server: &Server, path: &str, body: &Value) -> Result<Value, String> {
+pub fn post(server: &Server, path: &str, body: &Value) -> anyhow::Result<Value> {
     let url = format!("{}{path}", server.url.trim_end_matches('/'));
     let mut req = reqwest::blocking::Client::new().post(&url).json(body);
     if let Some(t) = &server.tenant {
         req = req.header(taishan_core::TENANT_HEADER, t);
     }
-    let resp = req.send().map_err(|e| format!("{url}: {e}"))?;
+    let resp = req.send().with_context(|| url.clone())?;
     answer(&url, resp)
 }

@@ -42,7 +42,7 @@ pub fn run(cmd: &GuardsCommand) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("taishan guards: {e}");
+            eprintln!("taishan guards: {e:#}");
             ExitCode::from(1)
         }
     }
@@ -74,7 +74,7 @@ fn decision(d: &Value) -> String {
     )
 }
 
-fn list(server: &Server) -> Result<String, String> {
+fn list(server: &Server) -> anyhow::Result<String> {
     let v = get(server, "/api/v1/guards", &[])?;
     if server.output == OutputFormat::Json {
         return Ok(format!("{v}\n"));
@@ -115,7 +115,7 @@ fn list(server: &Server) -> Result<String, String> {
     Ok(out)
 }
 
-fn change(c: &GuardChange, mut body: Value) -> Result<String, String> {
+fn change(c: &GuardChange, mut body: Value) -> anyhow::Result<String> {
     body["reason"] = json!(c.reason);
     body["who"] = json!(c.who);
     let path = format!("/api/v1/guards/{}/{}", c.service, c.guard);
@@ -138,7 +138,7 @@ fn audit(
     service: &Option<String>,
     guard: &Option<String>,
     limit: usize,
-) -> Result<String, String> {
+) -> anyhow::Result<String> {
     let mut params = vec![("limit", limit.to_string())];
     if let Some(s) = service {
         params.push(("service", s.clone()));

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use anyhow::{bail, Context};
 use serde_json::Value;
 
 use crate::cli::{OutputFormat, QueryArgs};
@@ -15,30 +16,30 @@ pub fn run(args: &QueryArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("taishan query: {e}");
+            eprintln!("taishan query: {e:#}");
             ExitCode::from(1)
         }
     }
 }
 
 /// A time flag as Unix seconds: RFC 3339 or a number.
-fn unix_seconds(flag: &str, value: &str) -> Result<String, String> {
+fn unix_seconds(flag: &str, value: &str) -> anyhow::Result<String> {
     if value.parse::<f64>().is_ok() {
         return Ok(value.to_string());
     }
     let t = humantime::parse_rfc3339_weak(value)
-        .map_err(|e| format!("--{flag} {value:?} is neither RFC 3339 nor Unix seconds: {e}"))?;
-    let d = t
-        .duration_since(UNIX_EPOCH)
-        .map_err(|_| format!("--{flag} {value:?} is before 1970"))?;
+        .with_context(|| format!("--{flag} {value:?} is neither RFC 3339 nor Unix seconds"))?;
+    let Ok(d) = t.duration_since(UNIX_EPOCH) else {
+        bail!("--{flag} {value:?} is before 1970");
+    };
     Ok(format!("{:.3}", d.as_secs_f64()))
 }
 
-fn ask(args: &QueryArgs) -> Result<String, String> {
+fn ask(args: &QueryArgs) -> anyhow::Result<String> {
     let mut form: Vec<(&str, String)> = vec![("query", args.expr.clone())];
     let path = if let Some(start) = &args.start {
         let (Some(end), Some(step)) = (&args.end, &args.step) else {
-            return Err("a range query needs --start, --end and --step".into());
+            bail!("a range query needs --start, --end and --step");
         };
         form.push(("start", unix_seconds("start", start)?));
         form.push(("end", unix_seconds("end", end)?));
@@ -50,7 +51,7 @@ fn ask(args: &QueryArgs) -> Result<String, String> {
             None => {
                 let now = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
-                    .map_err(|e| e.to_string())?;
+                    .context("the system clock is before 1970")?;
                 format!("{:.3}", now.as_secs_f64())
             }
         };
@@ -60,25 +61,25 @@ fn ask(args: &QueryArgs) -> Result<String, String> {
     let client = reqwest::blocking::Client::builder()
         .timeout(*args.timeout)
         .build()
-        .map_err(|e| e.to_string())?;
+        .context("building the HTTP client")?;
     let url = format!("{}{path}", args.url.trim_end_matches('/'));
     let mut req = client.post(&url).form(&form);
     if let Some(t) = &args.tenant {
         req = req.header(taishan_core::TENANT_HEADER, t);
     }
-    let resp = req.send().map_err(|e| format!("{url}: {e}"))?;
+    let resp = req.send().with_context(|| url.clone())?;
     let status = resp.status();
     let body = resp
         .text()
-        .map_err(|e| format!("{url}: reading the answer: {e}"))?;
+        .with_context(|| format!("{url}: reading the answer"))?;
     let v: Value = serde_json::from_str(&body)
-        .map_err(|_| format!("{url} answered {status} with a body that is not JSON: {body}"))?;
+        .with_context(|| format!("{url} answered {status} with a body that is not JSON: {body}"))?;
     if v["status"] != "success" {
-        return Err(format!(
+        bail!(
             "{} ({status}): {}",
             v["errorType"].as_str().unwrap_or("error"),
             v["error"].as_str().unwrap_or(&body)
-        ));
+        );
     }
     let mut out = match args.output {
         OutputFormat::Json => format!("{body}\n"),

@@ -37,14 +37,14 @@ fn search_params<'a>(
     params
 }
 
-fn finish(result: Result<String, String>) -> ExitCode {
+fn finish(result: anyhow::Result<String>) -> ExitCode {
     match result {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("taishan: {e}");
+            eprintln!("taishan: {e:#}");
             ExitCode::from(1)
         }
     }

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::{serve_http, Prometheus};
-use taishan_core::{Labels, MetricBatch, Sample, SeriesSamples, SystemClock, TenantId};
+use taishan_core::{
+    AppendError, Labels, MetricBatch, Sample, SeriesSamples, SystemClock, TenantId,
+};
 use taishan_query::{Engine, QueryLimits};
 use taishan_rules::schedule::slot_offset_ns;
 use taishan_rules::{EvalEnv, Group, RuleFile, SampleWriter};
@@ -107,12 +109,15 @@ struct StoreWriter {
 }
 
 impl SampleWriter for StoreWriter {
-    fn write(&self, tenant: &TenantId, series: Vec<(Labels, Sample)>) -> Result<usize, String> {
+    fn write(
+        &self,
+        tenant: &TenantId,
+        series: Vec<(Labels, Sample)>,
+    ) -> Result<usize, AppendError> {
         let batch = MetricBatch::from_samples(tenant.clone(), series);
         self.runtime
             .block_on(self.db.append(batch))
             .map(|o| o.rejected_count())
-            .map_err(|e| e.to_string())
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use promql_parser::parser::Expr;
 use promql_parser::util::{walk_expr, ExprVisitor};
-use taishan_core::{Labels, Sample, TenantId, METRIC_NAME};
+use taishan_core::{AppendError, Labels, Sample, TenantId, METRIC_NAME};
 use taishan_query::{Engine, Grid, QueryValue};
 
 use crate::alert::{ALERTS_FOR_STATE_METRIC, ALERTS_METRIC};
@@ -20,7 +20,8 @@ use crate::template::{QuerySample, TemplateQuery, TemplateQueryError};
 pub trait SampleWriter: Send + Sync {
     /// Writes `series` for `tenant`; returns how many samples the store refused (out of
     /// order, duplicate), or why nothing was written.
-    fn write(&self, tenant: &TenantId, series: Vec<(Labels, Sample)>) -> Result<usize, String>;
+    fn write(&self, tenant: &TenantId, series: Vec<(Labels, Sample)>)
+        -> Result<usize, AppendError>;
 }
 
 /// A rule of either kind.

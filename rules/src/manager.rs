@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use taishan_core::{Bus, Clock, Labels, MetricBatch, Sample, TenantId};
+use taishan_core::{AppendError, Bus, Clock, Labels, MetricBatch, Sample, TenantId};
 use taishan_query::Engine;
 use taishan_store::Tsdb;
 use tokio::task::JoinHandle;
@@ -101,12 +101,13 @@ impl BusWriter {
 }
 
 impl SampleWriter for BusWriter {
-    fn write(&self, tenant: &TenantId, series: Vec<(Labels, Sample)>) -> Result<usize, String> {
+    fn write(
+        &self,
+        tenant: &TenantId,
+        series: Vec<(Labels, Sample)>,
+    ) -> Result<usize, AppendError> {
         let batch = MetricBatch::from_samples(tenant.clone(), series);
-        let outcome = self
-            .runtime
-            .block_on(self.bus.publish(batch))
-            .map_err(|e| e.to_string())?;
+        let outcome = self.runtime.block_on(self.bus.publish(batch))?;
         Ok(outcome.rejected_count())
     }
 }

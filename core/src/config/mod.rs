@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use demo::{ChannelProfile, DemoConfig, TrafficConfig};
 pub use ingest::IngestConfig;
 pub use logs::LogsConfig;
-pub use positions::{FieldPositions, Position};
+pub use positions::{FieldPositions, Position, YamlSyntaxError};
 pub use query::QueryConfig;
 pub use rules::RulesConfig;
 pub use scrape::{ScrapeConfig, ScrapeJob};
@@ -160,7 +160,7 @@ impl Config {
         };
         let positions = match FieldPositions::index(text) {
             Ok(p) => p,
-            Err((pos, msg)) => return Err(vec![diag(Some(pos), String::new(), msg)]),
+            Err(e) => return Err(vec![diag(Some(e.position), String::new(), e.message)]),
         };
         let root: serde_yaml_ng::Value = if text.trim().is_empty() {
             serde_yaml_ng::Value::Null

@@ -18,6 +18,16 @@ pub struct Position {
     pub column: usize,
 }
 
+/// A document that is not YAML, with where the parser stopped.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct YamlSyntaxError {
+    /// Where the parser stopped.
+    pub position: Position,
+    /// The parser's reason.
+    pub message: String,
+}
+
 /// Field path to position, for one document.
 #[derive(Debug, Default)]
 pub struct FieldPositions {
@@ -26,13 +36,16 @@ pub struct FieldPositions {
 
 impl FieldPositions {
     /// Indexes `text`; a syntax error yields its position and message.
-    pub fn index(text: &str) -> Result<Self, (Position, String)> {
+    pub fn index(text: &str) -> Result<Self, YamlSyntaxError> {
         let mut walker = Walker::default();
         Parser::new_from_str(text)
             .load(&mut walker, false)
             .map_err(|e| {
                 let m = e.marker();
-                (position_of(m), e.info().to_string())
+                YamlSyntaxError {
+                    position: position_of(m),
+                    message: e.info().to_string(),
+                }
             })?;
         Ok(Self {
             by_path: walker.found,
@@ -170,7 +183,10 @@ mod tests {
 
     #[test]
     fn syntax_errors_carry_a_position() {
-        let (pos, msg) = FieldPositions::index("a: [1, 2\nb: 3\n").unwrap_err();
+        let YamlSyntaxError {
+            position: pos,
+            message: msg,
+        } = FieldPositions::index("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(pos.line >= 1, "{pos:?}");
         assert!(!msg.is_empty());
     }

@@ -18,7 +18,23 @@ pub struct FileOutcome {
     /// The file.
     pub path: PathBuf,
     /// Its report, or why it could not run.
-    pub report: Result<FileReport, String>,
+    pub report: Result<FileReport, FileError>,
+}
+
+/// Why a file could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// The file could not be read.
+    #[error("cannot read: {0}")]
+    Read(#[from] std::io::Error),
+    /// The script is malformed; the path prefixes the error's own `line: reason`.
+    #[error("{path}:{source}")]
+    Script {
+        /// The script's path as given.
+        path: String,
+        /// What was wrong, and on which line.
+        source: RunError,
+    },
 }
 
 /// Runs each file.
@@ -32,9 +48,12 @@ pub fn run_files(paths: &[PathBuf]) -> Vec<FileOutcome> {
         .collect()
 }
 
-fn run_file(path: &Path) -> Result<FileReport, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
-    run_script(&text).map_err(|e| format!("{}:{e}", path.display()))
+fn run_file(path: &Path) -> Result<FileReport, FileError> {
+    let text = std::fs::read_to_string(path)?;
+    run_script(&text).map_err(|source| FileError::Script {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// Totals over files: `(passed, failed, skipped)`; a file that could not run counts as one

@@ -120,12 +120,12 @@ impl ActionFile {
 
     /// Parses and checks an action file; every problem is reported with file:line.
     pub fn parse(file: &str, text: &str) -> Result<Self, Vec<RuleFileError>> {
-        let positions = FieldPositions::index(text).map_err(|(pos, message)| {
+        let positions = FieldPositions::index(text).map_err(|e| {
             vec![RuleFileError {
                 file: file.to_string(),
-                position: Some(pos),
+                position: Some(e.position),
                 context: String::new(),
-                message: format!("not valid YAML: {message}"),
+                message: format!("not valid YAML: {}", e.message),
             }]
         })?;
         let mut errors = Vec::new();

@@ -147,12 +147,12 @@ impl RuleFile {
     pub fn parse(file: &str, text: &str) -> Result<Self, Vec<RuleFileError>> {
         let positions = match FieldPositions::index(text) {
             Ok(p) => p,
-            Err((pos, message)) => {
+            Err(e) => {
                 return Err(vec![RuleFileError {
                     file: file.to_string(),
-                    position: Some(pos),
+                    position: Some(e.position),
                     context: String::new(),
-                    message: format!("not valid YAML: {message}"),
+                    message: format!("not valid YAML: {}", e.message),
                 }])
             }
         };

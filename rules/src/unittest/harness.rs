@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use taishan_core::{Labels, ManualClock, MetricBatch, Sample, SeriesSamples, TenantId};
+use taishan_core::{
+    AppendError, Labels, ManualClock, MetricBatch, Sample, SeriesSamples, TenantId,
+};
 use taishan_query::promqltest::script::{parse_labels, parse_script, Command};
 use taishan_query::{Engine, QueryLimits};
 use taishan_store::{Tsdb, TsdbOptions};
@@ -96,7 +98,9 @@ impl Harness {
                 None => merged.push(s),
             }
         }
-        let refused = self.write_batch(MetricBatch::new(TenantId::default(), merged))?;
+        let refused = self
+            .write_batch(MetricBatch::new(TenantId::default(), merged))
+            .map_err(|e| e.to_string())?;
         if refused > 0 {
             return Err(format!("    the store refused {refused} input samples"));
         }
@@ -109,11 +113,8 @@ impl Harness {
         &self.db
     }
 
-    fn write_batch(&self, batch: MetricBatch) -> Result<usize, String> {
-        let outcome = self
-            .runtime
-            .block_on(self.db.append(batch))
-            .map_err(|e| e.to_string())?;
+    fn write_batch(&self, batch: MetricBatch) -> Result<usize, AppendError> {
+        let outcome = self.runtime.block_on(self.db.append(batch))?;
         Ok(outcome.rejected_count())
     }
 
@@ -182,7 +183,11 @@ impl Harness {
 }
 
 impl SampleWriter for Harness {
-    fn write(&self, tenant: &TenantId, series: Vec<(Labels, Sample)>) -> Result<usize, String> {
+    fn write(
+        &self,
+        tenant: &TenantId,
+        series: Vec<(Labels, Sample)>,
+    ) -> Result<usize, AppendError> {
         let batch = MetricBatch::from_samples(tenant.clone(), series);
         self.write_batch(batch)
     }
