@@ -37,7 +37,13 @@ pub fn start_taishan(dir: &Path, extra_config: &str) -> Taishan {
     .expect("config");
     let log = std::fs::File::create(dir.join("taishan.log")).expect("log");
     let child = Command::new(env!("CARGO_BIN_EXE_taishan"))
-        .args(["up", "--no-demo", "--config"])
+        .args([
+            "up",
+            "--no-demo",
+            "--alerter-listen",
+            "127.0.0.1:0",
+            "--config",
+        ])
         .arg(&config)
         .arg("--data-dir")
         .arg(dir.join("data"))

@@ -322,6 +322,14 @@ pub struct UpArgs {
     /// Do not run the demo services and their traffic (same as `demo.enabled: false`).
     #[arg(long, env = "TAISHAN_NO_DEMO")]
     pub no_demo: bool,
+    /// An unchanged `alertmanager.yml` for the alerter (overrides alerter.config_file);
+    /// without one, alerts are grouped and shown on :9093 but notified to nobody.
+    #[arg(long, env = "TAISHAN_ALERTER_CONFIG")]
+    pub alerter_config: Option<PathBuf>,
+    /// Address of the Alertmanager-compatible API (overrides alerter.listen). Port 0 picks
+    /// a free port, printed at start-up.
+    #[arg(long, env = "TAISHAN_ALERTER_LISTEN")]
+    pub alerter_listen: Option<SocketAddr>,
 }
 
 /// Options of `taishan traffic`.

@@ -1,6 +1,7 @@
 //! `taishan`: the CLI and the wiring of every part into one process.
 
 mod admin;
+mod alert_forwarder;
 mod api_client;
 mod check;
 mod cli;

@@ -82,6 +82,8 @@ pub struct RuleEngineParts<'a> {
     pub ui_url: String,
     /// Where actions send their decisions.
     pub plane: Arc<ControlPlane>,
+    /// Told of every evaluation besides the actions (the alerter's forwarder).
+    pub listeners: Vec<Arc<dyn EvaluationListener>>,
 }
 
 /// The running rule engine.
@@ -90,6 +92,7 @@ pub struct RuleEngine {
     pub manager: Arc<RuleManager>,
     plane: Arc<ControlPlane>,
     clock: Arc<dyn Clock>,
+    listeners: Vec<Arc<dyn EvaluationListener>>,
 }
 
 impl RuleEngine {
@@ -117,6 +120,7 @@ impl RuleEngine {
             manager,
             plane: parts.plane,
             clock: parts.clock,
+            listeners: parts.listeners,
         };
         engine.set_actions(set);
         engine.manager.apply(&set.rules).await;
@@ -151,7 +155,8 @@ impl RuleEngine {
                 tracing::error!(error = %e, "could not release a guard whose action is gone");
             }
         }
-        let listeners: Vec<Arc<dyn EvaluationListener>> = vec![engine];
+        let mut listeners: Vec<Arc<dyn EvaluationListener>> = vec![engine];
+        listeners.extend(self.listeners.iter().cloned());
         self.manager.replace_listeners(listeners);
     }
 

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use prost::Message;
 use serde_json::Value;
-use support::{otel_python, Taishan};
+use support::{run_test_python, Taishan};
 use taishan_collector::receivers::loki::proto::{
     EntryAdapter, LabelPair, PushRequest, StreamAdapter, Timestamp,
 };
@@ -37,16 +37,7 @@ fn a_python_loki_client_and_a_protobuf_push_are_stored_and_searchable() {
     let t = Taishan::start(&dir.path().join("d"), "");
     let push_url = format!("{}/loki/api/v1/push", t.base);
 
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/loki/push_logs.py");
-    let out = Command::new(otel_python())
-        .args([script, &push_url, "bank-a", TRACE_ID])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_test_python("loki/push_logs.py", &[&push_url, "bank-a", TRACE_ID]);
 
     let lines = search(&t, "bank-a", "service=loan&limit=10");
     let bodies: Vec<&str> = lines

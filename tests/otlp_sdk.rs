@@ -4,21 +4,12 @@
 
 mod support;
 
-use std::process::Command;
-
-use support::{otel_python, result, Taishan};
+use support::{result, run_test_python, Taishan};
 
 fn export(protocol: &str, endpoint: &str, tenant: &str, temporality: &str) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/otel/export_metrics.py");
-    let out = Command::new(otel_python())
-        .args([script, protocol, endpoint, tenant, temporality])
-        .output()
-        .expect("run the Python exporter");
-    assert!(
-        out.status.success(),
-        "{protocol}/{temporality} export failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    run_test_python(
+        "otel/export_metrics.py",
+        &[protocol, endpoint, tenant, temporality],
     );
 }
 

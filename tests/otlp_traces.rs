@@ -6,7 +6,7 @@ mod support;
 use std::process::Command;
 
 use serde_json::Value;
-use support::{otel_python, Taishan};
+use support::{run_test_python, Taishan};
 
 fn get(t: &Taishan, path: &str, tenant: &str) -> (u16, Value) {
     let r = support::client()
@@ -37,22 +37,9 @@ fn python_sdk_call_chain_is_one_trace() {
         &dir.path().join("d"),
         "traces:\n  signals_interval: 1s\n  pair_wait: 1s\n",
     );
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/otel/export_traces.py");
-    let out = Command::new(otel_python())
-        .args([
-            script,
-            &t.otlp_http,
-            &format!("http://{}", t.otlp_grpc),
-            "bank-a",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let trace_id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let grpc = format!("http://{}", t.otlp_grpc);
+    let out = run_test_python("otel/export_traces.py", &[&t.otlp_http, &grpc, "bank-a"]);
+    let trace_id = out.trim().to_string();
     assert_eq!(trace_id.len(), 32);
 
     let (status, trace) = get(&t, &format!("/api/traces/{trace_id}"), "bank-a");

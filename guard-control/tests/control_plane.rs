@@ -286,39 +286,37 @@ fn followers_in_process_and_over_http_hear_of_changes_at_once() {
     });
 
     // Bad requests say what is wrong.
-    let bad = http
-        .post(format!("{base}/api/v1/guards/shop/upstream"))
-        .json(&serde_json::json!({"command": "explode", "reason": "x"}))
-        .send()
-        .expect("bad");
-    assert_eq!(bad.status(), 400);
-    assert!(bad
-        .text()
-        .unwrap_or_default()
-        .contains("open_breaker | half_open_breaker"));
-    let no_reason = http
-        .post(format!("{base}/api/v1/guards/shop/upstream"))
-        .json(&serde_json::json!({"command": "close_breaker"}))
-        .send()
-        .expect("no reason");
-    assert_eq!(no_reason.status(), 400);
-    let wrong_kind = http
-        .post(format!("{base}/api/v1/guards/payment/risk-model"))
-        .json(&serde_json::json!({"command": "open_breaker", "reason": "x"}))
-        .send()
-        .expect("wrong kind");
-    assert_eq!(wrong_kind.status(), 400);
-    assert!(wrong_kind
-        .text()
-        .unwrap_or_default()
-        .contains("is a degrade guard"));
-    let unknown = http
-        .post(format!("{base}/api/v1/guards/payment/bank-q"))
-        .json(&serde_json::json!({"command": "open_breaker", "reason": "x"}))
-        .send()
-        .expect("unknown");
-    assert_eq!(unknown.status(), 404);
-    assert!(unknown.text().unwrap_or_default().contains("bank-a"));
+    let command = |path: &str, body: serde_json::Value| {
+        let resp = http
+            .post(format!("{base}/api/v1/guards/{path}"))
+            .json(&body)
+            .send()
+            .expect(path);
+        (resp.status(), resp.text().unwrap_or_default())
+    };
+    let bad = command(
+        "shop/upstream",
+        serde_json::json!({"command": "explode", "reason": "x"}),
+    );
+    assert_eq!(bad.0, 400);
+    assert!(bad.1.contains("open_breaker | half_open_breaker"));
+    let no_reason = command(
+        "shop/upstream",
+        serde_json::json!({"command": "close_breaker"}),
+    );
+    assert_eq!(no_reason.0, 400);
+    let wrong_kind = command(
+        "payment/risk-model",
+        serde_json::json!({"command": "open_breaker", "reason": "x"}),
+    );
+    assert_eq!(wrong_kind.0, 400);
+    assert!(wrong_kind.1.contains("is a degrade guard"));
+    let unknown = command(
+        "payment/bank-q",
+        serde_json::json!({"command": "open_breaker", "reason": "x"}),
+    );
+    assert_eq!(unknown.0, 404);
+    assert!(unknown.1.contains("bank-a"));
 
     let listed: serde_json::Value = http
         .get(format!("{base}/api/v1/guards"))

@@ -47,6 +47,18 @@ pub fn print_banner(addr: SocketAddr, otlp: &OtlpServers, args: &UpArgs, receive
     println!("  own metrics              {base}/metrics");
 }
 
+/// Prints where the alerter listens and what it notifies.
+pub fn print_alerter(server: &super::alerter::AlerterServer) {
+    let base = format!("http://{}", server.addr);
+    let config = match &server.config_file {
+        Some(f) => f.display().to_string(),
+        None => "none: alerts are held, notified to nobody (--alerter-config)".into(),
+    };
+    println!(
+        "  alerter (Alertmanager)   {base}/api/v2/alerts, {base}/api/v2/status (config: {config})"
+    );
+}
+
 /// Starts the demo services, exporting their telemetry to this process's OTLP receiver.
 pub async fn start_demo(
     config: &Config,

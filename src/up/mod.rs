@@ -2,6 +2,7 @@
 //! build the ingest surface, [`router`] puts the API address together, [`loops`] spawns the
 //! background work and [`banner`] says where everything is.
 
+mod alerter;
 mod banner;
 mod loops;
 mod router;
@@ -10,6 +11,7 @@ mod stores;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use taishan_alerter::AlerterMetrics;
 use taishan_collector::receivers::select;
 use taishan_collector::{ingest_surface, IngestMetrics, IngestState};
 use taishan_core::config::{Config, FieldError};
@@ -20,6 +22,7 @@ use taishan_rules::RuleMetrics;
 use taishan_store::StoreMetrics;
 use tokio_util::sync::CancellationToken;
 
+use crate::alert_forwarder::AlertForwarder;
 use crate::cli::UpArgs;
 use crate::otlp::{OtlpEndpoints, OtlpServers};
 use crate::rule_engine::{self, RuleEngine};
@@ -42,6 +45,9 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
     };
     if let Some(addr) = args.http_listen {
         config.server.http_listen = addr;
+    }
+    if let Some(addr) = args.alerter_listen {
+        config.alerter.listen = addr;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -75,6 +81,7 @@ struct OwnMetrics {
     query: QueryMetrics,
     rules: RuleMetrics,
     guards: ControlMetrics,
+    alerter: AlerterMetrics,
 }
 
 impl OwnMetrics {
@@ -87,6 +94,7 @@ impl OwnMetrics {
             rules: RuleMetrics::register(&registry).context("registering rule metrics")?,
             guards: ControlMetrics::register(&registry)
                 .context("registering guard control metrics")?,
+            alerter: AlerterMetrics::register(&registry).context("registering alerter metrics")?,
             registry,
         })
     }
@@ -119,6 +127,22 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     let surface = ingest_surface(&ingest, &receivers);
     let plane =
         rule_engine::open_control_plane(&args.data_dir, clock.clone(), metrics.guards).await?;
+    let alerter = alerter::AlerterServer::open(
+        &config,
+        args.alerter_config.clone(),
+        clock.clone(),
+        metrics.alerter,
+    )
+    .await?;
+    let ui_url = format!("http://{}", config.server.http_listen);
+    let forwarder = AlertForwarder::new(
+        alerter.alerter.clone(),
+        config
+            .rules
+            .external_url
+            .clone()
+            .unwrap_or_else(|| ui_url.clone()),
+    );
     let rules = Arc::new(
         RuleEngine::start(
             rule_engine::RuleEngineParts {
@@ -127,8 +151,9 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
                 bus: stores.bus.clone(),
                 clock: clock.clone(),
                 metrics: metrics.rules,
-                ui_url: format!("http://{}", config.server.http_listen),
+                ui_url,
                 plane: plane.clone(),
+                listeners: vec![Arc::new(forwarder)],
             },
             &rule_set,
         )
@@ -164,6 +189,8 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     };
     let otlp = OtlpServers::start(otlp_endpoints, cancel.clone()).await?;
     banner::print_banner(addr, &otlp, &args, &surface.summaries);
+    banner::print_alerter(&alerter);
+    let mut alerter_tasks = alerter.spawn(&cancel);
     let demo = match demo_on {
         true => Some(banner::start_demo(&config, &args, &otlp, clock.clone(), plane).await?),
         false => None,
@@ -202,7 +229,8 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         .context("the HTTP server task")?
         .context("serving HTTP")?;
     otlp.join().await;
-    for task in loops {
+    alerter_tasks.extend(loops);
+    for task in alerter_tasks {
         let _ = task.await;
     }
     let db = stores.db;

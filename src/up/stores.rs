@@ -53,26 +53,26 @@ impl Stores {
             tracing::warn!(segment = c.segment, offset = c.offset, reason = %c.reason, "the write-ahead log was repaired at start-up");
         }
         let db = Arc::new(db);
-        let trace_options = TraceStoreOptions {
-            dir: data_dir.join("traces"),
-            retention: config.traces.retention,
-            retention_bytes: config.traces.retention_size.bytes(),
-            segment_bytes: config.traces.segment_size.bytes(),
-        };
-        let traces = tokio::task::spawn_blocking(move || TraceStore::open(trace_options))
-            .await
-            .context("opening the trace store")?
-            .context("opening the trace store")?;
-        let log_options = LogStoreOptions {
-            dir: data_dir.join("logs"),
-            retention: config.logs.retention,
-            retention_bytes: config.logs.retention_size.bytes(),
-            segment_bytes: config.logs.segment_size.bytes(),
-        };
-        let logs = tokio::task::spawn_blocking(move || LogStore::open(log_options))
-            .await
-            .context("opening the log store")?
-            .context("opening the log store")?;
+        let traces = open_blocking("the trace store", {
+            let options = TraceStoreOptions {
+                dir: data_dir.join("traces"),
+                retention: config.traces.retention,
+                retention_bytes: config.traces.retention_size.bytes(),
+                segment_bytes: config.traces.segment_size.bytes(),
+            };
+            move || TraceStore::open(options)
+        })
+        .await?;
+        let logs = open_blocking("the log store", {
+            let options = LogStoreOptions {
+                dir: data_dir.join("logs"),
+                retention: config.logs.retention,
+                retention_bytes: config.logs.retention_size.bytes(),
+                segment_bytes: config.logs.segment_size.bytes(),
+            };
+            move || LogStore::open(options)
+        })
+        .await?;
         let pair_wait = i64::try_from(config.traces.pair_wait.as_millis()).unwrap_or(i64::MAX);
         Ok(Self {
             bus: Arc::new(InProcessBus::new(db.clone())),
@@ -93,4 +93,19 @@ impl Stores {
         let logs = LogSink::new(self.logs.clone()).with_gate(gate());
         (Arc::new(spans), Arc::new(logs))
     }
+}
+
+/// Runs a store's `open` (it replays from disk) off the async workers.
+async fn open_blocking<T, E>(
+    what: &'static str,
+    open: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    tokio::task::spawn_blocking(open)
+        .await
+        .with_context(|| format!("opening {what}"))?
+        .with_context(|| format!("opening {what}"))
 }

@@ -71,6 +71,8 @@ pub struct Taishan {
     /// OTLP/HTTP base URL, when the helper chose it.
     pub otlp_http: String,
     pub data_dir: PathBuf,
+    /// The alerter's base URL (its Alertmanager API).
+    pub alerter: String,
     config: PathBuf,
     log: PathBuf,
 }
@@ -97,6 +99,7 @@ impl Taishan {
 
     pub fn start_with_config(data_dir: &Path, config: &Path) -> Self {
         let port = free_port();
+        let alerter_port = free_port();
         let log = data_dir.with_extension(format!("{port}.log"));
         let log_file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_taishan"))
@@ -105,6 +108,7 @@ impl Taishan {
             .arg("--config")
             .arg(config)
             .args(["--http-listen", &format!("127.0.0.1:{port}")])
+            .args(["--alerter-listen", &format!("127.0.0.1:{alerter_port}")])
             .env("RUST_LOG", "info")
             // Tests that want the demo services say so in their config (`demo.enabled`).
             .env(
@@ -121,6 +125,7 @@ impl Taishan {
             otlp_grpc: String::new(),
             otlp_http: String::new(),
             data_dir: data_dir.to_path_buf(),
+            alerter: format!("http://127.0.0.1:{alerter_port}"),
             config: config.to_path_buf(),
             log,
         };
@@ -313,6 +318,71 @@ pub fn serve_http(respond: impl Fn(u64) -> (String, String) + Send + 'static) ->
     port
 }
 
+/// An HTTP server from a thread that answers every POST with 200 and keeps each body as
+/// JSON: a webhook receiver for the alerter's notifications.
+pub struct WebhookSink {
+    /// Its URL.
+    pub url: String,
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+impl WebhookSink {
+    /// Starts one on a free loopback port.
+    pub fn start() -> Self {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = bodies.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let kept = kept.clone();
+                std::thread::spawn(move || {
+                    let Ok(read_half) = conn.try_clone() else {
+                        return;
+                    };
+                    let mut reader = BufReader::new(read_half);
+                    loop {
+                        // One request: headers, then Content-Length bytes of body.
+                        let mut length = 0usize;
+                        let mut line = String::new();
+                        loop {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                            let lower = line.to_ascii_lowercase();
+                            if let Some(v) = lower.strip_prefix("content-length:") {
+                                length = v.trim().parse().unwrap_or(0);
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                        kept.lock().expect("bodies").push(json);
+                        let ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+                        if conn.write_all(ok.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self { url, bodies }
+    }
+
+    /// The bodies received so far.
+    pub fn bodies(&self) -> Vec<Value> {
+        self.bodies.lock().expect("bodies").clone()
+    }
+}
+
 /// A real Prometheus server from the Debian package.
 pub struct Prometheus {
     child: Child,
@@ -402,6 +472,26 @@ pub fn otel_python() -> PathBuf {
         p.display()
     );
     p
+}
+
+/// Runs a test script (a path under `tests/`) with [`otel_python`]; its stdout, or a panic
+/// with its output when it fails.
+pub fn run_test_python(script: &str, args: &[&str]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(script);
+    let out = std::process::Command::new(otel_python())
+        .arg(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", path.display()));
+    assert!(
+        out.status.success(),
+        "{script} {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The path of a peer binary, or a panic that says how to get it.

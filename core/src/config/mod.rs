@@ -4,6 +4,7 @@
 //! and every section is validated, so `taishan check` can print all errors at once, each as
 //! `file:line:column: field.path: what is wrong`.
 
+mod alerter;
 mod demo;
 mod ingest;
 mod logs;
@@ -23,6 +24,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub use alerter::AlerterConfig;
 pub use demo::{ChannelProfile, DemoConfig, TrafficConfig};
 pub use ingest::IngestConfig;
 pub use logs::LogsConfig;
@@ -66,10 +68,13 @@ pub struct Config {
     /// The rule engine.
     #[serde(default)]
     pub rules: RulesConfig,
+    /// The Alertmanager-compatible alerter.
+    #[serde(default)]
+    pub alerter: AlerterConfig,
 }
 
 const SECTIONS: &[&str] = &[
-    "server", "storage", "ingest", "scrape", "query", "traces", "logs", "demo", "rules",
+    "server", "storage", "ingest", "scrape", "query", "traces", "logs", "demo", "rules", "alerter",
 ];
 
 /// A problem with one field, before it is placed in a file.
@@ -252,6 +257,7 @@ fn deserialize_sections(
             "logs" => section(name, value, errors, &mut config.logs),
             "demo" => section(name, value, errors, &mut config.demo),
             "rules" => section(name, value, errors, &mut config.rules),
+            "alerter" => section(name, value, errors, &mut config.alerter),
             other => errors.push(FieldError::new(
                 other,
                 format!(

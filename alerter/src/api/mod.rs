@@ -1,0 +1,65 @@
+//! Alertmanager's HTTP API v2 as served on 127.0.0.1:9093: the same paths, JSON shapes and
+//! filters, so Prometheus, amtool and Alertmanager clients work unchanged; plus `/-/reload`,
+//! `/-/healthy`, `/-/ready`.
+
+mod alerts;
+mod status;
+
+use std::sync::Arc;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::service::Alerter;
+
+/// The router of the alerter's API.
+pub fn alerter_routes(alerter: Arc<Alerter>) -> Router {
+    Router::new()
+        .route("/api/v2/alerts", get(alerts::list).post(alerts::post))
+        .route("/api/v2/alerts/groups", get(alerts::groups))
+        .route("/api/v2/status", get(status::status))
+        .route("/api/v2/receivers", get(status::receivers))
+        .route("/-/reload", post(status::reload))
+        .route("/-/healthy", get(|| async { "OK" }))
+        .route("/-/ready", get(|| async { "OK" }))
+        .with_state(alerter)
+}
+
+/// An API error as Alertmanager sends it: the status and a JSON string.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    retry_after_s: Option<u64>,
+}
+
+impl ApiError {
+    /// A 400 with `message`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+            retry_after_s: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::Value::String(self.message).to_string();
+        let mut resp = (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
+        if let Some(s) = self.retry_after_s {
+            if let Ok(v) = s.to_string().parse() {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        resp
+    }
+}

@@ -1,0 +1,76 @@
+//! A config ready to run: the file as written, its routing tree and each receiver's built
+//! integrations. Compiling is all-or-nothing, so a reload either takes the whole new file
+//! or keeps the old one.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use taishan_core::config::FieldError;
+
+use crate::config::{self, AlertmanagerConfig, ConfigErrors};
+use crate::notifiers::{self, Integration};
+use crate::routing::RouteTree;
+
+/// A compiled config.
+#[derive(Debug, Clone)]
+pub struct CompiledConfig {
+    /// The file as written.
+    pub config: AlertmanagerConfig,
+    /// Its text, served by `/api/v2/status` as Alertmanager does.
+    pub original: String,
+    /// The routing tree.
+    pub routes: RouteTree,
+    /// Each receiver's integrations.
+    pub receivers: BTreeMap<String, Vec<Integration>>,
+    /// What loads but will not be delivered (integrations Taishan lacks).
+    pub warnings: Vec<String>,
+}
+
+impl CompiledConfig {
+    /// Reads and compiles `path`.
+    pub fn load_file(path: &Path, http: &reqwest::Client) -> Result<Self, ConfigErrors> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![taishan_core::config::ConfigDiagnostic {
+                file: file.clone(),
+                position: None,
+                path: String::new(),
+                message: format!("cannot read the file: {e}"),
+            }])
+        })?;
+        Self::compile(&file, &text, http)
+    }
+
+    /// Compiles config text; `file` names it in errors.
+    pub fn compile(file: &str, text: &str, http: &reqwest::Client) -> Result<Self, ConfigErrors> {
+        let mut receivers = BTreeMap::new();
+        let mut warnings = Vec::new();
+        let config = config::load_str(file, text, &mut |c: &AlertmanagerConfig| {
+            let mut errors: Vec<FieldError> = Vec::new();
+            for (i, r) in c.receivers.iter().enumerate() {
+                let mut built = Vec::new();
+                for integration in &r.integrations {
+                    match notifiers::build(i, integration, &c.global, http) {
+                        Ok(Some(b)) => built.push(b),
+                        Ok(None) => warnings.push(format!(
+                            "receiver {:?}: {}_configs are accepted but Taishan does not deliver to them (it delivers to: {})",
+                            r.name,
+                            integration.kind,
+                            notifiers::NOTIFIERS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+                        )),
+                        Err(e) => errors.extend(e),
+                    }
+                }
+                receivers.insert(r.name.clone(), built);
+            }
+            errors
+        })?;
+        Ok(Self {
+            routes: RouteTree::compile(&config.route),
+            config,
+            original: text.to_string(),
+            receivers,
+            warnings,
+        })
+    }
+}

@@ -1,0 +1,381 @@
+//! `alertmanager.yml`, unchanged: read whole, checked, every problem reported with
+//! file:line. [`load_str`] returns the file as written ([`AlertmanagerConfig`]); the
+//! [`crate::Alerter`] compiles it into routes and notifiers.
+
+mod global;
+mod receiver;
+mod route;
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use taishan_core::config::{ConfigDiagnostic, FieldError, FieldPositions, Position};
+
+pub use global::GlobalConfig;
+pub use receiver::{IntegrationConfig, ReceiverConfig};
+pub use route::{InhibitRuleConfig, RouteConfig};
+
+/// A duration in Prometheus's notation (`30s`, `5m`, `1h30m`, `1d`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct PromDuration(pub Duration);
+
+impl PromDuration {
+    /// `secs` seconds.
+    pub const fn from_secs(secs: u64) -> Self {
+        PromDuration(Duration::from_secs(secs))
+    }
+
+    /// In milliseconds.
+    pub fn as_millis_i64(self) -> i64 {
+        i64::try_from(self.0.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+impl<'de> Deserialize<'de> for PromDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        taishan_rules::duration::parse_prometheus(&text)
+            .map(PromDuration)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for PromDuration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_prometheus(self.0))
+    }
+}
+
+/// `1h30m`, `5m`, `0s`: Prometheus's way of writing a duration.
+pub fn format_prometheus(d: Duration) -> String {
+    let mut ms = d.as_millis();
+    if ms == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    for (unit, size) in [
+        ("w", 604_800_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
+        if ms >= size {
+            out.push_str(&format!("{}{unit}", ms / size));
+            ms %= size;
+        }
+    }
+    out
+}
+
+/// A named set of time intervals (`time_intervals` and the older `mute_time_intervals`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeIntervalConfig {
+    /// The name routes refer to.
+    pub name: String,
+    /// The intervals, as written.
+    #[serde(default)]
+    pub time_intervals: Vec<serde_yaml_ng::Value>,
+}
+
+/// The whole file as written.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AlertmanagerConfig {
+    /// `global`.
+    pub global: GlobalConfig,
+    /// `route`: the root of the routing tree.
+    pub route: RouteConfig,
+    /// `inhibit_rules`.
+    pub inhibit_rules: Vec<InhibitRuleConfig>,
+    /// `receivers`.
+    pub receivers: Vec<ReceiverConfig>,
+    /// `templates`: globs of template files, relative to the config file.
+    pub templates: Vec<String>,
+    /// `time_intervals` and `mute_time_intervals`, together.
+    pub time_intervals: Vec<TimeIntervalConfig>,
+}
+
+const SECTIONS: &[&str] = &[
+    "global",
+    "route",
+    "inhibit_rules",
+    "receivers",
+    "templates",
+    "time_intervals",
+    "mute_time_intervals",
+];
+
+/// Why a config was refused: every problem, placed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigDiagnostic>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses and checks config text; `more` adds the checks of parts built from it (the
+/// notifiers' own settings), whose errors are placed in the file too.
+pub fn load_str(
+    file: &str,
+    text: &str,
+    more: &mut dyn FnMut(&AlertmanagerConfig) -> Vec<FieldError>,
+) -> Result<AlertmanagerConfig, ConfigErrors> {
+    let diag = |position: Option<Position>, path: String, message: String| ConfigDiagnostic {
+        file: file.to_string(),
+        position,
+        path,
+        message,
+    };
+    let positions = FieldPositions::index(text)
+        .map_err(|e| ConfigErrors(vec![diag(Some(e.position), String::new(), e.message)]))?;
+    let root: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| {
+        let pos = e.location().map(|l| Position {
+            line: l.line(),
+            column: l.column(),
+        });
+        ConfigErrors(vec![diag(pos, String::new(), e.to_string())])
+    })?;
+    let mut errors = Vec::new();
+    let config = sections(root, &mut errors);
+    if errors.is_empty() {
+        errors.extend(validate(&config));
+    }
+    if errors.is_empty() {
+        errors.extend(more(&config));
+    }
+    if errors.is_empty() {
+        return Ok(config);
+    }
+    Err(ConfigErrors(
+        errors
+            .into_iter()
+            .map(|e| diag(positions.find(&e.path), e.path, e.message))
+            .collect(),
+    ))
+}
+
+fn sections(root: serde_yaml_ng::Value, errors: &mut Vec<FieldError>) -> AlertmanagerConfig {
+    let mut config = AlertmanagerConfig::default();
+    let mapping = match root {
+        serde_yaml_ng::Value::Mapping(m) => m,
+        serde_yaml_ng::Value::Null => {
+            errors.push(FieldError::new("route", "no route provided in config"));
+            return config;
+        }
+        _ => {
+            errors.push(FieldError::new(
+                "",
+                "the config must be a mapping of sections",
+            ));
+            return config;
+        }
+    };
+    let mut has_route = false;
+    for (key, value) in mapping {
+        let name = key.as_str().unwrap_or_default().to_string();
+        match name.as_str() {
+            "global" => section(&name, value, errors, &mut config.global),
+            "route" => {
+                has_route = true;
+                section(&name, value, errors, &mut config.route)
+            }
+            "inhibit_rules" => section(&name, value, errors, &mut config.inhibit_rules),
+            "receivers" => section(&name, value, errors, &mut config.receivers),
+            "templates" => section(&name, value, errors, &mut config.templates),
+            "time_intervals" | "mute_time_intervals" => {
+                let mut list: Vec<TimeIntervalConfig> = Vec::new();
+                section(&name, value, errors, &mut list);
+                config.time_intervals.extend(list);
+            }
+            other => errors.push(FieldError::new(
+                other,
+                format!(
+                    "unknown section `{other}`; known sections: {}",
+                    SECTIONS.join(", ")
+                ),
+            )),
+        }
+    }
+    if !has_route {
+        errors.push(FieldError::new("route", "no route provided in config"));
+    }
+    config
+}
+
+fn section<T: DeserializeOwned + Default>(
+    name: &str,
+    value: serde_yaml_ng::Value,
+    errors: &mut Vec<FieldError>,
+    slot: &mut T,
+) {
+    if value.is_null() {
+        return;
+    }
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(v) => *slot = v,
+        Err(e) => {
+            let inner = e.path().to_string();
+            let path = if inner == "." {
+                name.to_string()
+            } else if inner.starts_with('[') {
+                format!("{name}{inner}")
+            } else {
+                format!("{name}.{inner}")
+            };
+            errors.push(FieldError::new(path, e.into_inner().to_string()));
+        }
+    }
+}
+
+fn validate(config: &AlertmanagerConfig) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut receivers = std::collections::BTreeSet::new();
+    for (i, r) in config.receivers.iter().enumerate() {
+        if r.name.is_empty() {
+            errors.push(FieldError::new(
+                format!("receivers[{i}].name"),
+                "missing name in receiver",
+            ));
+        } else if !receivers.insert(r.name.as_str()) {
+            errors.push(FieldError::new(
+                format!("receivers[{i}].name"),
+                format!("notification config name {:?} is not unique", r.name),
+            ));
+        }
+    }
+    let mut intervals = std::collections::BTreeSet::new();
+    for t in &config.time_intervals {
+        if !intervals.insert(t.name.as_str()) {
+            errors.push(FieldError::new(
+                "time_intervals",
+                format!("time interval {:?} is not unique", t.name),
+            ));
+        }
+    }
+    let root = &config.route;
+    if root.receiver.as_deref().unwrap_or_default().is_empty() {
+        errors.push(FieldError::new(
+            "route",
+            "root route must specify a default receiver",
+        ));
+    }
+    if !root.match_eq.is_empty() || !root.match_re.is_empty() || !root.matchers.is_empty() {
+        errors.push(FieldError::new(
+            "route",
+            "root route must not have any matchers",
+        ));
+    }
+    if !root.mute_time_intervals.is_empty() || !root.active_time_intervals.is_empty() {
+        errors.push(FieldError::new(
+            "route",
+            "root route must not have any mute or active time intervals",
+        ));
+    }
+    if root.continue_matching {
+        errors.push(FieldError::new(
+            "route.continue",
+            "cannot have continue in root route",
+        ));
+    }
+    let names = Names {
+        receivers: &receivers,
+        intervals: &intervals,
+    };
+    check_route(root, "route", &names, &mut errors);
+    for (i, rule) in config.inhibit_rules.iter().enumerate() {
+        let path = format!("inhibit_rules[{i}]");
+        rule.matchers(&path, &mut errors);
+        for (j, l) in rule.equal.iter().enumerate() {
+            if !taishan_core::labels::is_valid_label_name(l) {
+                errors.push(FieldError::new(
+                    format!("{path}.equal[{j}]"),
+                    format!("{l:?} is not a valid label name"),
+                ));
+            }
+        }
+    }
+    errors
+}
+
+struct Names<'a> {
+    receivers: &'a std::collections::BTreeSet<&'a str>,
+    intervals: &'a std::collections::BTreeSet<&'a str>,
+}
+
+fn check_route(route: &RouteConfig, path: &str, names: &Names<'_>, errors: &mut Vec<FieldError>) {
+    route.all_matchers(path, errors);
+    if let Some(r) = &route.receiver {
+        if !names.receivers.contains(r.as_str()) {
+            errors.push(FieldError::new(
+                format!("{path}.receiver"),
+                format!("undefined receiver {r:?} used in route"),
+            ));
+        }
+    }
+    if let Some(group_by) = &route.group_by {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, l) in group_by.iter().enumerate() {
+            let at = format!("{path}.group_by[{i}]");
+            if l == "..." {
+                if group_by.len() > 1 {
+                    errors.push(FieldError::new(
+                        at,
+                        "cannot have wildcard group_by (`...`) and other labels at the same time",
+                    ));
+                }
+            } else if !taishan_core::labels::is_valid_label_name(l) {
+                errors.push(FieldError::new(
+                    at,
+                    format!("invalid label name {l:?} in group_by list"),
+                ));
+            } else if !seen.insert(l) {
+                errors.push(FieldError::new(
+                    at,
+                    format!("duplicated label {l:?} in group_by"),
+                ));
+            }
+        }
+    }
+    for (field, value) in [
+        ("group_interval", route.group_interval),
+        ("repeat_interval", route.repeat_interval),
+    ] {
+        if value.is_some_and(|d| d.0.is_zero()) {
+            errors.push(FieldError::new(
+                format!("{path}.{field}"),
+                format!("{field} cannot be zero"),
+            ));
+        }
+    }
+    for (field, list) in [
+        ("mute_time_intervals", &route.mute_time_intervals),
+        ("active_time_intervals", &route.active_time_intervals),
+    ] {
+        for (i, name) in list.iter().enumerate() {
+            if !names.intervals.contains(name.as_str()) {
+                errors.push(FieldError::new(
+                    format!("{path}.{field}[{i}]"),
+                    format!("undefined time interval {name:?} used in route"),
+                ));
+            }
+        }
+    }
+    for (i, child) in route.routes.iter().enumerate() {
+        check_route(child, &format!("{path}.routes[{i}]"), names, errors);
+    }
+}
+
+#[cfg(test)]
+mod tests;

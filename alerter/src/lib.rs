@@ -1,0 +1,30 @@
+//! `taishan-alerter`: the right alert to the right engineer, once.
+//!
+//! A drop-in for Alertmanager: `alertmanager.yml` unchanged ([`config`]), its routing tree
+//! ([`routing`]) with [`matcher`]s in both syntaxes, aggregation groups ([`dispatch`]) over
+//! the alerts held ([`alerts`], [`model`]), the notification pipeline with its dedup log
+//! ([`notify`]) and the [`notifiers`] family, and its API v2 ([`api`]). [`Alerter`] runs
+//! them on the injected clock.
+#![forbid(unsafe_code)]
+
+pub mod alerts;
+pub mod api;
+pub mod compiled;
+pub mod config;
+pub mod dispatch;
+pub mod matcher;
+pub mod metrics;
+pub mod model;
+pub mod notifiers;
+pub mod notify;
+pub mod postable;
+pub mod routing;
+mod service;
+pub mod timefmt;
+
+pub use api::alerter_routes;
+pub use compiled::CompiledConfig;
+pub use config::ConfigErrors;
+pub use metrics::AlerterMetrics;
+pub use model::{Alert, Fingerprint, LabelSet};
+pub use service::{Accepted, Alerter, AlerterOptions, FlushOutcome};

@@ -1,0 +1,94 @@
+//! The alerter's own metrics, after Alertmanager's `alertmanager_*` with Taishan's prefix.
+
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
+
+/// What the alerter counts.
+#[derive(Debug, Clone)]
+pub struct AlerterMetrics {
+    /// Alerts received, by `status` (firing, resolved).
+    pub alerts_received: IntCounterVec,
+    /// Alerts refused as malformed.
+    pub alerts_invalid: IntCounter,
+    /// Alerts refused because the alerter is full.
+    pub alerts_refused: IntCounter,
+    /// Alerts held.
+    pub alerts: IntGauge,
+    /// Notification attempts, by `integration` kind.
+    pub notifications: IntCounterVec,
+    /// Failed notification attempts, by `integration` kind.
+    pub notifications_failed: IntCounterVec,
+    /// Seconds a notification attempt took, by `integration` kind.
+    pub notification_latency: HistogramVec,
+    /// Aggregation groups.
+    pub groups: IntGauge,
+    /// Config reloads, by `result` (success, failure).
+    pub reloads: IntCounterVec,
+}
+
+impl AlerterMetrics {
+    /// Creates the metrics and registers them with `registry`.
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let m = Self::unregistered()?;
+        registry.register(Box::new(m.alerts_received.clone()))?;
+        registry.register(Box::new(m.alerts_invalid.clone()))?;
+        registry.register(Box::new(m.alerts_refused.clone()))?;
+        registry.register(Box::new(m.alerts.clone()))?;
+        registry.register(Box::new(m.notifications.clone()))?;
+        registry.register(Box::new(m.notifications_failed.clone()))?;
+        registry.register(Box::new(m.notification_latency.clone()))?;
+        registry.register(Box::new(m.groups.clone()))?;
+        registry.register(Box::new(m.reloads.clone()))?;
+        Ok(m)
+    }
+
+    /// The metrics, kept but not exported (tests, one-shot commands).
+    pub fn unregistered() -> prometheus::Result<Self> {
+        let by = |name: &str, help: &str, label: &str| {
+            IntCounterVec::new(Opts::new(name, help), &[label])
+        };
+        Ok(Self {
+            alerts_received: by(
+                "taishan_alerter_alerts_received_total",
+                "Alerts received.",
+                "status",
+            )?,
+            alerts_invalid: IntCounter::new(
+                "taishan_alerter_alerts_invalid_total",
+                "Alerts refused as malformed.",
+            )?,
+            alerts_refused: IntCounter::new(
+                "taishan_alerter_alerts_refused_total",
+                "New alerts refused because the alerter holds its maximum.",
+            )?,
+            alerts: IntGauge::new("taishan_alerter_alerts", "Alerts held.")?,
+            notifications: by(
+                "taishan_alerter_notifications_total",
+                "Notification attempts.",
+                "integration",
+            )?,
+            notifications_failed: by(
+                "taishan_alerter_notifications_failed_total",
+                "Notification attempts that failed.",
+                "integration",
+            )?,
+            notification_latency: HistogramVec::new(
+                HistogramOpts::new(
+                    "taishan_alerter_notification_latency_seconds",
+                    "Seconds a notification attempt took.",
+                )
+                .buckets(vec![
+                    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 10.0,
+                ]),
+                &["integration"],
+            )?,
+            groups: IntGauge::new("taishan_alerter_aggregation_groups", "Aggregation groups.")?,
+            reloads: by(
+                "taishan_alerter_config_reloads_total",
+                "Configuration reloads.",
+                "result",
+            )?,
+        })
+    }
+}

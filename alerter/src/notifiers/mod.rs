@@ -1,0 +1,237 @@
+//! Notifiers: how a group's notification reaches a receiver's integrations.
+//!
+//! # The contract
+//! A [`Notifier`] is one entry of a receiver's `<kind>_configs` list. It promises:
+//! - **one attempt, whole**: [`Notifier::notify`] makes one delivery of the whole
+//!   notification (every alert of the group, or the first `max_alerts`) and returns the
+//!   peer's status when it was accepted; it never retries itself and never delivers half.
+//! - **honest failures**: a failure says whether trying again can help
+//!   ([`NotifyError::retryable`]: timeouts, 5xx, 429) and carries the peer's status and
+//!   reason, so the pipeline can back off, record the attempt and tell an operator.
+//! - **its own settings**: it reads its YAML entry itself ([`NotifierKind::build`]), every
+//!   problem placed at the entry's path, falling back on `global` where Alertmanager does.
+//!
+//! The pipeline around it ([`crate::notify`]) dedups against the notification log, retries
+//! with backoff until the group's next flush, and records every attempt.
+//!
+//! Adding a notifier: its file here, and one line in [`NOTIFIERS`].
+
+mod webhook;
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use taishan_core::config::FieldError;
+
+use crate::config::{GlobalConfig, IntegrationConfig};
+use crate::notify::Notification;
+
+/// Why a delivery failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct NotifyError {
+    /// Whether another attempt can succeed.
+    pub retryable: bool,
+    /// The peer's HTTP (or SMTP) status, when it answered.
+    pub status: Option<u16>,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl NotifyError {
+    /// The error for a peer's answer with `status` and `body`: 5xx and 429 are worth
+    /// retrying, other statuses are not.
+    pub fn from_status(status: u16, body: &str) -> Self {
+        let mut body = body.trim().to_string();
+        body.truncate(512);
+        Self {
+            retryable: status >= 500 || status == 429,
+            status: Some(status),
+            message: format!("unexpected status code {status}: {body}"),
+        }
+    }
+
+    /// The error for a request that got no answer (connection refused, timeout): retryable.
+    pub fn unreachable(e: &dyn std::fmt::Display) -> Self {
+        Self {
+            retryable: true,
+            status: None,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// One integration of a receiver.
+#[async_trait]
+pub trait Notifier: Send + Sync + Debug {
+    /// Its kind (`webhook`).
+    fn kind(&self) -> &'static str;
+    /// Whether resolved alerts are sent to it.
+    fn send_resolved(&self) -> bool;
+    /// Makes one delivery attempt; the peer's success status (an HTTP 2xx, SMTP's 250).
+    async fn notify(&self, notification: &Notification) -> Result<u16, NotifyError>;
+}
+
+/// What a notifier is built from.
+#[derive(Debug, Clone)]
+pub struct BuildContext<'a> {
+    /// Its YAML entry.
+    pub entry: &'a serde_yaml_ng::Value,
+    /// Where the entry is (`receivers[0].webhook_configs[1]`).
+    pub path: String,
+    /// `global`.
+    pub global: &'a GlobalConfig,
+    /// The HTTP client every integration shares.
+    pub http: reqwest::Client,
+}
+
+impl BuildContext<'_> {
+    /// The entry as `T`, a serde error placed at its field.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, Vec<FieldError>> {
+        serde_path_to_error::deserialize(self.entry.clone()).map_err(|e| {
+            let inner = e.path().to_string();
+            let path = if inner == "." {
+                self.path.clone()
+            } else {
+                format!("{}.{inner}", self.path)
+            };
+            vec![FieldError::new(path, e.into_inner().to_string())]
+        })
+    }
+
+    /// An error at `field` of the entry.
+    pub fn error(&self, field: &str, message: impl Into<String>) -> Vec<FieldError> {
+        vec![FieldError::new(format!("{}.{field}", self.path), message)]
+    }
+}
+
+/// A kind of notifier: its `<name>_configs` key and how to build one.
+#[derive(Debug)]
+pub struct NotifierKind {
+    /// The key without `_configs`.
+    pub name: &'static str,
+    /// One line for people.
+    pub summary: &'static str,
+    /// Builds one from its entry.
+    pub build: BuildNotifier,
+}
+
+/// Builds a notifier from its YAML entry, or says every problem of the entry.
+pub type BuildNotifier = fn(&BuildContext<'_>) -> Result<Arc<dyn Notifier>, Vec<FieldError>>;
+
+/// Every notifier Taishan delivers to: the one registration point.
+pub static NOTIFIERS: &[NotifierKind] = &[webhook::KIND];
+
+/// Integrations Alertmanager has and Taishan does not deliver to: accepted so an unchanged
+/// file loads, reported as warnings, skipped.
+pub const NOT_DELIVERED: &[&str] = &[
+    "pagerduty",
+    "opsgenie",
+    "pushover",
+    "victorops",
+    "sns",
+    "telegram",
+    "webex",
+    "discord",
+];
+
+/// The kind named `name`.
+pub fn lookup(name: &str) -> Option<&'static NotifierKind> {
+    NOTIFIERS.iter().find(|k| k.name == name)
+}
+
+/// A built integration: its place in the receiver and its notifier.
+#[derive(Debug, Clone)]
+pub struct Integration {
+    /// Its kind and index (`webhook[0]`), the notification log's key.
+    pub name: String,
+    /// The notifier.
+    pub notifier: Arc<dyn Notifier>,
+}
+
+/// Builds one integration of receiver `receiver_index`; `Ok(None)` for a kind Taishan
+/// accepts but does not deliver to.
+pub fn build(
+    receiver_index: usize,
+    integration: &IntegrationConfig,
+    global: &GlobalConfig,
+    http: &reqwest::Client,
+) -> Result<Option<Integration>, Vec<FieldError>> {
+    let path = format!(
+        "receivers[{receiver_index}].{}_configs[{}]",
+        integration.kind, integration.index
+    );
+    let Some(kind) = lookup(&integration.kind) else {
+        if NOT_DELIVERED.contains(&integration.kind.as_str()) {
+            return Ok(None);
+        }
+        let known: Vec<String> = NOTIFIERS
+            .iter()
+            .map(|k| k.name)
+            .chain(NOT_DELIVERED.iter().copied())
+            .map(|n| format!("{n}_configs"))
+            .collect();
+        return Err(vec![FieldError::new(
+            format!("receivers[{receiver_index}].{}_configs", integration.kind),
+            format!(
+                "unknown integration `{}_configs`; known: {}",
+                integration.kind,
+                known.join(", ")
+            ),
+        )]);
+    };
+    let ctx = BuildContext {
+        entry: &integration.value,
+        path,
+        global,
+        http: http.clone(),
+    };
+    let notifier = (kind.build)(&ctx)?;
+    Ok(Some(Integration {
+        name: format!("{}[{}]", integration.kind, integration.index),
+        notifier,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_lists_every_notifier_and_an_unknown_kind_names_them() {
+        let names: Vec<&str> = NOTIFIERS.iter().map(|k| k.name).collect();
+        assert_eq!(names, ["webhook"]);
+        let unknown = IntegrationConfig {
+            kind: "carrier_pigeon".into(),
+            index: 0,
+            value: serde_yaml_ng::Value::Null,
+        };
+        let err = build(
+            2,
+            &unknown,
+            &GlobalConfig::default(),
+            &reqwest::Client::new(),
+        )
+        .unwrap_err();
+        assert_eq!(err[0].path, "receivers[2].carrier_pigeon_configs");
+        assert!(
+            err[0].message.contains("webhook_configs"),
+            "{}",
+            err[0].message
+        );
+        let skipped = IntegrationConfig {
+            kind: "pagerduty".into(),
+            ..unknown
+        };
+        assert!(build(
+            0,
+            &skipped,
+            &GlobalConfig::default(),
+            &reqwest::Client::new()
+        )
+        .unwrap()
+        .is_none());
+    }
+}

@@ -1,0 +1,197 @@
+//! The notification pipeline of one flushed group: for each integration of the group's
+//! receiver, ask the notification log whether the flush is news ([`nflog`]), deliver with
+//! retries and backoff until the group's next flush, record every attempt, and log what was
+//! delivered.
+
+mod data;
+pub mod nflog;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use taishan_core::Clock;
+
+pub use data::{AlertData, NotificationData};
+use nflog::{Attempt, LogEntry, LogKey, NotificationLog};
+
+use crate::model::{Alert, LabelSet};
+use crate::notifiers::Integration;
+
+/// A group's notification, as every notifier receives it.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    /// The receiver.
+    pub receiver: String,
+    /// The group key.
+    pub group_key: String,
+    /// The group labels.
+    pub group_labels: LabelSet,
+    /// The alerts (only firing ones for integrations without `send_resolved`).
+    pub alerts: Vec<Alert>,
+    /// The flush time (ms).
+    pub at_ms: i64,
+    /// The alerter's external URL.
+    pub external_url: String,
+}
+
+impl Notification {
+    /// Alertmanager's template data of it.
+    pub fn data(&self) -> NotificationData {
+        NotificationData::new(
+            &self.receiver,
+            &self.group_labels,
+            &self.alerts,
+            self.at_ms,
+            &self.external_url,
+        )
+    }
+}
+
+/// How retries wait: exponential from `initial`, capped at `max`.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// The first wait.
+    pub initial: Duration,
+    /// The longest wait.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What happened to one integration's share of a flush.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Nothing new to say.
+    Deduplicated,
+    /// Delivered.
+    Delivered,
+    /// Gave up; the reason of the last attempt.
+    Failed(String),
+}
+
+/// One flush for one receiver: the notification, the repeat interval and how long
+/// retries may go on.
+#[derive(Debug, Clone)]
+pub struct FlushJob {
+    /// The notification with every alert of the group.
+    pub notification: Notification,
+    /// The route's `repeat_interval`.
+    pub repeat: Duration,
+    /// Retries stop after this long (the group's interval).
+    pub deadline: Duration,
+}
+
+/// Delivers `job` to each integration; one outcome per integration, in order.
+pub async fn deliver(
+    job: &FlushJob,
+    integrations: &[Integration],
+    log: &NotificationLog,
+    clock: &Arc<dyn Clock>,
+    backoff: Backoff,
+) -> Vec<Delivery> {
+    let mut out = Vec::with_capacity(integrations.len());
+    for integration in integrations {
+        out.push(deliver_one(job, integration, log, clock, backoff).await);
+    }
+    out
+}
+
+async fn deliver_one(
+    job: &FlushJob,
+    integration: &Integration,
+    log: &NotificationLog,
+    clock: &Arc<dyn Clock>,
+    backoff: Backoff,
+) -> Delivery {
+    let n = &job.notification;
+    let (mut firing, mut resolved) = (BTreeSet::new(), BTreeSet::new());
+    for a in &n.alerts {
+        let fp = a.fingerprint().0;
+        if a.resolved_at(n.at_ms) {
+            resolved.insert(fp);
+        } else {
+            firing.insert(fp);
+        }
+    }
+    let key = LogKey {
+        group_key: n.group_key.clone(),
+        receiver: n.receiver.clone(),
+        integration: integration.name.clone(),
+    };
+    let send_resolved = integration.notifier.send_resolved();
+    let repeat_ms = i64::try_from(job.repeat.as_millis()).unwrap_or(i64::MAX);
+    let entry = log.get(&key);
+    if !LogEntry::needs_update(
+        entry.as_ref(),
+        &firing,
+        &resolved,
+        send_resolved,
+        repeat_ms,
+        n.at_ms,
+    ) {
+        return Delivery::Deduplicated;
+    }
+    let logged = LogEntry {
+        firing,
+        resolved,
+        at_ms: n.at_ms,
+    };
+    let mut to_send = n.clone();
+    if !send_resolved {
+        to_send.alerts.retain(|a| !a.resolved_at(n.at_ms));
+        if to_send.alerts.is_empty() {
+            // Only resolutions, which this integration does not hear of: log them so the
+            // next flush is compared with what it was last told.
+            log.set(key, logged);
+            return Delivery::Deduplicated;
+        }
+    }
+    let started = Instant::now();
+    let mut wait = backoff.initial;
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let t0 = Instant::now();
+        let result = integration.notifier.notify(&to_send).await;
+        log.record(Attempt {
+            at_ms: clock.now_ms(),
+            receiver: n.receiver.clone(),
+            integration: integration.name.clone(),
+            group_key: n.group_key.clone(),
+            alerts: to_send.alerts.len(),
+            attempt,
+            status: match &result {
+                Ok(status) => Some(*status),
+                Err(e) => e.status,
+            },
+            error: result.as_ref().err().map(|e| e.message.clone()),
+            duration_ms: u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX),
+        });
+        match result {
+            Ok(_) => {
+                log.set(key, logged);
+                return Delivery::Delivered;
+            }
+            Err(e) if !e.retryable || started.elapsed() + wait > job.deadline => {
+                tracing::warn!(receiver = %n.receiver, integration = %integration.name, group = %n.group_key, attempts = attempt, error = %e, "notification not delivered");
+                return Delivery::Failed(e.message);
+            }
+            Err(e) => {
+                tracing::debug!(receiver = %n.receiver, integration = %integration.name, attempt, error = %e, "notify attempt failed, retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait.mul_f64(1.5)).min(backoff.max);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

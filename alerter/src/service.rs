@@ -1,0 +1,346 @@
+//! The running alerter: the config in force, the alerts, the aggregation groups and the
+//! notification log, driven by the injected clock. [`Alerter::run`] flushes groups as they
+//! fall due; tests call [`Alerter::flush_due`] after moving a manual clock.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+use taishan_core::Clock;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::alerts::{AlertStore, StoreError};
+use crate::compiled::CompiledConfig;
+use crate::config::ConfigErrors;
+use crate::dispatch::{Dispatcher, FlushBatch};
+use crate::metrics::AlerterMetrics;
+use crate::model::Alert;
+use crate::notify::nflog::NotificationLog;
+use crate::notify::{deliver, Backoff, Delivery, FlushJob, Notification};
+
+/// Settings of the alerter that are not in `alertmanager.yml`.
+#[derive(Debug, Clone)]
+pub struct AlerterOptions {
+    /// The URL people reach the alerter at (in notifications' `externalURL`).
+    pub external_url: String,
+    /// The config file, for reloads; `None` when the config was given as text.
+    pub config_file: Option<PathBuf>,
+    /// The most alerts held.
+    pub max_alerts: usize,
+    /// The most aggregation groups.
+    pub max_groups: usize,
+    /// Retry waits.
+    pub backoff: Backoff,
+    /// How long resolved alerts are kept (Alertmanager's GC interval).
+    pub resolved_retention: Duration,
+    /// How long notification log entries are kept (Alertmanager's `--data.retention`).
+    pub log_retention: Duration,
+    /// Timeout of one notification attempt.
+    pub notify_timeout: Duration,
+}
+
+impl Default for AlerterOptions {
+    fn default() -> Self {
+        Self {
+            external_url: "http://127.0.0.1:9093".into(),
+            config_file: None,
+            max_alerts: 100_000,
+            max_groups: 50_000,
+            backoff: Backoff::default(),
+            resolved_retention: Duration::from_secs(30 * 60),
+            log_retention: Duration::from_secs(120 * 3600),
+            notify_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What happened to a post of alerts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Accepted {
+    /// Alerts taken.
+    pub taken: usize,
+    /// Alerts refused because the alerter is full.
+    pub refused: usize,
+}
+
+/// What one flush of one group did.
+#[derive(Debug, Clone)]
+pub struct FlushOutcome {
+    /// The group key.
+    pub group_key: String,
+    /// The receiver.
+    pub receiver: String,
+    /// Per integration, in order.
+    pub deliveries: Vec<Delivery>,
+}
+
+/// The alerter.
+#[derive(Debug)]
+pub struct Alerter {
+    config: RwLock<Arc<CompiledConfig>>,
+    alerts: AlertStore,
+    dispatcher: Mutex<Dispatcher>,
+    log: NotificationLog,
+    clock: Arc<dyn Clock>,
+    wake: Notify,
+    options: AlerterOptions,
+    metrics: AlerterMetrics,
+    http: reqwest::Client,
+    started_ms: i64,
+}
+
+impl Alerter {
+    /// An alerter running `config`.
+    pub fn new(
+        config: CompiledConfig,
+        clock: Arc<dyn Clock>,
+        options: AlerterOptions,
+        metrics: AlerterMetrics,
+        http: reqwest::Client,
+    ) -> Arc<Self> {
+        for w in &config.warnings {
+            tracing::warn!("{w}");
+        }
+        Arc::new(Self {
+            config: RwLock::new(Arc::new(config)),
+            alerts: AlertStore::new(options.max_alerts),
+            dispatcher: Mutex::new(Dispatcher::new(options.max_groups)),
+            log: NotificationLog::new(10_000),
+            started_ms: clock.now_ms(),
+            clock,
+            wake: Notify::new(),
+            options,
+            metrics,
+            http,
+        })
+    }
+
+    /// The HTTP client integrations share, with the notification timeout.
+    pub fn http_client(timeout: Duration) -> reqwest::Client {
+        reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new())
+    }
+
+    /// The config in force.
+    pub fn config(&self) -> Arc<CompiledConfig> {
+        self.config.read().clone()
+    }
+
+    /// The options.
+    pub fn options(&self) -> &AlerterOptions {
+        &self.options
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// When it started (ms).
+    pub fn started_ms(&self) -> i64 {
+        self.started_ms
+    }
+
+    /// The alerts.
+    pub fn alerts(&self) -> &AlertStore {
+        &self.alerts
+    }
+
+    /// The notification log and attempts.
+    pub fn log(&self) -> &NotificationLog {
+        &self.log
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &AlerterMetrics {
+        &self.metrics
+    }
+
+    /// The aggregation groups now: (route receiver, group labels, alerts).
+    pub fn groups(&self) -> Vec<crate::dispatch::AggregationGroup> {
+        self.dispatcher.lock().groups().cloned().collect()
+    }
+
+    /// Takes checked alerts: stores them, groups them and wakes the flusher.
+    pub fn take(&self, alerts: Vec<Alert>) -> Accepted {
+        let now = self.clock.now_ms();
+        let config = self.config();
+        let mut out = Accepted::default();
+        let mut dispatcher = self.dispatcher.lock();
+        for alert in alerts {
+            let status = if alert.resolved_at(now) {
+                "resolved"
+            } else {
+                "firing"
+            };
+            match self.alerts.put(alert) {
+                Ok(held) => {
+                    self.metrics
+                        .alerts_received
+                        .with_label_values(&[status])
+                        .inc();
+                    dispatcher.insert(&held, &config.routes, now);
+                    out.taken += 1;
+                }
+                Err(StoreError::Full(_)) => {
+                    self.metrics.alerts_refused.inc();
+                    out.refused += 1;
+                }
+            }
+        }
+        self.metrics.alerts.set(self.alerts.len() as i64);
+        self.metrics.groups.set(dispatcher.groups().count() as i64);
+        drop(dispatcher);
+        self.wake.notify_one();
+        out
+    }
+
+    /// Replaces the config with the file's current content; on any problem the config in
+    /// force stays and every problem is returned.
+    pub fn reload(&self) -> Result<(), ConfigErrors> {
+        let Some(path) = &self.options.config_file else {
+            return Ok(());
+        };
+        let result = CompiledConfig::load_file(path, &self.http);
+        let label = if result.is_ok() { "success" } else { "failure" };
+        self.metrics.reloads.with_label_values(&[label]).inc();
+        let compiled = result?;
+        for w in &compiled.warnings {
+            tracing::warn!("{w}");
+        }
+        self.install(compiled);
+        tracing::info!(file = %path.display(), "alerter configuration reloaded");
+        Ok(())
+    }
+
+    /// Puts `compiled` in force: groups are rebuilt from the alerts held, the notification
+    /// log is kept, so what was sent is not sent again.
+    pub fn install(&self, compiled: CompiledConfig) {
+        let now = self.clock.now_ms();
+        let mut dispatcher = Dispatcher::new(self.options.max_groups);
+        for a in self.alerts.list() {
+            dispatcher.insert(&a, &compiled.routes, now);
+        }
+        *self.config.write() = Arc::new(compiled);
+        *self.dispatcher.lock() = dispatcher;
+        self.wake.notify_one();
+    }
+
+    /// Flushes every group due now and waits for their notifications.
+    pub async fn flush_due(self: &Arc<Self>) -> Vec<FlushOutcome> {
+        let batches = self.due_batches();
+        let mut out = Vec::with_capacity(batches.len());
+        for b in batches {
+            out.push(self.flush(b).await);
+        }
+        out
+    }
+
+    fn due_batches(&self) -> Vec<FlushBatch> {
+        let config = self.config();
+        self.dispatcher
+            .lock()
+            .due(&config.routes, self.clock.now_ms())
+    }
+
+    async fn flush(self: &Arc<Self>, batch: FlushBatch) -> FlushOutcome {
+        let config = self.config();
+        let route = config.routes.node(batch.route).options.clone();
+        let integrations = config
+            .receivers
+            .get(&route.receiver)
+            .cloned()
+            .unwrap_or_default();
+        let job = FlushJob {
+            notification: Notification {
+                receiver: route.receiver.clone(),
+                group_key: batch.group_key.clone(),
+                group_labels: batch.group_labels.clone(),
+                alerts: batch.alerts.clone(),
+                at_ms: batch.at_ms,
+                external_url: self.options.external_url.clone(),
+            },
+            repeat: route.repeat_interval,
+            deadline: route.group_interval,
+        };
+        let deliveries = deliver(
+            &job,
+            &integrations,
+            &self.log,
+            &self.clock,
+            self.options.backoff,
+        )
+        .await;
+        for (i, d) in integrations.iter().zip(&deliveries) {
+            if !matches!(d, Delivery::Deduplicated) {
+                self.metrics
+                    .notifications
+                    .with_label_values(&[i.notifier.kind()])
+                    .inc();
+            }
+            if matches!(d, Delivery::Failed(_)) {
+                self.metrics
+                    .notifications_failed
+                    .with_label_values(&[i.notifier.kind()])
+                    .inc();
+            }
+        }
+        let delivered = deliveries.iter().all(|d| !matches!(d, Delivery::Failed(_)));
+        self.dispatcher.lock().finished(&batch, delivered);
+        self.wake.notify_one();
+        FlushOutcome {
+            group_key: batch.group_key,
+            receiver: route.receiver,
+            deliveries,
+        }
+    }
+
+    /// Flushes groups as they fall due, each in its own task, until `cancel`; also collects
+    /// resolved alerts and old log entries once a minute.
+    pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        let mut last_gc = self.clock.now_ms();
+        loop {
+            let now = self.clock.now_ms();
+            let next = self.dispatcher.lock().next_due_ms();
+            let wait = next.map_or(Duration::from_secs(60), |t| {
+                Duration::from_millis(u64::try_from(t.saturating_sub(now)).unwrap_or(0))
+            });
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(wait.min(Duration::from_secs(60))) => {}
+            }
+            for batch in self.due_batches() {
+                let me = self.clone();
+                tokio::spawn(async move {
+                    me.flush(batch).await;
+                });
+            }
+            let now = self.clock.now_ms();
+            if now - last_gc >= 60_000 {
+                last_gc = now;
+                self.collect_garbage(now);
+            }
+        }
+    }
+
+    fn collect_garbage(&self, now: i64) {
+        let retention = |d: Duration| now - i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let alerts = self
+            .alerts
+            .collect_resolved(retention(self.options.resolved_retention));
+        let entries = self.log.expire(retention(self.options.log_retention));
+        self.metrics.alerts.set(self.alerts.len() as i64);
+        if alerts + entries > 0 {
+            tracing::debug!(
+                alerts,
+                entries,
+                "collected resolved alerts and old notification log entries"
+            );
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! `alerter`: the Alertmanager-compatible alerter of `taishan up`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The `alerter` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlerterConfig {
+    /// An `alertmanager.yml`; none: alerts are grouped and shown but notified to nobody.
+    /// `taishan up --alerter-config` overrides it.
+    #[serde(default)]
+    pub config_file: Option<PathBuf>,
+    /// Where the Alertmanager API listens (default 127.0.0.1:9093).
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The URL people reach the alerter at, in notifications (default `http://<listen>`).
+    #[serde(default)]
+    pub external_url: Option<String>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9093))
+}
+
+impl Default for AlerterConfig {
+    fn default() -> Self {
+        Self {
+            config_file: None,
+            listen: default_listen(),
+            external_url: None,
+        }
+    }
+}

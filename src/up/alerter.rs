@@ -1,0 +1,121 @@
+//! The alerter of `taishan up`: its config (`--alerter-config`, else `alerter.config_file`,
+//! else one receiver that holds alerts without notifying), its API on `alerter.listen`,
+//! its flush loop, and reloads on `POST /-/reload` and SIGHUP.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use taishan_alerter::{alerter_routes, Alerter, AlerterMetrics, AlerterOptions, CompiledConfig};
+use taishan_core::config::Config;
+use taishan_core::Clock;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Used when no alerter config is given: alerts are grouped and shown, notified to nobody.
+const HOLD_ONLY: &str = "route:\n  receiver: hold\nreceivers:\n  - name: hold\n";
+
+/// The alerter, built and listening.
+pub struct AlerterServer {
+    /// The alerter.
+    pub alerter: Arc<Alerter>,
+    /// Where its API listens.
+    pub addr: SocketAddr,
+    /// Its config file, if any.
+    pub config_file: Option<PathBuf>,
+    listener: tokio::net::TcpListener,
+}
+
+impl AlerterServer {
+    /// Loads the config and binds the API.
+    pub async fn open(
+        config: &Config,
+        file_flag: Option<PathBuf>,
+        clock: Arc<dyn Clock>,
+        metrics: AlerterMetrics,
+    ) -> anyhow::Result<Self> {
+        let file = file_flag.or_else(|| config.alerter.config_file.clone());
+        let options = AlerterOptions {
+            external_url: config
+                .alerter
+                .external_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", config.alerter.listen)),
+            config_file: file.clone(),
+            ..AlerterOptions::default()
+        };
+        let http = Alerter::http_client(options.notify_timeout);
+        let compiled = match &file {
+            Some(path) => {
+                let (path, http) = (path.clone(), http.clone());
+                tokio::task::spawn_blocking(move || CompiledConfig::load_file(&path, &http))
+                    .await
+                    .context("loading the alerter config")?
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+                    .context("the alerter config is refused")?
+            }
+            None => CompiledConfig::compile("(built-in alerter config)", HOLD_ONLY, &http)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        };
+        let alerter = Alerter::new(compiled, clock, options, metrics, http);
+        let listener = tokio::net::TcpListener::bind(config.alerter.listen)
+            .await
+            .with_context(|| format!("binding the alerter API on {}", config.alerter.listen))?;
+        let addr = listener
+            .local_addr()
+            .context("reading the alerter's address")?;
+        Ok(Self {
+            alerter,
+            addr,
+            config_file: file,
+            listener,
+        })
+    }
+
+    /// Serves the API and runs the flush loop and SIGHUP reloads until `cancel`.
+    pub fn spawn(self, cancel: &CancellationToken) -> Vec<JoinHandle<()>> {
+        let app = alerter_routes(self.alerter.clone());
+        let shutdown = cancel.clone();
+        let server = tokio::spawn(async move {
+            let served = axum::serve(self.listener, app)
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the alerter API stopped");
+            }
+        });
+        let flusher = tokio::spawn(self.alerter.clone().run(cancel.clone()));
+        let reloads = tokio::spawn(reload_on_sighup(self.alerter, cancel.clone()));
+        vec![server, flusher, reloads]
+    }
+}
+
+async fn reload_on_sighup(alerter: Arc<Alerter>, cancel: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = hup.recv() => {}
+            }
+            let me = alerter.clone();
+            match tokio::task::spawn_blocking(move || me.reload()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(problems = %e, "alerter reload refused; the config in force stays")
+                }
+                Err(e) => tracing::error!(error = %e, "alerter reload failed"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = alerter;
+        cancel.cancelled().await;
+    }
+}
