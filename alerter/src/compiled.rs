@@ -8,6 +8,7 @@ use std::path::Path;
 use taishan_core::config::FieldError;
 
 use crate::config::{self, AlertmanagerConfig, ConfigErrors};
+use crate::inhibit::InhibitRule;
 use crate::notifiers::{self, Integration};
 use crate::routing::RouteTree;
 
@@ -20,6 +21,8 @@ pub struct CompiledConfig {
     pub original: String,
     /// The routing tree.
     pub routes: RouteTree,
+    /// The inhibit rules.
+    pub inhibit_rules: Vec<InhibitRule>,
     /// Each receiver's integrations.
     pub receivers: BTreeMap<String, Vec<Integration>>,
     /// What loads but will not be delivered (integrations Taishan lacks).
@@ -67,6 +70,11 @@ impl CompiledConfig {
         })?;
         Ok(Self {
             routes: RouteTree::compile(&config.route),
+            inhibit_rules: config
+                .inhibit_rules
+                .iter()
+                .map(InhibitRule::compile)
+                .collect(),
             config,
             original: text.to_string(),
             receivers,

@@ -3,7 +3,8 @@
 //! A drop-in for Alertmanager: `alertmanager.yml` unchanged ([`config`]), its routing tree
 //! ([`routing`]) with [`matcher`]s in both syntaxes, aggregation groups ([`dispatch`]) over
 //! the alerts held ([`alerts`], [`model`]), the notification pipeline with its dedup log
-//! ([`notify`]) and the [`notifiers`] family, and its API v2 ([`api`]). [`Alerter`] runs
+//! ([`notify`]) and the [`notifiers`] family, [`silences`] and [`inhibit`]ion, and its API
+//! v2 ([`api`]). [`Alerter`] runs
 //! them on the injected clock.
 #![forbid(unsafe_code)]
 
@@ -12,6 +13,7 @@ pub mod api;
 pub mod compiled;
 pub mod config;
 pub mod dispatch;
+pub mod inhibit;
 pub mod matcher;
 pub mod metrics;
 pub mod model;
@@ -20,6 +22,7 @@ pub mod notify;
 pub mod postable;
 pub mod routing;
 mod service;
+pub mod silences;
 pub mod timefmt;
 
 pub use api::alerter_routes;

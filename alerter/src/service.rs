@@ -15,10 +15,12 @@ use crate::alerts::{AlertStore, StoreError};
 use crate::compiled::CompiledConfig;
 use crate::config::ConfigErrors;
 use crate::dispatch::{Dispatcher, FlushBatch};
+use crate::inhibit::inhibited_by;
 use crate::metrics::AlerterMetrics;
-use crate::model::Alert;
+use crate::model::{Alert, Fingerprint};
 use crate::notify::nflog::NotificationLog;
-use crate::notify::{deliver, Backoff, Delivery, FlushJob, Notification};
+use crate::notify::{deliver, Backoff, Delivery, DeliveryRecord, FlushJob, Notification};
+use crate::silences::{Silence, SilenceError, Silences};
 
 /// Settings of the alerter that are not in `alertmanager.yml`.
 #[derive(Debug, Clone)]
@@ -39,6 +41,11 @@ pub struct AlerterOptions {
     pub log_retention: Duration,
     /// Timeout of one notification attempt.
     pub notify_timeout: Duration,
+    /// The most silences held.
+    pub max_silences: usize,
+    /// Whether receivers hear of the resolution of an alert they were told fires even when
+    /// it was silenced or inhibited meanwhile (Alertmanager's issue #226); on by default.
+    pub resolve_muted: bool,
 }
 
 impl Default for AlerterOptions {
@@ -52,6 +59,8 @@ impl Default for AlerterOptions {
             resolved_retention: Duration::from_secs(30 * 60),
             log_retention: Duration::from_secs(120 * 3600),
             notify_timeout: Duration::from_secs(10),
+            max_silences: 10_000,
+            resolve_muted: true,
         }
     }
 }
@@ -76,11 +85,28 @@ pub struct FlushOutcome {
     pub deliveries: Vec<Delivery>,
 }
 
+/// Why an alert is not notified now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Suppression {
+    /// The active silences that mute it.
+    pub silenced_by: Vec<String>,
+    /// The firing alerts that inhibit it.
+    pub inhibited_by: Vec<Fingerprint>,
+}
+
+impl Suppression {
+    /// Whether it is muted at all.
+    pub fn is_muted(&self) -> bool {
+        !self.silenced_by.is_empty() || !self.inhibited_by.is_empty()
+    }
+}
+
 /// The alerter.
 #[derive(Debug)]
 pub struct Alerter {
     config: RwLock<Arc<CompiledConfig>>,
     alerts: AlertStore,
+    silences: Silences,
     dispatcher: Mutex<Dispatcher>,
     log: NotificationLog,
     clock: Arc<dyn Clock>,
@@ -106,6 +132,7 @@ impl Alerter {
         Arc::new(Self {
             config: RwLock::new(Arc::new(config)),
             alerts: AlertStore::new(options.max_alerts),
+            silences: Silences::new(options.max_silences),
             dispatcher: Mutex::new(Dispatcher::new(options.max_groups)),
             log: NotificationLog::new(10_000),
             started_ms: clock.now_ms(),
@@ -148,6 +175,38 @@ impl Alerter {
     /// The alerts.
     pub fn alerts(&self) -> &AlertStore {
         &self.alerts
+    }
+
+    /// The silences.
+    pub fn silences(&self) -> &Silences {
+        &self.silences
+    }
+
+    /// Creates or updates a silence; its id.
+    pub fn silence(
+        &self,
+        silence: Silence,
+        new_id: impl FnOnce() -> String,
+    ) -> Result<String, SilenceError> {
+        let id = self.silences.upsert(silence, self.clock.now_ms(), new_id)?;
+        tracing::info!(silence = %id, "silence set");
+        Ok(id)
+    }
+
+    /// Ends a silence now.
+    pub fn expire_silence(&self, id: &str) -> Result<(), SilenceError> {
+        self.silences.expire(id, self.clock.now_ms())?;
+        tracing::info!(silence = %id, "silence expired");
+        Ok(())
+    }
+
+    /// What mutes `alert` now, given the firing alerts (`firing`) that may inhibit it.
+    pub fn suppression(&self, alert: &Alert, firing: &[Alert], now_ms: i64) -> Suppression {
+        let config = self.config();
+        Suppression {
+            silenced_by: self.silences.muting(&alert.labels, now_ms),
+            inhibited_by: inhibited_by(&config.inhibit_rules, &alert.labels, firing),
+        }
     }
 
     /// The notification log and attempts.
@@ -255,6 +314,13 @@ impl Alerter {
             .get(&route.receiver)
             .cloned()
             .unwrap_or_default();
+        let firing = self.alerts.firing(batch.at_ms);
+        let muted = batch
+            .alerts
+            .iter()
+            .filter(|a| self.suppression(a, &firing, batch.at_ms).is_muted())
+            .map(|a| a.fingerprint().0)
+            .collect();
         let job = FlushJob {
             notification: Notification {
                 receiver: route.receiver.clone(),
@@ -266,29 +332,15 @@ impl Alerter {
             },
             repeat: route.repeat_interval,
             deadline: route.group_interval,
+            muted,
+            resolve_muted: self.options.resolve_muted,
         };
-        let deliveries = deliver(
-            &job,
-            &integrations,
-            &self.log,
-            &self.clock,
-            self.options.backoff,
-        )
-        .await;
-        for (i, d) in integrations.iter().zip(&deliveries) {
-            if !matches!(d, Delivery::Deduplicated) {
-                self.metrics
-                    .notifications
-                    .with_label_values(&[i.notifier.kind()])
-                    .inc();
-            }
-            if matches!(d, Delivery::Failed(_)) {
-                self.metrics
-                    .notifications_failed
-                    .with_label_values(&[i.notifier.kind()])
-                    .inc();
-            }
-        }
+        let record = DeliveryRecord {
+            log: &self.log,
+            metrics: &self.metrics,
+            clock: &self.clock,
+        };
+        let deliveries = deliver(&job, &integrations, record, self.options.backoff).await;
         let delivered = deliveries.iter().all(|d| !matches!(d, Delivery::Failed(_)));
         self.dispatcher.lock().finished(&batch, delivered);
         self.wake.notify_one();
@@ -334,6 +386,8 @@ impl Alerter {
             .alerts
             .collect_resolved(retention(self.options.resolved_retention));
         let entries = self.log.expire(retention(self.options.log_retention));
+        self.silences
+            .collect_expired(retention(self.options.log_retention));
         self.metrics.alerts.set(self.alerts.len() as i64);
         if alerts + entries > 0 {
             tracing::debug!(

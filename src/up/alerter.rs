@@ -43,6 +43,7 @@ impl AlerterServer {
                 .clone()
                 .unwrap_or_else(|| format!("http://{}", config.alerter.listen)),
             config_file: file.clone(),
+            resolve_muted: config.alerter.resolve_muted,
             ..AlerterOptions::default()
         };
         let http = Alerter::http_client(options.notify_timeout);

@@ -13,7 +13,7 @@ use super::ApiError;
 use crate::matcher::{all_match, parse_matchers, Matcher};
 use crate::model::Alert;
 use crate::postable::parse_alerts;
-use crate::service::Alerter;
+use crate::service::{Alerter, Suppression};
 use crate::timefmt::api_time;
 
 /// `POST /api/v2/alerts`: takes the well-formed alerts; 400 naming each malformed one.
@@ -55,6 +55,8 @@ struct AlertFilter {
     matchers: Vec<Matcher>,
     receiver: Option<regex::Regex>,
     active: bool,
+    silenced: bool,
+    inhibited: bool,
 }
 
 impl AlertFilter {
@@ -63,6 +65,8 @@ impl AlertFilter {
             matchers: Vec::new(),
             receiver: None,
             active: true,
+            silenced: true,
+            inhibited: true,
         };
         for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
             match k.as_ref() {
@@ -76,14 +80,26 @@ impl AlertFilter {
                     f.receiver = Some(re);
                 }
                 "active" => f.active = flag(&k, &v)?,
-                // Nothing is silenced, inhibited or unprocessed yet; the flags are accepted.
-                "silenced" | "inhibited" | "unprocessed" => {
+                "silenced" => f.silenced = flag(&k, &v)?,
+                "inhibited" => f.inhibited = flag(&k, &v)?,
+                // Alerts are grouped as they arrive: none is ever unprocessed.
+                "unprocessed" => {
                     flag(&k, &v)?;
                 }
                 _ => {}
             }
         }
         Ok(f)
+    }
+
+    fn wants(&self, alert: &Alert, s: &Suppression) -> bool {
+        let state_wanted = if s.is_muted() {
+            (self.silenced || s.silenced_by.is_empty())
+                && (self.inhibited || s.inhibited_by.is_empty())
+        } else {
+            self.active
+        };
+        state_wanted && all_match(&self.matchers, &alert.labels)
     }
 }
 
@@ -93,14 +109,16 @@ fn flag(name: &str, v: &str) -> Result<bool, ApiError> {
 }
 
 /// The alert as the API shows it (`gettableAlert`).
-fn gettable(alert: &Alert, receivers: &[String]) -> Value {
+fn gettable(alert: &Alert, receivers: &[String], s: &Suppression) -> Value {
+    let state = if s.is_muted() { "suppressed" } else { "active" };
+    let inhibited_by: Vec<String> = s.inhibited_by.iter().map(ToString::to_string).collect();
     json!({
         "annotations": alert.annotations,
         "endsAt": api_time(alert.ends_at_ms),
         "fingerprint": alert.fingerprint().to_string(),
         "receivers": receivers.iter().map(|r| json!({"name": r})).collect::<Vec<_>>(),
         "startsAt": api_time(alert.starts_at_ms),
-        "status": {"inhibitedBy": [], "silencedBy": [], "state": "active"},
+        "status": {"inhibitedBy": inhibited_by, "silencedBy": s.silenced_by, "state": state},
         "updatedAt": api_time(alert.updated_at_ms),
         "generatorURL": alert.generator_url,
         "labels": alert.labels,
@@ -130,14 +148,17 @@ pub async fn list(
     alerts.sort_by(|a, b| a.labels.cmp(&b.labels));
     let out: Vec<Value> = alerts
         .iter()
-        .filter(|a| filter.active && all_match(&filter.matchers, &a.labels))
         .filter_map(|a| {
+            let s = alerter.suppression(a, &alerts, now);
+            if !filter.wants(a, &s) {
+                return None;
+            }
             let receivers = receivers_of(&alerter, a);
             let wanted = filter
                 .receiver
                 .as_ref()
                 .is_none_or(|re| receivers.iter().any(|r| re.is_match(r)));
-            wanted.then(|| gettable(a, &receivers))
+            wanted.then(|| gettable(a, &receivers, &s))
         })
         .collect();
     Ok(Json(Value::Array(out)))
@@ -151,6 +172,7 @@ pub async fn groups(
     let filter = AlertFilter::parse(query.as_deref())?;
     let config = alerter.config();
     let now = alerter.clock().now_ms();
+    let firing = alerter.alerts().firing(now);
     let mut groups = alerter.groups();
     groups.sort_by(|a, b| a.labels.cmp(&b.labels).then(a.key.cmp(&b.key)));
     let mut out = Vec::new();
@@ -163,21 +185,21 @@ pub async fn groups(
         {
             continue;
         }
-        let mut alerts: Vec<&Alert> = g
+        let mut alerts: Vec<(&Alert, Suppression)> = g
             .alerts
             .values()
-            .filter(|a| {
-                !a.resolved_at(now) && filter.active && all_match(&filter.matchers, &a.labels)
-            })
+            .filter(|a| !a.resolved_at(now))
+            .map(|a| (a, alerter.suppression(a, &firing, now)))
+            .filter(|(a, s)| filter.wants(a, s))
             .collect();
         if alerts.is_empty() {
             continue;
         }
-        alerts.sort_by(|a, b| a.labels.cmp(&b.labels));
+        alerts.sort_by(|a, b| a.0.labels.cmp(&b.0.labels));
         out.push(json!({
             "labels": g.labels,
             "receiver": {"name": receiver},
-            "alerts": alerts.iter().map(|a| gettable(a, &receivers_of(&alerter, a))).collect::<Vec<_>>(),
+            "alerts": alerts.iter().map(|(a, s)| gettable(a, &receivers_of(&alerter, a), s)).collect::<Vec<_>>(),
         }));
     }
     Ok(Json(Value::Array(out)))

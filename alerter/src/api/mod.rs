@@ -3,6 +3,7 @@
 //! `/-/healthy`, `/-/ready`.
 
 mod alerts;
+mod silences;
 mod status;
 
 use std::sync::Arc;
@@ -19,6 +20,11 @@ pub fn alerter_routes(alerter: Arc<Alerter>) -> Router {
     Router::new()
         .route("/api/v2/alerts", get(alerts::list).post(alerts::post))
         .route("/api/v2/alerts/groups", get(alerts::groups))
+        .route("/api/v2/silences", get(silences::list).post(silences::post))
+        .route(
+            "/api/v2/silence/{id}",
+            get(silences::get_one).delete(silences::delete),
+        )
         .route("/api/v2/status", get(status::status))
         .route("/api/v2/receivers", get(status::receivers))
         .route("/-/reload", post(status::reload))
@@ -30,9 +36,9 @@ pub fn alerter_routes(alerter: Arc<Alerter>) -> Router {
 /// An API error as Alertmanager sends it: the status and a JSON string.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    message: String,
-    retry_after_s: Option<u64>,
+    pub(crate) status: StatusCode,
+    pub(crate) message: String,
+    pub(crate) retry_after_s: Option<u64>,
 }
 
 impl ApiError {

@@ -11,6 +11,10 @@ use serde_json::{json, Value};
 use crate::service::Alerter;
 use crate::timefmt::api_time;
 
+/// The Alertmanager release whose API this one answers as: clients such as amtool compare
+/// it with their own version. Taishan's own version is in `revision`.
+const COMPATIBLE_VERSION: &str = "0.25.0";
+
 /// `GET /api/v2/status`: the config as written, uptime, cluster and version.
 pub async fn status(State(alerter): State<Arc<Alerter>>) -> Json<Value> {
     let config = alerter.config();
@@ -19,12 +23,12 @@ pub async fn status(State(alerter): State<Arc<Alerter>>) -> Json<Value> {
         "config": {"original": config.original},
         "uptime": api_time(alerter.started_ms()),
         "versionInfo": {
-            "branch": "",
+            "branch": "taishan",
             "buildDate": "",
             "buildUser": "",
             "goVersion": "",
-            "revision": "",
-            "version": concat!("taishan-", env!("CARGO_PKG_VERSION")),
+            "revision": concat!("taishan-", env!("CARGO_PKG_VERSION")),
+            "version": COMPATIBLE_VERSION,
         },
     }))
 }

@@ -15,6 +15,7 @@ use taishan_core::Clock;
 pub use data::{AlertData, NotificationData};
 use nflog::{Attempt, LogEntry, LogKey, NotificationLog};
 
+use crate::metrics::AlerterMetrics;
 use crate::model::{Alert, LabelSet};
 use crate::notifiers::Integration;
 
@@ -87,19 +88,33 @@ pub struct FlushJob {
     pub repeat: Duration,
     /// Retries stop after this long (the group's interval).
     pub deadline: Duration,
+    /// Fingerprints of the group's alerts that are silenced or inhibited now.
+    pub muted: BTreeSet<u64>,
+    /// Whether a muted alert's resolution is still sent to receivers told it fires.
+    pub resolve_muted: bool,
+}
+
+/// Where deliveries record what they did.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryRecord<'a> {
+    /// The notification log and attempts.
+    pub log: &'a NotificationLog,
+    /// Attempts, failures and latency per integration kind.
+    pub metrics: &'a AlerterMetrics,
+    /// The time of attempts.
+    pub clock: &'a Arc<dyn Clock>,
 }
 
 /// Delivers `job` to each integration; one outcome per integration, in order.
 pub async fn deliver(
     job: &FlushJob,
     integrations: &[Integration],
-    log: &NotificationLog,
-    clock: &Arc<dyn Clock>,
+    record: DeliveryRecord<'_>,
     backoff: Backoff,
 ) -> Vec<Delivery> {
     let mut out = Vec::with_capacity(integrations.len());
     for integration in integrations {
-        out.push(deliver_one(job, integration, log, clock, backoff).await);
+        out.push(deliver_one(job, integration, record, backoff).await);
     }
     out
 }
@@ -107,11 +122,20 @@ pub async fn deliver(
 async fn deliver_one(
     job: &FlushJob,
     integration: &Integration,
-    log: &NotificationLog,
-    clock: &Arc<dyn Clock>,
+    record: DeliveryRecord<'_>,
     backoff: Backoff,
 ) -> Delivery {
-    let n = &job.notification;
+    let log = record.log;
+    let key = LogKey {
+        group_key: job.notification.group_key.clone(),
+        receiver: job.notification.receiver.clone(),
+        integration: integration.name.clone(),
+    };
+    let entry = record.log.get(&key);
+    let n = &unmuted(job, entry.as_ref());
+    if n.alerts.is_empty() {
+        return Delivery::Deduplicated;
+    }
     let (mut firing, mut resolved) = (BTreeSet::new(), BTreeSet::new());
     for a in &n.alerts {
         let fp = a.fingerprint().0;
@@ -121,14 +145,8 @@ async fn deliver_one(
             firing.insert(fp);
         }
     }
-    let key = LogKey {
-        group_key: n.group_key.clone(),
-        receiver: n.receiver.clone(),
-        integration: integration.name.clone(),
-    };
     let send_resolved = integration.notifier.send_resolved();
     let repeat_ms = i64::try_from(job.repeat.as_millis()).unwrap_or(i64::MAX);
-    let entry = log.get(&key);
     if !LogEntry::needs_update(
         entry.as_ref(),
         &firing,
@@ -161,8 +179,22 @@ async fn deliver_one(
         attempt += 1;
         let t0 = Instant::now();
         let result = integration.notifier.notify(&to_send).await;
+        let kind = [integration.notifier.kind()];
+        record.metrics.notifications.with_label_values(&kind).inc();
+        record
+            .metrics
+            .notification_latency
+            .with_label_values(&kind)
+            .observe(t0.elapsed().as_secs_f64());
+        if result.is_err() {
+            record
+                .metrics
+                .notifications_failed
+                .with_label_values(&kind)
+                .inc();
+        }
         log.record(Attempt {
-            at_ms: clock.now_ms(),
+            at_ms: record.clock.now_ms(),
             receiver: n.receiver.clone(),
             integration: integration.name.clone(),
             group_key: n.group_key.clone(),
@@ -191,6 +223,21 @@ async fn deliver_one(
             }
         }
     }
+}
+
+/// The notification without its muted alerts, except (with `resolve_muted`) the
+/// resolutions of alerts this integration was last told fire.
+fn unmuted(job: &FlushJob, entry: Option<&LogEntry>) -> Notification {
+    let n = &job.notification;
+    let mut out = n.clone();
+    out.alerts.retain(|a| {
+        let fp = a.fingerprint().0;
+        !job.muted.contains(&fp)
+            || (job.resolve_muted
+                && a.resolved_at(n.at_ms)
+                && entry.is_some_and(|e| e.firing.contains(&fp)))
+    });
+    out
 }
 
 #[cfg(test)]

@@ -86,6 +86,17 @@ fn job(alerts: Vec<Alert>, at_ms: i64) -> FlushJob {
         },
         repeat: Duration::from_secs(3600),
         deadline: Duration::from_secs(5),
+        muted: Default::default(),
+        resolve_muted: true,
+    }
+}
+
+fn rec<'a>(log: &'a NotificationLog, clock: &'a Arc<dyn Clock>) -> DeliveryRecord<'a> {
+    static METRICS: std::sync::OnceLock<AlerterMetrics> = std::sync::OnceLock::new();
+    DeliveryRecord {
+        log,
+        metrics: METRICS.get_or_init(|| AlerterMetrics::unregistered().unwrap()),
+        clock,
     }
 }
 
@@ -103,18 +114,18 @@ async fn a_webhook_gets_alertmanagers_json_once_then_again_when_something_change
 
     let first = job(vec![alert("a", 0)], 10_000);
     assert_eq!(
-        deliver(&first, &integrations, &log, &clock, FAST).await,
+        deliver(&first, &integrations, rec(&log, &clock), FAST).await,
         [Delivery::Delivered]
     );
     // The same flush again changes nothing.
     assert_eq!(
-        deliver(&first, &integrations, &log, &clock, FAST).await,
+        deliver(&first, &integrations, rec(&log, &clock), FAST).await,
         [Delivery::Deduplicated]
     );
     // One resolves: news.
     let resolved = job(vec![alert("a", 15_000)], 20_000);
     assert_eq!(
-        deliver(&resolved, &integrations, &log, &clock, FAST).await,
+        deliver(&resolved, &integrations, rec(&log, &clock), FAST).await,
         [Delivery::Delivered]
     );
 
@@ -148,8 +159,7 @@ async fn failures_are_retried_with_backoff_and_every_attempt_is_recorded() {
     let out = deliver(
         &job(vec![alert("a", 0)], 10_000),
         &integrations,
-        &log,
-        &clock,
+        rec(&log, &clock),
         FAST,
     )
     .await;
@@ -174,8 +184,7 @@ async fn a_refusal_that_retrying_cannot_fix_is_not_retried() {
     let out = deliver(
         &job(vec![alert("a", 0)], 10_000),
         &integrations,
-        &log,
-        &clock,
+        rec(&log, &clock),
         FAST,
     )
     .await;
@@ -188,8 +197,7 @@ async fn a_refusal_that_retrying_cannot_fix_is_not_retried() {
     let again = deliver(
         &job(vec![alert("a", 0)], 20_000),
         &integrations,
-        &log,
-        &clock,
+        rec(&log, &clock),
         FAST,
     )
     .await;
@@ -205,8 +213,7 @@ async fn without_send_resolved_only_firing_alerts_are_sent() {
     deliver(
         &job(vec![alert("a", 0), alert("b", 0)], 10_000),
         &integrations,
-        &log,
-        &clock,
+        rec(&log, &clock),
         FAST,
     )
     .await;
@@ -214,8 +221,7 @@ async fn without_send_resolved_only_firing_alerts_are_sent() {
     let out = deliver(
         &job(vec![alert("a", 0), alert("b", 5_000)], 20_000),
         &integrations,
-        &log,
-        &clock,
+        rec(&log, &clock),
         FAST,
     )
     .await;
@@ -227,8 +233,7 @@ async fn without_send_resolved_only_firing_alerts_are_sent() {
             30_000,
         ),
         &integrations,
-        &log,
-        &clock,
+        rec(&log, &clock),
         FAST,
     )
     .await;
@@ -242,4 +247,58 @@ async fn without_send_resolved_only_firing_alerts_are_sent() {
         .map(|a| a["labels"]["instance"].as_str().unwrap())
         .collect();
     assert_eq!(instances, ["a", "c"]);
+}
+
+#[tokio::test]
+async fn a_receiver_told_an_alert_fires_hears_it_resolve_though_it_was_silenced_meanwhile() {
+    let (peer, url) = start_peer(&[]).await;
+    let integrations = vec![webhook(&url, true)];
+    let log = NotificationLog::new(100);
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(10_000));
+    let muted = |mut j: FlushJob, on: bool| {
+        let fp = j.notification.alerts[0].fingerprint().0;
+        j.muted.insert(fp);
+        j.resolve_muted = on;
+        j
+    };
+    deliver(
+        &job(vec![alert("a", 0)], 10_000),
+        &integrations,
+        rec(&log, &clock),
+        FAST,
+    )
+    .await;
+    // Silenced while it fires: nothing is sent.
+    let silenced = muted(job(vec![alert("a", 0)], 20_000), true);
+    assert_eq!(
+        deliver(&silenced, &integrations, rec(&log, &clock), FAST).await,
+        [Delivery::Deduplicated]
+    );
+    // It resolves while silenced: the receiver that heard it fire hears it resolve...
+    let resolved = muted(job(vec![alert("a", 25_000)], 30_000), true);
+    assert_eq!(
+        deliver(&resolved, &integrations, rec(&log, &clock), FAST).await,
+        [Delivery::Delivered]
+    );
+    let bodies = peer.bodies.lock().clone();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(bodies[1]["status"], "resolved");
+    // ...unless that is switched off, as in Alertmanager.
+    let log = NotificationLog::new(100);
+    deliver(
+        &job(vec![alert("b", 0)], 10_000),
+        &integrations,
+        rec(&log, &clock),
+        FAST,
+    )
+    .await;
+    let mut quiet = job(vec![alert("b", 25_000)], 30_000);
+    quiet
+        .muted
+        .insert(quiet.notification.alerts[0].fingerprint().0);
+    quiet.resolve_muted = false;
+    assert_eq!(
+        deliver(&quiet, &integrations, rec(&log, &clock), FAST).await,
+        [Delivery::Deduplicated]
+    );
 }

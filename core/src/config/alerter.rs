@@ -19,6 +19,14 @@ pub struct AlerterConfig {
     /// The URL people reach the alerter at, in notifications (default `http://<listen>`).
     #[serde(default)]
     pub external_url: Option<String>,
+    /// Whether a receiver told an alert fires hears it resolve even if it was silenced or
+    /// inhibited meanwhile (Alertmanager does not: its issue #226). Default true.
+    #[serde(default = "yes")]
+    pub resolve_muted: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_listen() -> SocketAddr {
@@ -31,6 +39,7 @@ impl Default for AlerterConfig {
             config_file: None,
             listen: default_listen(),
             external_url: None,
+            resolve_muted: true,
         }
     }
 }
