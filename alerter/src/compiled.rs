@@ -11,6 +11,7 @@ use crate::config::{self, AlertmanagerConfig, ConfigErrors};
 use crate::inhibit::InhibitRule;
 use crate::notifiers::{self, Integration};
 use crate::routing::RouteTree;
+use crate::time_intervals::{TimeInterval, TimeIntervals};
 
 /// A compiled config.
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub struct CompiledConfig {
     pub routes: RouteTree,
     /// The inhibit rules.
     pub inhibit_rules: Vec<InhibitRule>,
+    /// The named time intervals.
+    pub time_intervals: TimeIntervals,
     /// Each receiver's integrations.
     pub receivers: BTreeMap<String, Vec<Integration>>,
     /// What loads but will not be delivered (integrations Taishan lacks).
@@ -75,6 +78,21 @@ impl CompiledConfig {
                 .iter()
                 .map(InhibitRule::compile)
                 .collect(),
+            time_intervals: TimeIntervals(
+                config
+                    .time_intervals
+                    .iter()
+                    .map(|t| {
+                        // Checked when the file was loaded.
+                        let set = t
+                            .time_intervals
+                            .iter()
+                            .filter_map(|v| TimeInterval::parse(v, &t.path).ok())
+                            .collect();
+                        (t.name.clone(), set)
+                    })
+                    .collect(),
+            ),
             config,
             original: text.to_string(),
             receivers,

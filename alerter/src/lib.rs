@@ -23,6 +23,8 @@ pub mod postable;
 pub mod routing;
 mod service;
 pub mod silences;
+pub mod state;
+pub mod time_intervals;
 pub mod timefmt;
 
 pub use api::alerter_routes;

@@ -21,6 +21,7 @@ use crate::model::{Alert, Fingerprint};
 use crate::notify::nflog::NotificationLog;
 use crate::notify::{deliver, Backoff, Delivery, DeliveryRecord, FlushJob, Notification};
 use crate::silences::{Silence, SilenceError, Silences};
+use crate::state::{StateError, StateEvent, StateLog, StoredSilence};
 
 /// Settings of the alerter that are not in `alertmanager.yml`.
 #[derive(Debug, Clone)]
@@ -43,6 +44,9 @@ pub struct AlerterOptions {
     pub notify_timeout: Duration,
     /// The most silences held.
     pub max_silences: usize,
+    /// Where the notification log and silences are kept across restarts; `None`: memory
+    /// only.
+    pub data_dir: Option<PathBuf>,
     /// Whether receivers hear of the resolution of an alert they were told fires even when
     /// it was silenced or inhibited meanwhile (Alertmanager's issue #226); on by default.
     pub resolve_muted: bool,
@@ -60,6 +64,7 @@ impl Default for AlerterOptions {
             log_retention: Duration::from_secs(120 * 3600),
             notify_timeout: Duration::from_secs(10),
             max_silences: 10_000,
+            data_dir: None,
             resolve_muted: true,
         }
     }
@@ -107,6 +112,7 @@ pub struct Alerter {
     config: RwLock<Arc<CompiledConfig>>,
     alerts: AlertStore,
     silences: Silences,
+    state: Option<Arc<StateLog>>,
     dispatcher: Mutex<Dispatcher>,
     log: NotificationLog,
     clock: Arc<dyn Clock>,
@@ -118,30 +124,84 @@ pub struct Alerter {
 }
 
 impl Alerter {
-    /// An alerter running `config`.
+    /// An alerter running `config`; with `options.data_dir`, what it remembers is read
+    /// back from there and kept there.
     pub fn new(
         config: CompiledConfig,
         clock: Arc<dyn Clock>,
         options: AlerterOptions,
         metrics: AlerterMetrics,
         http: reqwest::Client,
-    ) -> Arc<Self> {
+    ) -> Result<Arc<Self>, StateError> {
         for w in &config.warnings {
             tracing::warn!("{w}");
         }
-        Arc::new(Self {
+        let (state, events) = match &options.data_dir {
+            Some(dir) => {
+                let (state, events) = StateLog::open(dir)?;
+                (Some(Arc::new(state)), events)
+            }
+            None => (None, Vec::new()),
+        };
+        let log = match &state {
+            Some(s) => NotificationLog::persisted(10_000, s.clone()),
+            None => NotificationLog::new(10_000),
+        };
+        let alerter = Arc::new(Self {
             config: RwLock::new(Arc::new(config)),
             alerts: AlertStore::new(options.max_alerts),
             silences: Silences::new(options.max_silences),
             dispatcher: Mutex::new(Dispatcher::new(options.max_groups)),
-            log: NotificationLog::new(10_000),
+            log,
+            state,
             started_ms: clock.now_ms(),
             clock,
             wake: Notify::new(),
             options,
             metrics,
             http,
-        })
+        });
+        alerter.restore(events);
+        Ok(alerter)
+    }
+
+    fn restore(&self, events: Vec<StateEvent>) {
+        let (mut entries, mut silences) = (0, std::collections::HashMap::new());
+        for e in events {
+            match e {
+                StateEvent::Notified { key, entry } => {
+                    self.log.restore(key, entry);
+                    entries += 1;
+                }
+                StateEvent::Silence { silence } => match silence.to_silence() {
+                    Some(s) => {
+                        silences.insert(s.id.clone(), s);
+                    }
+                    None => {
+                        tracing::warn!(silence = ?silence, "a stored silence no longer parses; dropped")
+                    }
+                },
+            }
+        }
+        if entries + silences.len() > 0 {
+            tracing::info!(entries, silences = silences.len(), "alerter state restored");
+        }
+        self.silences.restore(silences.into_values().collect());
+    }
+
+    /// Records the silences now held, so a restart finds them.
+    fn persist_silences(&self, ids: &[&str]) {
+        let Some(state) = &self.state else { return };
+        for id in ids {
+            if let Some(s) = self.silences.get(id) {
+                let event = StateEvent::Silence {
+                    silence: StoredSilence::from(&s),
+                };
+                if let Err(e) = state.append(&event) {
+                    tracing::error!(error = %e, silence = %id, "the silence could not be saved; it is in force until a restart");
+                }
+            }
+        }
     }
 
     /// The HTTP client integrations share, with the notification timeout.
@@ -188,7 +248,9 @@ impl Alerter {
         silence: Silence,
         new_id: impl FnOnce() -> String,
     ) -> Result<String, SilenceError> {
+        let replaced = silence.id.clone();
         let id = self.silences.upsert(silence, self.clock.now_ms(), new_id)?;
+        self.persist_silences(&[replaced.as_str(), id.as_str()]);
         tracing::info!(silence = %id, "silence set");
         Ok(id)
     }
@@ -196,6 +258,7 @@ impl Alerter {
     /// Ends a silence now.
     pub fn expire_silence(&self, id: &str) -> Result<(), SilenceError> {
         self.silences.expire(id, self.clock.now_ms())?;
+        self.persist_silences(&[id]);
         tracing::info!(silence = %id, "silence expired");
         Ok(())
     }
@@ -340,7 +403,16 @@ impl Alerter {
             metrics: &self.metrics,
             clock: &self.clock,
         };
-        let deliveries = deliver(&job, &integrations, record, self.options.backoff).await;
+        let time_muted = config.time_intervals.mutes(
+            &route.mute_time_intervals,
+            &route.active_time_intervals,
+            batch.at_ms,
+        );
+        let deliveries = if time_muted {
+            vec![Delivery::TimeMuted; integrations.len()]
+        } else {
+            deliver(&job, &integrations, record, self.options.backoff).await
+        };
         let delivered = deliveries.iter().all(|d| !matches!(d, Delivery::Failed(_)));
         self.dispatcher.lock().finished(&batch, delivered);
         self.wake.notify_one();
@@ -380,6 +452,25 @@ impl Alerter {
         }
     }
 
+    /// Rewrites the state file as what is held once it has grown to four times that.
+    fn compact_state(&self) {
+        let Some(state) = &self.state else { return };
+        let mut live: Vec<StateEvent> = self
+            .log
+            .entries()
+            .into_iter()
+            .map(|(key, entry)| StateEvent::Notified { key, entry })
+            .collect();
+        live.extend(self.silences.list().iter().map(|s| StateEvent::Silence {
+            silence: StoredSilence::from(s),
+        }));
+        if state.lines() > 4 * live.len() + 1000 {
+            if let Err(e) = state.compact(&live) {
+                tracing::error!(error = %e, "the alerter state file could not be compacted");
+            }
+        }
+    }
+
     fn collect_garbage(&self, now: i64) {
         let retention = |d: Duration| now - i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         let alerts = self
@@ -389,6 +480,7 @@ impl Alerter {
         self.silences
             .collect_expired(retention(self.options.log_retention));
         self.metrics.alerts.set(self.alerts.len() as i64);
+        self.compact_state();
         if alerts + entries > 0 {
             tracing::debug!(
                 alerts,

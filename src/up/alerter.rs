@@ -32,6 +32,7 @@ impl AlerterServer {
     pub async fn open(
         config: &Config,
         file_flag: Option<PathBuf>,
+        data_dir: &std::path::Path,
         clock: Arc<dyn Clock>,
         metrics: AlerterMetrics,
     ) -> anyhow::Result<Self> {
@@ -44,6 +45,7 @@ impl AlerterServer {
                 .unwrap_or_else(|| format!("http://{}", config.alerter.listen)),
             config_file: file.clone(),
             resolve_muted: config.alerter.resolve_muted,
+            data_dir: Some(data_dir.join("alerter")),
             ..AlerterOptions::default()
         };
         let http = Alerter::http_client(options.notify_timeout);
@@ -59,7 +61,8 @@ impl AlerterServer {
             None => CompiledConfig::compile("(built-in alerter config)", HOLD_ONLY, &http)
                 .map_err(|e| anyhow::anyhow!("{e}"))?,
         };
-        let alerter = Alerter::new(compiled, clock, options, metrics, http);
+        let alerter = Alerter::new(compiled, clock, options, metrics, http)
+            .context("opening the alerter's state")?;
         let listener = tokio::net::TcpListener::bind(config.alerter.listen)
             .await
             .with_context(|| format!("binding the alerter API on {}", config.alerter.listen))?;

@@ -130,6 +130,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     let alerter = alerter::AlerterServer::open(
         &config,
         args.alerter_config.clone(),
+        &args.data_dir,
         clock.clone(),
         metrics.alerter,
     )

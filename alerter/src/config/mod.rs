@@ -17,6 +17,8 @@ pub use global::GlobalConfig;
 pub use receiver::{IntegrationConfig, ReceiverConfig};
 pub use route::{InhibitRuleConfig, RouteConfig};
 
+use crate::time_intervals::TimeInterval;
+
 /// A duration in Prometheus's notation (`30s`, `5m`, `1h30m`, `1d`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct PromDuration(pub Duration);
@@ -80,6 +82,9 @@ pub struct TimeIntervalConfig {
     /// The intervals, as written.
     #[serde(default)]
     pub time_intervals: Vec<serde_yaml_ng::Value>,
+    /// Where it is in the file (`time_intervals[2]`), for errors.
+    #[serde(skip)]
+    pub path: String,
 }
 
 /// The whole file as written.
@@ -197,6 +202,9 @@ fn sections(root: serde_yaml_ng::Value, errors: &mut Vec<FieldError>) -> Alertma
             "time_intervals" | "mute_time_intervals" => {
                 let mut list: Vec<TimeIntervalConfig> = Vec::new();
                 section(&name, value, errors, &mut list);
+                for (i, t) in list.iter_mut().enumerate() {
+                    t.path = format!("{name}[{i}]");
+                }
                 config.time_intervals.extend(list);
             }
             other => errors.push(FieldError::new(
@@ -259,9 +267,14 @@ fn validate(config: &AlertmanagerConfig) -> Vec<FieldError> {
     for t in &config.time_intervals {
         if !intervals.insert(t.name.as_str()) {
             errors.push(FieldError::new(
-                "time_intervals",
+                format!("{}.name", t.path),
                 format!("time interval {:?} is not unique", t.name),
             ));
+        }
+        for (j, value) in t.time_intervals.iter().enumerate() {
+            if let Err(e) = TimeInterval::parse(value, &format!("{}.time_intervals[{j}]", t.path)) {
+                errors.extend(e);
+            }
         }
     }
     let root = &config.route;

@@ -131,3 +131,30 @@ fn durations_print_as_prometheus_writes_them() {
     assert_eq!(format_prometheus(Duration::ZERO), "0s");
     assert_eq!(format_prometheus(Duration::from_secs(86_400 * 8)), "1w1d");
 }
+
+#[test]
+fn time_interval_problems_are_placed_in_the_file() {
+    let text = "\
+route:
+  receiver: a
+receivers:
+  - name: a
+time_intervals:
+  - name: offhours
+    time_intervals:
+      - weekdays: [funday]
+mute_time_intervals:
+  - name: old
+    time_intervals:
+      - location: Mars/Olympus
+";
+    let all = load(text).unwrap_err().join("\n");
+    assert!(
+        all.contains("alertmanager.yml:8:20: time_intervals[0].time_intervals[0].weekdays[0]: \"funday\" is not a weekday"),
+        "{all}"
+    );
+    assert!(
+        all.contains("mute_time_intervals[0].time_intervals[0].location: unknown time zone"),
+        "{all}"
+    );
+}

@@ -72,6 +72,9 @@ impl Default for Backoff {
 pub enum Delivery {
     /// Nothing new to say.
     Deduplicated,
+    /// The route is muted now (its `mute_time_intervals`, or outside its
+    /// `active_time_intervals`): nothing sent, nothing logged.
+    TimeMuted,
     /// Delivered.
     Delivered,
     /// Gave up; the reason of the last attempt.

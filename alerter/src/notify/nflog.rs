@@ -5,11 +5,15 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
+use std::sync::Arc;
+
 use parking_lot::Mutex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::state::{StateEvent, StateLog};
 
 /// Whose notification an entry is about.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct LogKey {
     /// The group key.
     pub group_key: String,
@@ -20,7 +24,7 @@ pub struct LogKey {
 }
 
 /// What the last delivered notification said.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogEntry {
     /// Fingerprints of the alerts it said fire.
     pub firing: BTreeSet<u64>,
@@ -90,6 +94,7 @@ pub struct NotificationLog {
     entries: Mutex<HashMap<LogKey, LogEntry>>,
     attempts: Mutex<VecDeque<Attempt>>,
     max_attempts: usize,
+    state: Option<Arc<StateLog>>,
 }
 
 impl NotificationLog {
@@ -99,7 +104,30 @@ impl NotificationLog {
             entries: Mutex::new(HashMap::new()),
             attempts: Mutex::new(VecDeque::new()),
             max_attempts,
+            state: None,
         }
+    }
+
+    /// The same, writing each delivered notification to `state` before it counts.
+    pub fn persisted(max_attempts: usize, state: Arc<StateLog>) -> Self {
+        Self {
+            state: Some(state),
+            ..Self::new(max_attempts)
+        }
+    }
+
+    /// Puts back an entry read from the state file.
+    pub fn restore(&self, key: LogKey, entry: LogEntry) {
+        self.entries.lock().insert(key, entry);
+    }
+
+    /// Every entry, for compacting the state file.
+    pub fn entries(&self) -> Vec<(LogKey, LogEntry)> {
+        self.entries
+            .lock()
+            .iter()
+            .map(|(k, e)| (k.clone(), e.clone()))
+            .collect()
     }
 
     /// The entry of `key`.
@@ -109,6 +137,17 @@ impl NotificationLog {
 
     /// Records a delivered notification.
     pub fn set(&self, key: LogKey, entry: LogEntry) {
+        if let Some(state) = &self.state {
+            let event = StateEvent::Notified {
+                key: key.clone(),
+                entry: entry.clone(),
+            };
+            // Kept in memory regardless: a full disk must not stop notifications; after a
+            // restart this one may be sent again.
+            if let Err(e) = state.append(&event) {
+                tracing::error!(error = %e, group = %key.group_key, "the notification log could not be written");
+            }
+        }
         self.entries.lock().insert(key, entry);
     }
 
