@@ -64,6 +64,12 @@ pub enum Command {
     /// log. Every change needs --reason, which the audit log keeps.
     #[command(subcommand)]
     Guards(GuardsCommand),
+    /// Work with the alerter's Alertmanager config from a terminal.
+    ///
+    /// `route` prints where an alert with the given labels is routed: each matching route's
+    /// receiver, its path through the tree with matchers, and its grouping and timers.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
     /// Check and test Prometheus rule files (as `promtool check rules` / `test rules`).
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -195,6 +201,21 @@ pub enum GuardsCommand {
         limit: usize,
         #[command(flatten)]
         server: Server,
+    },
+}
+
+/// `taishan alerts ...`
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Show where an alert with --labels is routed by --config: receivers, route path,
+    /// grouping and timers. Exits 1 when the config is refused or the labels are bad.
+    Route {
+        /// An alertmanager.yml.
+        #[arg(long)]
+        config: PathBuf,
+        /// The alert's labels, `name=value,name=value`.
+        #[arg(long)]
+        labels: String,
     },
 }
 

@@ -2,6 +2,7 @@
 
 mod admin;
 mod alert_forwarder;
+mod alerts_cmd;
 mod api_client;
 mod check;
 mod cli;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         cli::Command::Traffic(args) => traffic_cmd::run(&args),
         cli::Command::PromqlTest { files, verbose } => promql_test::run(&files, verbose),
         cli::Command::Guards(cmd) => guards_cmd::run(&cmd),
+        cli::Command::Alerts(cmd) => alerts_cmd::run(&cmd),
         cli::Command::Rules(cli::RulesCommand::Check { files }) => rules_cmd::check(&files),
         cli::Command::Rules(cli::RulesCommand::Test { files }) => rules_cmd::test(&files),
         cli::Command::Up(args) => match up::run(args) {

@@ -248,3 +248,48 @@ fn rules_check_reports_every_problem_and_up_refuses_bad_rule_files() {
         "{err}"
     );
 }
+
+#[test]
+fn alerts_route_shows_where_an_alert_goes_and_refuses_a_broken_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("am.yml");
+    std::fs::write(
+        &good,
+        "route:\n  receiver: ops\n  routes:\n    - matchers: [team=\"db\"]\n      receiver: db\nreceivers:\n  - name: ops\n  - name: db\n",
+    )
+    .unwrap();
+    let path = good.to_str().unwrap();
+    let out = taishan(&[
+        "alerts",
+        "route",
+        "--config",
+        path,
+        "--labels",
+        "team=db,alertname=Full",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.starts_with("receiver: db\n") && text.contains("via route.routes[0] {team=\"db\"}"),
+        "{text}"
+    );
+    let out = taishan(&["alerts", "route", "--config", path, "--labels", "team=web"]);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("receiver: ops\n"));
+
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(&bad, "route:\n  receiver: nobody\n").unwrap();
+    let out = taishan(&[
+        "alerts",
+        "route",
+        "--config",
+        bad.to_str().unwrap(),
+        "--labels",
+        "a=b",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.yml:2:3: route.receiver: undefined receiver \"nobody\""),
+        "{err}"
+    );
+}

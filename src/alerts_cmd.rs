@@ -1,0 +1,133 @@
+//! `taishan alerts ...`: the alerter's config, for a terminal. `route` shows where an alert
+//! with given labels goes: the path through the routing tree, each matching route's
+//! receiver and timers, as `amtool config routes test` does with more detail.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use taishan_alerter::routing::{GroupBy, RouteTree};
+use taishan_alerter::{CompiledConfig, LabelSet};
+
+use crate::cli::AlertsCommand;
+
+/// Runs one alerts command; exit 1 on a bad config or bad labels.
+pub fn run(cmd: &AlertsCommand) -> ExitCode {
+    let result = match cmd {
+        AlertsCommand::Route { config, labels } => route(config, labels),
+    };
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("taishan alerts: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `k=v,k2=v2` as a label set; values may be quoted.
+pub fn parse_labels(text: &str) -> anyhow::Result<LabelSet> {
+    let mut out = LabelSet::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((name, value)) = pair.split_once('=') else {
+            bail!("--labels: {pair:?} is not name=value");
+        };
+        let name = name.trim();
+        if !taishan_core::labels::is_valid_label_name(name) {
+            bail!("--labels: {name:?} is not a valid label name");
+        }
+        let value = value.trim().trim_matches('"');
+        out.insert(name.to_string(), value.to_string());
+    }
+    if out.is_empty() {
+        bail!("--labels: give at least one name=value");
+    }
+    Ok(out)
+}
+
+fn route(config: &Path, labels: &str) -> anyhow::Result<String> {
+    let labels = parse_labels(labels)?;
+    let compiled = CompiledConfig::load_file(config, &reqwest::Client::new())
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("{} is refused", config.display()))?;
+    Ok(describe(&compiled.routes, &labels))
+}
+
+/// The routes `labels` match, each with its path from the root and options.
+pub fn describe(tree: &RouteTree, labels: &LabelSet) -> String {
+    let mut out = String::new();
+    for id in tree.matches(labels) {
+        let node = tree.node(id);
+        let mut path = String::from("route");
+        let mut steps = vec![format!("route {}", tree.node(0).key)];
+        let mut at = 0;
+        for &i in &node.path {
+            path.push_str(&format!(".routes[{i}]"));
+            at = tree.node(at).children[i];
+            let m: Vec<String> = tree
+                .node(at)
+                .matchers
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            steps.push(format!("{path} {{{}}}", m.join(",")));
+        }
+        let o = &node.options;
+        let group_by = match &o.group_by {
+            GroupBy::All => "...".to_string(),
+            GroupBy::Labels(l) => l.iter().cloned().collect::<Vec<_>>().join(", "),
+        };
+        out.push_str(&format!("receiver: {}\n", o.receiver));
+        for s in steps {
+            out.push_str(&format!("  via {s}\n"));
+        }
+        out.push_str(&format!(
+            "  group_by [{group_by}], group_wait {}, group_interval {}, repeat_interval {}\n",
+            humantime::format_duration(o.group_wait),
+            humantime::format_duration(o.group_interval),
+            humantime::format_duration(o.repeat_interval)
+        ));
+        if !o.mute_time_intervals.is_empty() || !o.active_time_intervals.is_empty() {
+            out.push_str(&format!(
+                "  muted during [{}], active during [{}]\n",
+                o.mute_time_intervals.join(", "),
+                o.active_time_intervals.join(", ")
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_read_and_bad_ones_are_named() {
+        let l = parse_labels("alertname=Down, severity=\"page\"").unwrap();
+        assert_eq!(l["severity"], "page");
+        assert!(parse_labels("0x=1")
+            .unwrap_err()
+            .to_string()
+            .contains("\"0x\""));
+        assert!(parse_labels("novalue").is_err());
+        assert!(parse_labels("").is_err());
+    }
+
+    #[test]
+    fn the_route_path_and_options_are_described() {
+        let text = "route:\n  receiver: ops\n  group_by: [alertname]\n  routes:\n    - matchers: ['team=\"db\"']\n      receiver: db\n      routes:\n        - matchers: [severity=page]\n          receiver: db-pager\n          group_wait: 10s\nreceivers:\n  - name: ops\n  - name: db\n  - name: db-pager\n";
+        let c = CompiledConfig::compile("am.yml", text, &reqwest::Client::new()).unwrap();
+        let l = parse_labels("team=db,severity=page").unwrap();
+        let d = describe(&c.routes, &l);
+        assert!(d.starts_with("receiver: db-pager\n"), "{d}");
+        assert!(
+            d.contains("via route.routes[0].routes[0] {severity=\"page\"}"),
+            "{d}"
+        );
+        assert!(d.contains("group_wait 10s, group_interval 5m"), "{d}");
+    }
+}
