@@ -16,6 +16,8 @@ pub struct Taishan {
     pub grpc: String,
     /// OTLP/HTTP base URL.
     pub http: String,
+    /// The alerter's base URL (its Alertmanager API).
+    pub alerter: String,
 }
 
 impl Drop for Taishan {
@@ -28,7 +30,7 @@ impl Drop for Taishan {
 /// Starts Taishan with its data under `dir`, self-scraping off, plus `extra_config` YAML
 /// sections; waits until it is ready.
 pub fn start_taishan(dir: &Path, extra_config: &str) -> Taishan {
-    let (api, grpc, http) = (free_port(), free_port(), free_port());
+    let (api, grpc, http, alerter) = (free_port(), free_port(), free_port(), free_port());
     let config = dir.join("taishan.yaml");
     std::fs::write(
         &config,
@@ -41,7 +43,7 @@ pub fn start_taishan(dir: &Path, extra_config: &str) -> Taishan {
             "up",
             "--no-demo",
             "--alerter-listen",
-            "127.0.0.1:0",
+            &format!("127.0.0.1:{alerter}"),
             "--config",
         ])
         .arg(&config)
@@ -56,6 +58,7 @@ pub fn start_taishan(dir: &Path, extra_config: &str) -> Taishan {
         base: format!("http://127.0.0.1:{api}"),
         grpc: format!("http://127.0.0.1:{grpc}"),
         http: format!("http://127.0.0.1:{http}"),
+        alerter: format!("http://127.0.0.1:{alerter}"),
     };
     let client = reqwest::blocking::Client::new();
     let started = Instant::now();

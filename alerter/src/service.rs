@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use taishan_core::Clock;
+use taishan_core::{run_every, Clock, Ticker};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -377,7 +377,12 @@ impl Alerter {
             .get(&route.receiver)
             .cloned()
             .unwrap_or_default();
-        let firing = self.alerts.firing(batch.at_ms);
+        // Inhibition looks at every firing alert: only gather them when a rule may need them.
+        let firing = if config.inhibit_rules.is_empty() {
+            Vec::new()
+        } else {
+            self.alerts.firing(batch.at_ms)
+        };
         let muted = batch
             .alerts
             .iter()
@@ -426,6 +431,20 @@ impl Alerter {
     /// Flushes groups as they fall due, each in its own task, until `cancel`; also collects
     /// resolved alerts and old log entries once a minute.
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        let syncer = self.state.clone().map(|state| {
+            let every = Ticker::after_first_period(STATE_SYNC_EVERY, cancel.clone());
+            tokio::spawn(run_every(every, move || sync_state(state.clone())))
+        });
+        self.flush_loop(cancel).await;
+        if let Some(s) = syncer {
+            let _ = s.await;
+        }
+        if let Some(state) = self.state.clone() {
+            sync_state(state).await;
+        }
+    }
+
+    async fn flush_loop(self: &Arc<Self>, cancel: CancellationToken) {
         let mut last_gc = self.clock.now_ms();
         loop {
             let now = self.clock.now_ms();
@@ -450,6 +469,11 @@ impl Alerter {
                 self.collect_garbage(now);
             }
         }
+    }
+
+    /// The state file, when the alerter keeps one.
+    pub fn state(&self) -> Option<&Arc<StateLog>> {
+        self.state.as_ref()
     }
 
     /// Rewrites the state file as what is held once it has grown to four times that.
@@ -488,5 +512,16 @@ impl Alerter {
                 "collected resolved alerts and old notification log entries"
             );
         }
+    }
+}
+
+/// How often notification log lines reach the disk (see [`crate::state`]).
+const STATE_SYNC_EVERY: Duration = Duration::from_secs(1);
+
+async fn sync_state(state: Arc<StateLog>) {
+    match tokio::task::spawn_blocking(move || state.sync()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "the alerter state could not be synced"),
+        Err(e) => tracing::error!(error = %e, "syncing the alerter state failed"),
     }
 }

@@ -1,8 +1,13 @@
 //! What the alerter must not forget across a restart: the notification log (so what was
 //! sent is not sent again) and the silences. One append-only file of JSON lines under the
-//! data directory, each line synced before the change it records counts; replayed at
-//! start (a torn last line from a crash is skipped) and rewritten compactly when it has
-//! grown to several times what it holds.
+//! data directory, replayed at start (a torn last line from a crash is skipped) and
+//! rewritten compactly when it has grown to several times what it holds.
+//!
+//! Every line is written to the file before the change it records counts, so a killed
+//! process loses nothing; a silence is also synced to disk at once, while notification log
+//! lines are synced in groups ([`StateLog::sync`], every second): a power loss can at worst
+//! make the last second's notifications be sent again, never lose one, and a notification
+//! does not wait for a disk flush.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -93,6 +98,8 @@ pub struct StateError {
 pub struct StateLog {
     path: PathBuf,
     file: Mutex<(File, usize)>,
+    /// A second handle on the same file, so a sync does not hold up appends meanwhile.
+    syncer: Mutex<File>,
 }
 
 impl StateLog {
@@ -122,10 +129,12 @@ impl StateLog {
             .open(&path)
             .map_err(err)?;
         let lines = events.len();
+        let syncer = file.try_clone().map_err(err)?;
         Ok((
             Self {
                 path,
                 file: Mutex::new((file, lines)),
+                syncer: Mutex::new(syncer),
             },
             events,
         ))
@@ -133,6 +142,24 @@ impl StateLog {
 
     /// Appends `event` and syncs it.
     pub fn append(&self, event: &StateEvent) -> Result<(), StateError> {
+        self.write(event, true)
+    }
+
+    /// Appends `event`, leaving the sync to the next [`StateLog::sync`].
+    pub fn append_unsynced(&self, event: &StateEvent) -> Result<(), StateError> {
+        self.write(event, false)
+    }
+
+    /// Syncs what was appended unsynced.
+    pub fn sync(&self) -> Result<(), StateError> {
+        let syncer = self.syncer.lock();
+        syncer.sync_data().map_err(|source| StateError {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    fn write(&self, event: &StateEvent, sync: bool) -> Result<(), StateError> {
         let err = |source| StateError {
             path: self.path.clone(),
             source,
@@ -141,7 +168,9 @@ impl StateLog {
         line.push(b'\n');
         let mut guard = self.file.lock();
         guard.0.write_all(&line).map_err(err)?;
-        guard.0.sync_data().map_err(err)?;
+        if sync {
+            guard.0.sync_data().map_err(err)?;
+        }
         guard.1 += 1;
         Ok(())
     }
@@ -171,6 +200,7 @@ impl StateLog {
             .append(true)
             .open(&self.path)
             .map_err(err)?;
+        *self.syncer.lock() = file.try_clone().map_err(err)?;
         *guard = (file, live.len());
         Ok(())
     }

@@ -144,7 +144,7 @@ impl NotificationLog {
             };
             // Kept in memory regardless: a full disk must not stop notifications; after a
             // restart this one may be sent again.
-            if let Err(e) = state.append(&event) {
+            if let Err(e) = state.append_unsynced(&event) {
                 tracing::error!(error = %e, group = %key.group_key, "the notification log could not be written");
             }
         }
