@@ -13,6 +13,7 @@ mod query_cmd;
 mod rule_engine;
 mod rules_cmd;
 mod self_metrics;
+mod sighup;
 mod telemetry_cmd;
 mod traffic_cmd;
 mod up;

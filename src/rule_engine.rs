@@ -221,29 +221,14 @@ pub fn reload_on_sighup(
     with_demo: bool,
     cancel: tokio_util::sync::CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            let Ok(mut hup) = signal(SignalKind::hangup()) else {
-                return;
-            };
-            loop {
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    _ = hup.recv() => {}
-                }
-                if let Err(problems) = engine.reload(&config, with_demo).await {
-                    for p in &problems {
-                        tracing::error!(problem = %p, "rule reload refused; the rules in force stay");
-                    }
+    tokio::spawn(crate::sighup::on_each_sighup(cancel, move || {
+        let (engine, config) = (engine.clone(), config.clone());
+        async move {
+            if let Err(problems) = engine.reload(&config, with_demo).await {
+                for p in &problems {
+                    tracing::error!(problem = %p, "rule reload refused; the rules in force stay");
                 }
             }
         }
-        #[cfg(not(unix))]
-        {
-            let _ = (engine, config, with_demo);
-            cancel.cancelled().await;
-        }
-    })
+    }))
 }

@@ -5,6 +5,7 @@
 //! `cargo bench --bench telemetry -- --help` explains the options; BENCHMARKS.md records runs.
 
 mod data;
+#[allow(dead_code)]
 #[path = "../measure.rs"]
 mod measure;
 

@@ -96,18 +96,9 @@ impl AlerterServer {
 }
 
 async fn reload_on_sighup(alerter: Arc<Alerter>, cancel: CancellationToken) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut hup) = signal(SignalKind::hangup()) else {
-            return;
-        };
-        loop {
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = hup.recv() => {}
-            }
-            let me = alerter.clone();
+    crate::sighup::on_each_sighup(cancel, move || {
+        let me = alerter.clone();
+        async move {
             match tokio::task::spawn_blocking(move || me.reload()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
@@ -116,10 +107,6 @@ async fn reload_on_sighup(alerter: Arc<Alerter>, cancel: CancellationToken) {
                 Err(e) => tracing::error!(error = %e, "alerter reload failed"),
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = alerter;
-        cancel.cancelled().await;
-    }
+    })
+    .await
 }

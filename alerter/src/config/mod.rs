@@ -9,9 +9,8 @@ mod route;
 use std::fmt;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use taishan_core::config::{ConfigDiagnostic, FieldError, FieldPositions, Position};
+use taishan_core::config::{read_section, ConfigDiagnostic, FieldError, FieldPositions, Position};
 
 pub use global::GlobalConfig;
 pub use receiver::{IntegrationConfig, ReceiverConfig};
@@ -191,17 +190,17 @@ fn sections(root: serde_yaml_ng::Value, errors: &mut Vec<FieldError>) -> Alertma
     for (key, value) in mapping {
         let name = key.as_str().unwrap_or_default().to_string();
         match name.as_str() {
-            "global" => section(&name, value, errors, &mut config.global),
+            "global" => read_section(&name, value, errors, &mut config.global),
             "route" => {
                 has_route = true;
-                section(&name, value, errors, &mut config.route)
+                read_section(&name, value, errors, &mut config.route)
             }
-            "inhibit_rules" => section(&name, value, errors, &mut config.inhibit_rules),
-            "receivers" => section(&name, value, errors, &mut config.receivers),
-            "templates" => section(&name, value, errors, &mut config.templates),
+            "inhibit_rules" => read_section(&name, value, errors, &mut config.inhibit_rules),
+            "receivers" => read_section(&name, value, errors, &mut config.receivers),
+            "templates" => read_section(&name, value, errors, &mut config.templates),
             "time_intervals" | "mute_time_intervals" => {
                 let mut list: Vec<TimeIntervalConfig> = Vec::new();
-                section(&name, value, errors, &mut list);
+                read_section(&name, value, errors, &mut list);
                 for (i, t) in list.iter_mut().enumerate() {
                     t.path = format!("{name}[{i}]");
                 }
@@ -220,31 +219,6 @@ fn sections(root: serde_yaml_ng::Value, errors: &mut Vec<FieldError>) -> Alertma
         errors.push(FieldError::new("route", "no route provided in config"));
     }
     config
-}
-
-fn section<T: DeserializeOwned + Default>(
-    name: &str,
-    value: serde_yaml_ng::Value,
-    errors: &mut Vec<FieldError>,
-    slot: &mut T,
-) {
-    if value.is_null() {
-        return;
-    }
-    match serde_path_to_error::deserialize::<_, T>(value) {
-        Ok(v) => *slot = v,
-        Err(e) => {
-            let inner = e.path().to_string();
-            let path = if inner == "." {
-                name.to_string()
-            } else if inner.starts_with('[') {
-                format!("{name}{inner}")
-            } else {
-                format!("{name}.{inner}")
-            };
-            errors.push(FieldError::new(path, e.into_inner().to_string()));
-        }
-    }
 }
 
 fn validate(config: &AlertmanagerConfig) -> Vec<FieldError> {

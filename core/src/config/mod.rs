@@ -248,16 +248,16 @@ fn deserialize_sections(
         };
         let before = errors.len();
         match name {
-            "server" => section(name, value, errors, &mut config.server),
-            "storage" => section(name, value, errors, &mut config.storage),
-            "ingest" => section(name, value, errors, &mut config.ingest),
-            "scrape" => section(name, value, errors, &mut config.scrape),
-            "query" => section(name, value, errors, &mut config.query),
-            "traces" => section(name, value, errors, &mut config.traces),
-            "logs" => section(name, value, errors, &mut config.logs),
-            "demo" => section(name, value, errors, &mut config.demo),
-            "rules" => section(name, value, errors, &mut config.rules),
-            "alerter" => section(name, value, errors, &mut config.alerter),
+            "server" => read_section(name, value, errors, &mut config.server),
+            "storage" => read_section(name, value, errors, &mut config.storage),
+            "ingest" => read_section(name, value, errors, &mut config.ingest),
+            "scrape" => read_section(name, value, errors, &mut config.scrape),
+            "query" => read_section(name, value, errors, &mut config.query),
+            "traces" => read_section(name, value, errors, &mut config.traces),
+            "logs" => read_section(name, value, errors, &mut config.logs),
+            "demo" => read_section(name, value, errors, &mut config.demo),
+            "rules" => read_section(name, value, errors, &mut config.rules),
+            "alerter" => read_section(name, value, errors, &mut config.alerter),
             other => errors.push(FieldError::new(
                 other,
                 format!(
@@ -273,7 +273,10 @@ fn deserialize_sections(
     (Some(config), failed)
 }
 
-fn section<T: DeserializeOwned + Default>(
+/// Deserializes one top-level section `name` of a YAML file into `slot` (left at its default
+/// when the section is empty), an error placed at the offending field's path. Shared by every
+/// file read section by section, so one bad section does not hide the others' errors.
+pub fn read_section<T: DeserializeOwned + Default>(
     name: &str,
     value: serde_yaml_ng::Value,
     errors: &mut Vec<FieldError>,
@@ -290,6 +293,8 @@ fn section<T: DeserializeOwned + Default>(
             // serde_path_to_error's path already ends at the offending field (unknown ones too).
             let path = if inner == "." {
                 name.to_string()
+            } else if inner.starts_with('[') {
+                format!("{name}{inner}")
             } else {
                 format!("{name}.{inner}")
             };
