@@ -158,6 +158,28 @@ fn taishans_own_rules_reach_the_webhook_in_process() {
             .starts_with(&format!("{}/graph?g0.expr=vector%283%29", t.base)),
         "{n}"
     );
+
+    // The delivery attempt is on record, with the peer's status.
+    let attempts: Value = client()
+        .get(format!("{}/api/taishan/v1/notifications", t.alerter))
+        .query(&[("receiver", "oncall")])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let first = &attempts["data"]["attempts"][0];
+    assert_eq!(first["receiver"], "oncall", "{attempts}");
+    assert_eq!(first["integration"], "webhook[0]");
+    assert_eq!(first["status"], 200);
+    assert!(first["error"].is_null());
+    let bad = client()
+        .get(format!(
+            "{}/api/taishan/v1/notifications?limit=0",
+            t.alerter
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(bad.status(), 400);
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
 use taishan_core::{run_every, Clock, Ticker};
+use taishan_guard::{LogObserver, RateLimitConfig, RateLimiter};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -47,6 +48,8 @@ pub struct AlerterOptions {
     /// Where the notification log and silences are kept across restarts; `None`: memory
     /// only.
     pub data_dir: Option<PathBuf>,
+    /// Rate limits of receivers, by name.
+    pub rate_limits: std::collections::BTreeMap<String, RateLimitConfig>,
     /// Whether receivers hear of the resolution of an alert they were told fires even when
     /// it was silenced or inhibited meanwhile (Alertmanager's issue #226); on by default.
     pub resolve_muted: bool,
@@ -65,6 +68,7 @@ impl Default for AlerterOptions {
             notify_timeout: Duration::from_secs(10),
             max_silences: 10_000,
             data_dir: None,
+            rate_limits: Default::default(),
             resolve_muted: true,
         }
     }
@@ -113,6 +117,7 @@ pub struct Alerter {
     alerts: AlertStore,
     silences: Silences,
     state: Option<Arc<StateLog>>,
+    limiters: std::collections::HashMap<String, Arc<RateLimiter>>,
     dispatcher: Mutex<Dispatcher>,
     log: NotificationLog,
     clock: Arc<dyn Clock>,
@@ -154,6 +159,18 @@ impl Alerter {
             dispatcher: Mutex::new(Dispatcher::new(options.max_groups)),
             log,
             state,
+            limiters: options
+                .rate_limits
+                .iter()
+                .map(|(name, c)| {
+                    let limiter = RateLimiter::new(
+                        format!("receiver {name}"),
+                        c.clone(),
+                        Arc::new(LogObserver),
+                    );
+                    (name.clone(), Arc::new(limiter))
+                })
+                .collect(),
             started_ms: clock.now_ms(),
             clock,
             wake: Notify::new(),
@@ -402,6 +419,7 @@ impl Alerter {
             deadline: route.group_interval,
             muted,
             resolve_muted: self.options.resolve_muted,
+            limiter: self.limiters.get(&route.receiver).cloned(),
         };
         let record = DeliveryRecord {
             log: &self.log,

@@ -46,6 +46,18 @@ impl AlerterServer {
             config_file: file.clone(),
             resolve_muted: config.alerter.resolve_muted,
             data_dir: Some(data_dir.join("alerter")),
+            rate_limits: config
+                .alerter
+                .rate_limits
+                .iter()
+                .map(|(name, l)| {
+                    let limit = taishan_guard::RateLimitConfig {
+                        rate: l.rate,
+                        burst: l.burst,
+                    };
+                    (name.clone(), limit)
+                })
+                .collect(),
             ..AlerterOptions::default()
         };
         let http = Alerter::http_client(options.notify_timeout);
@@ -61,6 +73,11 @@ impl AlerterServer {
             None => CompiledConfig::compile("(built-in alerter config)", HOLD_ONLY, &http)
                 .map_err(|e| anyhow::anyhow!("{e}"))?,
         };
+        for name in options.rate_limits.keys() {
+            if !compiled.receivers.contains_key(name) {
+                tracing::warn!(receiver = %name, "alerter.rate_limits names a receiver the alerter config does not have");
+            }
+        }
         let alerter = Alerter::new(compiled, clock, options, metrics, http)
             .context("opening the alerter's state")?;
         let listener = tokio::net::TcpListener::bind(config.alerter.listen)

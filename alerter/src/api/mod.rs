@@ -3,6 +3,7 @@
 //! `/-/healthy`, `/-/ready`.
 
 mod alerts;
+mod notifications;
 mod silences;
 mod status;
 
@@ -27,6 +28,10 @@ pub fn alerter_routes(alerter: Arc<Alerter>) -> Router {
         )
         .route("/api/v2/status", get(status::status))
         .route("/api/v2/receivers", get(status::receivers))
+        .route(
+            "/api/taishan/v1/notifications",
+            get(notifications::attempts),
+        )
         .route("/-/reload", post(status::reload))
         .route("/-/healthy", get(|| async { "OK" }))
         .route("/-/ready", get(|| async { "OK" }))

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use taishan_core::Clock;
+use taishan_guard::RateLimiter;
 
 pub use data::{AlertData, NotificationData};
 use nflog::{Attempt, LogEntry, LogKey, NotificationLog};
@@ -95,6 +96,9 @@ pub struct FlushJob {
     pub muted: BTreeSet<u64>,
     /// Whether a muted alert's resolution is still sent to receivers told it fires.
     pub resolve_muted: bool,
+    /// The receiver's rate limit, when it has one: each attempt takes a token, waiting for
+    /// one until the deadline.
+    pub limiter: Option<Arc<RateLimiter>>,
 }
 
 /// Where deliveries record what they did.
@@ -179,6 +183,10 @@ async fn deliver_one(
     let mut wait = backoff.initial;
     let mut attempt = 0u32;
     loop {
+        if let Err(reason) = take_token(job, record.clock, started).await {
+            tracing::warn!(receiver = %n.receiver, integration = %integration.name, group = %n.group_key, "{reason}");
+            return Delivery::Failed(reason);
+        }
         attempt += 1;
         let t0 = Instant::now();
         let result = integration.notifier.notify(&to_send).await;
@@ -225,6 +233,31 @@ async fn deliver_one(
                 wait = (wait.mul_f64(1.5)).min(backoff.max);
             }
         }
+    }
+}
+
+/// Waits for a token of the receiver's rate limit, until the job's deadline.
+async fn take_token(
+    job: &FlushJob,
+    clock: &Arc<dyn Clock>,
+    started: Instant,
+) -> Result<(), String> {
+    let Some(limiter) = &job.limiter else {
+        return Ok(());
+    };
+    let rate = limiter.rate_in_force().max(1e-3);
+    let pause = Duration::from_secs_f64((1.0 / rate).min(1.0));
+    loop {
+        if limiter.try_acquire(clock.now_ms()).is_ok() {
+            return Ok(());
+        }
+        if started.elapsed() + pause > job.deadline {
+            return Err(format!(
+                "receiver {:?} is over its rate limit of {rate}/s until the group's next flush",
+                job.notification.receiver
+            ));
+        }
+        tokio::time::sleep(pause).await;
     }
 }
 

@@ -14,6 +14,7 @@ use super::*;
 use crate::config::{GlobalConfig, IntegrationConfig};
 use crate::model::Alert;
 use crate::notifiers;
+use taishan_guard::RateLimiter;
 
 #[derive(Clone, Default)]
 struct Peer {
@@ -88,6 +89,7 @@ fn job(alerts: Vec<Alert>, at_ms: i64) -> FlushJob {
         deadline: Duration::from_secs(5),
         muted: Default::default(),
         resolve_muted: true,
+        limiter: None,
     }
 }
 
@@ -301,4 +303,62 @@ async fn a_receiver_told_an_alert_fires_hears_it_resolve_though_it_was_silenced_
         deliver(&quiet, &integrations, rec(&log, &clock), FAST).await,
         [Delivery::Deduplicated]
     );
+}
+
+#[tokio::test]
+async fn a_receiver_over_its_rate_limit_waits_then_gives_up_until_the_next_flush() {
+    let (peer, url) = start_peer(&[]).await;
+    let integrations = vec![webhook(&url, true)];
+    let log = NotificationLog::new(100);
+    let manual = Arc::new(ManualClock::at(10_000));
+    let clock: Arc<dyn Clock> = manual.clone();
+    let limiter = Arc::new(RateLimiter::new(
+        "team",
+        taishan_guard::RateLimitConfig {
+            rate: 1.0,
+            burst: Some(1),
+        },
+        Arc::new(taishan_guard::LogObserver),
+    ));
+    let limited = |instance: &str, at: i64| {
+        let mut j = job(vec![alert(instance, 0)], at);
+        j.notification.group_key = format!("{{}}:{{instance=\"{instance}\"}}");
+        j.limiter = Some(limiter.clone());
+        j.deadline = Duration::from_millis(50);
+        j
+    };
+    assert_eq!(
+        deliver(
+            &limited("a", 10_000),
+            &integrations,
+            rec(&log, &clock),
+            FAST
+        )
+        .await,
+        [Delivery::Delivered]
+    );
+    // The bucket is empty and the clock does not move: the second group gives up.
+    let out = deliver(
+        &limited("b", 10_000),
+        &integrations,
+        rec(&log, &clock),
+        FAST,
+    )
+    .await;
+    assert!(
+        matches!(&out[0], Delivery::Failed(m) if m.contains("rate limit of 1/s")),
+        "{out:?}"
+    );
+    manual.advance(Duration::from_secs(1));
+    assert_eq!(
+        deliver(
+            &limited("b", 11_000),
+            &integrations,
+            rec(&log, &clock),
+            FAST
+        )
+        .await,
+        [Delivery::Delivered]
+    );
+    assert_eq!(peer.bodies.lock().len(), 2);
 }

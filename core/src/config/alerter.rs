@@ -23,6 +23,43 @@ pub struct AlerterConfig {
     /// inhibited meanwhile (Alertmanager does not: its issue #226). Default true.
     #[serde(default = "yes")]
     pub resolve_muted: bool,
+    /// Notifications per second each named receiver may be sent, with a burst; a
+    /// notification over it waits for a token until its group's next flush.
+    #[serde(default)]
+    pub rate_limits: std::collections::BTreeMap<String, ReceiverRateLimit>,
+}
+
+/// A receiver's rate limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiverRateLimit {
+    /// Notifications per second, sustained.
+    pub rate: f64,
+    /// Notifications at once after a quiet period (default: one second's worth, at least 1).
+    #[serde(default)]
+    pub burst: Option<u32>,
+}
+
+impl AlerterConfig {
+    pub(crate) fn validate(&self, errors: &mut Vec<super::FieldError>) {
+        for (name, l) in &self.rate_limits {
+            if !(l.rate.is_finite() && l.rate > 0.0) {
+                errors.push(super::FieldError::new(
+                    format!("alerter.rate_limits.{name}.rate"),
+                    format!(
+                        "must be a positive number of notifications per second, got {}",
+                        l.rate
+                    ),
+                ));
+            }
+            if l.burst == Some(0) {
+                errors.push(super::FieldError::new(
+                    format!("alerter.rate_limits.{name}.burst"),
+                    "must be at least 1",
+                ));
+            }
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -40,6 +77,7 @@ impl Default for AlerterConfig {
             listen: default_listen(),
             external_url: None,
             resolve_muted: true,
+            rate_limits: Default::default(),
         }
     }
 }

@@ -24,7 +24,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-pub use alerter::AlerterConfig;
+pub use alerter::{AlerterConfig, ReceiverRateLimit};
 pub use demo::{ChannelProfile, DemoConfig, TrafficConfig};
 pub use ingest::IngestConfig;
 pub use logs::LogsConfig;
@@ -215,6 +215,7 @@ impl Config {
         self.logs.validate(&mut errors);
         self.demo.validate(&mut errors);
         self.rules.validate(&mut errors);
+        self.alerter.validate(&mut errors);
         errors
     }
 }
