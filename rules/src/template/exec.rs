@@ -20,10 +20,17 @@ impl From<String> for Flow {
 /// Upper bound on the text one expansion may produce, so a runaway `range` cannot eat memory.
 const MAX_OUTPUT: usize = 1 << 20;
 
+/// How deep `{{template}}` calls may nest, so a template calling itself ends.
+const MAX_DEPTH: usize = 100;
+
+type Defines = std::collections::HashMap<String, std::sync::Arc<Vec<Node>>>;
+
 pub(crate) struct Executor<'a, 'e> {
     ctx: &'a Expansion<'e>,
     vars: Vec<(String, Value)>,
     out: String,
+    defines: Option<&'a Defines>,
+    depth: usize,
 }
 
 impl<'a, 'e> Executor<'a, 'e> {
@@ -32,7 +39,15 @@ impl<'a, 'e> Executor<'a, 'e> {
             ctx,
             vars: vec![(String::new(), root)],
             out: String::new(),
+            defines: None,
+            depth: 0,
         }
+    }
+
+    /// Lets `{{template}}` call the templates of `defines`.
+    pub(crate) fn with_defines(mut self, defines: &'a Defines) -> Self {
+        self.defines = Some(defines);
+        self
     }
 
     /// Defines a variable for the whole template.
@@ -78,6 +93,7 @@ impl<'a, 'e> Executor<'a, 'e> {
                     r?;
                 }
                 Node::Range(b) => self.range(b, dot)?,
+                Node::Template(name, pipe) => self.call(name, pipe.as_ref(), dot)?,
                 Node::Break => return Err(Flow::Break),
                 Node::Continue => return Err(Flow::Continue),
             }
@@ -143,6 +159,35 @@ impl<'a, 'e> Executor<'a, 'e> {
             }
         }
         Ok(())
+    }
+
+    fn call(&mut self, name: &str, pipe: Option<&Pipeline>, dot: &Value) -> Result<(), Flow> {
+        let body = self
+            .defines
+            .and_then(|d| d.get(name))
+            .cloned()
+            .ok_or_else(|| Flow::Error(format!("template {name:?} not defined")))?;
+        if self.depth >= MAX_DEPTH {
+            return Err(Flow::Error(format!(
+                "template {name:?} nested deeper than {MAX_DEPTH}"
+            )));
+        }
+        let data = match pipe {
+            Some(p) => self.pipeline(p, dot)?,
+            None => Value::Nil,
+        };
+        // The callee sees only `$`, its data.
+        let outer = std::mem::replace(&mut self.vars, vec![(String::new(), data.clone())]);
+        self.depth += 1;
+        let r = self.walk(&body, &data);
+        self.depth -= 1;
+        self.vars = outer;
+        match r {
+            Err(Flow::Break | Flow::Continue) => {
+                Err(Flow::Error("break or continue outside range".into()))
+            }
+            other => other,
+        }
     }
 
     fn variable(&self, name: &str) -> Result<Value, String> {

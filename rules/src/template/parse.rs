@@ -15,6 +15,25 @@ pub(crate) enum Node {
     With(Block),
     Break,
     Continue,
+    /// `{{template "name" pipeline}}`: the named template, run with the pipeline's value
+    /// (nil without one) as its data.
+    Template(String, Option<Pipeline>),
+}
+
+/// Which language a template is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// Prometheus's alert labels and annotations: no `define`, `template` or `block`.
+    Alert,
+    /// Notification templates (Alertmanager's): named templates defined and called.
+    Notification,
+}
+
+/// A parsed template text: its nodes and the templates it defines.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Parsed {
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) defines: Vec<(String, Vec<Node>)>,
 }
 
 /// `if` / `range` / `with`: the pipeline, the body and the `else` branch.
@@ -34,6 +53,18 @@ pub(crate) struct Pipeline {
     /// `=` rather than `:=`.
     pub(crate) assign: bool,
     pub(crate) commands: Vec<Command>,
+}
+
+impl Pipeline {
+    /// `.`: the current data, as `{{template "name" .}}` passes it.
+    pub(crate) fn dot() -> Self {
+        Self {
+            at: 0,
+            vars: Vec::new(),
+            assign: false,
+            commands: vec![Command::new(vec![Operand::Dot(Vec::new())])],
+        }
+    }
 }
 
 /// A function call or a single value; a piped value is passed as the last argument.
@@ -81,7 +112,8 @@ pub(crate) fn parse_with(
     src: &str,
     pieces: Vec<Piece>,
     predeclared: &[&str],
-) -> Result<Vec<Node>, TemplateError> {
+    dialect: Dialect,
+) -> Result<Parsed, TemplateError> {
     let mut outer = vec![String::new()];
     outer.extend(predeclared.iter().map(|v| v.to_string()));
     let mut p = Parser {
@@ -90,10 +122,16 @@ pub(crate) fn parse_with(
         pos: 0,
         scopes: vec![outer],
         loops: 0,
+        nesting: 0,
+        dialect,
+        defines: Vec::new(),
     };
     let (nodes, end) = p.list()?;
     match end {
-        Terminator::Eof => Ok(nodes),
+        Terminator::Eof => Ok(Parsed {
+            nodes,
+            defines: p.defines,
+        }),
         Terminator::Else(at, _) => Err(TemplateError::at(src, at, "unexpected {{else}}")),
         Terminator::EndAction(at) => Err(TemplateError::at(src, at, "unexpected {{end}}")),
     }
@@ -113,6 +151,10 @@ struct Parser<'a> {
     /// Variables visible, innermost scope last; `""` is `$`.
     scopes: Vec<Vec<String>>,
     loops: usize,
+    /// Blocks open around the current position (`define` is only allowed outside any).
+    nesting: usize,
+    dialect: Dialect,
+    defines: Vec<(String, Vec<Node>)>,
 }
 
 impl Parser<'_> {
@@ -159,6 +201,11 @@ impl Parser<'_> {
                         Node::Continue
                     });
                 }
+                "define" | "template" | "block" if self.dialect == Dialect::Notification => {
+                    if let Some(node) = self.named(keyword, at, &tokens[1..])? {
+                        nodes.push(node);
+                    }
+                }
                 "define" | "template" | "block" => {
                     return Err(self.err(
                         at,
@@ -187,9 +234,67 @@ impl Parser<'_> {
 
     fn block(&mut self, keyword: &str, at: usize, tokens: &[Token]) -> Result<Node, TemplateError> {
         self.scopes.push(Vec::new());
+        self.nesting += 1;
         let result = self.block_in_scope(keyword, at, tokens);
+        self.nesting -= 1;
         self.scopes.pop();
         result
+    }
+
+    /// `define "name"` (its body kept, no node), `template "name" [pipeline]`, and
+    /// `block "name" pipeline` (a define and a call in one).
+    fn named(
+        &mut self,
+        keyword: &str,
+        at: usize,
+        tokens: &[Token],
+    ) -> Result<Option<Node>, TemplateError> {
+        let Some(Token::Str(name)) = tokens.first() else {
+            return Err(self.err(
+                at,
+                format!("{{{{{keyword}}}}} needs a quoted template name"),
+            ));
+        };
+        let name = name.clone();
+        let rest = &tokens[1..];
+        let pipe = if rest.is_empty() {
+            None
+        } else {
+            Some(self.pipeline(at, rest, false)?)
+        };
+        match keyword {
+            "template" => return Ok(Some(Node::Template(name, pipe))),
+            "define" if pipe.is_some() => {
+                return Err(self.err(at, "{{define}} takes only a name"));
+            }
+            "define" if self.nesting > 0 => {
+                return Err(self.err(at, "{{define}} must be outside any other action"));
+            }
+            "block" if pipe.is_none() => {
+                return Err(self.err(at, "{{block}} needs a pipeline for its data"));
+            }
+            _ => {}
+        }
+        // The body sees only `$`, the data it is called with.
+        let outer = std::mem::replace(&mut self.scopes, vec![vec![String::new()]]);
+        let (loops, nesting) = (self.loops, self.nesting);
+        self.loops = 0;
+        let body = self.list();
+        self.scopes = outer;
+        self.loops = loops;
+        self.nesting = nesting;
+        let body = match body? {
+            (nodes, Terminator::EndAction(_)) => nodes,
+            (_, Terminator::Else(a, _)) => return Err(self.err(a, "unexpected {{else}}")),
+            (_, Terminator::Eof) => {
+                return Err(self.err(
+                    at,
+                    format!("unexpected EOF: {{{{{keyword}}}}} has no {{{{end}}}}"),
+                ))
+            }
+        };
+        self.defines.push((name.clone(), body));
+        Ok((keyword == "block").then(|| Node::Template(name, pipe)))
     }
 
     fn block_in_scope(

@@ -279,3 +279,103 @@ fn literal_regexes_are_compiled_once_when_parsed() {
         .expect("expands");
     assert_eq!(out, "c<aa>b true false");
 }
+
+mod template_sets {
+    use super::super::{Expansion, TemplateSet, Value};
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    fn ctx() -> Expansion<'static> {
+        Expansion {
+            query: None,
+            external_url: "http://alerts.example",
+            time_ms: 0,
+        }
+    }
+
+    fn data() -> Value {
+        let labels: BTreeMap<String, String> = [("alertname", "Down"), ("service", "payment")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Value::Struct(Arc::new(vec![
+            ("Status", Value::Str("firing".into())),
+            ("CommonLabels", Value::StrMap(Arc::new(labels))),
+        ]))
+    }
+
+    #[test]
+    fn named_templates_are_defined_in_files_and_called_with_data() {
+        let mut set = TemplateSet::new();
+        set.add(
+            r#"{{ define "title" }}[{{ .Status | toUpper }}] {{ template "name" .CommonLabels }}{{ end }}
+{{ define "name" }}{{ .alertname }} on {{ .service }}{{ end }}"#,
+        )
+        .unwrap();
+        assert!(set.defines("title") && set.defines("name"));
+        let text = set.parse(r#"{{ template "title" . }}!"#).unwrap();
+        assert_eq!(
+            set.expand(&text, &data(), &ctx()).unwrap(),
+            "[FIRING] Down on payment!"
+        );
+        assert_eq!(
+            set.expand_named("name", &Value::StrMap(Arc::new(BTreeMap::new())), &ctx())
+                .unwrap(),
+            " on "
+        );
+        // A later file redefines a name; `block` defines and calls at once.
+        set.add(r#"{{ define "name" }}{{ .alertname }}{{ end }}"#)
+            .unwrap();
+        assert_eq!(
+            set.expand(&text, &data(), &ctx()).unwrap(),
+            "[FIRING] Down!"
+        );
+        let block = set.parse(r#"{{ block "x" . }}inline {{ .Status }}{{ end }}"#);
+        assert!(block.is_err(), "a field may not define");
+        set.add(r#"{{ block "x" . }}inline {{ .Status }}{{ end }}"#)
+            .unwrap();
+        let uses = set.parse(r#"{{ template "x" . }}"#).unwrap();
+        assert_eq!(set.expand(&uses, &data(), &ctx()).unwrap(), "inline firing");
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let set = TemplateSet::new();
+        let missing = set.parse(r#"{{ template "nope" . }}"#).unwrap();
+        let err = set
+            .expand(&missing, &data(), &ctx())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "template \"nope\" not defined");
+        let mut set = TemplateSet::new();
+        let nested = set
+            .add(r#"{{ if true }}{{ define "a" }}x{{ end }}{{ end }}"#)
+            .unwrap_err();
+        assert!(
+            nested.message.contains("outside any other action"),
+            "{nested:?}"
+        );
+        let unnamed = set.add(r#"{{ define a }}x{{ end }}"#).unwrap_err();
+        assert!(
+            unnamed.message.contains("quoted template name"),
+            "{unnamed:?}"
+        );
+        let open = set.add(r#"{{ define "a" }}x"#).unwrap_err();
+        assert!(open.message.contains("has no {{end}}"), "{open:?}");
+        set.add(r#"{{ define "loop" }}{{ template "loop" . }}{{ end }}"#)
+            .unwrap();
+        let err = set
+            .expand_named("loop", &data(), &ctx())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nested deeper than 100"), "{err}");
+        // Variables of the caller are not the callee's.
+        set.add(r#"{{ define "v" }}{{ $x }}{{ end }}"#).unwrap_err();
+        // Alert labels and annotations keep Prometheus's language: no named templates.
+        let alert = super::super::Template::parse(r#"{{ template "title" . }}"#).unwrap_err();
+        assert!(
+            alert.message.contains("not supported in alert templates"),
+            "{alert:?}"
+        );
+    }
+}
