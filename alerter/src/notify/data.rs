@@ -2,7 +2,10 @@
 //! `.Status`, `.Alerts`, `.GroupLabels`, `.CommonLabels`, `.CommonAnnotations`,
 //! `.ExternalURL`), which is also the body of a version 4 webhook.
 
+use std::sync::Arc;
+
 use serde::Serialize;
+use taishan_rules::template::Value;
 
 use crate::model::{Alert, AlertStatus, LabelSet};
 use crate::timefmt::go_json_time;
@@ -26,6 +29,10 @@ pub struct AlertData {
     pub generator_url: String,
     /// Its fingerprint, 16 hex digits.
     pub fingerprint: String,
+    #[serde(skip)]
+    starts_at_ms: i64,
+    #[serde(skip)]
+    ends_at_ms: i64,
 }
 
 /// A whole notification's data.
@@ -83,6 +90,8 @@ impl NotificationData {
                     ends_at: go_json_time(a.ends_at_ms),
                     generator_url: a.generator_url.clone(),
                     fingerprint: a.fingerprint().to_string(),
+                    starts_at_ms: a.starts_at_ms,
+                    ends_at_ms: a.ends_at_ms,
                 })
                 .collect(),
             group_labels: group_labels.clone(),
@@ -90,6 +99,53 @@ impl NotificationData {
             common_annotations: common(alerts.iter().map(|a| &a.annotations)),
             external_url: external_url.to_string(),
         }
+    }
+}
+
+impl NotificationData {
+    /// The data as notification templates see it: `.Receiver`, `.Status`, `.Alerts` (with
+    /// `.Firing` and `.Resolved`), `.GroupLabels`, `.CommonLabels`, `.CommonAnnotations`
+    /// (with `.SortedPairs`, `.Names`, `.Values`, `.Remove`) and `.ExternalURL`, each alert
+    /// with `.Status`, `.Labels`, `.Annotations`, `.StartsAt`, `.EndsAt`, `.GeneratorURL`,
+    /// `.Fingerprint`.
+    pub fn template_value(&self) -> Value {
+        let kv = |m: &LabelSet| Value::Kv(Arc::new(m.clone()));
+        let status = |s: AlertStatus| {
+            Value::Str(match s {
+                AlertStatus::Firing => "firing".into(),
+                AlertStatus::Resolved => "resolved".into(),
+            })
+        };
+        let alerts = self
+            .alerts
+            .iter()
+            .map(|a| {
+                Value::Struct(Arc::new(vec![
+                    ("Status", status(a.status)),
+                    ("Labels", kv(&a.labels)),
+                    ("Annotations", kv(&a.annotations)),
+                    (
+                        "StartsAt",
+                        Value::Time(a.starts_at_ms.saturating_mul(1_000_000)),
+                    ),
+                    (
+                        "EndsAt",
+                        Value::Time(a.ends_at_ms.saturating_mul(1_000_000)),
+                    ),
+                    ("GeneratorURL", Value::Str(a.generator_url.clone())),
+                    ("Fingerprint", Value::Str(a.fingerprint.clone())),
+                ]))
+            })
+            .collect();
+        Value::Struct(Arc::new(vec![
+            ("Receiver", Value::Str(self.receiver.clone())),
+            ("Status", status(self.status)),
+            ("Alerts", Value::Alerts(Arc::new(alerts))),
+            ("GroupLabels", kv(&self.group_labels)),
+            ("CommonLabels", kv(&self.common_labels)),
+            ("CommonAnnotations", kv(&self.common_annotations)),
+            ("ExternalURL", Value::Str(self.external_url.clone())),
+        ]))
     }
 }
 
@@ -105,4 +161,59 @@ fn common<'a>(mut sets: impl Iterator<Item = &'a LabelSet>) -> LabelSet {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use taishan_rules::template::{Expansion, TemplateSet};
+
+    fn alert(instance: &str, ends_at_ms: i64) -> Alert {
+        Alert {
+            labels: LabelSet::from([
+                ("alertname".to_string(), "PaymentsFailing".to_string()),
+                ("instance".to_string(), instance.to_string()),
+                ("service".to_string(), "payment".to_string()),
+            ]),
+            annotations: LabelSet::from([("summary".to_string(), format!("{instance} fails"))]),
+            starts_at_ms: 1_000,
+            ends_at_ms,
+            generator_url: "http://prometheus/graph".into(),
+            updated_at_ms: 1_000,
+            timeout: false,
+        }
+    }
+
+    #[test]
+    fn notification_templates_read_alertmanagers_data() {
+        let group = LabelSet::from([("alertname".to_string(), "PaymentsFailing".to_string())]);
+        let data = NotificationData::new(
+            "oncall",
+            &group,
+            &[alert("p-1", 0), alert("p-2", 5_000)],
+            10_000,
+            "http://am",
+        );
+        let mut set = TemplateSet::new();
+        set.add(
+            r#"{{ define "subject" }}[{{ .Status | toUpper }}:{{ .Alerts.Firing | len }}] {{ .GroupLabels.SortedPairs.Values | join " " }} ({{ with .CommonLabels.Remove .GroupLabels.Names }}{{ .Values | join " " }}{{ end }}){{ end }}
+{{ define "list" }}{{ range .Alerts }}{{ .Status }} {{ .Labels.instance }}: {{ .Annotations.summary }}
+{{ end }}{{ end }}"#,
+        )
+        .unwrap();
+        let ctx = Expansion {
+            query: None,
+            external_url: "http://am",
+            time_ms: 10_000,
+        };
+        let v = data.template_value();
+        assert_eq!(
+            set.expand_named("subject", &v, &ctx).unwrap(),
+            "[FIRING:1] PaymentsFailing (payment)"
+        );
+        assert_eq!(
+            set.expand_named("list", &v, &ctx).unwrap(),
+            "firing p-1: p-1 fails\nresolved p-2: p-2 fails\n"
+        );
+    }
 }

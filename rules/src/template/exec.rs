@@ -126,6 +126,9 @@ impl<'a, 'e> Executor<'a, 'e> {
                 .collect(),
             Value::Map(m) => m.into_iter().map(|(k, v)| (Value::Str(k), v)).collect(),
             Value::Nil => Vec::new(),
+            ref v @ (Value::List(_) | Value::Kv(_) | Value::Pairs(_) | Value::Alerts(_)) => {
+                super::collections::range_items(v).unwrap_or_default()
+            }
             Value::Int(n) => (0..n.max(0))
                 .map(|i| (Value::Int(i), Value::Int(i)))
                 .collect(),
@@ -235,6 +238,17 @@ impl<'a, 'e> Executor<'a, 'e> {
             }
             Some(first) => {
                 if cmd.args.len() > 1 || piped.is_some() {
+                    if let Some((receiver, method)) = method_parts(first) {
+                        // `.KV.Remove keys`: a method called with arguments.
+                        let receiver = self.operand(&receiver, dot)?;
+                        let mut args = Vec::with_capacity(cmd.args.len());
+                        for a in &cmd.args[1..] {
+                            args.push(self.operand(a, dot)?);
+                        }
+                        args.extend(piped);
+                        return super::collections::call_method(&receiver, method, &args)
+                            .map_err(Flow::Error);
+                    }
                     return Err(Flow::Error(format!(
                         "can't give argument to non-function {first:?}"
                     )));
@@ -266,5 +280,18 @@ impl<'a, 'e> Executor<'a, 'e> {
             v = v.field(f)?;
         }
         Ok(v)
+    }
+}
+
+/// `.A.B.Method` split into the receiver `.A.B` and the method's name.
+fn method_parts(op: &Operand) -> Option<(Operand, &str)> {
+    match op {
+        Operand::Dot(f) => f
+            .split_last()
+            .map(|(m, path)| (Operand::Dot(path.to_vec()), m.as_str())),
+        Operand::Variable(name, f) => f
+            .split_last()
+            .map(|(m, path)| (Operand::Variable(name.clone(), path.to_vec()), m.as_str())),
+        _ => None,
     }
 }

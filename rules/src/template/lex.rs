@@ -195,6 +195,9 @@ fn tokenize(src: &str, offset: usize, body: &str) -> Result<Vec<Token>, Template
                 i = push_fields(body, i, &mut tokens);
             }
             b'.' if bytes.get(i + 1).is_some_and(|b| is_word_start(*b)) => {
+                // `.A.B` standing alone (not right after a term) starts from the data: a
+                // `Dot` first, so `len .Alerts` is not read as `len.Alerts`.
+                tokens.push(Token::Dot);
                 i = push_fields(body, i, &mut tokens);
             }
             b'.' => {

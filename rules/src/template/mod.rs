@@ -11,6 +11,7 @@
 //! `{{define}}` named templates and notification fields call them with `{{template}}` (or
 //! `{{block}}`), as Alertmanager's templates do; alert templates keep refusing both.
 
+mod collections;
 mod exec;
 mod functions;
 pub mod go_fmt;

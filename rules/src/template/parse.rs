@@ -454,7 +454,10 @@ impl Parser<'_> {
         i: usize,
     ) -> Result<(Operand, usize), TemplateError> {
         Ok(match &rest[i] {
-            Token::Dot => (Operand::Dot(Vec::new()), i + 1),
+            Token::Dot => {
+                let (fields, next) = Self::fields(rest, i + 1);
+                (Operand::Dot(fields), next)
+            }
             Token::Field(_) => {
                 let (fields, next) = Self::fields(rest, i);
                 (Operand::Dot(fields), next)
@@ -467,8 +470,11 @@ impl Parser<'_> {
                 (Operand::Variable(v.clone(), fields), next)
             }
             Token::Ident(name) => {
-                let Some(function) = functions::lookup(name) else {
-                    return Err(self.err(at, functions::unknown_function_message(name)));
+                let notification = self.dialect == Dialect::Notification;
+                let Some(function) = functions::lookup(name, notification) else {
+                    return Err(
+                        self.err(at, functions::unknown_function_message(name, notification))
+                    );
                 };
                 if rest
                     .get(i + 1)

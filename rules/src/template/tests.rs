@@ -280,6 +280,18 @@ fn literal_regexes_are_compiled_once_when_parsed() {
     assert_eq!(out, "c<aa>b true false");
 }
 
+#[test]
+fn a_function_takes_a_field_of_the_data_as_its_argument() {
+    // `humanize .Value` is the function given `.Value`; `humanize.Value` would be a field of
+    // the function's result, which Go refuses.
+    assert_eq!(expand("{{ humanize .Value }}", 1234.5).unwrap(), "1.234k");
+    assert_eq!(
+        expand("{{ len .Labels }}", 0.0).unwrap(),
+        expand("{{ len $labels }}", 0.0).unwrap()
+    );
+    assert!(expand("{{ humanize.Value }}", 0.0).is_err());
+}
+
 mod template_sets {
     use super::super::{Expansion, TemplateSet, Value};
     use std::collections::BTreeMap;
@@ -376,6 +388,118 @@ mod template_sets {
         assert!(
             alert.message.contains("not supported in alert templates"),
             "{alert:?}"
+        );
+    }
+}
+
+mod alertmanager_data {
+    use super::super::{Expansion, TemplateSet, Value};
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    fn kv(pairs: &[(&str, &str)]) -> Value {
+        let m: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Value::Kv(Arc::new(m))
+    }
+
+    fn alert(status: &str, instance: &str) -> Value {
+        Value::Struct(Arc::new(vec![
+            ("Status", Value::Str(status.into())),
+            (
+                "Labels",
+                kv(&[
+                    ("alertname", "Down"),
+                    ("instance", instance),
+                    ("team", "pay"),
+                ]),
+            ),
+        ]))
+    }
+
+    fn data() -> Value {
+        Value::Struct(Arc::new(vec![
+            ("Status", Value::Str("firing".into())),
+            (
+                "Alerts",
+                Value::Alerts(Arc::new(vec![
+                    alert("firing", "a"),
+                    alert("resolved", "b"),
+                    alert("firing", "c"),
+                ])),
+            ),
+            ("GroupLabels", kv(&[("alertname", "Down")])),
+            (
+                "CommonLabels",
+                kv(&[("alertname", "Down"), ("team", "pay")]),
+            ),
+        ]))
+    }
+
+    fn expand(text: &str) -> Result<String, String> {
+        let set = TemplateSet::new();
+        let t = set.parse(text).map_err(|e| e.message)?;
+        let ctx = Expansion {
+            query: None,
+            external_url: "",
+            time_ms: 0,
+        };
+        set.expand(&t, &data(), &ctx).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn kv_pairs_and_alerts_have_alertmanagers_methods() {
+        assert_eq!(
+            expand("{{ .Alerts.Firing | len }}/{{ len .Alerts.Resolved }}").unwrap(),
+            "2/1"
+        );
+        assert_eq!(
+            expand(r#"{{ .CommonLabels.SortedPairs.Names | join "," }}"#).unwrap(),
+            "alertname,team"
+        );
+        assert_eq!(
+            expand(r#"{{ range .CommonLabels.SortedPairs }}{{ .Name }}={{ .Value }};{{ end }}"#)
+                .unwrap(),
+            "alertname=Down;team=pay;"
+        );
+        assert_eq!(
+            expand(r#"{{ with .CommonLabels.Remove .GroupLabels.Names }}{{ .Values | join " " }}{{ end }}"#).unwrap(),
+            "pay"
+        );
+        assert_eq!(
+            expand("{{ range .Alerts.Firing }}{{ .Labels.instance }}{{ end }}").unwrap(),
+            "ac"
+        );
+        assert_eq!(
+            expand(r#"{{ .GroupLabels.alertname }}{{ .GroupLabels.missing }}"#).unwrap(),
+            "Down"
+        );
+        assert_eq!(
+            expand(r#"{{ stringSlice "a" "b" | join "+" }}"#).unwrap(),
+            "a+b"
+        );
+        let err = expand(r#"{{ .CommonLabels.Remove "x" }}"#).unwrap_err();
+        assert!(err.contains("can't call method Remove"), "{err}");
+    }
+
+    #[test]
+    fn alertmanagers_functions_stay_out_of_alert_templates() {
+        let alert = super::super::Template::parse(r#"{{ "a" | join "," }}"#).unwrap_err();
+        assert!(
+            alert
+                .message
+                .contains("function \"join\" not defined; alert templates"),
+            "{alert:?}"
+        );
+        let set = TemplateSet::new();
+        let unknown = set.parse("{{ nope }}").unwrap_err();
+        assert!(
+            unknown
+                .message
+                .contains("notification templates may call join, stringSlice"),
+            "{unknown:?}"
         );
     }
 }

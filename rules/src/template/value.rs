@@ -41,6 +41,15 @@ pub enum Value {
     Sample(Box<QuerySample>),
     /// A point in time (`toTime`), nanoseconds since the epoch.
     Time(i64),
+    /// A list (`[]string`, from `stringSlice`, `.Names`, `.Values`).
+    List(Arc<Vec<Value>>),
+    /// Alertmanager's `KV`: a label map with the methods `SortedPairs`, `Names`, `Values`
+    /// and `Remove`.
+    Kv(Arc<BTreeMap<String, String>>),
+    /// Alertmanager's `Pairs`: name/value pairs sorted by name, with `Names` and `Values`.
+    Pairs(Arc<Vec<(String, String)>>),
+    /// Alertmanager's `Alerts`: a list of alerts with `Firing` and `Resolved`.
+    Alerts(Arc<Vec<Value>>),
 }
 
 impl Value {
@@ -59,6 +68,10 @@ impl Value {
             Value::Samples(_) => "template.queryResult",
             Value::Sample(_) => "*template.sample",
             Value::Time(_) => "*time.Time",
+            Value::List(_) => "[]string",
+            Value::Kv(_) => "template.KV",
+            Value::Pairs(_) => "template.Pairs",
+            Value::Alerts(_) => "template.Alerts",
         }
     }
 
@@ -82,6 +95,15 @@ impl Value {
             }
             Value::Sample(s) => print_sample(s),
             Value::Time(ns) => super::humanize::go_time_string(*ns),
+            Value::List(v) | Value::Alerts(v) => {
+                let parts: Vec<String> = v.iter().map(Value::print).collect();
+                format!("[{}]", parts.join(" "))
+            }
+            Value::Kv(m) => print_map(m.iter().map(|(k, v)| (k.as_str(), v.clone()))),
+            Value::Pairs(p) => {
+                let parts: Vec<String> = p.iter().map(|(n, v)| format!("{{{n} {v}}}")).collect();
+                format!("[{}]", parts.join(" "))
+            }
         }
     }
 
@@ -98,6 +120,9 @@ impl Value {
             Value::Map(m) => !m.is_empty(),
             Value::Samples(s) => !s.is_empty(),
             Value::Struct(_) | Value::Sample(_) | Value::Time(_) => true,
+            Value::List(v) | Value::Alerts(v) => !v.is_empty(),
+            Value::Kv(m) => !m.is_empty(),
+            Value::Pairs(p) => !p.is_empty(),
         }
     }
 
@@ -126,6 +151,9 @@ impl Value {
                     "can't evaluate field {name} in type *time.Time (allowed: Unix, UnixMilli)"
                 )),
             },
+            Value::Kv(_) | Value::Pairs(_) | Value::Alerts(_) => {
+                super::collections::field(self, name)
+            }
             Value::Nil => Err(format!("nil pointer evaluating interface {{}}.{name}")),
             other => Err(format!(
                 "can't evaluate field {name} in type {}",

@@ -30,7 +30,10 @@ pub(super) fn len(c: Call<'_, '_>) -> Result<Value, String> {
         Value::StrMap(m) => m.len(),
         Value::Map(m) => m.len(),
         Value::Samples(v) => v.len(),
-        other => return Err(format!("len of type {}", other.go_type())),
+        other => match crate::template::collections::len(other) {
+            Some(n) => n,
+            None => return Err(format!("len of type {}", other.go_type())),
+        },
     };
     Ok(Value::Int(i64::try_from(n).unwrap_or(i64::MAX)))
 }

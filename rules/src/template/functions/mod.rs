@@ -11,8 +11,8 @@
 //! - it never panics on any argument values, and it reaches beyond its arguments only
 //!   through [`Call::ctx`] (`query`, the external URL).
 //!
-//! Adding a function is its body in one of the member files ([`go`], [`prometheus`]) and one
-//! line in [`FUNCTIONS`].
+//! Adding a function is its body in one of the member files ([`go`], [`prometheus`],
+//! [`text`]) and one line in [`FUNCTIONS`].
 
 mod go;
 mod prometheus;
@@ -33,6 +33,8 @@ pub(crate) enum Origin {
     Go,
     /// Prometheus's "Template reference".
     Prometheus,
+    /// Alertmanager's additions for notification templates (not in alert templates).
+    Alertmanager,
 }
 
 /// One template function: its name and its body.
@@ -140,16 +142,21 @@ pub(crate) static FUNCTIONS: &[TemplateFunction] = {
         TemplateFunction::new("safeHtml", Prom, prometheus::safe_html),
         TemplateFunction::new("externalURL", Prom, prometheus::external_url),
         TemplateFunction::new("pathPrefix", Prom, prometheus::path_prefix),
+        TemplateFunction::new("join", Origin::Alertmanager, text::join),
+        TemplateFunction::new("stringSlice", Origin::Alertmanager, text::string_slice),
     ]
 };
 
-/// The function templates call `name`, if there is one.
-pub(crate) fn lookup(name: &str) -> Option<&'static TemplateFunction> {
-    FUNCTIONS.iter().find(|f| f.name == name)
+/// The function templates call `name`, if there is one; Alertmanager's additions only for
+/// notification templates.
+pub(crate) fn lookup(name: &str, notification: bool) -> Option<&'static TemplateFunction> {
+    FUNCTIONS
+        .iter()
+        .find(|f| f.name == name && (notification || f.origin != Origin::Alertmanager))
 }
 
 /// The error for a call of an unknown function, listing the known ones.
-pub(crate) fn unknown_function_message(name: &str) -> String {
+pub(crate) fn unknown_function_message(name: &str, notification: bool) -> String {
     let names = |origin: Origin| {
         FUNCTIONS
             .iter()
@@ -158,6 +165,14 @@ pub(crate) fn unknown_function_message(name: &str) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    if notification {
+        return format!(
+            "function {name:?} not defined; notification templates may call {}, {} and Go's {}",
+            names(Origin::Alertmanager),
+            names(Origin::Prometheus),
+            names(Origin::Go)
+        );
+    }
     format!(
         "function {name:?} not defined; alert templates may call {} and Go's {}",
         names(Origin::Prometheus),
@@ -256,15 +271,24 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), count, "a name registered twice");
         for f in FUNCTIONS {
-            assert_eq!(lookup(f.name).map(|g| g.name), Some(f.name));
+            assert_eq!(lookup(f.name, true).map(|g| g.name), Some(f.name));
+            let in_alerts = f.origin != Origin::Alertmanager;
+            assert_eq!(lookup(f.name, false).is_some(), in_alerts, "{}", f.name);
         }
-        assert!(lookup("humanise").is_none());
+        assert!(lookup("humanise", true).is_none());
     }
 
     #[test]
     fn an_unknown_function_names_every_known_one() {
-        let message = unknown_function_message("humanise");
+        let message = unknown_function_message("humanise", false);
         assert!(message.starts_with("function \"humanise\" not defined"));
+        for f in FUNCTIONS
+            .iter()
+            .filter(|f| f.origin != Origin::Alertmanager)
+        {
+            assert!(message.contains(f.name), "{} missing: {message}", f.name);
+        }
+        let message = unknown_function_message("humanise", true);
         for f in FUNCTIONS {
             assert!(message.contains(f.name), "{} missing: {message}", f.name);
         }

@@ -160,6 +160,31 @@ pub(super) fn url_path(url: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Alertmanager's `join`: `strings.Join` with the separator first, for pipelines
+/// (`{{ .Values | join " " }}`).
+pub(super) fn join(c: super::Call<'_, '_>) -> Result<Value, String> {
+    c.arity(2)?;
+    let sep = c.args[0].to_str("join")?;
+    let Value::List(items) = &c.args[1] else {
+        return Err(format!(
+            "wrong type for value; expected []string; got {}",
+            c.args[1].go_type()
+        ));
+    };
+    let parts: Result<Vec<String>, String> = items.iter().map(|v| v.to_str("join")).collect();
+    Ok(Value::Str(parts?.join(&sep)))
+}
+
+/// Alertmanager's `stringSlice`: its arguments as a list.
+pub(super) fn string_slice(c: super::Call<'_, '_>) -> Result<Value, String> {
+    let items: Result<Vec<Value>, String> = c
+        .args
+        .iter()
+        .map(|v| v.to_str("stringSlice").map(Value::Str))
+        .collect();
+    Ok(Value::List(std::sync::Arc::new(items?)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
