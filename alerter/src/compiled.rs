@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use taishan_rules::template::TemplateSet;
+
 use taishan_core::config::FieldError;
 
 use crate::config::{self, AlertmanagerConfig, ConfigErrors};
@@ -30,6 +32,8 @@ pub struct CompiledConfig {
     pub receivers: BTreeMap<String, Vec<Integration>>,
     /// What loads but will not be delivered (integrations Taishan lacks).
     pub warnings: Vec<String>,
+    /// The named templates of the `templates` files.
+    pub templates: TemplateSet,
 }
 
 impl CompiledConfig {
@@ -51,23 +55,14 @@ impl CompiledConfig {
     pub fn compile(file: &str, text: &str, http: &reqwest::Client) -> Result<Self, ConfigErrors> {
         let mut receivers = BTreeMap::new();
         let mut warnings = Vec::new();
+        let mut templates = TemplateSet::new();
+        // Template globs are relative to the config file, as in Alertmanager.
+        let base = Path::new(file).parent().unwrap_or(Path::new("."));
         let config = config::load_str(file, text, &mut |c: &AlertmanagerConfig| {
-            let mut errors: Vec<FieldError> = Vec::new();
-            for (i, r) in c.receivers.iter().enumerate() {
-                let mut built = Vec::new();
-                for integration in &r.integrations {
-                    match notifiers::build(i, integration, &c.global, http) {
-                        Ok(Some(b)) => built.push(b),
-                        Ok(None) => warnings.push(format!(
-                            "receiver {:?}: {}_configs are accepted but Taishan does not deliver to them (it delivers to: {})",
-                            r.name,
-                            integration.kind,
-                            notifiers::NOTIFIERS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
-                        )),
-                        Err(e) => errors.extend(e),
-                    }
-                }
-                receivers.insert(r.name.clone(), built);
+            let mut errors = build_receivers(c, http, &mut receivers, &mut warnings);
+            match load_templates(&c.templates, base) {
+                Ok(set) => templates = set,
+                Err(e) => errors.extend(e),
             }
             errors
         })?;
@@ -97,6 +92,63 @@ impl CompiledConfig {
             original: text.to_string(),
             receivers,
             warnings,
+            templates,
         })
+    }
+}
+
+/// Builds every receiver's integrations; the problems of their settings.
+fn build_receivers(
+    c: &AlertmanagerConfig,
+    http: &reqwest::Client,
+    receivers: &mut BTreeMap<String, Vec<Integration>>,
+    warnings: &mut Vec<String>,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for (i, r) in c.receivers.iter().enumerate() {
+        let mut built = Vec::new();
+        for integration in &r.integrations {
+            match notifiers::build(i, integration, &c.global, http) {
+                Ok(Some(b)) => built.push(b),
+                Ok(None) => warnings.push(format!(
+                    "receiver {:?}: {}_configs are accepted but Taishan does not deliver to them (it delivers to: {})",
+                    r.name,
+                    integration.kind,
+                    notifiers::NOTIFIERS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+                )),
+                Err(e) => errors.extend(e),
+            }
+        }
+        receivers.insert(r.name.clone(), built);
+    }
+    errors
+}
+
+/// Reads the template files the `templates` globs match into one set; a file that does not
+/// parse is reported with its own line and column.
+fn load_templates(globs: &[String], base: &Path) -> Result<TemplateSet, Vec<FieldError>> {
+    let mut set = TemplateSet::new();
+    let mut errors = Vec::new();
+    for (i, pattern) in globs.iter().enumerate() {
+        let at = format!("templates[{i}]");
+        for path in taishan_rules::paths::glob(base, pattern) {
+            let shown = path.display();
+            match std::fs::read_to_string(&path) {
+                Ok(text) => {
+                    if let Err(e) = set.add(&text) {
+                        errors.push(FieldError::new(
+                            &at,
+                            format!("{shown}:{}:{}: {}", e.line, e.column, e.message),
+                        ));
+                    }
+                }
+                Err(e) => errors.push(FieldError::new(&at, format!("cannot read {shown}: {e}"))),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(set)
+    } else {
+        Err(errors)
     }
 }

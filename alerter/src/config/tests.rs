@@ -158,3 +158,31 @@ mute_time_intervals:
         "{all}"
     );
 }
+
+#[test]
+fn template_files_are_read_relative_to_the_config_and_their_mistakes_placed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tmpl")).unwrap();
+    std::fs::write(
+        dir.path().join("tmpl/ours.tmpl"),
+        "{{ define \"team.title\" }}[{{ .Status }}] {{ .GroupLabels.alertname }}{{ end }}\n",
+    )
+    .unwrap();
+    let config = dir.path().join("am.yml");
+    let text = "route:\n  receiver: a\nreceivers:\n  - name: a\ntemplates: ['tmpl/*.tmpl']\n";
+    std::fs::write(&config, text).unwrap();
+    let http = reqwest::Client::new();
+    let c = crate::CompiledConfig::load_file(&config, &http).unwrap();
+    assert!(c.templates.defines("team.title"));
+
+    std::fs::write(
+        dir.path().join("tmpl/broken.tmpl"),
+        "ok\n{{ define \"x\" }}{{ .A \n",
+    )
+    .unwrap();
+    let err = crate::CompiledConfig::load_file(&config, &http)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("am.yml:5:13: templates[0]: "), "{err}");
+    assert!(err.contains("broken.tmpl:2:"), "{err}");
+}
