@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use taishan_rules::template::TemplateSet;
 
@@ -32,8 +33,8 @@ pub struct CompiledConfig {
     pub receivers: BTreeMap<String, Vec<Integration>>,
     /// What loads but will not be delivered (integrations Taishan lacks).
     pub warnings: Vec<String>,
-    /// The named templates of the `templates` files.
-    pub templates: TemplateSet,
+    /// The default templates and those of the `templates` files.
+    pub templates: Arc<TemplateSet>,
 }
 
 impl CompiledConfig {
@@ -55,16 +56,15 @@ impl CompiledConfig {
     pub fn compile(file: &str, text: &str, http: &reqwest::Client) -> Result<Self, ConfigErrors> {
         let mut receivers = BTreeMap::new();
         let mut warnings = Vec::new();
-        let mut templates = TemplateSet::new();
+        let mut templates = Arc::new(TemplateSet::new());
         // Template globs are relative to the config file, as in Alertmanager.
         let base = Path::new(file).parent().unwrap_or(Path::new("."));
         let config = config::load_str(file, text, &mut |c: &AlertmanagerConfig| {
-            let mut errors = build_receivers(c, http, &mut receivers, &mut warnings);
             match load_templates(&c.templates, base) {
-                Ok(set) => templates = set,
-                Err(e) => errors.extend(e),
+                Ok(set) => templates = Arc::new(set),
+                Err(e) => return e,
             }
-            errors
+            build_receivers(c, http, &templates, &mut receivers, &mut warnings)
         })?;
         Ok(Self {
             routes: RouteTree::compile(&config.route),
@@ -97,10 +97,14 @@ impl CompiledConfig {
     }
 }
 
+/// Taishan's default templates, under Alertmanager's names (`alerter/templates/default.tmpl`).
+const DEFAULT_TEMPLATES: &str = include_str!("../templates/default.tmpl");
+
 /// Builds every receiver's integrations; the problems of their settings.
 fn build_receivers(
     c: &AlertmanagerConfig,
     http: &reqwest::Client,
+    templates: &Arc<TemplateSet>,
     receivers: &mut BTreeMap<String, Vec<Integration>>,
     warnings: &mut Vec<String>,
 ) -> Vec<FieldError> {
@@ -108,7 +112,7 @@ fn build_receivers(
     for (i, r) in c.receivers.iter().enumerate() {
         let mut built = Vec::new();
         for integration in &r.integrations {
-            match notifiers::build(i, integration, &c.global, http) {
+            match notifiers::build(i, integration, &c.global, http, templates) {
                 Ok(Some(b)) => built.push(b),
                 Ok(None) => warnings.push(format!(
                     "receiver {:?}: {}_configs are accepted but Taishan does not deliver to them (it delivers to: {})",
@@ -129,6 +133,12 @@ fn build_receivers(
 fn load_templates(globs: &[String], base: &Path) -> Result<TemplateSet, Vec<FieldError>> {
     let mut set = TemplateSet::new();
     let mut errors = Vec::new();
+    if let Err(e) = set.add(DEFAULT_TEMPLATES) {
+        errors.push(FieldError::new(
+            "templates",
+            format!("the default templates: {e}"),
+        ));
+    }
     for (i, pattern) in globs.iter().enumerate() {
         let at = format!("templates[{i}]");
         for path in taishan_rules::paths::glob(base, pattern) {

@@ -16,6 +16,7 @@
 //!
 //! Adding a notifier: its file here, and one line in [`NOTIFIERS`].
 
+mod slack;
 mod webhook;
 
 use std::fmt::Debug;
@@ -24,6 +25,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use taishan_core::config::FieldError;
+
+use taishan_rules::template::{Expansion, SetText, TemplateSet};
 
 use crate::config::{GlobalConfig, IntegrationConfig};
 use crate::notify::Notification;
@@ -85,6 +88,8 @@ pub struct BuildContext<'a> {
     pub global: &'a GlobalConfig,
     /// The HTTP client every integration shares.
     pub http: reqwest::Client,
+    /// The templates its text fields may call.
+    pub templates: Arc<TemplateSet>,
 }
 
 impl BuildContext<'_> {
@@ -101,9 +106,45 @@ impl BuildContext<'_> {
         })
     }
 
+    /// Parses a text field (a template) against the set, a mistake placed at the field.
+    pub fn template(&self, field: &str, text: &str) -> Result<NotificationText, Vec<FieldError>> {
+        self.templates
+            .parse(text)
+            .map(|t| NotificationText {
+                text: t,
+                templates: self.templates.clone(),
+            })
+            .map_err(|e| self.error(field, format!("template {text:?}: {e}")))
+    }
+
     /// An error at `field` of the entry.
     pub fn error(&self, field: &str, message: impl Into<String>) -> Vec<FieldError> {
         vec![FieldError::new(format!("{}.{field}", self.path), message)]
+    }
+}
+
+/// A text field of a notifier: a template expanded with each notification's data.
+#[derive(Debug, Clone)]
+pub struct NotificationText {
+    text: SetText,
+    templates: Arc<TemplateSet>,
+}
+
+impl NotificationText {
+    /// The text for `n`.
+    pub fn render(&self, n: &Notification) -> Result<String, NotifyError> {
+        let ctx = Expansion {
+            query: None,
+            external_url: &n.external_url,
+            time_ms: n.at_ms,
+        };
+        self.templates
+            .expand(&self.text, &n.data().template_value(), &ctx)
+            .map_err(|e| NotifyError {
+                retryable: false,
+                status: None,
+                message: format!("expanding a template: {e}"),
+            })
     }
 }
 
@@ -122,7 +163,7 @@ pub struct NotifierKind {
 pub type BuildNotifier = fn(&BuildContext<'_>) -> Result<Arc<dyn Notifier>, Vec<FieldError>>;
 
 /// Every notifier Taishan delivers to: the one registration point.
-pub static NOTIFIERS: &[NotifierKind] = &[webhook::KIND];
+pub static NOTIFIERS: &[NotifierKind] = &[webhook::KIND, slack::KIND];
 
 /// Integrations Alertmanager has and Taishan does not deliver to: accepted so an unchanged
 /// file loads, reported as warnings, skipped.
@@ -158,6 +199,7 @@ pub fn build(
     integration: &IntegrationConfig,
     global: &GlobalConfig,
     http: &reqwest::Client,
+    templates: &Arc<TemplateSet>,
 ) -> Result<Option<Integration>, Vec<FieldError>> {
     let path = format!(
         "receivers[{receiver_index}].{}_configs[{}]",
@@ -187,6 +229,7 @@ pub fn build(
         path,
         global,
         http: http.clone(),
+        templates: templates.clone(),
     };
     let notifier = (kind.build)(&ctx)?;
     Ok(Some(Integration {
@@ -202,7 +245,7 @@ mod tests {
     #[test]
     fn the_registry_lists_every_notifier_and_an_unknown_kind_names_them() {
         let names: Vec<&str> = NOTIFIERS.iter().map(|k| k.name).collect();
-        assert_eq!(names, ["webhook"]);
+        assert_eq!(names, ["webhook", "slack"]);
         let unknown = IntegrationConfig {
             kind: "carrier_pigeon".into(),
             index: 0,
@@ -213,6 +256,7 @@ mod tests {
             &unknown,
             &GlobalConfig::default(),
             &reqwest::Client::new(),
+            &Default::default(),
         )
         .unwrap_err();
         assert_eq!(err[0].path, "receivers[2].carrier_pigeon_configs");
@@ -229,7 +273,8 @@ mod tests {
             0,
             &skipped,
             &GlobalConfig::default(),
-            &reqwest::Client::new()
+            &reqwest::Client::new(),
+            &Default::default()
         )
         .unwrap()
         .is_none());

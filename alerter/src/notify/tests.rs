@@ -55,6 +55,7 @@ fn webhook(url: &str, send_resolved: bool) -> Integration {
         &config,
         &GlobalConfig::default(),
         &reqwest::Client::new(),
+        &Default::default(),
     )
     .unwrap()
     .unwrap()
@@ -361,4 +362,66 @@ async fn a_receiver_over_its_rate_limit_waits_then_gives_up_until_the_next_flush
         [Delivery::Delivered]
     );
     assert_eq!(peer.bodies.lock().len(), 2);
+}
+
+#[tokio::test]
+async fn slack_gets_alertmanagers_message_from_the_default_templates() {
+    let (peer, url) = start_peer(&[]).await;
+    let config = format!(
+        "route:\n  receiver: team\nreceivers:\n  - name: team\n    slack_configs:\n      - api_url: {url}\n        channel: '#ops'\n        fields:\n          - title: Instance\n            value: '{{{{ .CommonLabels.instance }}}}'\n"
+    );
+    let compiled =
+        crate::CompiledConfig::compile("am.yml", &config, &reqwest::Client::new()).unwrap();
+    let integrations = compiled.receivers["team"].clone();
+    let log = NotificationLog::new(100);
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(10_000));
+    let out = deliver(
+        &job(vec![alert("a", 0)], 10_000),
+        &integrations,
+        rec(&log, &clock),
+        FAST,
+    )
+    .await;
+    assert_eq!(out, [Delivery::Delivered]);
+    let body = peer.bodies.lock()[0].clone();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "channel": "#ops",
+            "username": "Taishan",
+            "attachments": [{
+                "title": "[FIRING:1] Down (a)",
+                "title_link": "http://127.0.0.1:9093/#/alerts?receiver=team",
+                "text": "",
+                "fallback": "[FIRING:1] Down (a) | http://127.0.0.1:9093/#/alerts?receiver=team",
+                "callback_id": "",
+                "fields": [{"title": "Instance", "value": "a", "short": false}],
+                "footer": "",
+                "color": "danger",
+                "mrkdwn_in": ["fallback", "pretext", "text"],
+            }],
+        })
+    );
+    // Slack does not hear of resolutions unless asked (send_resolved defaults to false).
+    assert!(!integrations[0].notifier.send_resolved());
+}
+
+#[test]
+fn slack_settings_are_checked_with_their_paths() {
+    let bad = "route:\n  receiver: team\nreceivers:\n  - name: team\n    slack_configs:\n      - channel: '#ops'\n        title: '{{ .Nope'\n";
+    let err = crate::CompiledConfig::compile("am.yml", bad, &reqwest::Client::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("receivers[0].slack_configs[0].api_url: no global Slack API URL"),
+        "{err}"
+    );
+    let bad_template = "global:\n  slack_api_url: http://slack.example/hook\nroute:\n  receiver: team\nreceivers:\n  - name: team\n    slack_configs:\n      - title: '{{ .Nope'\n";
+    let err = crate::CompiledConfig::compile("am.yml", bad_template, &reqwest::Client::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("am.yml:8:9: receivers[0].slack_configs[0].title: template"),
+        "{err}"
+    );
 }

@@ -113,6 +113,12 @@ fn push_text(pieces: &mut Vec<Piece>, text: &str, trim_start: bool, trim_end: bo
 fn find_close(src: &str, from: usize) -> Option<usize> {
     let bytes = src.as_bytes();
     let mut i = from;
+    // A comment runs to its `*/` whatever it says (quotes included), as in Go.
+    let start = from + (src[from..].len() - src[from..].trim_start().len());
+    if src[start..].starts_with("/*") {
+        let end = src[start + 2..].find("*/")? + start + 4;
+        return src[end..].find("}}").map(|k| end + k);
+    }
     while i + 1 < bytes.len() {
         match bytes[i] {
             b'"' => i = skip_quoted(bytes, i, b'"')?,

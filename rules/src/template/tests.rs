@@ -503,3 +503,10 @@ mod alertmanager_data {
         );
     }
 }
+
+#[test]
+fn comments_may_hold_quotes() {
+    assert_eq!(expand("a{{/* it's \"quoted\" */}}b", 0.0).unwrap(), "ab");
+    assert_eq!(expand("a {{- /* it's */ -}} b", 0.0).unwrap(), "ab");
+    assert!(super::Template::parse("{{/* it's").is_err());
+}
