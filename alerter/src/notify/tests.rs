@@ -425,3 +425,56 @@ fn slack_settings_are_checked_with_their_paths() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_dingtalk_robot_gets_a_signed_markdown_message() {
+    let peer = Peer::default();
+    let app = axum::Router::new()
+        .route(
+            "/robot/send",
+            axum::routing::post(
+                |State(peer): State<Peer>, uri: axum::http::Uri, body: axum::body::Bytes| async move {
+                    let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                    v["query"] = serde_json::Value::String(uri.query().unwrap_or_default().to_string());
+                    peer.bodies.lock().push(v);
+                    r#"{"errcode":0,"errmsg":"ok"}"#
+                },
+            ),
+        )
+        .with_state(peer.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let config = format!(
+        "route:\n  receiver: team\nreceivers:\n  - name: team\n    dingtalk_configs:\n      - webhook_url: http://{addr}/robot/send?access_token=tok\n        secret: SECtest\n        at_mobiles: ['13800000000']\n"
+    );
+    let compiled =
+        crate::CompiledConfig::compile("am.yml", &config, &reqwest::Client::new()).unwrap();
+    let integrations = compiled.receivers["team"].clone();
+    let log = NotificationLog::new(100);
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(1_796_205_600_000));
+    let out = deliver(
+        &job(vec![alert("a", 0)], 1_796_205_600_000),
+        &integrations,
+        rec(&log, &clock),
+        FAST,
+    )
+    .await;
+    assert_eq!(out, [Delivery::Delivered]);
+    let got = peer.bodies.lock()[0].clone();
+    // The signature of "1796205600000\nSECtest", computed independently (Python's hmac).
+    assert_eq!(
+        got["query"],
+        "access_token=tok&timestamp=1796205600000&sign=%2BLLJp%2Bv%2BGn7G7YDUVUaZRycDjnWmT0CMOL3ddJWdSeY%3D"
+    );
+    assert_eq!(got["msgtype"], "markdown");
+    assert_eq!(got["markdown"]["title"], "[FIRING:1] Down (a)");
+    assert_eq!(
+        got["markdown"]["text"],
+        "#### [FIRING:1] Down (a)\n\n- **Down** firing: it is down\n\n[Taishan](http://127.0.0.1:9093/#/alerts?receiver=team)"
+    );
+    assert_eq!(
+        got["at"],
+        serde_json::json!({"atMobiles": ["13800000000"], "atUserIds": [], "isAtAll": false})
+    );
+}
