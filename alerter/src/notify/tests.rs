@@ -478,3 +478,45 @@ async fn a_dingtalk_robot_gets_a_signed_markdown_message() {
         serde_json::json!({"atMobiles": ["13800000000"], "atUserIds": [], "isAtAll": false})
     );
 }
+
+#[tokio::test]
+async fn a_feishu_bot_gets_a_signed_post() {
+    let (peer, url) = start_peer(&[]).await;
+    let config = format!(
+        "route:\n  receiver: team\nreceivers:\n  - name: team\n    feishu_configs:\n      - webhook_url: {url}\n        secret: feishu-secret\n"
+    );
+    let compiled =
+        crate::CompiledConfig::compile("am.yml", &config, &reqwest::Client::new()).unwrap();
+    let integrations = compiled.receivers["team"].clone();
+    let log = NotificationLog::new(100);
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(1_796_205_600_250));
+    // The capture peer answers 200 with an empty body, which Feishu never does: refused.
+    let out = deliver(
+        &job(vec![alert("a", 0)], 1_796_205_600_250),
+        &integrations,
+        rec(&log, &clock),
+        FAST,
+    )
+    .await;
+    assert!(
+        matches!(&out[0], Delivery::Failed(m) if m.contains("Feishu refused the message: code missing")),
+        "{out:?}"
+    );
+    let got = peer.bodies.lock()[0].clone();
+    assert_eq!(
+        got,
+        serde_json::json!({
+            "msg_type": "post",
+            "content": {"post": {"zh_cn": {
+                "title": "[FIRING:1] Down (a)",
+                "content": [
+                    [{"tag": "text", "text": "Down firing: it is down"}],
+                    [{"tag": "text", "text": "http://127.0.0.1:9093/#/alerts?receiver=team"}],
+                ],
+            }}},
+            "timestamp": "1796205600",
+            // The signature of "1796205600\nfeishu-secret", computed independently.
+            "sign": "Pepm/2DMFfFJC92EqUKTJ/nFE5vg1+fRB3n42IDMNDQ=",
+        })
+    );
+}
