@@ -20,6 +20,7 @@ mod dingtalk;
 mod feishu;
 mod slack;
 mod webhook;
+mod wechat;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -165,7 +166,13 @@ pub struct NotifierKind {
 pub type BuildNotifier = fn(&BuildContext<'_>) -> Result<Arc<dyn Notifier>, Vec<FieldError>>;
 
 /// Every notifier Taishan delivers to: the one registration point.
-pub static NOTIFIERS: &[NotifierKind] = &[webhook::KIND, slack::KIND, dingtalk::KIND, feishu::KIND];
+pub static NOTIFIERS: &[NotifierKind] = &[
+    webhook::KIND,
+    slack::KIND,
+    wechat::KIND,
+    dingtalk::KIND,
+    feishu::KIND,
+];
 
 /// Integrations Alertmanager has and Taishan does not deliver to: accepted so an unchanged
 /// file loads, reported as warnings, skipped.
@@ -247,7 +254,7 @@ mod tests {
     #[test]
     fn the_registry_lists_every_notifier_and_an_unknown_kind_names_them() {
         let names: Vec<&str> = NOTIFIERS.iter().map(|k| k.name).collect();
-        assert_eq!(names, ["webhook", "slack", "dingtalk", "feishu"]);
+        assert_eq!(names, ["webhook", "slack", "wechat", "dingtalk", "feishu"]);
         let unknown = IntegrationConfig {
             kind: "carrier_pigeon".into(),
             index: 0,

@@ -520,3 +520,108 @@ async fn a_feishu_bot_gets_a_signed_post() {
         })
     );
 }
+
+#[tokio::test]
+async fn wecom_gets_a_token_then_the_message_and_fetches_a_new_token_when_it_expired() {
+    #[derive(Clone, Default)]
+    struct WeCom {
+        tokens: Arc<Mutex<Vec<String>>>,
+        sent: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
+    }
+    let wecom = WeCom::default();
+    let app = axum::Router::new()
+        .route(
+            "/cgi-bin/gettoken",
+            axum::routing::get(|State(w): State<WeCom>, uri: axum::http::Uri| async move {
+                let mut tokens = w.tokens.lock();
+                tokens.push(uri.query().unwrap_or_default().to_string());
+                format!(
+                    r#"{{"errcode":0,"access_token":"tok-{}","expires_in":7200}}"#,
+                    tokens.len()
+                )
+            }),
+        )
+        .route(
+            "/cgi-bin/message/send",
+            axum::routing::post(
+                |State(w): State<WeCom>, uri: axum::http::Uri, body: axum::body::Bytes| async move {
+                    let mut sent = w.sent.lock();
+                    sent.push((
+                        uri.query().unwrap_or_default().to_string(),
+                        serde_json::from_slice(&body).unwrap_or_default(),
+                    ));
+                    if sent.len() == 1 {
+                        r#"{"errcode":42001,"errmsg":"access_token expired"}"#
+                    } else {
+                        r#"{"errcode":0,"errmsg":"ok"}"#
+                    }
+                },
+            ),
+        )
+        .with_state(wecom.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let config = format!(
+        "global:\n  wechat_api_url: http://{addr}/cgi-bin/\n  wechat_api_secret: s3cret\n  wechat_api_corp_id: corp1\nroute:\n  receiver: team\nreceivers:\n  - name: team\n    wechat_configs:\n      - agent_id: '1000002'\n        to_party: '2'\n        message: '{{{{ template \"__subject\" . }}}}'\n"
+    );
+    let compiled =
+        crate::CompiledConfig::compile("am.yml", &config, &reqwest::Client::new()).unwrap();
+    let integrations = compiled.receivers["team"].clone();
+    let log = NotificationLog::new(100);
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(10_000));
+    let out = deliver(
+        &job(vec![alert("a", 0)], 10_000),
+        &integrations,
+        rec(&log, &clock),
+        FAST,
+    )
+    .await;
+    assert_eq!(out, [Delivery::Delivered]);
+    assert_eq!(
+        *wecom.tokens.lock(),
+        [
+            "corpid=corp1&corpsecret=s3cret",
+            "corpid=corp1&corpsecret=s3cret"
+        ]
+    );
+    let sent = wecom.sent.lock().clone();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].0, "access_token=tok-1");
+    assert_eq!(sent[1].0, "access_token=tok-2");
+    assert_eq!(
+        sent[1].1,
+        serde_json::json!({
+            "text": {"content": "[FIRING:1] Down (a)"},
+            "toparty": "2",
+            "agentid": "1000002",
+            "safe": "0",
+            "msgtype": "text",
+            "markdown": {"content": ""},
+        })
+    );
+}
+
+#[test]
+fn the_default_wecom_message_lists_firing_and_resolved_alerts() {
+    let compiled = crate::CompiledConfig::compile(
+        "am.yml",
+        "route:\n  receiver: team\nreceivers:\n  - name: team\n",
+        &reqwest::Client::new(),
+    )
+    .unwrap();
+    let n = job(vec![alert("a", 0), alert("b", 5_000)], 10_000).notification;
+    let ctx = taishan_rules::template::Expansion {
+        query: None,
+        external_url: &n.external_url,
+        time_ms: n.at_ms,
+    };
+    let text = compiled
+        .templates
+        .expand_named("wechat.default.message", &n.data().template_value(), &ctx)
+        .unwrap();
+    assert_eq!(
+        text,
+        "[FIRING:1] Down \nit is down\nAlerts Firing:\nLabels:\n - alertname = Down\n - instance = a\nAnnotations:\n - summary = it is down\nSource: http://prometheus/graph\n\nAlerts Resolved:\nLabels:\n - alertname = Down\n - instance = b\nAnnotations:\n - summary = it is down\nSource: http://prometheus/graph\n\nTaishan: http://127.0.0.1:9093/#/alerts?receiver=team"
+    );
+}
