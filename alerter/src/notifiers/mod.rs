@@ -21,6 +21,7 @@ mod feishu;
 mod slack;
 mod webhook;
 mod wechat;
+mod wecom_robot;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -170,6 +171,7 @@ pub static NOTIFIERS: &[NotifierKind] = &[
     webhook::KIND,
     slack::KIND,
     wechat::KIND,
+    wecom_robot::KIND,
     dingtalk::KIND,
     feishu::KIND,
 ];
@@ -254,7 +256,17 @@ mod tests {
     #[test]
     fn the_registry_lists_every_notifier_and_an_unknown_kind_names_them() {
         let names: Vec<&str> = NOTIFIERS.iter().map(|k| k.name).collect();
-        assert_eq!(names, ["webhook", "slack", "wechat", "dingtalk", "feishu"]);
+        assert_eq!(
+            names,
+            [
+                "webhook",
+                "slack",
+                "wechat",
+                "wecom_robot",
+                "dingtalk",
+                "feishu"
+            ]
+        );
         let unknown = IntegrationConfig {
             kind: "carrier_pigeon".into(),
             index: 0,

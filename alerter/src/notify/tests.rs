@@ -625,3 +625,59 @@ fn the_default_wecom_message_lists_firing_and_resolved_alerts() {
         "[FIRING:1] Down \nit is down\nAlerts Firing:\nLabels:\n - alertname = Down\n - instance = a\nAnnotations:\n - summary = it is down\nSource: http://prometheus/graph\n\nAlerts Resolved:\nLabels:\n - alertname = Down\n - instance = b\nAnnotations:\n - summary = it is down\nSource: http://prometheus/graph\n\nTaishan: http://127.0.0.1:9093/#/alerts?receiver=team"
     );
 }
+
+#[tokio::test]
+async fn a_wecom_robot_gets_markdown_and_its_refusals_are_explained() {
+    let peer = Peer::default();
+    let app = axum::Router::new()
+        .route(
+            "/cgi-bin/webhook/send",
+            axum::routing::post(
+                |State(peer): State<Peer>, body: axum::body::Bytes| async move {
+                    let mut bodies = peer.bodies.lock();
+                    bodies.push(serde_json::from_slice(&body).unwrap_or_default());
+                    if bodies.len() == 1 {
+                        r#"{"errcode":0,"errmsg":"ok"}"#
+                    } else {
+                        r#"{"errcode":93000,"errmsg":"invalid webhook url"}"#
+                    }
+                },
+            ),
+        )
+        .with_state(peer.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let config = format!(
+        "route:\n  receiver: team\nreceivers:\n  - name: team\n    wecom_robot_configs:\n      - webhook_url: http://{addr}/cgi-bin/webhook/send?key=k\n"
+    );
+    let compiled =
+        crate::CompiledConfig::compile("am.yml", &config, &reqwest::Client::new()).unwrap();
+    let integrations = compiled.receivers["team"].clone();
+    let log = NotificationLog::new(100);
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(10_000));
+    let out = deliver(
+        &job(vec![alert("a", 0)], 10_000),
+        &integrations,
+        rec(&log, &clock),
+        FAST,
+    )
+    .await;
+    assert_eq!(out, [Delivery::Delivered]);
+    assert_eq!(
+        peer.bodies.lock()[0],
+        serde_json::json!({"msgtype": "markdown", "markdown": {"content":
+            "**[FIRING:1] Down (a)**\n> Down firing: it is down\n[Taishan](http://127.0.0.1:9093/#/alerts?receiver=team)"}})
+    );
+    let out = deliver(
+        &job(vec![alert("b", 0)], 20_000),
+        &integrations,
+        rec(&log, &clock),
+        FAST,
+    )
+    .await;
+    assert!(
+        matches!(&out[0], Delivery::Failed(m) if m.contains("errcode 93000: invalid webhook url")),
+        "{out:?}"
+    );
+}

@@ -1,0 +1,136 @@
+//! `wecom_robot_configs` (Taishan's addition; Alertmanager has only WeCom application
+//! messages): a WeCom (企业微信) group robot, markdown or text from templates, posted to its
+//! webhook key.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::json;
+use taishan_core::config::FieldError;
+
+use super::{BuildContext, NotificationText, Notifier, NotifierKind, NotifyError};
+use crate::notify::Notification;
+
+/// The registration of WeCom group robots.
+pub const KIND: NotifierKind = NotifierKind {
+    name: "wecom_robot",
+    summary: "WeCom group robot (webhook key), markdown or text",
+    build,
+};
+
+/// WeCom's answer when a robot sends faster than its limit (20 a minute): worth a retry.
+const TOO_FAST: i64 = 45_009;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RobotConfig {
+    #[serde(default = "yes")]
+    send_resolved: bool,
+    /// `https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...`.
+    webhook_url: String,
+    #[serde(default = "markdown")]
+    message_type: String,
+    #[serde(default = "message")]
+    message: String,
+    /// Mobile numbers to @ (text messages only; `@all` for everyone).
+    #[serde(default)]
+    mentioned_mobile_list: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn markdown() -> String {
+    "markdown".into()
+}
+fn message() -> String {
+    r#"{{ template "wecom_robot.default.message" . }}"#.into()
+}
+
+#[derive(Debug)]
+struct Robot {
+    url: String,
+    markdown: bool,
+    send_resolved: bool,
+    message: NotificationText,
+    mentioned: Vec<String>,
+    http: reqwest::Client,
+}
+
+fn build(ctx: &BuildContext<'_>) -> Result<Arc<dyn Notifier>, Vec<FieldError>> {
+    let c: RobotConfig = ctx.parse()?;
+    match reqwest::Url::parse(&c.webhook_url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+        _ => return Err(ctx.error("webhook_url", format!("invalid URL {:?}", c.webhook_url))),
+    }
+    let markdown = match c.message_type.as_str() {
+        "markdown" => true,
+        "text" => false,
+        other => {
+            return Err(ctx.error(
+                "message_type",
+                format!("{other:?}: must be markdown or text"),
+            ))
+        }
+    };
+    if markdown && !c.mentioned_mobile_list.is_empty() {
+        return Err(ctx.error(
+            "mentioned_mobile_list",
+            "WeCom mentions people in text messages only; set message_type: text",
+        ));
+    }
+    Ok(Arc::new(Robot {
+        url: c.webhook_url,
+        markdown,
+        send_resolved: c.send_resolved,
+        message: ctx.template("message", &c.message)?,
+        mentioned: c.mentioned_mobile_list,
+        http: ctx.http.clone(),
+    }))
+}
+
+#[async_trait]
+impl Notifier for Robot {
+    fn kind(&self) -> &'static str {
+        KIND.name
+    }
+
+    fn send_resolved(&self) -> bool {
+        self.send_resolved
+    }
+
+    async fn notify(&self, n: &Notification) -> Result<u16, NotifyError> {
+        let content = self.message.render(n)?;
+        let body = if self.markdown {
+            json!({"msgtype": "markdown", "markdown": {"content": content}})
+        } else {
+            json!({"msgtype": "text", "text": {"content": content, "mentioned_mobile_list": self.mentioned}})
+        };
+        let resp = self
+            .http
+            .post(&self.url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| NotifyError::unreachable(&e.without_url()))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        if !(200..300).contains(&status) {
+            return Err(NotifyError::from_status(status, &text));
+        }
+        let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        match answer["errcode"].as_i64() {
+            Some(0) => Ok(status),
+            code => Err(NotifyError {
+                retryable: code == Some(TOO_FAST),
+                status: Some(status),
+                message: format!(
+                    "the WeCom robot refused the message: errcode {}: {}",
+                    code.map_or("missing".to_string(), |c| c.to_string()),
+                    answer["errmsg"].as_str().unwrap_or(&text)
+                ),
+            }),
+        }
+    }
+}
