@@ -13,7 +13,9 @@ use serde_json::json;
 use sha2::Sha256;
 use taishan_core::config::FieldError;
 
-use super::{BuildContext, NotificationText, Notifier, NotifierKind, NotifyError};
+use super::{
+    post_json, robot_answer, BuildContext, NotificationText, Notifier, NotifierKind, NotifyError,
+};
 use crate::notify::Notification;
 
 /// The registration of DingTalk robots.
@@ -155,32 +157,8 @@ impl Notifier for DingTalk {
 
     async fn notify(&self, n: &Notification) -> Result<u16, NotifyError> {
         let body = self.body(n)?;
-        let resp = self
-            .http
-            .post(self.request_url(n.at_ms))
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| NotifyError::unreachable(&e))?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
-        if !(200..300).contains(&status) {
-            return Err(NotifyError::from_status(status, &text));
-        }
-        // DingTalk answers 200 with its own code: 0 is delivered.
-        let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        match answer["errcode"].as_i64() {
-            Some(0) => Ok(status),
-            code => Err(NotifyError {
-                retryable: code == Some(TOO_FAST),
-                status: Some(status),
-                message: format!(
-                    "DingTalk refused the message: errcode {}: {}",
-                    code.map_or("missing".to_string(), |c| c.to_string()),
-                    answer["errmsg"].as_str().unwrap_or(&text)
-                ),
-            }),
-        }
+        let answer = post_json(&self.http, self.request_url(n.at_ms), &body).await?;
+        robot_answer("DingTalk", answer, &["errcode"], TOO_FAST)
     }
 }
 

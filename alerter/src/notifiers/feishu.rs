@@ -13,7 +13,9 @@ use serde_json::json;
 use sha2::Sha256;
 use taishan_core::config::FieldError;
 
-use super::{BuildContext, NotificationText, Notifier, NotifierKind, NotifyError};
+use super::{
+    post_json, robot_answer, BuildContext, NotificationText, Notifier, NotifierKind, NotifyError,
+};
 use crate::notify::Notification;
 
 /// The registration of Feishu bots.
@@ -128,33 +130,9 @@ impl Notifier for Feishu {
 
     async fn notify(&self, n: &Notification) -> Result<u16, NotifyError> {
         let body = self.body(n)?;
-        let resp = self
-            .http
-            .post(&self.url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| NotifyError::unreachable(&e))?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
-        if !(200..300).contains(&status) {
-            return Err(NotifyError::from_status(status, &text));
-        }
-        // Feishu answers 200 with its own code (`code`, or `StatusCode` from older bots).
-        let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        let code = answer["code"].as_i64().or(answer["StatusCode"].as_i64());
-        match code {
-            Some(0) => Ok(status),
-            code => Err(NotifyError {
-                retryable: code == Some(TOO_FAST),
-                status: Some(status),
-                message: format!(
-                    "Feishu refused the message: code {}: {}",
-                    code.map_or("missing".to_string(), |c| c.to_string()),
-                    answer["msg"].as_str().unwrap_or(&text)
-                ),
-            }),
-        }
+        let answer = post_json(&self.http, &self.url, &body).await?;
+        // Older bots answer `StatusCode` rather than `code`.
+        robot_answer("Feishu", answer, &["code", "StatusCode"], TOO_FAST)
     }
 }
 

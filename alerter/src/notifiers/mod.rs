@@ -14,6 +14,10 @@
 //! The pipeline around it ([`crate::notify`]) dedups against the notification log, retries
 //! with backoff until the group's next flush, and records every attempt.
 //!
+//! What members share lives here: [`BuildContext`] (settings and templates placed at their
+//! path), [`NotificationText`] (a templated field), [`post_json`] (one POST, its status
+//! mapped) and [`robot_answer`] (the 200-with-a-code answers of chat robots).
+//!
 //! Adding a notifier: its file here, and one line in [`NOTIFIERS`].
 
 mod dingtalk;
@@ -68,6 +72,57 @@ impl NotifyError {
             message: e.to_string(),
         }
     }
+}
+
+/// POSTs `body` as JSON to `url`: the peer's status and answer when it is a 2xx, the
+/// failure otherwise. The URL is left out of errors: webhook URLs carry keys and tokens.
+pub async fn post_json<B: serde::Serialize + ?Sized>(
+    http: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    body: &B,
+) -> Result<(u16, String), NotifyError> {
+    let resp = http
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| NotifyError::unreachable(&e.without_url()))?;
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    if (200..300).contains(&status) {
+        Ok((status, text))
+    } else {
+        Err(NotifyError::from_status(status, &text))
+    }
+}
+
+/// A chat robot's answer (DingTalk, Feishu, WeCom): HTTP 200 with a code of its own in the
+/// first of `code_fields` present, 0 when delivered; `too_fast` is its rate-limit code,
+/// worth a retry.
+pub fn robot_answer(
+    robot: &str,
+    (status, text): (u16, String),
+    code_fields: &[&str],
+    too_fast: i64,
+) -> Result<u16, NotifyError> {
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let code = code_fields.iter().find_map(|f| answer[*f].as_i64());
+    if code == Some(0) {
+        return Ok(status);
+    }
+    let reason = ["errmsg", "msg"]
+        .iter()
+        .find_map(|f| answer[*f].as_str())
+        .unwrap_or(&text);
+    Err(NotifyError {
+        retryable: code == Some(too_fast),
+        status: Some(status),
+        message: format!(
+            "{robot} refused the message: {} {}: {reason}",
+            code_fields[0],
+            code.map_or("missing".to_string(), |c| c.to_string()),
+        ),
+    })
 }
 
 /// One integration of a receiver.

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use taishan_core::config::FieldError;
 
-use super::{BuildContext, NotificationText, Notifier, NotifierKind, NotifyError};
+use super::{post_json, BuildContext, NotificationText, Notifier, NotifierKind, NotifyError};
 use crate::notify::Notification;
 
 /// The registration of Slack.
@@ -344,20 +344,12 @@ impl Notifier for Slack {
 
     async fn notify(&self, n: &Notification) -> Result<u16, NotifyError> {
         let message = self.message(n)?;
-        let resp = self
-            .http
-            .post(&self.url)
-            .json(&message)
-            .send()
-            .await
-            .map_err(|e| NotifyError::unreachable(&e))?;
-        let status = resp.status().as_u16();
-        let body = resp.text().await.unwrap_or_default();
+        let (status, body) = post_json(&self.http, &self.url, &message).await?;
         // Slack's webhook answers 200 "ok"; chat.postMessage answers 200 with {"ok": false}
         // when it refuses.
-        if (200..300).contains(&status) && !body.contains("\"ok\":false") {
-            return Ok(status);
+        if body.contains("\"ok\":false") {
+            return Err(NotifyError::from_status(status, &body));
         }
-        Err(NotifyError::from_status(status, &body))
+        Ok(status)
     }
 }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use taishan_core::config::FieldError;
 
-use super::{BuildContext, Notifier, NotifierKind, NotifyError};
+use super::{post_json, BuildContext, Notifier, NotifierKind, NotifyError};
 use crate::notify::{Notification, NotificationData};
 
 /// The registration of webhooks.
@@ -111,18 +111,8 @@ impl Notifier for Webhook {
             group_key: n.group_key.clone(),
             truncated_alerts: truncated,
         };
-        let resp = self
-            .http
-            .post(&self.url)
-            .json(&message)
-            .send()
+        post_json(&self.http, &self.url, &message)
             .await
-            .map_err(|e| NotifyError::unreachable(&e))?;
-        let status = resp.status().as_u16();
-        if resp.status().is_success() {
-            return Ok(status);
-        }
-        let body = resp.text().await.unwrap_or_default();
-        Err(NotifyError::from_status(status, &body))
+            .map(|(status, _)| status)
     }
 }

@@ -10,7 +10,9 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use taishan_core::config::FieldError;
 
-use super::{BuildContext, NotificationText, Notifier, NotifierKind, NotifyError};
+use super::{
+    post_json, robot_answer, BuildContext, NotificationText, Notifier, NotifierKind, NotifyError,
+};
 use crate::notify::Notification;
 
 /// The registration of WeCom application messages.
@@ -254,28 +256,21 @@ impl Notifier for Wechat {
     async fn notify(&self, n: &Notification) -> Result<u16, NotifyError> {
         let message = self.message(n)?;
         let token = self.access_token().await?;
-        let resp = self
-            .http
-            .post(format!("{}message/send", self.api_url))
-            .query(&[("access_token", &token)])
-            .json(&message)
-            .send()
-            .await
-            .map_err(|e| NotifyError::unreachable(&e.without_url()))?;
-        let status = resp.status().as_u16();
-        let body = resp.text().await.unwrap_or_default();
-        if !(200..300).contains(&status) {
-            return Err(NotifyError::from_status(status, &body));
+        let mut url =
+            reqwest::Url::parse(&format!("{}message/send", self.api_url)).map_err(|e| {
+                NotifyError {
+                    retryable: false,
+                    status: None,
+                    message: format!("the WeCom API URL: {e}"),
+                }
+            })?;
+        url.query_pairs_mut().append_pair("access_token", &token);
+        let answer = post_json(&self.http, url, &message).await?;
+        // An expired token (the one code worth a retry) is fetched again at the retry.
+        let result = robot_answer("WeCom", answer, &["errcode"], TOKEN_EXPIRED);
+        if result.as_ref().is_err_and(|e| e.retryable) {
+            *self.token.lock() = None;
         }
-        let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        match answer["errcode"].as_i64() {
-            Some(0) => Ok(status),
-            Some(TOKEN_EXPIRED) => {
-                // Fetched again at the retry.
-                *self.token.lock() = None;
-                Err(wecom_error("refused the token", status, &answer, &body))
-            }
-            _ => Err(wecom_error("refused the message", status, &answer, &body)),
-        }
+        result
     }
 }

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use serde_json::json;
 use taishan_core::config::FieldError;
 
-use super::{BuildContext, NotificationText, Notifier, NotifierKind, NotifyError};
+use super::{
+    post_json, robot_answer, BuildContext, NotificationText, Notifier, NotifierKind, NotifyError,
+};
 use crate::notify::Notification;
 
 /// The registration of WeCom group robots.
@@ -107,30 +109,7 @@ impl Notifier for Robot {
         } else {
             json!({"msgtype": "text", "text": {"content": content, "mentioned_mobile_list": self.mentioned}})
         };
-        let resp = self
-            .http
-            .post(&self.url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| NotifyError::unreachable(&e.without_url()))?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
-        if !(200..300).contains(&status) {
-            return Err(NotifyError::from_status(status, &text));
-        }
-        let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        match answer["errcode"].as_i64() {
-            Some(0) => Ok(status),
-            code => Err(NotifyError {
-                retryable: code == Some(TOO_FAST),
-                status: Some(status),
-                message: format!(
-                    "the WeCom robot refused the message: errcode {}: {}",
-                    code.map_or("missing".to_string(), |c| c.to_string()),
-                    answer["errmsg"].as_str().unwrap_or(&text)
-                ),
-            }),
-        }
+        let answer = post_json(&self.http, &self.url, &body).await?;
+        robot_answer("the WeCom robot", answer, &["errcode"], TOO_FAST)
     }
 }
