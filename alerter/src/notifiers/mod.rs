@@ -305,6 +305,9 @@ pub fn build(
 }
 
 #[cfg(test)]
+mod member_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -277,4 +277,4 @@ fn unmuted(job: &FlushJob, entry: Option<&LogEntry>) -> Notification {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
