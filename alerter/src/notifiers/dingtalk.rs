@@ -14,7 +14,8 @@ use sha2::Sha256;
 use taishan_core::config::FieldError;
 
 use super::{
-    post_json, robot_answer, BuildContext, NotificationText, Notifier, NotifierKind, NotifyError,
+    post_json, robot_answer, text_or_default, BuildContext, NotificationText, Notifier,
+    NotifierKind, NotifyError,
 };
 use crate::notify::Notification;
 
@@ -40,10 +41,10 @@ struct DingTalkConfig {
     secret: Option<String>,
     #[serde(default)]
     message_type: MessageType,
-    #[serde(default = "title")]
-    title: String,
-    #[serde(default = "text")]
-    text: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
     #[serde(default)]
     at_mobiles: Vec<String>,
     #[serde(default)]
@@ -62,12 +63,6 @@ enum MessageType {
 
 fn yes() -> bool {
     true
-}
-fn title() -> String {
-    r#"{{ template "dingtalk.default.title" . }}"#.into()
-}
-fn text() -> String {
-    r#"{{ template "dingtalk.default.text" . }}"#.into()
 }
 
 #[derive(Debug)]
@@ -91,8 +86,8 @@ fn build(ctx: &BuildContext<'_>) -> Result<Arc<dyn Notifier>, Vec<FieldError>> {
     if c.secret.as_deref().is_some_and(str::is_empty) {
         return Err(ctx.error("secret", "empty; leave it out for an unsigned robot"));
     }
-    let title = ctx.template("title", &c.title);
-    let text = ctx.template("text", &c.text);
+    let title = ctx.template("title", &text_or_default(&c.title, "dingtalk", "title"));
+    let text = ctx.template("text", &text_or_default(&c.text, "dingtalk", "text"));
     let (title, text) = match (title, text) {
         (Ok(t), Ok(x)) => (t, x),
         (t, x) => return Err(t.err().into_iter().chain(x.err()).flatten().collect()),

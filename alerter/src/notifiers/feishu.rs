@@ -14,7 +14,8 @@ use sha2::Sha256;
 use taishan_core::config::FieldError;
 
 use super::{
-    post_json, robot_answer, BuildContext, NotificationText, Notifier, NotifierKind, NotifyError,
+    post_json, robot_answer, text_or_default, BuildContext, NotificationText, Notifier,
+    NotifierKind, NotifyError,
 };
 use crate::notify::Notification;
 
@@ -38,20 +39,14 @@ struct FeishuConfig {
     /// The bot's signing secret; unsigned when absent.
     #[serde(default)]
     secret: Option<String>,
-    #[serde(default = "title")]
-    title: String,
-    #[serde(default = "text")]
-    text: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
 }
 
 fn yes() -> bool {
     true
-}
-fn title() -> String {
-    r#"{{ template "feishu.default.title" . }}"#.into()
-}
-fn text() -> String {
-    r#"{{ template "feishu.default.text" . }}"#.into()
 }
 
 #[derive(Debug)]
@@ -74,8 +69,8 @@ fn build(ctx: &BuildContext<'_>) -> Result<Arc<dyn Notifier>, Vec<FieldError>> {
         return Err(ctx.error("secret", "empty; leave it out for an unsigned bot"));
     }
     let (title, text) = match (
-        ctx.template("title", &c.title),
-        ctx.template("text", &c.text),
+        ctx.template("title", &text_or_default(&c.title, "feishu", "title")),
+        ctx.template("text", &text_or_default(&c.text, "feishu", "text")),
     ) {
         (Ok(t), Ok(x)) => (t, x),
         (t, x) => return Err(t.err().into_iter().chain(x.err()).flatten().collect()),

@@ -207,6 +207,15 @@ impl NotificationText {
     }
 }
 
+/// A text field's template as written, or when left unset
+/// `{{ template "<kind>.default.<name>" . }}`: the default template of its kind, as in
+/// Alertmanager.
+pub fn text_or_default(value: &Option<String>, kind: &str, name: &str) -> String {
+    value
+        .clone()
+        .unwrap_or_else(|| format!("{{{{ template \"{kind}.default.{name}\" . }}}}"))
+}
+
 /// A kind of notifier: its `<name>_configs` key and how to build one.
 #[derive(Debug)]
 pub struct NotifierKind {

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use taishan_core::config::FieldError;
 
-use super::{post_json, BuildContext, NotificationText, Notifier, NotifierKind, NotifyError};
+use super::{
+    post_json, text_or_default, BuildContext, NotificationText, Notifier, NotifierKind, NotifyError,
+};
 use crate::notify::Notification;
 
 /// The registration of Slack.
@@ -32,28 +34,28 @@ struct SlackConfig {
     api_url_file: Option<String>,
     #[serde(default)]
     channel: String,
-    #[serde(default = "username")]
-    username: String,
+    #[serde(default)]
+    username: Option<String>,
     #[serde(default = "color")]
     color: String,
-    #[serde(default = "title")]
-    title: String,
-    #[serde(default = "title_link")]
-    title_link: String,
-    #[serde(default = "pretext")]
-    pretext: String,
-    #[serde(default = "text")]
-    text: String,
-    #[serde(default = "fallback")]
-    fallback: String,
-    #[serde(default = "callback_id")]
-    callback_id: String,
-    #[serde(default = "footer")]
-    footer: String,
-    #[serde(default = "icon_emoji")]
-    icon_emoji: String,
-    #[serde(default = "icon_url")]
-    icon_url: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    title_link: Option<String>,
+    #[serde(default)]
+    pretext: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    fallback: Option<String>,
+    #[serde(default)]
+    callback_id: Option<String>,
+    #[serde(default)]
+    footer: Option<String>,
+    #[serde(default)]
+    icon_emoji: Option<String>,
+    #[serde(default)]
+    icon_url: Option<String>,
     #[serde(default)]
     image_url: String,
     #[serde(default)]
@@ -80,39 +82,6 @@ struct FieldConfig {
     short: Option<bool>,
 }
 
-fn default(name: &str) -> String {
-    format!("{{{{ template \"slack.default.{name}\" . }}}}")
-}
-fn username() -> String {
-    default("username")
-}
-fn title() -> String {
-    default("title")
-}
-fn title_link() -> String {
-    default("titlelink")
-}
-fn pretext() -> String {
-    default("pretext")
-}
-fn text() -> String {
-    default("text")
-}
-fn fallback() -> String {
-    default("fallback")
-}
-fn callback_id() -> String {
-    default("callbackid")
-}
-fn footer() -> String {
-    default("footer")
-}
-fn icon_emoji() -> String {
-    default("iconemoji")
-}
-fn icon_url() -> String {
-    default("iconurl")
-}
 fn color() -> String {
     r#"{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}"#.into()
 }
@@ -213,17 +182,35 @@ fn build(ctx: &BuildContext<'_>) -> Result<Arc<dyn Notifier>, Vec<FieldError>> {
     let texts = (|| {
         Some(Texts {
             channel: text("channel", &c.channel)?,
-            username: text("username", &c.username)?,
+            username: text(
+                "username",
+                &text_or_default(&c.username, "slack", "username"),
+            )?,
             color: text("color", &c.color)?,
-            title: text("title", &c.title)?,
-            title_link: text("title_link", &c.title_link)?,
-            pretext: text("pretext", &c.pretext)?,
-            text: text("text", &c.text)?,
-            fallback: text("fallback", &c.fallback)?,
-            callback_id: text("callback_id", &c.callback_id)?,
-            footer: text("footer", &c.footer)?,
-            icon_emoji: text("icon_emoji", &c.icon_emoji)?,
-            icon_url: text("icon_url", &c.icon_url)?,
+            title: text("title", &text_or_default(&c.title, "slack", "title"))?,
+            title_link: text(
+                "title_link",
+                &text_or_default(&c.title_link, "slack", "titlelink"),
+            )?,
+            pretext: text("pretext", &text_or_default(&c.pretext, "slack", "pretext"))?,
+            text: text("text", &text_or_default(&c.text, "slack", "text"))?,
+            fallback: text(
+                "fallback",
+                &text_or_default(&c.fallback, "slack", "fallback"),
+            )?,
+            callback_id: text(
+                "callback_id",
+                &text_or_default(&c.callback_id, "slack", "callbackid"),
+            )?,
+            footer: text("footer", &text_or_default(&c.footer, "slack", "footer"))?,
+            icon_emoji: text(
+                "icon_emoji",
+                &text_or_default(&c.icon_emoji, "slack", "iconemoji"),
+            )?,
+            icon_url: text(
+                "icon_url",
+                &text_or_default(&c.icon_url, "slack", "iconurl"),
+            )?,
             image_url: text("image_url", &c.image_url)?,
             thumb_url: text("thumb_url", &c.thumb_url)?,
         })

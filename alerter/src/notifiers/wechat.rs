@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use taishan_core::config::FieldError;
 
 use super::{
-    post_json, robot_answer, BuildContext, NotificationText, Notifier, NotifierKind, NotifyError,
+    post_json, robot_answer, text_or_default, BuildContext, NotificationText, Notifier,
+    NotifierKind, NotifyError,
 };
 use crate::notify::Notification;
 
@@ -39,45 +40,26 @@ struct WechatConfig {
     corp_id: Option<String>,
     #[serde(default)]
     api_url: Option<String>,
-    #[serde(default = "message")]
-    message: String,
+    #[serde(default)]
+    message: Option<String>,
     #[serde(default = "message_type")]
     message_type: String,
-    #[serde(default = "to_user")]
-    to_user: String,
-    #[serde(default = "to_party")]
-    to_party: String,
-    #[serde(default = "to_tag")]
-    to_tag: String,
-    #[serde(default = "agent_id")]
-    agent_id: String,
+    #[serde(default)]
+    to_user: Option<String>,
+    #[serde(default)]
+    to_party: Option<String>,
+    #[serde(default)]
+    to_tag: Option<String>,
+    #[serde(default)]
+    agent_id: Option<String>,
     /// Accepted so Alertmanager files load; proxy and TLS settings are not applied yet.
     #[serde(default, rename = "http_config")]
     _http_config: Option<serde_yaml_ng::Value>,
 }
 
-fn default(name: &str) -> String {
-    format!("{{{{ template \"wechat.default.{name}\" . }}}}")
-}
-fn message() -> String {
-    default("message")
-}
 fn message_type() -> String {
     "text".into()
 }
-fn to_user() -> String {
-    default("to_user")
-}
-fn to_party() -> String {
-    default("to_party")
-}
-fn to_tag() -> String {
-    default("to_tag")
-}
-fn agent_id() -> String {
-    default("agent_id")
-}
-
 #[derive(Debug)]
 struct Texts {
     message: NotificationText,
@@ -153,11 +135,17 @@ fn build(ctx: &BuildContext<'_>) -> Result<Arc<dyn Notifier>, Vec<FieldError>> {
     let mut text = |field: &str, v: &str| ctx.template(field, v).map_err(|e| errors.extend(e)).ok();
     let texts = (|| {
         Some(Texts {
-            message: text("message", &c.message)?,
-            to_user: text("to_user", &c.to_user)?,
-            to_party: text("to_party", &c.to_party)?,
-            to_tag: text("to_tag", &c.to_tag)?,
-            agent_id: text("agent_id", &c.agent_id)?,
+            message: text("message", &text_or_default(&c.message, "wechat", "message"))?,
+            to_user: text("to_user", &text_or_default(&c.to_user, "wechat", "to_user"))?,
+            to_party: text(
+                "to_party",
+                &text_or_default(&c.to_party, "wechat", "to_party"),
+            )?,
+            to_tag: text("to_tag", &text_or_default(&c.to_tag, "wechat", "to_tag"))?,
+            agent_id: text(
+                "agent_id",
+                &text_or_default(&c.agent_id, "wechat", "agent_id"),
+            )?,
         })
     })();
     let Some(texts) = texts else {

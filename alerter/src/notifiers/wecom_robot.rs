@@ -10,7 +10,8 @@ use serde_json::json;
 use taishan_core::config::FieldError;
 
 use super::{
-    post_json, robot_answer, BuildContext, NotificationText, Notifier, NotifierKind, NotifyError,
+    post_json, robot_answer, text_or_default, BuildContext, NotificationText, Notifier,
+    NotifierKind, NotifyError,
 };
 use crate::notify::Notification;
 
@@ -33,8 +34,8 @@ struct RobotConfig {
     webhook_url: String,
     #[serde(default = "markdown")]
     message_type: String,
-    #[serde(default = "message")]
-    message: String,
+    #[serde(default)]
+    message: Option<String>,
     /// Mobile numbers to @ (text messages only; `@all` for everyone).
     #[serde(default)]
     mentioned_mobile_list: Vec<String>,
@@ -45,9 +46,6 @@ fn yes() -> bool {
 }
 fn markdown() -> String {
     "markdown".into()
-}
-fn message() -> String {
-    r#"{{ template "wecom_robot.default.message" . }}"#.into()
 }
 
 #[derive(Debug)]
@@ -86,7 +84,10 @@ fn build(ctx: &BuildContext<'_>) -> Result<Arc<dyn Notifier>, Vec<FieldError>> {
         url: c.webhook_url,
         markdown,
         send_resolved: c.send_resolved,
-        message: ctx.template("message", &c.message)?,
+        message: ctx.template(
+            "message",
+            &text_or_default(&c.message, "wecom_robot", "message"),
+        )?,
         mentioned: c.mentioned_mobile_list,
         http: ctx.http.clone(),
     }))
