@@ -51,6 +51,9 @@ struct DingTalkConfig {
     at_user_ids: Vec<String>,
     #[serde(default)]
     is_at_all: bool,
+    /// Credentials, proxy and TLS of its requests ([`super::HttpClientConfig`]).
+    #[serde(default)]
+    http_config: Option<serde_yaml_ng::Value>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, Serialize)]
@@ -100,7 +103,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Arc<dyn Notifier>, Vec<FieldError>> {
         title,
         text,
         at: json!({"atMobiles": c.at_mobiles, "atUserIds": c.at_user_ids, "isAtAll": c.is_at_all}),
-        http: ctx.http.clone(),
+        http: ctx.http_client(&c.http_config)?,
     }))
 }
 

@@ -43,6 +43,9 @@ struct FeishuConfig {
     title: Option<String>,
     #[serde(default)]
     text: Option<String>,
+    /// Credentials, proxy and TLS of its requests ([`super::HttpClientConfig`]).
+    #[serde(default)]
+    http_config: Option<serde_yaml_ng::Value>,
 }
 
 fn yes() -> bool {
@@ -81,7 +84,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Arc<dyn Notifier>, Vec<FieldError>> {
         send_resolved: c.send_resolved,
         title,
         text,
-        http: ctx.http.clone(),
+        http: ctx.http_client(&c.http_config)?,
     }))
 }
 

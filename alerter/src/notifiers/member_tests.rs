@@ -300,3 +300,32 @@ async fn a_wecom_robot_gets_markdown_and_its_refusals_are_explained() {
         "{out:?}"
     );
 }
+
+#[tokio::test]
+async fn http_config_credentials_reach_the_peer_and_global_settings_are_inherited() {
+    let (peer, url) = start_peer(&[]).await;
+    let config = format!(
+        "global:\n  http_config:\n    authorization: {{credentials: fleet-token}}\nroute:\n  receiver: team\nreceivers:\n  - name: team\n    webhook_configs:\n      - url: {url}\n        http_config:\n          basic_auth: {{username: am, password: s3cret}}\n      - url: {url}\n"
+    );
+    let integrations = receiver(&config);
+    let log = NotificationLog::new(100);
+    let out = send(&integrations, &log, vec![alert("a", 0)], 10_000).await;
+    assert_eq!(out, [Delivery::Delivered, Delivery::Delivered]);
+    assert_eq!(
+        *peer.authorizations.lock(),
+        [
+            Some("Basic YW06czNjcmV0".to_string()),
+            Some("Bearer fleet-token".to_string())
+        ]
+    );
+
+    let bad = "route:\n  receiver: team\nreceivers:\n  - name: team\n    webhook_configs:\n      - url: http://127.0.0.1:1/\n        http_config:\n          oauth2: {client_id: x}\n";
+    let err = crate::CompiledConfig::compile("am.yml", bad, &reqwest::Client::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("receivers[0].webhook_configs[0].http_config.oauth2")
+            && err.contains("am.yml:8"),
+        "{err}"
+    );
+}

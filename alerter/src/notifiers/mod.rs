@@ -16,12 +16,15 @@
 //!
 //! What members share lives here: [`BuildContext`] (settings and templates placed at their
 //! path), [`NotificationText`] (a templated field), [`post_json`] (one POST, its status
-//! mapped) and [`robot_answer`] (the 200-with-a-code answers of chat robots).
+//! mapped), [`robot_answer`] (the 200-with-a-code answers of chat robots) and
+//! [`BuildContext::http_client`] (the entry's `http_config` applied).
 //!
 //! Adding a notifier: its file here, and one line in [`NOTIFIERS`].
 
 mod dingtalk;
+mod email;
 mod feishu;
+mod http_config;
 mod slack;
 mod webhook;
 mod wechat;
@@ -38,6 +41,7 @@ use taishan_rules::template::{Expansion, SetText, TemplateSet};
 
 use crate::config::{GlobalConfig, IntegrationConfig};
 use crate::notify::Notification;
+pub use http_config::HttpClientConfig;
 
 /// Why a delivery failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -176,6 +180,29 @@ impl BuildContext<'_> {
             .map_err(|e| self.error(field, format!("template {text:?}: {e}")))
     }
 
+    /// The HTTP client of the entry: built from its own `http_config`, else from the
+    /// global one, else the client every integration shares.
+    pub fn http_client(
+        &self,
+        own: &Option<serde_yaml_ng::Value>,
+    ) -> Result<reqwest::Client, Vec<FieldError>> {
+        let (value, path) = match (own, &self.global.http_config) {
+            (Some(v), _) => (v, format!("{}.http_config", self.path)),
+            (None, Some(v)) => (v, "global.http_config".to_string()),
+            (None, None) => return Ok(self.http.clone()),
+        };
+        HttpClientConfig::from_yaml(value)
+            .and_then(|c| c.client())
+            .map_err(|(field, message)| {
+                let at = if field.is_empty() {
+                    path
+                } else {
+                    format!("{path}.{field}")
+                };
+                vec![FieldError::new(at, message)]
+            })
+    }
+
     /// An error at `field` of the entry.
     pub fn error(&self, field: &str, message: impl Into<String>) -> Vec<FieldError> {
         vec![FieldError::new(format!("{}.{field}", self.path), message)]
@@ -192,18 +219,31 @@ pub struct NotificationText {
 impl NotificationText {
     /// The text for `n`.
     pub fn render(&self, n: &Notification) -> Result<String, NotifyError> {
+        self.expand(n, false)
+    }
+
+    /// The text for `n` as an HTML body: what the template's actions print is escaped.
+    pub fn render_html(&self, n: &Notification) -> Result<String, NotifyError> {
+        self.expand(n, true)
+    }
+
+    fn expand(&self, n: &Notification, html: bool) -> Result<String, NotifyError> {
         let ctx = Expansion {
             query: None,
             external_url: &n.external_url,
             time_ms: n.at_ms,
         };
-        self.templates
-            .expand(&self.text, &n.data().template_value(), &ctx)
-            .map_err(|e| NotifyError {
-                retryable: false,
-                status: None,
-                message: format!("expanding a template: {e}"),
-            })
+        let data = n.data().template_value();
+        let expanded = if html {
+            self.templates.expand_html(&self.text, &data, &ctx)
+        } else {
+            self.templates.expand(&self.text, &data, &ctx)
+        };
+        expanded.map_err(|e| NotifyError {
+            retryable: false,
+            status: None,
+            message: format!("expanding a template: {e}"),
+        })
     }
 }
 
@@ -238,6 +278,7 @@ pub static NOTIFIERS: &[NotifierKind] = &[
     wecom_robot::KIND,
     dingtalk::KIND,
     feishu::KIND,
+    email::KIND,
 ];
 
 /// Integrations Alertmanager has and Taishan does not deliver to: accepted so an unchanged
@@ -331,7 +372,8 @@ mod tests {
                 "wechat",
                 "wecom_robot",
                 "dingtalk",
-                "feishu"
+                "feishu",
+                "email"
             ]
         );
         let unknown = IntegrationConfig {

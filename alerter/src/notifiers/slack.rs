@@ -68,9 +68,9 @@ struct SlackConfig {
     mrkdwn_in: Vec<String>,
     #[serde(default)]
     fields: Vec<FieldConfig>,
-    /// Accepted so Alertmanager files load; proxy and TLS settings are not applied yet.
-    #[serde(default, rename = "http_config")]
-    _http_config: Option<serde_yaml_ng::Value>,
+    /// Credentials, proxy and TLS of its requests ([`super::HttpClientConfig`]).
+    #[serde(default)]
+    http_config: Option<serde_yaml_ng::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -244,7 +244,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Arc<dyn Notifier>, Vec<FieldError>> {
         mrkdwn_in,
         texts,
         fields,
-        http: ctx.http.clone(),
+        http: ctx.http_client(&c.http_config)?,
     }))
 }
 

@@ -28,9 +28,9 @@ struct WebhookConfig {
     send_resolved: bool,
     #[serde(default)]
     max_alerts: u64,
-    /// Accepted so Alertmanager files load; proxy and TLS settings are not applied yet.
-    #[serde(default, rename = "http_config")]
-    _http_config: Option<serde_yaml_ng::Value>,
+    /// Credentials, proxy and TLS of its requests ([`super::HttpClientConfig`]).
+    #[serde(default)]
+    http_config: Option<serde_yaml_ng::Value>,
 }
 
 fn yes() -> bool {
@@ -82,7 +82,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Arc<dyn Notifier>, Vec<FieldError>> {
         url,
         send_resolved: c.send_resolved,
         max_alerts: c.max_alerts,
-        http: ctx.http.clone(),
+        http: ctx.http_client(&c.http_config)?,
     }))
 }
 

@@ -52,9 +52,9 @@ struct WechatConfig {
     to_tag: Option<String>,
     #[serde(default)]
     agent_id: Option<String>,
-    /// Accepted so Alertmanager files load; proxy and TLS settings are not applied yet.
-    #[serde(default, rename = "http_config")]
-    _http_config: Option<serde_yaml_ng::Value>,
+    /// Credentials, proxy and TLS of its requests ([`super::HttpClientConfig`]).
+    #[serde(default)]
+    http_config: Option<serde_yaml_ng::Value>,
 }
 
 fn message_type() -> String {
@@ -163,7 +163,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Arc<dyn Notifier>, Vec<FieldError>> {
         send_resolved: c.send_resolved,
         texts,
         token: Mutex::new(None),
-        http: ctx.http.clone(),
+        http: ctx.http_client(&c.http_config)?,
     }))
 }
 

@@ -39,6 +39,9 @@ struct RobotConfig {
     /// Mobile numbers to @ (text messages only; `@all` for everyone).
     #[serde(default)]
     mentioned_mobile_list: Vec<String>,
+    /// Credentials, proxy and TLS of its requests ([`super::HttpClientConfig`]).
+    #[serde(default)]
+    http_config: Option<serde_yaml_ng::Value>,
 }
 
 fn yes() -> bool {
@@ -89,7 +92,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Arc<dyn Notifier>, Vec<FieldError>> {
             &text_or_default(&c.message, "wecom_robot", "message"),
         )?,
         mentioned: c.mentioned_mobile_list,
-        http: ctx.http.clone(),
+        http: ctx.http_client(&c.http_config)?,
     }))
 }
 

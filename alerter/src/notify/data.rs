@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use taishan_rules::template::Value;
+use taishan_rules::template::{GoTime, Value};
 
 use crate::model::{Alert, AlertStatus, LabelSet};
 use crate::timefmt::go_json_time;
@@ -126,11 +126,11 @@ impl NotificationData {
                     ("Annotations", kv(&a.annotations)),
                     (
                         "StartsAt",
-                        Value::Time(a.starts_at_ms.saturating_mul(1_000_000)),
+                        Value::Time(GoTime::from_unix_millis_or_zero(a.starts_at_ms)),
                     ),
                     (
                         "EndsAt",
-                        Value::Time(a.ends_at_ms.saturating_mul(1_000_000)),
+                        Value::Time(GoTime::from_unix_millis_or_zero(a.ends_at_ms)),
                     ),
                     ("GeneratorURL", Value::Str(a.generator_url.clone())),
                     ("Fingerprint", Value::Str(a.fingerprint.clone())),

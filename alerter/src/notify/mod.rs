@@ -18,7 +18,7 @@ use nflog::{Attempt, LogEntry, LogKey, NotificationLog};
 
 use crate::metrics::AlerterMetrics;
 use crate::model::{Alert, LabelSet};
-use crate::notifiers::Integration;
+use crate::notifiers::{Integration, NotifyError};
 
 /// A group's notification, as every notifier receives it.
 #[derive(Debug, Clone)]
@@ -189,7 +189,16 @@ async fn deliver_one(
         }
         attempt += 1;
         let t0 = Instant::now();
-        let result = integration.notifier.notify(&to_send).await;
+        // No attempt outlives the group's next flush, as in Alertmanager: integrations
+        // with their own HTTP client or SMTP have no other overall bound.
+        let remaining = job.deadline.saturating_sub(started.elapsed());
+        let result = tokio::time::timeout(remaining, integration.notifier.notify(&to_send))
+            .await
+            .unwrap_or_else(|_| {
+                Err(NotifyError::unreachable(&format!(
+                    "no answer within the group's interval ({remaining:?})"
+                )))
+            });
         let kind = [integration.notifier.kind()];
         record.metrics.notifications.with_label_values(&kind).inc();
         record

@@ -20,12 +20,24 @@ use taishan_guard::RateLimiter;
 pub(crate) struct Peer {
     statuses: Arc<Mutex<VecDeque<u16>>>,
     pub(crate) bodies: Arc<Mutex<Vec<serde_json::Value>>>,
+    /// The `Authorization` header of each request.
+    pub(crate) authorizations: Arc<Mutex<Vec<Option<String>>>>,
 }
 
-async fn receive(State(peer): State<Peer>, body: axum::body::Bytes) -> StatusCode {
+async fn receive(
+    State(peer): State<Peer>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
     peer.bodies
         .lock()
         .push(serde_json::from_slice(&body).unwrap_or_default());
+    peer.authorizations.lock().push(
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    );
     let status = peer.statuses.lock().pop_front().unwrap_or(200);
     StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
 }

@@ -55,10 +55,28 @@ pub(crate) fn call_method(v: &Value, name: &str, args: &[Value]) -> Result<Value
             }
             Ok(Value::Kv(Arc::new(out)))
         }
+        (Value::Time(t), "Format", [Value::Str(layout)]) => Ok(Value::Str(t.format(layout))),
+        (Value::Time(t), "Add", [d]) => Ok(Value::Time(t.add_nanos(duration_nanos(d)?))),
+        (Value::Time(t), "Sub", [Value::Time(u)]) => Ok(Value::Int(t.sub(u))),
+        (Value::Time(t), "Before", [Value::Time(u)]) => Ok(Value::Bool(t.before(u))),
+        (Value::Time(t), "After", [Value::Time(u)]) => Ok(Value::Bool(u.before(t))),
+        (Value::Time(t), "Equal", [Value::Time(u)]) => Ok(Value::Bool(t.sub(u) == 0)),
         (v, name, _) => Err(format!(
             "can't call method {name} with {} arguments on type {}",
             args.len(),
             v.go_type()
+        )),
+    }
+}
+
+/// A Go `time.Duration` argument: nanoseconds, as an integer (or a whole float).
+fn duration_nanos(d: &Value) -> Result<i64, String> {
+    match d {
+        Value::Int(i) => Ok(*i),
+        Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(*f as i64),
+        other => Err(format!(
+            "wrong type for value; expected time.Duration; got {}",
+            other.go_type()
         )),
     }
 }

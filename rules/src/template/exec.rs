@@ -1,5 +1,6 @@
 //! Walking a parsed template with the alert's data, as Go's text/template executes it.
 
+use super::functions::html_escape;
 use super::parse::{Block, Command, Node, Operand, Pipeline};
 use super::value::Value;
 use super::Expansion;
@@ -31,6 +32,9 @@ pub(crate) struct Executor<'a, 'e> {
     out: String,
     defines: Option<&'a Defines>,
     depth: usize,
+    /// Actions' output is HTML-escaped (Go's html/template in element text), except what
+    /// `safeHtml` marked safe.
+    escape_html: bool,
 }
 
 impl<'a, 'e> Executor<'a, 'e> {
@@ -41,7 +45,14 @@ impl<'a, 'e> Executor<'a, 'e> {
             out: String::new(),
             defines: None,
             depth: 0,
+            escape_html: false,
         }
+    }
+
+    /// Escapes what actions print for HTML.
+    pub(crate) fn escaping_html(mut self) -> Self {
+        self.escape_html = true;
+        self
     }
 
     /// Lets `{{template}}` call the templates of `defines`.
@@ -70,7 +81,11 @@ impl<'a, 'e> Executor<'a, 'e> {
                 Node::Action(pipe) => {
                     let v = self.pipeline(pipe, dot)?;
                     if pipe.vars.is_empty() {
-                        self.out.push_str(&v.print());
+                        match v {
+                            Value::Html(safe) => self.out.push_str(&safe),
+                            v if self.escape_html => self.out.push_str(&html_escape(&v.print())),
+                            v => self.out.push_str(&v.print()),
+                        }
                     }
                 }
                 Node::If(b) => {
@@ -292,6 +307,9 @@ fn method_parts(op: &Operand) -> Option<(Operand, &str)> {
         Operand::Variable(name, f) => f
             .split_last()
             .map(|(m, path)| (Operand::Variable(name.clone(), path.to_vec()), m.as_str())),
+        Operand::Nested(pipe, f) => f
+            .split_last()
+            .map(|(m, path)| (Operand::Nested(pipe.clone(), path.to_vec()), m.as_str())),
         _ => None,
     }
 }

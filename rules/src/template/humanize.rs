@@ -1,5 +1,5 @@
 //! Prometheus's number and time formatting for alert text: `humanize` (SI prefixes),
-//! `humanize1024`, `humanizeDuration`, and timestamps as Go prints a UTC `time.Time`.
+//! `humanize1024`, `humanizeDuration`.
 
 use super::go_fmt::format_g;
 
@@ -93,23 +93,6 @@ pub(crate) fn float_to_time(v: f64) -> Result<Option<i64>, String> {
     Ok(Some((ns as i64).div_euclid(1_000_000) * 1_000_000))
 }
 
-/// Go's `time.Time.String()` for a UTC time: `2006-01-02 15:04:05.999999999 +0000 UTC`.
-pub(crate) fn go_time_string(ns: i64) -> String {
-    let secs = ns.div_euclid(1_000_000_000);
-    let frac = ns.rem_euclid(1_000_000_000);
-    // Every i64 of nanoseconds is within chrono's years.
-    let mut out = chrono::DateTime::from_timestamp(secs, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default();
-    if frac != 0 {
-        let f = format!("{frac:09}");
-        out.push('.');
-        out.push_str(f.trim_end_matches('0'));
-    }
-    out.push_str(" +0000 UTC");
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,23 +142,6 @@ mod tests {
         assert_eq!(
             d,
             ["100ms", "100us", "123.5ms", "1m 0s", "1m 0s", "1.234s", "12.35s"]
-        );
-    }
-
-    #[test]
-    fn timestamps_print_as_go_times() {
-        assert_eq!(go_time_string(0), "1970-01-01 00:00:00 +0000 UTC");
-        assert_eq!(
-            go_time_string(-1_000_000_000),
-            "1969-12-31 23:59:59 +0000 UTC"
-        );
-        assert_eq!(
-            go_time_string(1_234_567_000_000_000),
-            "1970-01-15 06:56:07 +0000 UTC"
-        );
-        assert_eq!(
-            go_time_string(1_435_065_584_128_000_000),
-            "2015-06-23 13:19:44.128 +0000 UTC"
         );
     }
 }

@@ -168,7 +168,11 @@ fn tokenize(src: &str, offset: usize, body: &str) -> Result<Vec<Token>, Template
                     b',' => Token::Comma,
                     _ => Token::Assign,
                 });
-                i += 1
+                i += 1;
+                if c == b')' {
+                    // `(pipeline).Field`: the chain belongs to the parenthesis.
+                    i = push_fields(body, i, &mut tokens);
+                }
             }
             b'"' => {
                 let end = skip_quoted(bytes, i, b'"')

@@ -15,6 +15,7 @@ mod collections;
 mod exec;
 mod functions;
 pub mod go_fmt;
+pub mod go_time;
 mod humanize;
 mod lex;
 mod parse;
@@ -24,6 +25,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+pub use go_time::GoTime;
 pub use value::{QuerySample, Value};
 
 /// Variables every alert template starts with.
@@ -230,6 +232,22 @@ impl TemplateSet {
     ) -> Result<String, ExpansionError> {
         exec::Executor::new(ctx, data.clone())
             .with_defines(&self.defines)
+            .run(&text.nodes, data)
+            .map_err(ExpansionError)
+    }
+
+    /// Expands `text` for an HTML body: what actions print is escaped, as Go's
+    /// html/template does in element text (Alertmanager's email `html`), unless `safeHtml`
+    /// marked it.
+    pub fn expand_html(
+        &self,
+        text: &SetText,
+        data: &Value,
+        ctx: &Expansion<'_>,
+    ) -> Result<String, ExpansionError> {
+        exec::Executor::new(ctx, data.clone())
+            .with_defines(&self.defines)
+            .escaping_html()
             .run(&text.nodes, data)
             .map_err(ExpansionError)
     }

@@ -351,6 +351,51 @@ mod template_sets {
     }
 
     #[test]
+    fn html_bodies_escape_what_actions_print_but_not_the_template_or_safe_html() {
+        let mut set = TemplateSet::new();
+        set.add(r#"{{ define "cell" }}<td>{{ .alertname }}</td>{{ end }}"#)
+            .unwrap();
+        let labels: BTreeMap<String, String> = [("alertname", "<b>Down</b> & \"out\"")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let data = Value::Struct(Arc::new(vec![(
+            "CommonLabels",
+            Value::StrMap(Arc::new(labels)),
+        )]));
+        let text = set
+            .parse(r#"<tr>{{ template "cell" .CommonLabels }}{{ "<i>ok</i>" | safeHtml }}</tr>"#)
+            .unwrap();
+        assert_eq!(
+            set.expand_html(&text, &data, &ctx()).unwrap(),
+            "<tr><td>&lt;b&gt;Down&lt;/b&gt; &amp; &#34;out&#34;</td><i>ok</i></tr>"
+        );
+        // The same text for a plain-text field is not escaped.
+        assert_eq!(
+            set.expand(&text, &data, &ctx()).unwrap(),
+            "<tr><td><b>Down</b> & \"out\"</td><i>ok</i></tr>"
+        );
+    }
+
+    #[test]
+    fn times_have_gos_methods() {
+        let set = TemplateSet::new();
+        let data = Value::Struct(Arc::new(vec![(
+            "StartsAt",
+            Value::Time(super::super::GoTime::from_unix_nanos(
+                1_796_199_072_000_000_000,
+            )),
+        )]));
+        let text = set
+            .parse(r#"{{ .StartsAt.Format "2006-01-02 15:04:05 MST" }} {{ .StartsAt.UTC.Unix }} {{ (.StartsAt.Add 90000000000).Format "15:04" }} {{ .StartsAt.IsZero }}"#)
+            .unwrap();
+        assert_eq!(
+            set.expand(&text, &data, &ctx()).unwrap(),
+            "2026-12-02 08:11:12 UTC 1796199072 08:12 false"
+        );
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let set = TemplateSet::new();
         let missing = set.parse(r#"{{ template "nope" . }}"#).unwrap();

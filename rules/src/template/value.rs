@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::go_fmt::format_g;
+use super::go_time::{FieldValue, GoTime};
 
 /// One sample of a `query` result inside a template.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,8 +40,8 @@ pub enum Value {
     Samples(Vec<QuerySample>),
     /// One element of a `query` result.
     Sample(Box<QuerySample>),
-    /// A point in time (`toTime`), nanoseconds since the epoch.
-    Time(i64),
+    /// A point in time (`toTime`, an alert's `.StartsAt`).
+    Time(GoTime),
     /// A list (`[]string`, from `stringSlice`, `.Names`, `.Values`).
     List(Arc<Vec<Value>>),
     /// Alertmanager's `KV`: a label map with the methods `SortedPairs`, `Names`, `Values`
@@ -50,6 +51,17 @@ pub enum Value {
     Pairs(Arc<Vec<(String, String)>>),
     /// Alertmanager's `Alerts`: a list of alerts with `Firing` and `Resolved`.
     Alerts(Arc<Vec<Value>>),
+}
+
+impl From<FieldValue> for Value {
+    fn from(v: FieldValue) -> Self {
+        match v {
+            FieldValue::Int(i) => Value::Int(i),
+            FieldValue::Bool(b) => Value::Bool(b),
+            FieldValue::Str(s) => Value::Str(s),
+            FieldValue::Time(t) => Value::Time(t),
+        }
+    }
 }
 
 impl Value {
@@ -94,7 +106,7 @@ impl Value {
                 format!("[{}]", parts.join(" "))
             }
             Value::Sample(s) => print_sample(s),
-            Value::Time(ns) => super::humanize::go_time_string(*ns),
+            Value::Time(t) => t.to_string(),
             Value::List(v) | Value::Alerts(v) => {
                 let parts: Vec<String> = v.iter().map(Value::print).collect();
                 format!("[{}]", parts.join(" "))
@@ -144,13 +156,10 @@ impl Value {
                     "can't evaluate field {name} in type *template.sample"
                 )),
             },
-            Value::Time(ns) => match name {
-                "Unix" => Ok(Value::Int(ns.div_euclid(1_000_000_000))),
-                "UnixMilli" => Ok(Value::Int(ns.div_euclid(1_000_000))),
-                _ => Err(format!(
-                    "can't evaluate field {name} in type *time.Time (allowed: Unix, UnixMilli)"
-                )),
-            },
+            Value::Time(t) => t
+                .field(name)
+                .map(Value::from)
+                .ok_or_else(|| format!("can't evaluate field {name} in type *time.Time")),
             Value::Kv(_) | Value::Pairs(_) | Value::Alerts(_) => {
                 super::collections::field(self, name)
             }

@@ -18,6 +18,8 @@ mod go;
 mod prometheus;
 mod text;
 
+pub(crate) use text::html_escape;
+
 use std::fmt;
 use std::sync::Arc;
 

@@ -7,6 +7,7 @@ use super::text::{
 };
 use super::{Call, Value};
 use crate::template::go_fmt::format_g;
+use crate::template::go_time::GoTime;
 use crate::template::humanize as human;
 
 /// The instant vector of a PromQL query at the alert's evaluation time.
@@ -90,14 +91,14 @@ pub(super) fn humanize_percentage(c: Call<'_, '_>) -> Result<Value, String> {
 pub(super) fn humanize_timestamp(c: Call<'_, '_>) -> Result<Value, String> {
     let v = c.only_float()?;
     Ok(Value::Str(match human::float_to_time(v)? {
-        Some(ns) => human::go_time_string(ns),
+        Some(ns) => GoTime::from_unix_nanos(ns).to_string(),
         None => format_g(v, Some(4)),
     }))
 }
 
 pub(super) fn to_time(c: Call<'_, '_>) -> Result<Value, String> {
     match human::float_to_time(c.only_float()?)? {
-        Some(ns) => Ok(Value::Time(ns)),
+        Some(ns) => Ok(Value::Time(GoTime::from_unix_nanos(ns))),
         None => Err("error calling toTime: value is NaN or Inf".into()),
     }
 }

@@ -114,7 +114,7 @@ pub(super) fn query_escape(s: &str) -> String {
     out
 }
 
-pub(super) fn html_escape(s: &str) -> String {
+pub(crate) fn html_escape(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
         match c {
