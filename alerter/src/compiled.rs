@@ -2,7 +2,7 @@
 //! integrations. Compiling is all-or-nothing, so a reload either takes the whole new file
 //! or keeps the old one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ use taishan_core::config::FieldError;
 use crate::config::{self, AlertmanagerConfig, ConfigErrors};
 use crate::inhibit::InhibitRule;
 use crate::notifiers::{self, Integration};
+use crate::oncall::{ContactEnv, OnCall};
 use crate::routing::RouteTree;
 use crate::time_intervals::{TimeInterval, TimeIntervals};
 
@@ -35,7 +36,58 @@ pub struct CompiledConfig {
     pub warnings: Vec<String>,
     /// The default templates and those of the `templates` files.
     pub templates: Arc<TemplateSet>,
+    /// The on-call file: teams routes page (empty without one).
+    pub oncall: Arc<OnCall>,
 }
+
+/// An on-call file to compile with the config: its name and text.
+#[derive(Debug, Clone)]
+pub struct OnCallSource {
+    /// Its path, for errors.
+    pub file: String,
+    /// Its text.
+    pub text: String,
+}
+
+impl OnCallSource {
+    /// Reads `path`.
+    pub fn read(path: &Path) -> Result<Self, ConfigErrors> {
+        let file = path.display().to_string();
+        std::fs::read_to_string(path)
+            .map(|text| Self {
+                file: file.clone(),
+                text,
+            })
+            .map_err(|e| {
+                ConfigErrors(vec![taishan_core::config::ConfigDiagnostic {
+                    file,
+                    position: None,
+                    path: String::new(),
+                    message: format!("cannot read the on-call file: {e}"),
+                }])
+            })
+    }
+
+    /// The names routes may use for it: each team's, and `owner` when it has a `services`
+    /// section. A quick read: the file is checked whole when compiled.
+    fn receiver_names(&self) -> BTreeSet<String> {
+        let root: serde_yaml_ng::Value = serde_yaml_ng::from_str(&self.text).unwrap_or_default();
+        let mut names: BTreeSet<String> = root["teams"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["name"].as_str().map(str::to_string))
+            .collect();
+        if root.get("services").is_some() {
+            names.insert(OWNER_RECEIVER.to_string());
+        }
+        names
+    }
+}
+
+/// The receiver that pages the team owning each alert's service (by the on-call file's
+/// `services`).
+pub const OWNER_RECEIVER: &str = "owner";
 
 impl CompiledConfig {
     /// Reads and compiles `path`.
@@ -54,19 +106,43 @@ impl CompiledConfig {
 
     /// Compiles config text; `file` names it in errors.
     pub fn compile(file: &str, text: &str, http: &reqwest::Client) -> Result<Self, ConfigErrors> {
+        Self::compile_with_oncall(file, text, None, http)
+    }
+
+    /// Compiles config text with an on-call file, whose teams routes may name as receivers;
+    /// the problems of both files together.
+    pub fn compile_with_oncall(
+        file: &str,
+        text: &str,
+        oncall: Option<&OnCallSource>,
+        http: &reqwest::Client,
+    ) -> Result<Self, ConfigErrors> {
+        let teams = oncall.map(OnCallSource::receiver_names).unwrap_or_default();
         let mut receivers = BTreeMap::new();
         let mut warnings = Vec::new();
         let mut templates = Arc::new(TemplateSet::new());
         // Template globs are relative to the config file, as in Alertmanager.
         let base = Path::new(file).parent().unwrap_or(Path::new("."));
-        let config = config::load_str(file, text, &mut |c: &AlertmanagerConfig| {
+        let config = config::load_str(file, text, &teams, &mut |c: &AlertmanagerConfig| {
             match load_templates(&c.templates, base) {
                 Ok(set) => templates = Arc::new(set),
                 Err(e) => return e,
             }
             build_receivers(c, http, &templates, &mut receivers, &mut warnings)
         })?;
+        let oncall = match oncall {
+            None => OnCall::default(),
+            Some(src) => {
+                let env = ContactEnv {
+                    global: &config.global,
+                    http,
+                    templates: &templates,
+                };
+                OnCall::load_str(&src.file, &src.text, env)?
+            }
+        };
         Ok(Self {
+            oncall: Arc::new(oncall),
             routes: RouteTree::compile(&config.route),
             inhibit_rules: config
                 .inhibit_rules

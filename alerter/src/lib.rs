@@ -4,8 +4,8 @@
 //! ([`routing`]) with [`matcher`]s in both syntaxes, aggregation groups ([`dispatch`]) over
 //! the alerts held ([`alerts`], [`model`]), the notification pipeline with its dedup log
 //! ([`notify`]) and the [`notifiers`] family, [`silences`] and [`inhibit`]ion, and its API
-//! v2 ([`api`]). [`Alerter`] runs
-//! them on the injected clock.
+//! v2 ([`api`]), and on-call built in ([`oncall`]: teams, schedules, escalation,
+//! acknowledgement). [`Alerter`] runs them on the injected clock.
 #![forbid(unsafe_code)]
 
 pub mod alerts;
@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod model;
 pub mod notifiers;
 pub mod notify;
+pub mod oncall;
 pub mod postable;
 pub mod routing;
 mod service;
@@ -28,7 +29,7 @@ pub mod time_intervals;
 pub mod timefmt;
 
 pub use api::alerter_routes;
-pub use compiled::CompiledConfig;
+pub use compiled::{CompiledConfig, OnCallSource, OWNER_RECEIVER};
 pub use config::ConfigErrors;
 pub use metrics::AlerterMetrics;
 pub use model::{Alert, Fingerprint, LabelSet};

@@ -129,11 +129,13 @@ impl fmt::Display for ConfigErrors {
     }
 }
 
-/// Parses and checks config text; `more` adds the checks of parts built from it (the
+/// Parses and checks config text; `teams` are names routes may use as receivers besides
+/// the file's own (the on-call teams); `more` adds the checks of parts built from it (the
 /// notifiers' own settings), whose errors are placed in the file too.
 pub fn load_str(
     file: &str,
     text: &str,
+    teams: &std::collections::BTreeSet<String>,
     more: &mut dyn FnMut(&AlertmanagerConfig) -> Vec<FieldError>,
 ) -> Result<AlertmanagerConfig, ConfigErrors> {
     let diag = |position: Option<Position>, path: String, message: String| ConfigDiagnostic {
@@ -154,7 +156,7 @@ pub fn load_str(
     let mut errors = Vec::new();
     let config = sections(root, &mut errors);
     if errors.is_empty() {
-        errors.extend(validate(&config));
+        errors.extend(validate(&config, teams));
     }
     if errors.is_empty() {
         errors.extend(more(&config));
@@ -221,14 +223,26 @@ fn sections(root: serde_yaml_ng::Value, errors: &mut Vec<FieldError>) -> Alertma
     config
 }
 
-fn validate(config: &AlertmanagerConfig) -> Vec<FieldError> {
+fn validate(
+    config: &AlertmanagerConfig,
+    teams: &std::collections::BTreeSet<String>,
+) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let mut receivers = std::collections::BTreeSet::new();
+    let mut receivers: std::collections::BTreeSet<&str> =
+        teams.iter().map(String::as_str).collect();
     for (i, r) in config.receivers.iter().enumerate() {
         if r.name.is_empty() {
             errors.push(FieldError::new(
                 format!("receivers[{i}].name"),
                 "missing name in receiver",
+            ));
+        } else if teams.contains(&r.name) {
+            errors.push(FieldError::new(
+                format!("receivers[{i}].name"),
+                format!(
+                    "{:?} is also an on-call team; a route names one or the other",
+                    r.name
+                ),
             ));
         } else if !receivers.insert(r.name.as_str()) {
             errors.push(FieldError::new(

@@ -55,8 +55,10 @@ time_intervals:
 "#;
 
 fn load(text: &str) -> Result<AlertmanagerConfig, Vec<String>> {
-    load_str("alertmanager.yml", text, &mut |_| Vec::new())
-        .map_err(|e| e.0.iter().map(ToString::to_string).collect())
+    load_str("alertmanager.yml", text, &Default::default(), &mut |_| {
+        Vec::new()
+    })
+    .map_err(|e| e.0.iter().map(ToString::to_string).collect())
 }
 
 #[test]

@@ -317,39 +317,82 @@ pub fn build(
     http: &reqwest::Client,
     templates: &Arc<TemplateSet>,
 ) -> Result<Option<Integration>, Vec<FieldError>> {
-    let path = format!(
-        "receivers[{receiver_index}].{}_configs[{}]",
-        integration.kind, integration.index
-    );
-    let Some(kind) = lookup(&integration.kind) else {
-        if NOT_DELIVERED.contains(&integration.kind.as_str()) {
+    let kind = &integration.kind;
+    let entry = Entry {
+        kind,
+        value: &integration.value,
+        path: format!(
+            "receivers[{receiver_index}].{kind}_configs[{}]",
+            integration.index
+        ),
+        name: format!("{kind}[{}]", integration.index),
+        key_suffix: "_configs",
+    };
+    build_entry(&entry, global, http, templates).map_err(|mut e| {
+        // An unknown kind is placed at its list, where a user wrote the key.
+        for err in &mut e {
+            if err.path.is_empty() {
+                err.path = format!("receivers[{receiver_index}].{kind}_configs");
+            }
+        }
+        e
+    })
+}
+
+/// One notifier entry to build, wherever it is written (a receiver's `<kind>_configs` list,
+/// an on-call member's contacts).
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    /// Its kind (`webhook`).
+    pub kind: &'a str,
+    /// Its settings.
+    pub value: &'a serde_yaml_ng::Value,
+    /// Where it is, for errors.
+    pub path: String,
+    /// The integration's name in the notification log.
+    pub name: String,
+    /// What follows the kind in the key as written (`_configs` in receivers).
+    pub key_suffix: &'a str,
+}
+
+/// Builds `entry`; `Ok(None)` for a kind Taishan accepts but does not deliver to. An
+/// unknown kind's error has an empty path, for the caller to place.
+pub fn build_entry(
+    entry: &Entry<'_>,
+    global: &GlobalConfig,
+    http: &reqwest::Client,
+    templates: &Arc<TemplateSet>,
+) -> Result<Option<Integration>, Vec<FieldError>> {
+    let Some(kind) = lookup(entry.kind) else {
+        if NOT_DELIVERED.contains(&entry.kind) {
             return Ok(None);
         }
         let known: Vec<String> = NOTIFIERS
             .iter()
             .map(|k| k.name)
             .chain(NOT_DELIVERED.iter().copied())
-            .map(|n| format!("{n}_configs"))
+            .map(|n| format!("{n}{}", entry.key_suffix))
             .collect();
         return Err(vec![FieldError::new(
-            format!("receivers[{receiver_index}].{}_configs", integration.kind),
+            "",
             format!(
-                "unknown integration `{}_configs`; known: {}",
-                integration.kind,
+                "unknown integration `{}{}`; known: {}",
+                entry.kind,
+                entry.key_suffix,
                 known.join(", ")
             ),
         )]);
     };
     let ctx = BuildContext {
-        entry: &integration.value,
-        path,
+        entry: entry.value,
+        path: entry.path.clone(),
         global,
         http: http.clone(),
         templates: templates.clone(),
     };
     let notifier = (kind.build)(&ctx)?;
     Ok(Some(Integration {
-        name: format!("{}[{}]", integration.kind, integration.index),
+        name: entry.name.clone(),
         notifier,
     }))
 }
