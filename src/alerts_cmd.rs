@@ -1,6 +1,7 @@
-//! `taishan alerts ...`: the alerter's config, for a terminal. `route` shows where an alert
-//! with given labels goes: the path through the routing tree, each matching route's
-//! receiver and timers, as `amtool config routes test` does with more detail.
+//! `taishan alerts ...`: the alerter for a terminal. `route` shows where an alert with
+//! given labels goes: the path through the routing tree, each matching route's receiver and
+//! timers (as `amtool config routes test` does, with more detail) and, for a team, who would
+//! be paged now; `ack` and `resolve` act on a running alerter's alerts.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -9,12 +10,18 @@ use anyhow::{bail, Context};
 use taishan_alerter::routing::{GroupBy, RouteTree};
 use taishan_alerter::{CompiledConfig, LabelSet};
 
-use crate::cli::AlertsCommand;
+use crate::cli::{AlertActionArgs, AlertsCommand};
 
 /// Runs one alerts command; exit 1 on a bad config or bad labels.
 pub fn run(cmd: &AlertsCommand) -> ExitCode {
     let result = match cmd {
-        AlertsCommand::Route { config, labels } => route(config, labels),
+        AlertsCommand::Route {
+            config,
+            labels,
+            oncall,
+        } => route(config, labels, oncall.as_deref()),
+        AlertsCommand::Ack(args) => act("ack", args),
+        AlertsCommand::Resolve(args) => act("resolve", args),
     };
     match result {
         Ok(text) => {
@@ -48,12 +55,93 @@ pub fn parse_labels(text: &str) -> anyhow::Result<LabelSet> {
     Ok(out)
 }
 
-fn route(config: &Path, labels: &str) -> anyhow::Result<String> {
+fn route(config: &Path, labels: &str, oncall: Option<&Path>) -> anyhow::Result<String> {
     let labels = parse_labels(labels)?;
-    let compiled = CompiledConfig::load_file(config, &reqwest::Client::new())
+    let compiled = CompiledConfig::load_files(config, oncall, &reqwest::Client::new())
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("{} is refused", config.display()))?;
-    Ok(describe(&compiled.routes, &labels))
+    let mut out = describe(&compiled.routes, &labels);
+    let now = taishan_core::Clock::now_ms(&taishan_core::SystemClock);
+    for id in compiled.routes.matches(&labels) {
+        let receiver = &compiled.routes.node(id).options.receiver;
+        let team = match compiled.oncall.team(receiver) {
+            Some(t) => Some(t),
+            None if receiver == taishan_alerter::OWNER_RECEIVER => compiled
+                .oncall
+                .owner(&labels)
+                .and_then(|t| compiled.oncall.team(t)),
+            None => None,
+        };
+        if let Some(team) = team {
+            let paged = team.paged_at(0, now);
+            let names: Vec<String> = paged
+                .iter()
+                .map(|p| format!("{} ({})", p.member, p.via))
+                .collect();
+            out.push_str(&format!(
+                "team {} pages now: {}\n",
+                team.name,
+                if names.is_empty() {
+                    "no one on call at the first level".into()
+                } else {
+                    names.join(", ")
+                }
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// `ack` or `resolve` through the alerter's API.
+fn act(verb: &str, a: &AlertActionArgs) -> anyhow::Result<String> {
+    let base = a.alerter.trim_end_matches('/');
+    let (url, body) = match &a.incident {
+        Some(id) => (
+            format!("{base}/api/taishan/v1/incidents/{id}/{verb}"),
+            serde_json::json!({"by": a.by, "comment": a.comment}),
+        ),
+        None => {
+            if a.filter.is_empty() && a.fingerprints.is_empty() {
+                bail!("say which alerts: --incident, --filter or fingerprints");
+            }
+            (
+                format!("{base}/api/taishan/v1/alerts/{verb}"),
+                serde_json::json!({"by": a.by, "comment": a.comment,
+                                   "filter": a.filter, "fingerprints": a.fingerprints}),
+            )
+        }
+    };
+    let resp = reqwest::blocking::Client::new()
+        .post(&url)
+        .json(&body)
+        .send()
+        .with_context(|| format!("reaching the alerter at {base}"))?;
+    let status = resp.status();
+    let text = resp.text().unwrap_or_default();
+    if !status.is_success() {
+        bail!(
+            "the alerter refused ({status}): {}",
+            text.trim().trim_matches('"')
+        );
+    }
+    let answer: serde_json::Value = serde_json::from_str(&text).context("the alerter's answer")?;
+    let alerts: Vec<&str> = answer["data"]["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+        .collect();
+    let done = if verb == "ack" {
+        "acknowledged"
+    } else {
+        "resolved"
+    };
+    Ok(format!(
+        "{done} {} alert(s) by {}: {}\n",
+        alerts.len(),
+        a.by,
+        alerts.join(" ")
+    ))
 }
 
 /// The routes `labels` match, each with its path from the root and options.

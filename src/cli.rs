@@ -216,7 +216,41 @@ pub enum AlertsCommand {
         /// The alert's labels, `name=value,name=value`.
         #[arg(long)]
         labels: String,
+        /// Taishan's on-call file: for a route to a team, also who would be paged now.
+        #[arg(long)]
+        oncall: Option<PathBuf>,
     },
+    /// Acknowledge alerts on a running alerter: they stop paging and escalating until
+    /// they resolve. Give --incident, --filter matchers, or fingerprints.
+    Ack(AlertActionArgs),
+    /// Resolve alerts on a running alerter now (a source still firing fires them again).
+    Resolve(AlertActionArgs),
+}
+
+/// Which alerts `ack` and `resolve` act on, and who acts.
+#[derive(Debug, clap::Args)]
+pub struct AlertActionArgs {
+    /// Who acts (recorded with the acknowledgement).
+    #[arg(long)]
+    pub by: String,
+    /// Why, or what is being done.
+    #[arg(long, default_value = "")]
+    pub comment: String,
+    /// The incident (as in its page and GET /api/taishan/v1/incidents).
+    #[arg(long, conflicts_with_all = ["filter", "fingerprints"])]
+    pub incident: Option<String>,
+    /// Matchers over the firing alerts, e.g. 'service="payment"' (repeatable).
+    #[arg(long, conflicts_with = "fingerprints")]
+    pub filter: Vec<String>,
+    /// The alerts' fingerprints (16 hex digits).
+    pub fingerprints: Vec<String>,
+    /// The alerter.
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:9093",
+        env = "TAISHAN_ALERTER_URL"
+    )]
+    pub alerter: String,
 }
 
 /// `taishan rules ...`
@@ -347,6 +381,10 @@ pub struct UpArgs {
     /// without one, alerts are grouped and shown on :9093 but notified to nobody.
     #[arg(long, env = "TAISHAN_ALERTER_CONFIG")]
     pub alerter_config: Option<PathBuf>,
+    /// Taishan's on-call file: teams, schedules, escalation policies and service ownership
+    /// (overrides alerter.oncall_file); routes may then name a team as their receiver.
+    #[arg(long, env = "TAISHAN_ALERTER_ONCALL")]
+    pub alerter_oncall: Option<PathBuf>,
     /// Address of the Alertmanager-compatible API (overrides alerter.listen). Port 0 picks
     /// a free port, printed at start-up.
     #[arg(long, env = "TAISHAN_ALERTER_LISTEN")]

@@ -10,7 +10,7 @@ use taishan_rules::template::TemplateSet;
 
 use taishan_core::config::FieldError;
 
-use crate::config::{self, AlertmanagerConfig, ConfigErrors};
+use crate::config::{self, AlertmanagerConfig, ConfigErrors, GlobalConfig};
 use crate::inhibit::InhibitRule;
 use crate::notifiers::{self, Integration};
 use crate::oncall::{ContactEnv, OnCall};
@@ -104,6 +104,28 @@ impl CompiledConfig {
         Self::compile(&file, &text, http)
     }
 
+    /// Reads and compiles `path` with the on-call file `oncall`, when there is one.
+    pub fn load_files(
+        path: &Path,
+        oncall: Option<&Path>,
+        http: &reqwest::Client,
+    ) -> Result<Self, ConfigErrors> {
+        let Some(oncall) = oncall else {
+            return Self::load_file(path, http);
+        };
+        let source = OnCallSource::read(oncall)?;
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![taishan_core::config::ConfigDiagnostic {
+                file: file.clone(),
+                position: None,
+                path: String::new(),
+                message: format!("cannot read the file: {e}"),
+            }])
+        })?;
+        Self::compile_with_oncall(&file, &text, Some(&source), http)
+    }
+
     /// Compiles config text; `file` names it in errors.
     pub fn compile(file: &str, text: &str, http: &reqwest::Client) -> Result<Self, ConfigErrors> {
         Self::compile_with_oncall(file, text, None, http)
@@ -123,13 +145,30 @@ impl CompiledConfig {
         let mut templates = Arc::new(TemplateSet::new());
         // Template globs are relative to the config file, as in Alertmanager.
         let base = Path::new(file).parent().unwrap_or(Path::new("."));
-        let config = config::load_str(file, text, &teams, &mut |c: &AlertmanagerConfig| {
+        let loaded = config::load_str(file, text, &teams, &mut |c: &AlertmanagerConfig| {
             match load_templates(&c.templates, base) {
                 Ok(set) => templates = Arc::new(set),
                 Err(e) => return e,
             }
             build_receivers(c, http, &templates, &mut receivers, &mut warnings)
-        })?;
+        });
+        let config = match (loaded, oncall) {
+            (Ok(c), _) => c,
+            (Err(e), None) => return Err(e),
+            // Both files' problems at once: the on-call file is checked with the defaults.
+            (Err(mut e), Some(src)) => {
+                let defaults = Arc::new(load_templates(&[], base).unwrap_or_default());
+                let env = ContactEnv {
+                    global: &GlobalConfig::default(),
+                    http,
+                    templates: &defaults,
+                };
+                if let Err(more) = OnCall::load_str(&src.file, &src.text, env) {
+                    e.0.extend(more.0);
+                }
+                return Err(e);
+            }
+        };
         let oncall = match oncall {
             None => OnCall::default(),
             Some(src) => {

@@ -33,4 +33,4 @@ pub use compiled::{CompiledConfig, OnCallSource, OWNER_RECEIVER};
 pub use config::ConfigErrors;
 pub use metrics::AlerterMetrics;
 pub use model::{Alert, Fingerprint, LabelSet};
-pub use service::{Accepted, Alerter, AlerterOptions, FlushOutcome};
+pub use service::{Accepted, Alerter, AlerterOptions, FlushOutcome, PagingError};

@@ -25,6 +25,16 @@ pub struct AlerterMetrics {
     pub groups: IntGauge,
     /// Config reloads, by `result` (success, failure).
     pub reloads: IntCounterVec,
+    /// On-call pages sent, by `team` and `member`.
+    pub pages: IntCounterVec,
+    /// Escalations to a next level, by `team`.
+    pub escalations: IntCounterVec,
+    /// Seconds from an incident's opening to its first acknowledgement, by `team` and
+    /// `service`: MTTA is `rate(_sum) / rate(_count)`.
+    pub time_to_acknowledge: HistogramVec,
+    /// Seconds from an incident's opening to the resolution of all its alerts, by `team`
+    /// and `service`: MTTR likewise.
+    pub time_to_resolve: HistogramVec,
 }
 
 impl AlerterMetrics {
@@ -40,6 +50,10 @@ impl AlerterMetrics {
         registry.register(Box::new(m.notification_latency.clone()))?;
         registry.register(Box::new(m.groups.clone()))?;
         registry.register(Box::new(m.reloads.clone()))?;
+        registry.register(Box::new(m.pages.clone()))?;
+        registry.register(Box::new(m.escalations.clone()))?;
+        registry.register(Box::new(m.time_to_acknowledge.clone()))?;
+        registry.register(Box::new(m.time_to_resolve.clone()))?;
         Ok(m)
     }
 
@@ -89,6 +103,34 @@ impl AlerterMetrics {
                 "Configuration reloads.",
                 "result",
             )?,
+            pages: IntCounterVec::new(
+                Opts::new("taishan_alerter_oncall_pages_total", "On-call pages sent."),
+                &["team", "member"],
+            )?,
+            escalations: by(
+                "taishan_alerter_oncall_escalations_total",
+                "Incidents escalated to a next level.",
+                "team",
+            )?,
+            time_to_acknowledge: incident_histogram(
+                "taishan_alerter_oncall_time_to_acknowledge_seconds",
+                "Seconds from an incident's opening to its first acknowledgement.",
+            )?,
+            time_to_resolve: incident_histogram(
+                "taishan_alerter_oncall_time_to_resolve_seconds",
+                "Seconds from an incident's opening to the resolution of all its alerts.",
+            )?,
         })
     }
+}
+
+/// Minutes to hours: the spans incidents take to be answered and fixed.
+fn incident_histogram(name: &str, help: &str) -> prometheus::Result<HistogramVec> {
+    HistogramVec::new(
+        HistogramOpts::new(name, help).buckets(vec![
+            30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0,
+            86400.0,
+        ]),
+        &["team", "service"],
+    )
 }

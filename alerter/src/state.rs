@@ -82,6 +82,18 @@ pub enum StateEvent {
         /// As it is now.
         silence: StoredSilence,
     },
+    /// An alert was acknowledged (held until it resolves).
+    Acknowledged {
+        /// The alert's fingerprint, 16 hex digits.
+        fingerprint: String,
+        /// By whom, when, why.
+        by: String,
+        /// Unix ms.
+        at_ms: i64,
+        /// The comment.
+        #[serde(default)]
+        comment: String,
+    },
 }
 
 /// Why the state could not be kept.
@@ -91,6 +103,13 @@ pub struct StateError {
     path: PathBuf,
     #[source]
     source: std::io::Error,
+}
+
+impl StateError {
+    /// `source` happened to the file at `path`.
+    pub fn new(path: PathBuf, source: std::io::Error) -> Self {
+        Self { path, source }
+    }
 }
 
 /// The state file.

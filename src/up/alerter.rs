@@ -16,6 +16,15 @@ use tokio_util::sync::CancellationToken;
 /// Used when no alerter config is given: alerts are grouped and shown, notified to nobody.
 const HOLD_ONLY: &str = "route:\n  receiver: hold\nreceivers:\n  - name: hold\n";
 
+/// The files given on the command line, over the config's.
+#[derive(Debug, Clone, Default)]
+pub struct AlerterFiles {
+    /// `--alerter-config`.
+    pub config: Option<PathBuf>,
+    /// `--alerter-oncall`.
+    pub oncall: Option<PathBuf>,
+}
+
 /// The alerter, built and listening.
 pub struct AlerterServer {
     /// The alerter.
@@ -31,12 +40,13 @@ impl AlerterServer {
     /// Loads the config and binds the API.
     pub async fn open(
         config: &Config,
-        file_flag: Option<PathBuf>,
+        flags: AlerterFiles,
         data_dir: &std::path::Path,
         clock: Arc<dyn Clock>,
         metrics: AlerterMetrics,
     ) -> anyhow::Result<Self> {
-        let file = file_flag.or_else(|| config.alerter.config_file.clone());
+        let file = flags.config.or_else(|| config.alerter.config_file.clone());
+        let oncall = flags.oncall.or_else(|| config.alerter.oncall_file.clone());
         let options = AlerterOptions {
             external_url: config
                 .alerter
@@ -44,6 +54,8 @@ impl AlerterServer {
                 .clone()
                 .unwrap_or_else(|| format!("http://{}", config.alerter.listen)),
             config_file: file.clone(),
+            oncall_file: oncall.clone(),
+            link_ttl: config.alerter.link_ttl,
             resolve_muted: config.alerter.resolve_muted,
             data_dir: Some(data_dir.join("alerter")),
             rate_limits: config
@@ -61,14 +73,19 @@ impl AlerterServer {
             ..AlerterOptions::default()
         };
         let http = Alerter::http_client(options.notify_timeout);
+        if oncall.is_some() && file.is_none() {
+            anyhow::bail!("an on-call file needs an alerter config whose routes name its teams (--alerter-config)");
+        }
         let compiled = match &file {
             Some(path) => {
-                let (path, http) = (path.clone(), http.clone());
-                tokio::task::spawn_blocking(move || CompiledConfig::load_file(&path, &http))
-                    .await
-                    .context("loading the alerter config")?
-                    .map_err(|e| anyhow::anyhow!("{e}"))
-                    .context("the alerter config is refused")?
+                let (path, oncall, http) = (path.clone(), oncall.clone(), http.clone());
+                tokio::task::spawn_blocking(move || {
+                    CompiledConfig::load_files(&path, oncall.as_deref(), &http)
+                })
+                .await
+                .context("loading the alerter config")?
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .context("the alerter config is refused")?
             }
             None => CompiledConfig::compile("(built-in alerter config)", HOLD_ONLY, &http)
                 .map_err(|e| anyhow::anyhow!("{e}"))?,

@@ -57,6 +57,12 @@ pub fn print_alerter(server: &super::alerter::AlerterServer) {
     println!(
         "  alerter (Alertmanager)   {base}/api/v2/alerts, {base}/api/v2/status (config: {config})"
     );
+    let teams = server.alerter.config().oncall.teams.len();
+    if teams > 0 {
+        println!(
+            "  on-call                  {base}/api/taishan/v1/oncall, {base}/api/taishan/v1/incidents ({teams} teams)"
+        );
+    }
 }
 
 /// Starts the demo services, exporting their telemetry to this process's OTLP receiver.

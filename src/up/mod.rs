@@ -129,7 +129,10 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         rule_engine::open_control_plane(&args.data_dir, clock.clone(), metrics.guards).await?;
     let alerter = alerter::AlerterServer::open(
         &config,
-        args.alerter_config.clone(),
+        alerter::AlerterFiles {
+            config: args.alerter_config.clone(),
+            oncall: args.alerter_oncall.clone(),
+        },
         &args.data_dir,
         clock.clone(),
         metrics.alerter,

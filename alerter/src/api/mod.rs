@@ -1,9 +1,11 @@
 //! Alertmanager's HTTP API v2 as served on 127.0.0.1:9093: the same paths, JSON shapes and
 //! filters, so Prometheus, amtool and Alertmanager clients work unchanged; plus `/-/reload`,
-//! `/-/healthy`, `/-/ready`.
+//! `/-/healthy`, `/-/ready`, and Taishan's own under `/api/taishan/v1/` (delivery attempts,
+//! on-call, incidents, acknowledgements, the links in pages).
 
 mod alerts;
 mod notifications;
+mod oncall;
 mod silences;
 mod status;
 
@@ -31,6 +33,25 @@ pub fn alerter_routes(alerter: Arc<Alerter>) -> Router {
         .route(
             "/api/taishan/v1/notifications",
             get(notifications::attempts),
+        )
+        .route("/api/taishan/v1/oncall", get(oncall::who))
+        .route("/api/taishan/v1/incidents", get(oncall::incidents))
+        .route(
+            "/api/taishan/v1/incidents/{id}/ack",
+            post(oncall::ack_incident),
+        )
+        .route(
+            "/api/taishan/v1/incidents/{id}/resolve",
+            post(oncall::resolve_incident),
+        )
+        .route("/api/taishan/v1/alerts/ack", post(oncall::ack_alerts))
+        .route(
+            "/api/taishan/v1/alerts/resolve",
+            post(oncall::resolve_alerts),
+        )
+        .route(
+            "/api/taishan/v1/link",
+            get(oncall::link_page).post(oncall::link_act),
         )
         .route("/-/reload", post(status::reload))
         .route("/-/healthy", get(|| async { "OK" }))

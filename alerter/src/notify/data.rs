@@ -54,6 +54,33 @@ pub struct NotificationData {
     /// The alerter's external URL.
     #[serde(rename = "externalURL")]
     pub external_url: String,
+    /// Taishan's addition when an on-call member is paged (absent otherwise, so a plain
+    /// receiver's JSON is Alertmanager's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taishan: Option<PageContext>,
+}
+
+/// Who a page is for and how to answer it, in the webhook JSON (`taishan`) and templates
+/// (`.Taishan`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageContext {
+    /// The team paged.
+    pub team: String,
+    /// The member paged.
+    pub member: String,
+    /// Why them (`schedule primary (weekly)`).
+    pub via: String,
+    /// The incident's id.
+    pub incident: String,
+    /// The escalation level (1-based, counting repeats).
+    pub level: usize,
+    /// A signed, expiring link that acknowledges the incident.
+    #[serde(rename = "ackURL")]
+    pub ack_url: String,
+    /// A signed, expiring link that resolves it.
+    #[serde(rename = "resolveURL")]
+    pub resolve_url: String,
 }
 
 impl NotificationData {
@@ -98,6 +125,7 @@ impl NotificationData {
             common_labels: common(alerts.iter().map(|a| &a.labels)),
             common_annotations: common(alerts.iter().map(|a| &a.annotations)),
             external_url: external_url.to_string(),
+            taishan: None,
         }
     }
 }
@@ -145,8 +173,28 @@ impl NotificationData {
             ("CommonLabels", kv(&self.common_labels)),
             ("CommonAnnotations", kv(&self.common_annotations)),
             ("ExternalURL", Value::Str(self.external_url.clone())),
+            (
+                "Taishan",
+                self.taishan.as_ref().map_or(Value::Nil, page_value),
+            ),
         ]))
     }
+}
+
+/// `.Taishan`: `.Team`, `.Member`, `.Via`, `.Incident`, `.Level`, `.AckURL`, `.ResolveURL`.
+fn page_value(p: &PageContext) -> Value {
+    Value::Struct(Arc::new(vec![
+        ("Team", Value::Str(p.team.clone())),
+        ("Member", Value::Str(p.member.clone())),
+        ("Via", Value::Str(p.via.clone())),
+        ("Incident", Value::Str(p.incident.clone())),
+        (
+            "Level",
+            Value::Int(i64::try_from(p.level).unwrap_or(i64::MAX)),
+        ),
+        ("AckURL", Value::Str(p.ack_url.clone())),
+        ("ResolveURL", Value::Str(p.resolve_url.clone())),
+    ]))
 }
 
 fn common<'a>(mut sets: impl Iterator<Item = &'a LabelSet>) -> LabelSet {

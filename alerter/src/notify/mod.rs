@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use taishan_core::Clock;
 use taishan_guard::RateLimiter;
 
-pub use data::{AlertData, NotificationData};
+pub use data::{AlertData, NotificationData, PageContext};
 use nflog::{Attempt, LogEntry, LogKey, NotificationLog};
 
 use crate::metrics::AlerterMetrics;
@@ -35,18 +35,22 @@ pub struct Notification {
     pub at_ms: i64,
     /// The alerter's external URL.
     pub external_url: String,
+    /// Set when it pages an on-call member: who, why, and their links.
+    pub page: Option<PageContext>,
 }
 
 impl Notification {
     /// Alertmanager's template data of it.
     pub fn data(&self) -> NotificationData {
-        NotificationData::new(
+        let mut data = NotificationData::new(
             &self.receiver,
             &self.group_labels,
             &self.alerts,
             self.at_ms,
             &self.external_url,
-        )
+        );
+        data.taishan = self.page.clone();
+        data
     }
 }
 

@@ -97,6 +97,7 @@ pub(crate) fn job(alerts: Vec<Alert>, at_ms: i64) -> FlushJob {
             alerts,
             at_ms,
             external_url: "http://127.0.0.1:9093".into(),
+            page: None,
         },
         repeat: Duration::from_secs(3600),
         deadline: Duration::from_secs(5),

@@ -13,6 +13,14 @@ pub struct AlerterConfig {
     /// `taishan up --alerter-config` overrides it.
     #[serde(default)]
     pub config_file: Option<PathBuf>,
+    /// Taishan's on-call file (teams, schedules, escalation, ownership), read with the
+    /// config at every reload; routes may then name a team as their receiver.
+    /// `taishan up --alerter-oncall` overrides it.
+    #[serde(default)]
+    pub oncall_file: Option<PathBuf>,
+    /// How long the acknowledge and resolve links in pages work (default 24h).
+    #[serde(default = "default_link_ttl", with = "humantime_serde")]
+    pub link_ttl: std::time::Duration,
     /// Where the Alertmanager API listens (default 127.0.0.1:9093).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
@@ -42,6 +50,12 @@ pub struct ReceiverRateLimit {
 
 impl AlerterConfig {
     pub(crate) fn validate(&self, errors: &mut Vec<super::FieldError>) {
+        if self.link_ttl.is_zero() {
+            errors.push(super::FieldError::new(
+                "alerter.link_ttl",
+                "must be longer than 0s",
+            ));
+        }
         for (name, l) in &self.rate_limits {
             if !(l.rate.is_finite() && l.rate > 0.0) {
                 errors.push(super::FieldError::new(
@@ -66,6 +80,10 @@ fn yes() -> bool {
     true
 }
 
+fn default_link_ttl() -> std::time::Duration {
+    std::time::Duration::from_secs(24 * 3600)
+}
+
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 9093))
 }
@@ -74,6 +92,8 @@ impl Default for AlerterConfig {
     fn default() -> Self {
         Self {
             config_file: None,
+            oncall_file: None,
+            link_ttl: default_link_ttl(),
             listen: default_listen(),
             external_url: None,
             resolve_muted: true,

@@ -21,8 +21,14 @@ use crate::metrics::AlerterMetrics;
 use crate::model::{Alert, Fingerprint};
 use crate::notify::nflog::NotificationLog;
 use crate::notify::{deliver, Backoff, Delivery, DeliveryRecord, FlushJob, Notification};
+use crate::oncall::links::LinkSigner;
+use crate::oncall::pager::{Ack, Pager};
 use crate::silences::{Silence, SilenceError, Silences};
 use crate::state::{StateError, StateEvent, StateLog, StoredSilence};
+
+mod paging;
+
+pub use paging::PagingError;
 
 /// Settings of the alerter that are not in `alertmanager.yml`.
 #[derive(Debug, Clone)]
@@ -31,6 +37,10 @@ pub struct AlerterOptions {
     pub external_url: String,
     /// The config file, for reloads; `None` when the config was given as text.
     pub config_file: Option<PathBuf>,
+    /// The on-call file read with it at reloads.
+    pub oncall_file: Option<PathBuf>,
+    /// How long the acknowledge and resolve links in pages work (24 hours by default).
+    pub link_ttl: Duration,
     /// The most alerts held.
     pub max_alerts: usize,
     /// The most aggregation groups.
@@ -60,6 +70,8 @@ impl Default for AlerterOptions {
         Self {
             external_url: "http://127.0.0.1:9093".into(),
             config_file: None,
+            oncall_file: None,
+            link_ttl: Duration::from_secs(24 * 3600),
             max_alerts: 100_000,
             max_groups: 50_000,
             backoff: Backoff::default(),
@@ -126,6 +138,8 @@ pub struct Alerter {
     metrics: AlerterMetrics,
     http: reqwest::Client,
     started_ms: i64,
+    pager: Pager,
+    links: LinkSigner,
 }
 
 impl Alerter {
@@ -152,6 +166,12 @@ impl Alerter {
             Some(s) => NotificationLog::persisted(10_000, s.clone()),
             None => NotificationLog::new(10_000),
         };
+        // Links must outlive restarts: their key is kept beside the state.
+        let links = match &options.data_dir {
+            Some(dir) => LinkSigner::load_or_create(&dir.join("link.key"))
+                .map_err(|e| StateError::new(dir.join("link.key"), e))?,
+            None => LinkSigner::new(rand::random::<[u8; 32]>().to_vec()),
+        };
         let alerter = Arc::new(Self {
             config: RwLock::new(Arc::new(config)),
             alerts: AlertStore::new(options.max_alerts),
@@ -177,6 +197,8 @@ impl Alerter {
             options,
             metrics,
             http,
+            pager: Pager::new(),
+            links,
         });
         alerter.restore(events);
         Ok(alerter)
@@ -190,6 +212,19 @@ impl Alerter {
                     self.log.restore(key, entry);
                     entries += 1;
                 }
+                StateEvent::Acknowledged {
+                    fingerprint,
+                    by,
+                    at_ms,
+                    comment,
+                } => match u64::from_str_radix(&fingerprint, 16) {
+                    Ok(fp) => self
+                        .pager
+                        .restore_ack(Fingerprint(fp), Ack { by, at_ms, comment }),
+                    Err(_) => {
+                        tracing::warn!(%fingerprint, "a stored acknowledgement names no alert; dropped")
+                    }
+                },
                 StateEvent::Silence { silence } => match silence.to_silence() {
                     Some(s) => {
                         silences.insert(s.id.clone(), s);
@@ -289,6 +324,16 @@ impl Alerter {
         }
     }
 
+    /// The pager: open incidents and acknowledgements.
+    pub fn pager(&self) -> &Pager {
+        &self.pager
+    }
+
+    /// The signer of acknowledge and resolve links.
+    pub fn links(&self) -> &LinkSigner {
+        &self.links
+    }
+
     /// The notification log and attempts.
     pub fn log(&self) -> &NotificationLog {
         &self.log
@@ -344,7 +389,8 @@ impl Alerter {
         let Some(path) = &self.options.config_file else {
             return Ok(());
         };
-        let result = CompiledConfig::load_file(path, &self.http);
+        let result =
+            CompiledConfig::load_files(path, self.options.oncall_file.as_deref(), &self.http);
         let label = if result.is_ok() { "success" } else { "failure" };
         self.metrics.reloads.with_label_values(&[label]).inc();
         let compiled = result?;
@@ -414,6 +460,7 @@ impl Alerter {
                 alerts: batch.alerts.clone(),
                 at_ms: batch.at_ms,
                 external_url: self.options.external_url.clone(),
+                page: None,
             },
             repeat: route.repeat_interval,
             deadline: route.group_interval,
@@ -433,6 +480,10 @@ impl Alerter {
         );
         let deliveries = if time_muted {
             vec![Delivery::TimeMuted; integrations.len()]
+        } else if let Some(team) = config.oncall.team(&route.receiver) {
+            self.page_team(team, job).await
+        } else if route.receiver == crate::OWNER_RECEIVER && !config.oncall.ownership.is_empty() {
+            self.page_owners(&config.oncall, job).await
         } else {
             deliver(&job, &integrations, record, self.options.backoff).await
         };
@@ -453,7 +504,18 @@ impl Alerter {
             let every = Ticker::after_first_period(STATE_SYNC_EVERY, cancel.clone());
             tokio::spawn(run_every(every, move || sync_state(state.clone())))
         });
+        let escalations = {
+            let me = self.clone();
+            let every = Ticker::after_first_period(ESCALATE_EVERY, cancel.clone());
+            tokio::spawn(run_every(every, move || {
+                let me = me.clone();
+                async move {
+                    me.escalate_due().await;
+                }
+            }))
+        };
         self.flush_loop(cancel).await;
+        let _ = escalations.await;
         if let Some(s) = syncer {
             let _ = s.await;
         }
@@ -506,6 +568,17 @@ impl Alerter {
         live.extend(self.silences.list().iter().map(|s| StateEvent::Silence {
             silence: StoredSilence::from(s),
         }));
+        live.extend(
+            self.pager
+                .acks()
+                .into_iter()
+                .map(|(fp, a)| StateEvent::Acknowledged {
+                    fingerprint: Fingerprint(fp).to_string(),
+                    by: a.by,
+                    at_ms: a.at_ms,
+                    comment: a.comment,
+                }),
+        );
         if state.lines() > 4 * live.len() + 1000 {
             if let Err(e) = state.compact(&live) {
                 tracing::error!(error = %e, "the alerter state file could not be compacted");
@@ -532,6 +605,9 @@ impl Alerter {
         }
     }
 }
+
+/// How often escalations are looked for.
+const ESCALATE_EVERY: Duration = Duration::from_secs(1);
 
 /// How often notification log lines reach the disk (see [`crate::state`]).
 const STATE_SYNC_EVERY: Duration = Duration::from_secs(1);

@@ -1,0 +1,182 @@
+//! On-call in `taishan up`: a Taishan rule's alert routed to a team pages whoever is on
+//! call at their own webhook; `taishan alerts route --oncall` names them beforehand, and
+//! `taishan alerts ack` acknowledges from a terminal. Also: a broken on-call file refuses
+//! start-up with its file:line.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{client, wait_for, Taishan, WebhookSink};
+
+fn taishan(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_taishan"))
+        .args(args)
+        .output()
+        .expect("run taishan")
+}
+
+fn oncall_yml(hook: &str) -> String {
+    format!(
+        r#"teams:
+  - name: payments
+    members:
+      - name: alice
+        contacts: [{{webhook: {{url: "{hook}"}}}}]
+    schedules:
+      - name: primary
+        time_zone: Asia/Shanghai
+        layers:
+          - {{start: "2026-01-05 09:00", rotation: 1w, members: [alice]}}
+services:
+  - team: payments
+    matchers: ['service="payment"']
+"#
+    )
+}
+
+const AM: &str = "route:\n  receiver: fallback\n  group_by: [alertname]\n  group_wait: 0s\n  group_interval: 1s\n  routes:\n    - matchers: [severity=page]\n      receiver: owner\nreceivers:\n  - name: fallback\n";
+
+#[test]
+fn a_rule_alert_pages_the_owning_team_and_is_acknowledged_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = WebhookSink::start();
+    let am = dir.path().join("alertmanager.yml");
+    std::fs::write(&am, AM).unwrap();
+    let oncall = dir.path().join("oncall.yml");
+    std::fs::write(&oncall, oncall_yml(&sink.url)).unwrap();
+
+    // Before anything runs: who would be paged for a payment page.
+    let out = taishan(&[
+        "alerts",
+        "route",
+        "--config",
+        am.to_str().unwrap(),
+        "--oncall",
+        oncall.to_str().unwrap(),
+        "--labels",
+        "severity=page,service=payment",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.starts_with("receiver: owner\n"), "{text}");
+    assert!(
+        text.contains("team payments pages now: alice (schedule primary (layer 1))"),
+        "{text}"
+    );
+
+    let rules = dir.path().join("own.rules.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: own\n    interval: 1s\n    rules:\n      - alert: PaymentsFailing\n        expr: vector(1)\n        labels: {severity: page, service: payment}\n",
+    )
+    .unwrap();
+    let t = Taishan::start(
+        &dir.path().join("d"),
+        &format!(
+            "alerter:\n  config_file: {}\n  oncall_file: {}\nrules:\n  files: [{}]\n",
+            am.display(),
+            oncall.display(),
+            rules.display()
+        ),
+    );
+    let page = wait_for("alice's page", Duration::from_secs(60), || {
+        sink.bodies()
+            .into_iter()
+            .find(|b| b["taishan"]["member"] == "alice")
+    });
+    assert_eq!(page["receiver"], "owner");
+    assert_eq!(page["commonLabels"]["service"], "payment");
+    assert!(page["taishan"]["ackURL"]
+        .as_str()
+        .unwrap()
+        .starts_with(&t.alerter));
+
+    let out = taishan(&[
+        "alerts",
+        "ack",
+        "--alerter",
+        &t.alerter,
+        "--by",
+        "alice",
+        "--comment",
+        "rerouting to bank-b",
+        "--filter",
+        "service=\"payment\"",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.starts_with("acknowledged 1 alert(s) by alice"),
+        "{text}"
+    );
+    let incidents: Value = client()
+        .get(format!("{}/api/taishan/v1/incidents", t.alerter))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let incident = &incidents["data"]["incidents"][0];
+    assert_eq!(
+        incident["acknowledged"]["comment"], "rerouting to bank-b",
+        "{incidents}"
+    );
+    assert_eq!(incident["team"], "payments");
+
+    let out = taishan(&[
+        "alerts",
+        "ack",
+        "--alerter",
+        &t.alerter,
+        "--by",
+        "alice",
+        "--incident",
+        "0000000000000000",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no open incident"));
+}
+
+#[test]
+fn a_broken_oncall_file_is_refused_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let am = dir.path().join("alertmanager.yml");
+    std::fs::write(&am, AM).unwrap();
+    let oncall = dir.path().join("oncall.yml");
+    std::fs::write(
+        &oncall,
+        "teams:\n  - name: payments\n    members:\n      - name: alice\n        contacts: [{webhook: {url: 'http://127.0.0.1:1/'}}]\n    schedules:\n      - name: primary\n        layers:\n          - {start: '2026-01-05 09:00', rotation: 1w, members: [bob]}\n",
+    )
+    .unwrap();
+    let out = taishan(&[
+        "alerts",
+        "route",
+        "--config",
+        am.to_str().unwrap(),
+        "--oncall",
+        oncall.to_str().unwrap(),
+        "--labels",
+        "severity=page",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("oncall.yml:9:")
+            && err.contains(
+                "teams[0].schedules[0].layers[0].members[0]: \"bob\" is not a member of the team"
+            ),
+        "{err}"
+    );
+    // `owner` needs a services section: without one it is an undefined receiver.
+    assert!(err.contains("undefined receiver \"owner\""), "{err}");
+}
