@@ -52,20 +52,7 @@ pub struct OnCallSource {
 impl OnCallSource {
     /// Reads `path`.
     pub fn read(path: &Path) -> Result<Self, ConfigErrors> {
-        let file = path.display().to_string();
-        std::fs::read_to_string(path)
-            .map(|text| Self {
-                file: file.clone(),
-                text,
-            })
-            .map_err(|e| {
-                ConfigErrors(vec![taishan_core::config::ConfigDiagnostic {
-                    file,
-                    position: None,
-                    path: String::new(),
-                    message: format!("cannot read the on-call file: {e}"),
-                }])
-            })
+        config::read_file(path).map(|(file, text)| Self { file, text })
     }
 
     /// The names routes may use for it: each team's, and `owner` when it has a `services`
@@ -92,16 +79,7 @@ pub const OWNER_RECEIVER: &str = "owner";
 impl CompiledConfig {
     /// Reads and compiles `path`.
     pub fn load_file(path: &Path, http: &reqwest::Client) -> Result<Self, ConfigErrors> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors(vec![taishan_core::config::ConfigDiagnostic {
-                file: file.clone(),
-                position: None,
-                path: String::new(),
-                message: format!("cannot read the file: {e}"),
-            }])
-        })?;
-        Self::compile(&file, &text, http)
+        Self::load_files(path, None, http)
     }
 
     /// Reads and compiles `path` with the on-call file `oncall`, when there is one.
@@ -110,20 +88,9 @@ impl CompiledConfig {
         oncall: Option<&Path>,
         http: &reqwest::Client,
     ) -> Result<Self, ConfigErrors> {
-        let Some(oncall) = oncall else {
-            return Self::load_file(path, http);
-        };
-        let source = OnCallSource::read(oncall)?;
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors(vec![taishan_core::config::ConfigDiagnostic {
-                file: file.clone(),
-                position: None,
-                path: String::new(),
-                message: format!("cannot read the file: {e}"),
-            }])
-        })?;
-        Self::compile_with_oncall(&file, &text, Some(&source), http)
+        let source = oncall.map(OnCallSource::read).transpose()?;
+        let (file, text) = config::read_file(path)?;
+        Self::compile_with_oncall(&file, &text, source.as_ref(), http)
     }
 
     /// Compiles config text; `file` names it in errors.

@@ -107,6 +107,10 @@ fn post(r: &Running, json: &str) {
 
 const FIRING: &str = r#"[{"labels":{"alertname":"PaymentsFailing","service":"payment"}}]"#;
 
+async fn get_json(url: String) -> serde_json::Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
 fn who(pages: &Pages) -> Vec<String> {
     pages.lock().iter().map(|(w, _)| w.clone()).collect()
 }
@@ -244,31 +248,18 @@ async fn the_api_says_who_is_on_call_and_acknowledges_by_matchers() {
     let dir = tempfile::tempdir().unwrap();
     let r = start(&hook, dir.path(), Arc::new(ManualClock::at(T0))).await;
     let http = reqwest::Client::new();
-    let now: serde_json::Value = http
-        .get(format!("{}/api/taishan/v1/oncall", r.api))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let now = get_json(format!("{}/api/taishan/v1/oncall", r.api)).await;
     let team = &now["data"]["teams"][0];
     assert_eq!(team["schedules"]["primary"]["member"], "alice");
     assert_eq!(
         team["schedules"]["primary"]["until"],
         "2026-12-07T01:00:00.000Z"
     );
-    let next_week: serde_json::Value = http
-        .get(format!(
-            "{}/api/taishan/v1/oncall?at=2026-12-08T00:00:00Z",
-            r.api
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let next_week = get_json(format!(
+        "{}/api/taishan/v1/oncall?at=2026-12-08T00:00:00Z",
+        r.api
+    ))
+    .await;
     assert_eq!(next_week["data"]["teams"][0]["paged"][0]["member"], "bob");
 
     post(&r, FIRING);
@@ -291,14 +282,7 @@ async fn the_api_says_who_is_on_call_and_acknowledges_by_matchers() {
         .await
         .unwrap();
     assert_eq!(acked["data"]["alerts"].as_array().unwrap().len(), 1);
-    let incidents: serde_json::Value = http
-        .get(format!("{}/api/taishan/v1/incidents", r.api))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let incidents = get_json(format!("{}/api/taishan/v1/incidents", r.api)).await;
     assert_eq!(
         incidents["data"]["incidents"][0]["acknowledged"]["by"],
         "alice"

@@ -138,6 +138,30 @@ pub fn load_str(
     teams: &std::collections::BTreeSet<String>,
     more: &mut dyn FnMut(&AlertmanagerConfig) -> Vec<FieldError>,
 ) -> Result<AlertmanagerConfig, ConfigErrors> {
+    parse_placed(file, text, |root| {
+        let mut errors = Vec::new();
+        let config = sections(root, &mut errors);
+        if errors.is_empty() {
+            errors.extend(validate(&config, teams));
+        }
+        if errors.is_empty() {
+            errors.extend(more(&config));
+        }
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(errors)
+        }
+    })
+}
+
+/// Reads YAML text and gives its root to `check`; a syntax error, or each error `check`
+/// returns at a field path, becomes a diagnostic with the file, line and column.
+pub fn parse_placed<T>(
+    file: &str,
+    text: &str,
+    check: impl FnOnce(serde_yaml_ng::Value) -> Result<T, Vec<FieldError>>,
+) -> Result<T, ConfigErrors> {
     let diag = |position: Option<Position>, path: String, message: String| ConfigDiagnostic {
         file: file.to_string(),
         position,
@@ -153,23 +177,29 @@ pub fn load_str(
         });
         ConfigErrors(vec![diag(pos, String::new(), e.to_string())])
     })?;
-    let mut errors = Vec::new();
-    let config = sections(root, &mut errors);
-    if errors.is_empty() {
-        errors.extend(validate(&config, teams));
+    check(root).map_err(|errors| {
+        ConfigErrors(
+            errors
+                .into_iter()
+                .map(|e| diag(positions.find(&e.path), e.path, e.message))
+                .collect(),
+        )
+    })
+}
+
+/// A config file's name (as errors show it) and text; a file that cannot be read is one
+/// diagnostic saying why.
+pub fn read_file(path: &std::path::Path) -> Result<(String, String), ConfigErrors> {
+    let file = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok((file, text)),
+        Err(e) => Err(ConfigErrors(vec![ConfigDiagnostic {
+            file,
+            position: None,
+            path: String::new(),
+            message: format!("cannot read the file: {e}"),
+        }])),
     }
-    if errors.is_empty() {
-        errors.extend(more(&config));
-    }
-    if errors.is_empty() {
-        return Ok(config);
-    }
-    Err(ConfigErrors(
-        errors
-            .into_iter()
-            .map(|e| diag(positions.find(&e.path), e.path, e.message))
-            .collect(),
-    ))
 }
 
 fn sections(root: serde_yaml_ng::Value, errors: &mut Vec<FieldError>) -> AlertmanagerConfig {

@@ -43,12 +43,10 @@ pub mod pager;
 pub mod schedule;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use taishan_core::config::{ConfigDiagnostic, FieldPositions, Position};
 
 pub use file::ContactEnv;
 pub use schedule::{Schedule, Shift};
@@ -140,45 +138,9 @@ pub struct Paged {
 }
 
 impl OnCall {
-    /// Reads and compiles `path`.
-    pub fn load_file(path: &Path, env: ContactEnv<'_>) -> Result<Self, ConfigErrors> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors(vec![ConfigDiagnostic {
-                file: file.clone(),
-                position: None,
-                path: String::new(),
-                message: format!("cannot read the on-call file: {e}"),
-            }])
-        })?;
-        Self::load_str(&file, &text, env)
-    }
-
     /// Compiles on-call text; `file` names it in errors.
     pub fn load_str(file: &str, text: &str, env: ContactEnv<'_>) -> Result<Self, ConfigErrors> {
-        let diag = |position: Option<Position>, path: String, message: String| ConfigDiagnostic {
-            file: file.to_string(),
-            position,
-            path,
-            message,
-        };
-        let positions = FieldPositions::index(text)
-            .map_err(|e| ConfigErrors(vec![diag(Some(e.position), String::new(), e.message)]))?;
-        let root: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| {
-            let pos = e.location().map(|l| Position {
-                line: l.line(),
-                column: l.column(),
-            });
-            ConfigErrors(vec![diag(pos, String::new(), e.to_string())])
-        })?;
-        file::compile(root, env).map_err(|errors| {
-            ConfigErrors(
-                errors
-                    .into_iter()
-                    .map(|e| diag(positions.find(&e.path), e.path, e.message))
-                    .collect(),
-            )
-        })
+        crate::config::parse_placed(file, text, |root| file::compile(root, env))
     }
 
     /// The team named `name`.
