@@ -22,6 +22,13 @@ pub fn run(cmd: &AlertsCommand) -> ExitCode {
         } => route(config, labels, oncall.as_deref()),
         AlertsCommand::Ack(args) => act("ack", args),
         AlertsCommand::Resolve(args) => act("resolve", args),
+        AlertsCommand::History(args) => crate::alerts_history_cmd::history(args),
+        AlertsCommand::Replay {
+            config,
+            oncall,
+            since,
+            alerter,
+        } => crate::alerts_history_cmd::replay(alerter, config, oncall.as_deref(), (*since).into()),
     };
     match result {
         Ok(text) => {

@@ -225,6 +225,66 @@ pub enum AlertsCommand {
     Ack(AlertActionArgs),
     /// Resolve alerts on a running alerter now (a source still firing fires them again).
     Resolve(AlertActionArgs),
+    /// The alert history of a running alerter: firing, resolved, notified, paged,
+    /// escalated, acknowledged, newest first.
+    History(AlertHistoryArgs),
+    /// Run the recorded alert history through a changed config: who would have been
+    /// notified and paged, against who was. Prints one line per alert that differs.
+    Replay {
+        /// The changed alertmanager.yml.
+        #[arg(long)]
+        config: PathBuf,
+        /// The changed on-call file, if routes name teams.
+        #[arg(long)]
+        oncall: Option<PathBuf>,
+        /// How far back (e.g. 7d, 12h).
+        #[arg(long, default_value = "7d")]
+        since: humantime::Duration,
+        /// The alerter whose history is replayed.
+        #[arg(
+            long,
+            default_value = "http://127.0.0.1:9093",
+            env = "TAISHAN_ALERTER_URL"
+        )]
+        alerter: String,
+    },
+}
+
+/// Filters of `taishan alerts history`.
+#[derive(Debug, clap::Args)]
+pub struct AlertHistoryArgs {
+    /// An alert: its fingerprint or its alertname.
+    #[arg(long)]
+    pub alert: Option<String>,
+    /// The `service` label.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The on-call team.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// The person paged or acknowledging.
+    #[arg(long)]
+    pub person: Option<String>,
+    /// One kind: firing, resolved, notified, failed, paged, escalated, acknowledged,
+    /// resolved_by_hand.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// How far back (e.g. 24h, 7d).
+    #[arg(long, default_value = "24h")]
+    pub since: humantime::Duration,
+    /// At most this many rows.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// `table` for people, `json` for scripts.
+    #[arg(long, short = 'o', default_value = "table")]
+    pub output: String,
+    /// The alerter.
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:9093",
+        env = "TAISHAN_ALERTER_URL"
+    )]
+    pub alerter: String,
 }
 
 /// Which alerts `ack` and `resolve` act on, and who acts.

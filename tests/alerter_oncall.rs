@@ -1,6 +1,7 @@
 //! On-call in `taishan up`: a Taishan rule's alert routed to a team pages whoever is on
-//! call at their own webhook; `taishan alerts route --oncall` names them beforehand, and
-//! `taishan alerts ack` acknowledges from a terminal. Also: a broken on-call file refuses
+//! call at their own webhook; `taishan alerts route --oncall` names them beforehand,
+//! `taishan alerts ack` acknowledges from a terminal, `alerts history` tells the story and
+//! `alerts replay` shows who a changed config would have paged. Also: a broken on-call file refuses
 //! start-up with its file:line.
 
 mod support;
@@ -132,6 +133,72 @@ fn a_rule_alert_pages_the_owning_team_and_is_acknowledged_from_the_terminal() {
         "{incidents}"
     );
     assert_eq!(incident["team"], "payments");
+
+    // The history, from the terminal.
+    let out = taishan(&[
+        "alerts",
+        "history",
+        "--alerter",
+        &t.alerter,
+        "--alert",
+        "PaymentsFailing",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kinds: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(kinds, ["acknowledged", "paged", "firing"], "{text}");
+    assert!(text.contains("payments  alice"), "{text}");
+    assert!(text.contains("comment=rerouting to bank-b"), "{text}");
+
+    // Replay: the same config reaches the same people; one sending pages to ops does not.
+    let replay = |config: &std::path::Path| {
+        let out = taishan(&[
+            "alerts",
+            "replay",
+            "--alerter",
+            &t.alerter,
+            "--since",
+            "1h",
+            "--config",
+            config.to_str().unwrap(),
+            "--oncall",
+            oncall.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let same = replay(&am);
+    assert!(
+        same.contains(": 1 reach the same receivers and people, 0 differ"),
+        "{same}"
+    );
+    let changed = dir.path().join("changed.yml");
+    std::fs::write(
+        &changed,
+        format!("route:\n  receiver: ops\nreceivers:\n  - name: ops\n    webhook_configs: [{{url: '{}'}}]\n", sink.url),
+    )
+    .unwrap();
+    let differs = replay(&changed);
+    assert!(
+        differs.contains("PaymentsFailing") && differs.contains("was owner (alice), would be ops"),
+        "{differs}"
+    );
+    assert!(
+        differs.contains("0 reach the same receivers and people, 1 differ"),
+        "{differs}"
+    );
 
     let out = taishan(&[
         "alerts",

@@ -13,6 +13,7 @@ pub mod api;
 pub mod compiled;
 pub mod config;
 pub mod dispatch;
+pub mod history;
 pub mod inhibit;
 pub mod matcher;
 pub mod metrics;

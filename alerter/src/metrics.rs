@@ -35,6 +35,8 @@ pub struct AlerterMetrics {
     /// Seconds from an incident's opening to the resolution of all its alerts, by `team`
     /// and `service`: MTTR likewise.
     pub time_to_resolve: HistogramVec,
+    /// History rows dropped because the writer could not keep up.
+    pub history_dropped: IntCounter,
 }
 
 impl AlerterMetrics {
@@ -54,6 +56,7 @@ impl AlerterMetrics {
         registry.register(Box::new(m.escalations.clone()))?;
         registry.register(Box::new(m.time_to_acknowledge.clone()))?;
         registry.register(Box::new(m.time_to_resolve.clone()))?;
+        registry.register(Box::new(m.history_dropped.clone()))?;
         Ok(m)
     }
 
@@ -115,6 +118,10 @@ impl AlerterMetrics {
             time_to_acknowledge: incident_histogram(
                 "taishan_alerter_oncall_time_to_acknowledge_seconds",
                 "Seconds from an incident's opening to its first acknowledgement.",
+            )?,
+            history_dropped: IntCounter::new(
+                "taishan_alerter_history_dropped_total",
+                "Alert history rows dropped because the writer could not keep up.",
             )?,
             time_to_resolve: incident_histogram(
                 "taishan_alerter_oncall_time_to_resolve_seconds",

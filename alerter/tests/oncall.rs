@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use axum::extract::{Path, State};
 use parking_lot::Mutex;
+use taishan_alerter::history::HistoryQuery;
 use taishan_alerter::notify::Delivery;
 use taishan_alerter::postable::parse_alerts;
 use taishan_alerter::{
@@ -240,6 +241,54 @@ async fn the_person_on_call_is_paged_escalated_and_acknowledges_from_the_link() 
         .time_to_resolve
         .with_label_values(&["payments", "payment"]);
     assert_eq!(mttr.get_sample_count(), 1);
+
+    // The whole story is in the history, by alert and by person.
+    r.alerter.flush_history();
+    let rows = r
+        .alerter
+        .history(&HistoryQuery {
+            alert: Some("PaymentsFailing".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .unwrap();
+    let story: Vec<String> = rows
+        .iter()
+        .rev()
+        .map(|e| {
+            format!("{} {}", e.kind.as_str(), e.person)
+                .trim()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        story,
+        [
+            "firing",
+            "paged alice",
+            "escalated",
+            "paged carol",
+            "acknowledged carol",
+            "resolved",
+            "paged alice",
+            "paged carol"
+        ]
+    );
+    assert_eq!(rows[0].team, "payments");
+    let carol = get_json(format!(
+        "{}/api/taishan/v1/history?person=carol&kind=paged",
+        r.api
+    ))
+    .await;
+    assert_eq!(
+        carol["data"]["events"].as_array().unwrap().len(),
+        2,
+        "{carol}"
+    );
+    let bad = reqwest::get(format!("{}/api/taishan/v1/history?since=yesterday", r.api))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
 }
 
 #[tokio::test]

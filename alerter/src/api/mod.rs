@@ -4,6 +4,7 @@
 //! on-call, incidents, acknowledgements, the links in pages).
 
 mod alerts;
+mod history;
 mod notifications;
 mod oncall;
 mod silences;
@@ -34,6 +35,7 @@ pub fn alerter_routes(alerter: Arc<Alerter>) -> Router {
             "/api/taishan/v1/notifications",
             get(notifications::attempts),
         )
+        .route("/api/taishan/v1/history", get(history::history))
         .route("/api/taishan/v1/oncall", get(oncall::who))
         .route("/api/taishan/v1/incidents", get(oncall::incidents))
         .route(
@@ -72,6 +74,15 @@ impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+            retry_after_s: None,
+        }
+    }
+
+    /// A 500 with `message`.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
             message: message.into(),
             retry_after_s: None,
         }

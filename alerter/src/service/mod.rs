@@ -16,17 +16,22 @@ use crate::alerts::{AlertStore, StoreError};
 use crate::compiled::CompiledConfig;
 use crate::config::ConfigErrors;
 use crate::dispatch::{Dispatcher, FlushBatch};
+use crate::history::History;
 use crate::inhibit::inhibited_by;
 use crate::metrics::AlerterMetrics;
 use crate::model::{Alert, Fingerprint};
 use crate::notify::nflog::NotificationLog;
 use crate::notify::{deliver, Backoff, Delivery, DeliveryRecord, FlushJob, Notification};
 use crate::oncall::links::LinkSigner;
-use crate::oncall::pager::{Ack, Pager};
+use crate::oncall::pager::Pager;
 use crate::silences::{Silence, SilenceError, Silences};
-use crate::state::{StateError, StateEvent, StateLog, StoredSilence};
+use crate::state::{StateError, StateLog};
 
 mod paging;
+mod persistence;
+mod recording;
+
+use persistence::{sync_state, STATE_SYNC_EVERY};
 
 pub use paging::PagingError;
 
@@ -41,6 +46,8 @@ pub struct AlerterOptions {
     pub oncall_file: Option<PathBuf>,
     /// How long the acknowledge and resolve links in pages work (24 hours by default).
     pub link_ttl: Duration,
+    /// How long the alert history keeps its rows (30 days by default).
+    pub history_retention: Duration,
     /// The most alerts held.
     pub max_alerts: usize,
     /// The most aggregation groups.
@@ -72,6 +79,7 @@ impl Default for AlerterOptions {
             config_file: None,
             oncall_file: None,
             link_ttl: Duration::from_secs(24 * 3600),
+            history_retention: Duration::from_secs(30 * 24 * 3600),
             max_alerts: 100_000,
             max_groups: 50_000,
             backoff: Backoff::default(),
@@ -140,6 +148,10 @@ pub struct Alerter {
     started_ms: i64,
     pager: Pager,
     links: LinkSigner,
+    history: History,
+    /// Whether each alert was firing when last recorded in the history.
+    lifecycle: Mutex<std::collections::HashMap<u64, bool>>,
+    history_dropped_reported: std::sync::atomic::AtomicU64,
 }
 
 impl Alerter {
@@ -172,6 +184,16 @@ impl Alerter {
                 .map_err(|e| StateError::new(dir.join("link.key"), e))?,
             None => LinkSigner::new(rand::random::<[u8; 32]>().to_vec()),
         };
+        let history = match &options.data_dir {
+            Some(dir) => History::open(dir),
+            None => History::in_memory(),
+        }
+        .map_err(|e| {
+            StateError::new(
+                options.data_dir.clone().unwrap_or_default(),
+                std::io::Error::other(e.to_string()),
+            )
+        })?;
         let alerter = Arc::new(Self {
             config: RwLock::new(Arc::new(config)),
             alerts: AlertStore::new(options.max_alerts),
@@ -199,61 +221,12 @@ impl Alerter {
             http,
             pager: Pager::new(),
             links,
+            history,
+            lifecycle: Mutex::default(),
+            history_dropped_reported: Default::default(),
         });
         alerter.restore(events);
         Ok(alerter)
-    }
-
-    fn restore(&self, events: Vec<StateEvent>) {
-        let (mut entries, mut silences) = (0, std::collections::HashMap::new());
-        for e in events {
-            match e {
-                StateEvent::Notified { key, entry } => {
-                    self.log.restore(key, entry);
-                    entries += 1;
-                }
-                StateEvent::Acknowledged {
-                    fingerprint,
-                    by,
-                    at_ms,
-                    comment,
-                } => match u64::from_str_radix(&fingerprint, 16) {
-                    Ok(fp) => self
-                        .pager
-                        .restore_ack(Fingerprint(fp), Ack { by, at_ms, comment }),
-                    Err(_) => {
-                        tracing::warn!(%fingerprint, "a stored acknowledgement names no alert; dropped")
-                    }
-                },
-                StateEvent::Silence { silence } => match silence.to_silence() {
-                    Some(s) => {
-                        silences.insert(s.id.clone(), s);
-                    }
-                    None => {
-                        tracing::warn!(silence = ?silence, "a stored silence no longer parses; dropped")
-                    }
-                },
-            }
-        }
-        if entries + silences.len() > 0 {
-            tracing::info!(entries, silences = silences.len(), "alerter state restored");
-        }
-        self.silences.restore(silences.into_values().collect());
-    }
-
-    /// Records the silences now held, so a restart finds them.
-    fn persist_silences(&self, ids: &[&str]) {
-        let Some(state) = &self.state else { return };
-        for id in ids {
-            if let Some(s) = self.silences.get(id) {
-                let event = StateEvent::Silence {
-                    silence: StoredSilence::from(&s),
-                };
-                if let Err(e) = state.append(&event) {
-                    tracing::error!(error = %e, silence = %id, "the silence could not be saved; it is in force until a restart");
-                }
-            }
-        }
     }
 
     /// The HTTP client integrations share, with the notification timeout.
@@ -478,6 +451,7 @@ impl Alerter {
             &route.active_time_intervals,
             batch.at_ms,
         );
+        self.record_alert_states(&batch.alerts, batch.at_ms);
         let deliveries = if time_muted {
             vec![Delivery::TimeMuted; integrations.len()]
         } else if let Some(team) = config.oncall.team(&route.receiver) {
@@ -485,7 +459,9 @@ impl Alerter {
         } else if route.receiver == crate::OWNER_RECEIVER && !config.oncall.ownership.is_empty() {
             self.page_owners(&config.oncall, job).await
         } else {
-            deliver(&job, &integrations, record, self.options.backoff).await
+            let out = deliver(&job, &integrations, record, self.options.backoff).await;
+            self.record_deliveries(&job, &integrations, &out);
+            out
         };
         let delivered = deliveries.iter().all(|d| !matches!(d, Delivery::Failed(_)));
         self.dispatcher.lock().finished(&batch, delivered);
@@ -556,36 +532,6 @@ impl Alerter {
         self.state.as_ref()
     }
 
-    /// Rewrites the state file as what is held once it has grown to four times that.
-    fn compact_state(&self) {
-        let Some(state) = &self.state else { return };
-        let mut live: Vec<StateEvent> = self
-            .log
-            .entries()
-            .into_iter()
-            .map(|(key, entry)| StateEvent::Notified { key, entry })
-            .collect();
-        live.extend(self.silences.list().iter().map(|s| StateEvent::Silence {
-            silence: StoredSilence::from(s),
-        }));
-        live.extend(
-            self.pager
-                .acks()
-                .into_iter()
-                .map(|(fp, a)| StateEvent::Acknowledged {
-                    fingerprint: Fingerprint(fp).to_string(),
-                    by: a.by,
-                    at_ms: a.at_ms,
-                    comment: a.comment,
-                }),
-        );
-        if state.lines() > 4 * live.len() + 1000 {
-            if let Err(e) = state.compact(&live) {
-                tracing::error!(error = %e, "the alerter state file could not be compacted");
-            }
-        }
-    }
-
     fn collect_garbage(&self, now: i64) {
         let retention = |d: Duration| now - i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         let alerts = self
@@ -596,6 +542,18 @@ impl Alerter {
             .collect_expired(retention(self.options.log_retention));
         self.metrics.alerts.set(self.alerts.len() as i64);
         self.compact_state();
+        self.history
+            .expire(retention(self.options.history_retention));
+        self.lifecycle
+            .lock()
+            .retain(|fp, _| self.alerts.get(Fingerprint(*fp)).is_some());
+        let dropped = self.history.dropped();
+        let reported = self
+            .history_dropped_reported
+            .swap(dropped, std::sync::atomic::Ordering::Relaxed);
+        self.metrics
+            .history_dropped
+            .inc_by(dropped.saturating_sub(reported));
         if alerts + entries > 0 {
             tracing::debug!(
                 alerts,
@@ -608,14 +566,3 @@ impl Alerter {
 
 /// How often escalations are looked for.
 const ESCALATE_EVERY: Duration = Duration::from_secs(1);
-
-/// How often notification log lines reach the disk (see [`crate::state`]).
-const STATE_SYNC_EVERY: Duration = Duration::from_secs(1);
-
-async fn sync_state(state: Arc<StateLog>) {
-    match tokio::task::spawn_blocking(move || state.sync()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "the alerter state could not be synced"),
-        Err(e) => tracing::error!(error = %e, "syncing the alerter state failed"),
-    }
-}

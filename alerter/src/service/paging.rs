@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::history::EventKind;
 use crate::model::Fingerprint;
 use crate::notify::{deliver, Delivery, DeliveryRecord, FlushJob, PageContext};
 use crate::oncall::links::{LinkAction, LinkClaims};
@@ -26,9 +27,8 @@ impl Alerter {
     /// Pages `team` with a flush of one of its groups.
     pub(super) async fn page_team(&self, team: &Arc<Team>, job: FlushJob) -> Vec<Delivery> {
         let pages = self.pager.on_flush(team, job);
-        let out = self.deliver_pages(pages).await;
         self.record_pager_events();
-        out
+        self.deliver_pages(pages).await
     }
 
     /// Splits a flush routed to `owner` by the team owning each alert; alerts no team
@@ -61,9 +61,8 @@ impl Alerter {
     pub async fn escalate_due(&self) -> Vec<Delivery> {
         let config = self.config();
         let pages = self.pager.tick(&config.oncall, self.clock.now_ms());
-        let out = self.deliver_pages(pages).await;
         self.record_pager_events();
-        out
+        self.deliver_pages(pages).await
     }
 
     async fn deliver_pages(&self, pages: Vec<Page>) -> Vec<Delivery> {
@@ -80,6 +79,7 @@ impl Alerter {
             let mut job = page.job.clone();
             job.notification.page = Some(self.page_context(&page));
             let delivered = deliver(&job, &member.contacts, record, self.options.backoff).await;
+            self.record_page(&page, &job, &delivered);
             if delivered.iter().any(|d| matches!(d, Delivery::Delivered)) {
                 self.metrics
                     .pages
@@ -131,9 +131,10 @@ impl Alerter {
                     incident,
                     team,
                     level,
-                    ..
+                    at_ms,
                 } => {
                     self.metrics.escalations.with_label_values(&[team]).inc();
+                    self.record_escalation(incident, team, level + 1, *at_ms);
                     tracing::warn!(%incident, %team, level = level + 1, "not acknowledged in time: escalated");
                 }
                 PagerEvent::Acknowledged {
@@ -166,6 +167,7 @@ impl Alerter {
         let now = self.clock.now_ms();
         self.pager.acknowledge(fps, by, comment, now);
         self.persist_acks(fps);
+        self.record_action(EventKind::Acknowledged, fps, by, comment);
         self.record_pager_events();
         tracing::info!(alerts = fps.len(), %by, "acknowledged");
     }
@@ -212,6 +214,8 @@ impl Alerter {
             })
             .collect();
         let n = resolved.len();
+        let fps_resolved: Vec<Fingerprint> = resolved.iter().map(|a| a.fingerprint()).collect();
+        self.record_action(EventKind::ResolvedByHand, &fps_resolved, by, "");
         self.take(resolved);
         tracing::info!(alerts = n, %by, "resolved by hand");
         n
