@@ -14,6 +14,22 @@ use crate::cli::{AlertActionArgs, AlertsCommand};
 
 /// Runs one alerts command; exit 1 on a bad config or bad labels.
 pub fn run(cmd: &AlertsCommand) -> ExitCode {
+    if let AlertsCommand::Test { files } = cmd {
+        return match crate::alerts_test_cmd::run(files) {
+            Ok((report, all_passed)) => {
+                print!("{report}");
+                if all_passed {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }
+            Err(e) => {
+                eprintln!("taishan alerts test: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let result = match cmd {
         AlertsCommand::Route {
             config,
@@ -29,6 +45,7 @@ pub fn run(cmd: &AlertsCommand) -> ExitCode {
             since,
             alerter,
         } => crate::alerts_history_cmd::replay(alerter, config, oncall.as_deref(), (*since).into()),
+        AlertsCommand::Test { .. } => unreachable!("handled above"),
     };
     match result {
         Ok(text) => {
@@ -71,15 +88,7 @@ fn route(config: &Path, labels: &str, oncall: Option<&Path>) -> anyhow::Result<S
     let now = taishan_core::Clock::now_ms(&taishan_core::SystemClock);
     for id in compiled.routes.matches(&labels) {
         let receiver = &compiled.routes.node(id).options.receiver;
-        let team = match compiled.oncall.team(receiver) {
-            Some(t) => Some(t),
-            None if receiver == taishan_alerter::OWNER_RECEIVER => compiled
-                .oncall
-                .owner(&labels)
-                .and_then(|t| compiled.oncall.team(t)),
-            None => None,
-        };
-        if let Some(team) = team {
+        if let Some(team) = compiled.team_for(receiver, &labels) {
             let paged = team.paged_at(0, now);
             let names: Vec<String> = paged
                 .iter()

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use serde_json::Value;
-use taishan_alerter::{CompiledConfig, LabelSet, OWNER_RECEIVER};
+use taishan_alerter::{CompiledConfig, LabelSet};
 
 use crate::cli::AlertHistoryArgs;
 
@@ -239,14 +239,7 @@ fn would_reach(c: &CompiledConfig, labels: &LabelSet, at: i64) -> Reached {
     let mut out = Reached::default();
     for id in c.routes.matches(labels) {
         let receiver = &c.routes.node(id).options.receiver;
-        let team = match c.oncall.team(receiver) {
-            Some(t) => Some(t),
-            None if receiver == OWNER_RECEIVER => {
-                c.oncall.owner(labels).and_then(|t| c.oncall.team(t))
-            }
-            None => None,
-        };
-        match team {
+        match c.team_for(receiver, labels) {
             Some(t) => out
                 .people
                 .extend(t.paged_at(0, at).into_iter().map(|p| p.member)),

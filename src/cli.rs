@@ -225,6 +225,14 @@ pub enum AlertsCommand {
     Ack(AlertActionArgs),
     /// Resolve alerts on a running alerter now (a source still firing fires them again).
     Resolve(AlertActionArgs),
+    /// Run batches of routing cases (alerts at a moment → receivers, who is paged,
+    /// inhibitions) against an alertmanager.yml and on-call file; prints PASS/FAIL with
+    /// the differences, exits 1 when a case fails. See `alerts_test_cmd` for the format.
+    Test {
+        /// Test files (YAML: config, oncall, tests).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// The alert history of a running alerter: firing, resolved, notified, paged,
     /// escalated, acknowledged, newest first.
     History(AlertHistoryArgs),

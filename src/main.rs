@@ -4,6 +4,7 @@ mod admin;
 mod alert_forwarder;
 mod alerts_cmd;
 mod alerts_history_cmd;
+mod alerts_test_cmd;
 mod api_client;
 mod check;
 mod cli;

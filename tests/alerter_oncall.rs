@@ -247,3 +247,101 @@ fn a_broken_oncall_file_is_refused_with_its_place() {
     // `owner` needs a services section: without one it is an undefined receiver.
     assert!(err.contains("undefined receiver \"owner\""), "{err}");
 }
+
+#[test]
+fn routing_cases_run_in_batches_and_a_failing_one_shows_the_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("am.yml"),
+        "route:\n  receiver: fallback\n  routes:\n    - matchers: [severity=page]\n      receiver: payments\ninhibit_rules:\n  - source_matchers: [alertname=BankDown]\n    target_matchers: [alertname=PaymentsFailing]\n    equal: [channel]\nreceivers:\n  - name: fallback\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("oncall.yml"),
+        r#"teams:
+  - name: payments
+    members:
+      - {name: alice, contacts: [{webhook: {url: "http://127.0.0.1:1/a"}}]}
+      - {name: bob, contacts: [{webhook: {url: "http://127.0.0.1:1/b"}}]}
+    schedules:
+      - name: primary
+        time_zone: Asia/Shanghai
+        layers:
+          - {start: "2026-11-30 09:00", rotation: 1w, members: [alice, bob]}
+        overrides:
+          - {member: bob, start: "2026-12-24 18:00", end: "2026-12-26 09:00"}
+"#,
+    )
+    .unwrap();
+    let cases = dir.path().join("routing.test.yml");
+    std::fs::write(
+        &cases,
+        r#"config: am.yml
+oncall: oncall.yml
+tests:
+  - name: a page reaches alice in her week
+    at: 2026-12-02T10:00:00+08:00
+    alerts: [{alertname: PaymentsFailing, severity: page, channel: bank-a}]
+    expect:
+      - {alert: {alertname: PaymentsFailing}, receivers: [payments], paged: [alice], inhibited: false}
+  - name: bob covers Christmas eve
+    at: 2026-12-24T20:00:00+08:00
+    alerts: [{alertname: PaymentsFailing, severity: page}]
+    expect:
+      - {alert: {alertname: PaymentsFailing}, paged: [bob]}
+  - name: a bank outage inhibits the payment alerts of its channel only
+    alerts:
+      - {alertname: BankDown, channel: bank-a}
+      - {alertname: PaymentsFailing, severity: page, channel: bank-a}
+      - {alertname: PaymentsFailing, severity: page, channel: bank-b}
+    expect:
+      - {alert: {channel: bank-a, alertname: PaymentsFailing}, inhibited: true}
+      - {alert: {channel: bank-b}, inhibited: false}
+      - {alert: {alertname: BankDown}, receivers: [fallback]}
+"#,
+    )
+    .unwrap();
+    let out = taishan(&["alerts", "test", cases.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.ends_with("3 passed, 0 failed\n"), "{text}");
+
+    let wrong = dir.path().join("wrong.test.yml");
+    std::fs::write(
+        &wrong,
+        "config: am.yml\noncall: oncall.yml\ntests:\n  - name: the new hire is on call\n    at: 2026-12-02T10:00:00+08:00\n    alerts: [{alertname: X, severity: page}]\n    expect:\n      - {alert: {alertname: X}, receivers: [payments], paged: [zoe]}\n      - {alert: {alertname: Y}, receivers: [fallback]}\n",
+    )
+    .unwrap();
+    let out = taishan(&["alerts", "test", wrong.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("FAIL the new hire is on call"), "{text}");
+    assert!(
+        text.contains(
+            "{alertname=\"X\", severity=\"page\"}: paged: want {\"zoe\"}, got {\"alice\"}"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("{alertname=\"Y\"}: no alert of the case has these labels"),
+        "{text}"
+    );
+
+    let broken = dir.path().join("broken.test.yml");
+    std::fs::write(
+        &broken,
+        "config: am.yml\ntests:\n  - name: x\n    alerts: []\n    expct: []\n",
+    )
+    .unwrap();
+    let out = taishan(&["alerts", "test", broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("broken.test.yml:5:5: tests[0].expct: unknown field"),
+        "{err}"
+    );
+}

@@ -13,7 +13,7 @@ use taishan_core::config::FieldError;
 use crate::config::{self, AlertmanagerConfig, ConfigErrors, GlobalConfig};
 use crate::inhibit::InhibitRule;
 use crate::notifiers::{self, Integration};
-use crate::oncall::{ContactEnv, OnCall};
+use crate::oncall::{ContactEnv, OnCall, Team};
 use crate::routing::RouteTree;
 use crate::time_intervals::{TimeInterval, TimeIntervals};
 
@@ -91,6 +91,18 @@ impl CompiledConfig {
         let source = oncall.map(OnCallSource::read).transpose()?;
         let (file, text) = config::read_file(path)?;
         Self::compile_with_oncall(&file, &text, source.as_ref(), http)
+    }
+
+    /// The team `receiver` pages for an alert with `labels`: the team of that name, or for
+    /// `owner` the team owning the alert; `None` for a plain receiver.
+    pub fn team_for(&self, receiver: &str, labels: &crate::LabelSet) -> Option<&Arc<Team>> {
+        match self.oncall.team(receiver) {
+            Some(t) => Some(t),
+            None if receiver == OWNER_RECEIVER => {
+                self.oncall.owner(labels).and_then(|t| self.oncall.team(t))
+            }
+            None => None,
+        }
     }
 
     /// Compiles config text; `file` names it in errors.
