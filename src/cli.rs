@@ -453,6 +453,11 @@ pub struct UpArgs {
     /// (overrides alerter.oncall_file); routes may then name a team as their receiver.
     #[arg(long, env = "TAISHAN_ALERTER_ONCALL")]
     pub alerter_oncall: Option<PathBuf>,
+    /// Another replica of the alerter (its API URL; repeatable, added to alerter.peers):
+    /// replicas share the notification log, silences and acknowledgements and deliver in
+    /// turn, so a notification goes out once while any of them lives.
+    #[arg(long = "alerter-peer", value_name = "URL")]
+    pub alerter_peers: Vec<String>,
     /// Address of the Alertmanager-compatible API (overrides alerter.listen). Port 0 picks
     /// a free port, printed at start-up.
     #[arg(long, env = "TAISHAN_ALERTER_LISTEN")]

@@ -7,65 +7,11 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
-use support::{client, free_port, wait_for, which, Taishan, WebhookSink};
-
-struct Alertmanager {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Alertmanager {
-    fn start(config: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = dir.path().join("alertmanager.yml");
-        std::fs::write(&cfg, config).unwrap();
-        let port = free_port();
-        let base = format!("http://127.0.0.1:{port}");
-        let log = std::fs::File::create(dir.path().join("am.log")).unwrap();
-        let child = Command::new(which("prometheus-alertmanager"))
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!(
-                "--storage.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg(format!("--web.external-url={base}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start prometheus-alertmanager");
-        let ready = format!("{base}/-/ready");
-        wait_for(
-            "alertmanager to become ready",
-            Duration::from_secs(30),
-            || {
-                client()
-                    .get(&ready)
-                    .send()
-                    .ok()
-                    .filter(|r| r.status().is_success())
-            },
-        );
-        Self {
-            child,
-            base,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::alertmanager::Alertmanager;
+use support::{client, wait_for, which, Taishan, WebhookSink};
 
 fn config(pager: &str, team: &str) -> String {
     format!(

@@ -10,6 +10,7 @@
 
 pub mod alerts;
 pub mod api;
+pub mod cluster;
 pub mod compiled;
 pub mod config;
 pub mod dispatch;

@@ -179,6 +179,20 @@ impl Silences {
         n - by_id.len()
     }
 
+    /// Takes a silence another replica holds, unless the one held here changed later;
+    /// whether it was taken.
+    pub fn merge(&self, s: Silence) -> bool {
+        let mut by_id = self.by_id.write();
+        if by_id
+            .get(&s.id)
+            .is_some_and(|h| h.updated_at_ms >= s.updated_at_ms)
+        {
+            return false;
+        }
+        by_id.insert(s.id.clone(), s);
+        true
+    }
+
     /// Puts silences back as they were (from the data directory), replacing any held.
     pub fn restore(&self, silences: Vec<Silence>) {
         let mut by_id = self.by_id.write();

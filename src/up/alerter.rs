@@ -23,6 +23,8 @@ pub struct AlerterFiles {
     pub config: Option<PathBuf>,
     /// `--alerter-oncall`.
     pub oncall: Option<PathBuf>,
+    /// `--alerter-peer`.
+    pub peers: Vec<String>,
 }
 
 /// The alerter, built and listening.
@@ -47,12 +49,21 @@ impl AlerterServer {
     ) -> anyhow::Result<Self> {
         let file = flags.config.or_else(|| config.alerter.config_file.clone());
         let oncall = flags.oncall.or_else(|| config.alerter.oncall_file.clone());
+        let external_url = config
+            .alerter
+            .external_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", config.alerter.listen));
+        let mut peers = config.alerter.peers.clone();
+        peers.extend(flags.peers);
+        let cluster = (!peers.is_empty()).then(|| taishan_alerter::cluster::ClusterConfig {
+            own_url: external_url.clone(),
+            peers,
+            peer_timeout: config.alerter.peer_timeout,
+        });
         let options = AlerterOptions {
-            external_url: config
-                .alerter
-                .external_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", config.alerter.listen)),
+            external_url,
+            cluster,
             config_file: file.clone(),
             oncall_file: oncall.clone(),
             link_ttl: config.alerter.link_ttl,

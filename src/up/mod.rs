@@ -132,6 +132,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         alerter::AlerterFiles {
             config: args.alerter_config.clone(),
             oncall: args.alerter_oncall.clone(),
+            peers: args.alerter_peers.clone(),
         },
         &args.data_dir,
         clock.clone(),

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use taishan_collector::receivers::prompb;
 
+pub mod alertmanager;
+
 /// Series to remote-write: labels as pairs, samples as `(ms, value)`.
 pub type SeriesSpec<'a> = (Vec<(&'a str, &'a str)>, Vec<(i64, f64)>);
 
@@ -81,6 +83,12 @@ impl Taishan {
     /// Starts Taishan on a free port with `data_dir`, self-scraping off, plus `extra` YAML
     /// (top-level sections other than `scrape`).
     pub fn start(data_dir: &Path, extra: &str) -> Self {
+        Self::start_on(data_dir, extra, free_port())
+    }
+
+    /// Starts Taishan like [`Taishan::start`] with its alerter on `alerter_port`, for
+    /// replicas that must know each other's address before either starts.
+    pub fn start_on(data_dir: &Path, extra: &str, alerter_port: u16) -> Self {
         let config = data_dir.with_extension("yaml");
         // OTLP ports too must not clash between tests running side by side.
         let (grpc, http) = (free_port(), free_port());
@@ -91,15 +99,18 @@ impl Taishan {
             ),
         )
         .expect("write config");
-        let mut t = Self::start_with_config(data_dir, &config);
+        let mut t = Self::launch(data_dir, &config, alerter_port);
         t.otlp_grpc = format!("127.0.0.1:{grpc}");
         t.otlp_http = format!("http://127.0.0.1:{http}");
         t
     }
 
     pub fn start_with_config(data_dir: &Path, config: &Path) -> Self {
+        Self::launch(data_dir, config, free_port())
+    }
+
+    fn launch(data_dir: &Path, config: &Path, alerter_port: u16) -> Self {
         let port = free_port();
-        let alerter_port = free_port();
         let log = data_dir.with_extension(format!("{port}.log"));
         let log_file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_taishan"))
@@ -170,10 +181,16 @@ impl Taishan {
         c.wait().expect("wait for taishan")
     }
 
-    /// Starts again on the same data directory and config.
+    /// Starts again on the same data directory, config and alerter port.
     pub fn restart(&mut self) -> Taishan {
         self.kill9();
-        let mut t = Self::start_with_config(&self.data_dir, &self.config);
+        let alerter_port = self
+            .alerter
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(free_port);
+        let mut t = Self::launch(&self.data_dir, &self.config, alerter_port);
         t.otlp_grpc = self.otlp_grpc.clone();
         t.otlp_http = self.otlp_http.clone();
         t

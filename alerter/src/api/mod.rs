@@ -4,6 +4,7 @@
 //! on-call, incidents, acknowledgements, the links in pages).
 
 mod alerts;
+mod cluster;
 mod history;
 mod notifications;
 mod oncall;
@@ -36,6 +37,10 @@ pub fn alerter_routes(alerter: Arc<Alerter>) -> Router {
             get(notifications::attempts),
         )
         .route("/api/taishan/v1/history", get(history::history))
+        .route(
+            "/api/taishan/v1/cluster/state",
+            get(cluster::state).post(cluster::merge),
+        )
         .route("/api/taishan/v1/oncall", get(oncall::who))
         .route("/api/taishan/v1/incidents", get(oncall::incidents))
         .route(

@@ -95,6 +95,8 @@ pub struct NotificationLog {
     attempts: Mutex<VecDeque<Attempt>>,
     max_attempts: usize,
     state: Option<Arc<StateLog>>,
+    /// Where delivered entries go for the other replicas, when there are any.
+    outbox: std::sync::OnceLock<tokio::sync::mpsc::Sender<StateEvent>>,
 }
 
 impl NotificationLog {
@@ -105,6 +107,7 @@ impl NotificationLog {
             attempts: Mutex::new(VecDeque::new()),
             max_attempts,
             state: None,
+            outbox: std::sync::OnceLock::new(),
         }
     }
 
@@ -135,20 +138,49 @@ impl NotificationLog {
         self.entries.lock().get(key).cloned()
     }
 
+    /// Sends each entry delivered from now on to `outbox` too (the other replicas); a
+    /// full outbox skips it, and the peers' periodic pull catches up.
+    pub fn replicate_to(&self, outbox: tokio::sync::mpsc::Sender<StateEvent>) {
+        let _ = self.outbox.set(outbox);
+    }
+
     /// Records a delivered notification.
     pub fn set(&self, key: LogKey, entry: LogEntry) {
+        let event = StateEvent::Notified {
+            key: key.clone(),
+            entry: entry.clone(),
+        };
+        self.write(&event, &key);
+        if let Some(outbox) = self.outbox.get() {
+            let _ = outbox.try_send(event);
+        }
+        self.entries.lock().insert(key, entry);
+    }
+
+    /// Takes an entry another replica delivered, unless this log has a newer one; whether
+    /// it was taken.
+    pub fn merge(&self, key: LogKey, entry: LogEntry) -> bool {
+        let mut entries = self.entries.lock();
+        if entries.get(&key).is_some_and(|e| e.at_ms >= entry.at_ms) {
+            return false;
+        }
+        let event = StateEvent::Notified {
+            key: key.clone(),
+            entry: entry.clone(),
+        };
+        self.write(&event, &key);
+        entries.insert(key, entry);
+        true
+    }
+
+    fn write(&self, event: &StateEvent, key: &LogKey) {
         if let Some(state) = &self.state {
-            let event = StateEvent::Notified {
-                key: key.clone(),
-                entry: entry.clone(),
-            };
             // Kept in memory regardless: a full disk must not stop notifications; after a
             // restart this one may be sent again.
-            if let Err(e) = state.append_unsynced(&event) {
+            if let Err(e) = state.append_unsynced(event) {
                 tracing::error!(error = %e, group = %key.group_key, "the notification log could not be written");
             }
         }
-        self.entries.lock().insert(key, entry);
     }
 
     /// Drops entries older than `before_ms`; how many.

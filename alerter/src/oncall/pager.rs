@@ -286,6 +286,14 @@ impl Pager {
         self.state.lock().acks.clone()
     }
 
+    /// Takes an acknowledgement made on another replica: like [`Pager::acknowledge`], so
+    /// the incident here stops climbing too.
+    pub fn acknowledge_restored(&self, fp: Fingerprint, ack: Ack) {
+        let (by, comment, at) = (ack.by.clone(), ack.comment.clone(), ack.at_ms);
+        self.state.lock().acks.insert(fp.0, ack);
+        self.acknowledge(&[fp], &by, &comment, at);
+    }
+
     /// Puts back an acknowledgement read from the state log.
     pub fn restore_ack(&self, fp: Fingerprint, ack: Ack) {
         self.state.lock().acks.insert(fp.0, ack);
@@ -346,6 +354,7 @@ fn climb(st: &mut State, key: &(String, String), team: &Arc<Team>, now: i64) -> 
     let Some(i) = st.incidents.get_mut(key) else {
         return Vec::new();
     };
+    let waited = now - i.level_since_ms;
     i.level += 1;
     i.level_since_ms = now;
     let levels = team.escalation.levels.len().max(1);
@@ -362,9 +371,11 @@ fn climb(st: &mut State, key: &(String, String), team: &Arc<Team>, now: i64) -> 
             i.paged.push(p.clone());
         }
         if let Some(last) = &i.last {
-            // An escalation pages now, whatever the log says was sent before.
+            // An escalation pages now whatever was sent before the level began; what was
+            // sent since (by another replica) is not sent again.
             let mut job = last.clone();
-            job.repeat = std::time::Duration::ZERO;
+            job.repeat =
+                std::time::Duration::from_millis(u64::try_from(waited.max(1)).unwrap_or(1));
             job.notification.at_ms = now;
             pages.push(Page {
                 team: team.clone(),

@@ -149,7 +149,11 @@ fn an_unacknowledged_page_climbs_the_policy_and_repeats_it() {
     // Repeat: the first level again after carol's 10 minutes, with the log bypassed.
     let again = pager.tick(&oncall, t0 + 15 * MIN);
     assert_eq!(page_members(&again), ["alice"]);
-    assert!(again[0].job.repeat.is_zero());
+    assert_eq!(
+        again[0].job.repeat,
+        std::time::Duration::from_secs(600),
+        "what was sent in carol's 10 minutes counts"
+    );
     assert_eq!(again[0].job.notification.alerts.len(), 2);
     assert_eq!(page_members(&pager.tick(&oncall, t0 + 20 * MIN)), ["carol"]);
     assert!(

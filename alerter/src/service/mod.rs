@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::alerts::{AlertStore, StoreError};
+use crate::cluster::{Cluster, ClusterConfig};
 use crate::compiled::CompiledConfig;
 use crate::config::ConfigErrors;
 use crate::dispatch::{Dispatcher, FlushBatch};
@@ -25,11 +26,12 @@ use crate::notify::{deliver, Backoff, Delivery, DeliveryRecord, FlushJob, Notifi
 use crate::oncall::links::LinkSigner;
 use crate::oncall::pager::Pager;
 use crate::silences::{Silence, SilenceError, Silences};
-use crate::state::{StateError, StateLog};
+use crate::state::{StateError, StateEvent, StateLog};
 
 mod paging;
 mod persistence;
 mod recording;
+mod replicas;
 
 use persistence::{sync_state, STATE_SYNC_EVERY};
 
@@ -48,6 +50,8 @@ pub struct AlerterOptions {
     pub link_ttl: Duration,
     /// How long the alert history keeps its rows (30 days by default).
     pub history_retention: Duration,
+    /// The other replicas, when this alerter is one of several.
+    pub cluster: Option<ClusterConfig>,
     /// The most alerts held.
     pub max_alerts: usize,
     /// The most aggregation groups.
@@ -80,6 +84,7 @@ impl Default for AlerterOptions {
             oncall_file: None,
             link_ttl: Duration::from_secs(24 * 3600),
             history_retention: Duration::from_secs(30 * 24 * 3600),
+            cluster: None,
             max_alerts: 100_000,
             max_groups: 50_000,
             backoff: Backoff::default(),
@@ -152,6 +157,8 @@ pub struct Alerter {
     /// Whether each alert was firing when last recorded in the history.
     lifecycle: Mutex<std::collections::HashMap<u64, bool>>,
     history_dropped_reported: std::sync::atomic::AtomicU64,
+    cluster: Option<Cluster>,
+    cluster_outbox: Mutex<Option<tokio::sync::mpsc::Receiver<StateEvent>>>,
 }
 
 impl Alerter {
@@ -183,6 +190,15 @@ impl Alerter {
             Some(dir) => LinkSigner::load_or_create(&dir.join("link.key"))
                 .map_err(|e| StateError::new(dir.join("link.key"), e))?,
             None => LinkSigner::new(rand::random::<[u8; 32]>().to_vec()),
+        };
+        let (cluster, cluster_outbox) = match &options.cluster {
+            Some(c) => {
+                let (cluster, rx) = Cluster::new(c.clone());
+                log.replicate_to(cluster.outbox());
+                tracing::info!(position = c.position(), peers = ?c.peers, wait = ?c.wait(), "alerter replica");
+                (Some(cluster), Some(rx))
+            }
+            None => (None, None),
         };
         let history = match &options.data_dir {
             Some(dir) => History::open(dir),
@@ -224,6 +240,8 @@ impl Alerter {
             history,
             lifecycle: Mutex::default(),
             history_dropped_reported: Default::default(),
+            cluster,
+            cluster_outbox: Mutex::new(cluster_outbox),
         });
         alerter.restore(events);
         Ok(alerter)
@@ -459,6 +477,11 @@ impl Alerter {
         } else if route.receiver == crate::OWNER_RECEIVER && !config.oncall.ownership.is_empty() {
             self.page_owners(&config.oncall, job).await
         } else {
+            let wait = self.replica_wait();
+            if !wait.is_zero() {
+                // Replicas before this one deliver first; their log entries arrive meanwhile.
+                tokio::time::sleep(wait).await;
+            }
             let out = deliver(&job, &integrations, record, self.options.backoff).await;
             self.record_deliveries(&job, &integrations, &out);
             out
@@ -490,8 +513,13 @@ impl Alerter {
                 }
             }))
         };
+        self.catch_up().await;
+        let replication = self.spawn_replication(&cancel);
         self.flush_loop(cancel).await;
         let _ = escalations.await;
+        for r in replication {
+            let _ = r.await;
+        }
         if let Some(s) = syncer {
             let _ = s.await;
         }

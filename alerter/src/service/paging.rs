@@ -66,6 +66,10 @@ impl Alerter {
     }
 
     async fn deliver_pages(&self, pages: Vec<Page>) -> Vec<Delivery> {
+        let wait = self.replica_wait();
+        if !pages.is_empty() && !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
         let record = DeliveryRecord {
             log: &self.log,
             metrics: &self.metrics,
@@ -227,7 +231,6 @@ impl Alerter {
     }
 
     fn persist_acks(&self, fps: &[Fingerprint]) {
-        let Some(state) = &self.state else { return };
         for fp in fps {
             let Some(ack) = self.pager.ack_of(*fp) else {
                 continue;
@@ -238,9 +241,12 @@ impl Alerter {
                 at_ms: ack.at_ms,
                 comment: ack.comment,
             };
-            if let Err(e) = state.append(&event) {
-                tracing::error!(error = %e, alert = %fp, "the acknowledgement could not be saved; it holds until a restart");
+            if let Some(state) = &self.state {
+                if let Err(e) = state.append(&event) {
+                    tracing::error!(error = %e, alert = %fp, "the acknowledgement could not be saved; it holds until a restart");
+                }
             }
+            self.publish(event);
         }
     }
 }

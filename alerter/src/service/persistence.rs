@@ -51,15 +51,17 @@ impl Alerter {
 
     /// Records the silences now held, so a restart finds them.
     pub(super) fn persist_silences(&self, ids: &[&str]) {
-        let Some(state) = &self.state else { return };
         for id in ids {
             if let Some(s) = self.silences.get(id) {
                 let event = StateEvent::Silence {
                     silence: StoredSilence::from(&s),
                 };
-                if let Err(e) = state.append(&event) {
-                    tracing::error!(error = %e, silence = %id, "the silence could not be saved; it is in force until a restart");
+                if let Some(state) = &self.state {
+                    if let Err(e) = state.append(&event) {
+                        tracing::error!(error = %e, silence = %id, "the silence could not be saved; it is in force until a restart");
+                    }
                 }
+                self.publish(event);
             }
         }
     }

@@ -21,6 +21,14 @@ pub struct AlerterConfig {
     /// How long the acknowledge and resolve links in pages work (default 24h).
     #[serde(default = "default_link_ttl", with = "humantime_serde")]
     pub link_ttl: std::time::Duration,
+    /// The other replicas of this alerter (their URLs): they share the notification log,
+    /// silences and acknowledgements, and deliver in turn. `--alerter-peer` adds to it.
+    #[serde(default)]
+    pub peers: Vec<String>,
+    /// How long each replica position waits before delivering (Alertmanager's
+    /// `--cluster.peer-timeout`).
+    #[serde(default = "default_peer_timeout", with = "humantime_serde")]
+    pub peer_timeout: std::time::Duration,
     /// Where the Alertmanager API listens (default 127.0.0.1:9093).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
@@ -50,6 +58,14 @@ pub struct ReceiverRateLimit {
 
 impl AlerterConfig {
     pub(crate) fn validate(&self, errors: &mut Vec<super::FieldError>) {
+        for (i, p) in self.peers.iter().enumerate() {
+            if !(p.starts_with("http://") || p.starts_with("https://")) {
+                errors.push(super::FieldError::new(
+                    format!("alerter.peers[{i}]"),
+                    format!("{p:?}: a peer is the URL of its API, e.g. http://10.0.0.2:9093"),
+                ));
+            }
+        }
         if self.link_ttl.is_zero() {
             errors.push(super::FieldError::new(
                 "alerter.link_ttl",
@@ -80,6 +96,10 @@ fn yes() -> bool {
     true
 }
 
+fn default_peer_timeout() -> std::time::Duration {
+    std::time::Duration::from_secs(15)
+}
+
 fn default_link_ttl() -> std::time::Duration {
     std::time::Duration::from_secs(24 * 3600)
 }
@@ -94,6 +114,8 @@ impl Default for AlerterConfig {
             config_file: None,
             oncall_file: None,
             link_ttl: default_link_ttl(),
+            peers: Vec::new(),
+            peer_timeout: default_peer_timeout(),
             listen: default_listen(),
             external_url: None,
             resolve_muted: true,

@@ -1,0 +1,188 @@
+//! High availability: replicas (`--alerter-peer URL`, `alerter.peers`) that all receive the
+//! same alerts and share what they delivered, their silences and acknowledgements, so each
+//! notification goes out once while any replica lives.
+//!
+//! As in Alertmanager, replicas are ordered (here by their URLs) and the one at position
+//! `p` waits `p × peer_timeout` before each delivery, then asks its notification log, which
+//! by then holds what the replicas before it delivered. If the first replica dies, the next
+//! one finds nothing logged and delivers after its wait: nothing is lost, and a duplicate
+//! happens only when a replica delivered but died before its entry reached the others.
+//!
+//! Sharing: every change is pushed to each peer as it happens (`POST
+//! /api/taishan/v1/cluster/state`, batched, from a bounded outbox), and each replica pulls
+//! every peer's whole state at start and every `PULL_EVERY` (`GET` on the same path), so a
+//! restarted replica or a missed push catches up. Merges keep the newer of two versions.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::state::StateEvent;
+
+/// How often each peer's whole state is pulled.
+pub const PULL_EVERY: Duration = Duration::from_secs(30);
+/// Changes waiting to be pushed at most.
+const OUTBOX: usize = 10_000;
+/// Changes per push at most.
+const BATCH: usize = 500;
+
+/// Who this replica is among its peers.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// This replica's URL, as its peers reach it.
+    pub own_url: String,
+    /// The peers' URLs.
+    pub peers: Vec<String>,
+    /// How long each position waits before delivering (Alertmanager's
+    /// `--cluster.peer-timeout`, 15s by default).
+    pub peer_timeout: Duration,
+}
+
+impl ClusterConfig {
+    /// This replica's position: 0 delivers at once.
+    pub fn position(&self) -> usize {
+        let mut all: Vec<&str> = self.peers.iter().map(|p| p.trim_end_matches('/')).collect();
+        let own = self.own_url.trim_end_matches('/');
+        all.push(own);
+        all.sort_unstable();
+        all.dedup();
+        all.iter().position(|u| *u == own).unwrap_or(0)
+    }
+
+    /// How long this replica waits before each delivery.
+    pub fn wait(&self) -> Duration {
+        self.peer_timeout * u32::try_from(self.position()).unwrap_or(u32::MAX)
+    }
+}
+
+/// The sending side: an outbox and the task pushing it to the peers.
+#[derive(Debug)]
+pub struct Cluster {
+    config: ClusterConfig,
+    outbox: mpsc::Sender<StateEvent>,
+    http: reqwest::Client,
+    failed_pushes: AtomicU64,
+}
+
+impl Cluster {
+    /// The cluster side of a replica, and the receiving end of its outbox for
+    /// [`Cluster::push_loop`].
+    pub fn new(config: ClusterConfig) -> (Self, mpsc::Receiver<StateEvent>) {
+        let (outbox, rx) = mpsc::channel(OUTBOX);
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        let cluster = Self {
+            config,
+            outbox,
+            http,
+            failed_pushes: AtomicU64::new(0),
+        };
+        (cluster, rx)
+    }
+
+    /// Who this replica is.
+    pub fn config(&self) -> &ClusterConfig {
+        &self.config
+    }
+
+    /// Where changes are queued for the peers.
+    pub fn outbox(&self) -> mpsc::Sender<StateEvent> {
+        self.outbox.clone()
+    }
+
+    /// Queues a change; a full outbox drops it (the peers' next pull has it).
+    pub fn publish(&self, event: StateEvent) {
+        let _ = self.outbox.try_send(event);
+    }
+
+    /// Pushes queued changes to every peer until the outbox closes.
+    pub async fn push_loop(&self, mut rx: mpsc::Receiver<StateEvent>) {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(e) => batch.push(e),
+                    Err(_) => break,
+                }
+            }
+            for peer in &self.config.peers {
+                self.push(peer, &batch).await;
+            }
+        }
+    }
+
+    async fn push(&self, peer: &str, batch: &[StateEvent]) {
+        let url = format!(
+            "{}/api/taishan/v1/cluster/state",
+            peer.trim_end_matches('/')
+        );
+        for attempt in 0..3u32 {
+            match self.http.post(&url).json(batch).send().await {
+                Ok(r) if r.status().is_success() => return,
+                Ok(r) => {
+                    tracing::debug!(%peer, status = %r.status(), "a peer refused the state push")
+                }
+                Err(e) => tracing::debug!(%peer, error = %e, "a peer did not take the state push"),
+            }
+            tokio::time::sleep(Duration::from_millis(100 * 2u64.pow(attempt))).await;
+        }
+        if self.failed_pushes.fetch_add(1, Ordering::Relaxed) % 100 == 0 {
+            tracing::warn!(%peer, changes = batch.len(), "a peer is unreachable; it catches up at its next pull");
+        }
+    }
+
+    /// Every peer's whole state (the peers that answer).
+    pub async fn pull(&self) -> Vec<StateEvent> {
+        let mut out = Vec::new();
+        for peer in &self.config.peers {
+            let url = format!(
+                "{}/api/taishan/v1/cluster/state",
+                peer.trim_end_matches('/')
+            );
+            match self.http.get(&url).send().await {
+                Ok(r) if r.status().is_success() => match r.json::<Vec<StateEvent>>().await {
+                    Ok(events) => out.extend(events),
+                    Err(e) => tracing::warn!(%peer, error = %e, "a peer's state does not read"),
+                },
+                Ok(r) => {
+                    tracing::debug!(%peer, status = %r.status(), "a peer refused the state pull")
+                }
+                Err(e) => {
+                    tracing::debug!(%peer, error = %e, "a peer is unreachable for the state pull")
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replicas_are_ordered_by_url_and_wait_by_position() {
+        let config = |own: &str| ClusterConfig {
+            own_url: own.into(),
+            peers: [
+                "http://127.0.0.1:9093",
+                "http://127.0.0.1:9094",
+                "http://127.0.0.1:9095",
+            ]
+            .into_iter()
+            .filter(|p| *p != own)
+            .map(String::from)
+            .collect(),
+            peer_timeout: Duration::from_secs(15),
+        };
+        assert_eq!(config("http://127.0.0.1:9093").position(), 0);
+        assert_eq!(config("http://127.0.0.1:9094/").position(), 1);
+        assert_eq!(
+            config("http://127.0.0.1:9095").wait(),
+            Duration::from_secs(30)
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! The alerter as one replica of several (see [`crate::cluster`]): what it tells its
+//! peers, what it takes from them, and the wait of its position before each delivery.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::cluster::PULL_EVERY;
+use crate::model::Fingerprint;
+use crate::oncall::pager::Ack;
+use crate::state::{StateEvent, StoredSilence};
+
+use super::Alerter;
+
+impl Alerter {
+    /// Everything this replica holds that its peers share: the notification log, the
+    /// silences and the acknowledgements.
+    pub fn state_snapshot(&self) -> Vec<StateEvent> {
+        let mut out: Vec<StateEvent> = self
+            .log
+            .entries()
+            .into_iter()
+            .map(|(key, entry)| StateEvent::Notified { key, entry })
+            .collect();
+        out.extend(self.silences.list().iter().map(|s| StateEvent::Silence {
+            silence: StoredSilence::from(s),
+        }));
+        out.extend(
+            self.pager
+                .acks()
+                .into_iter()
+                .map(|(fp, a)| StateEvent::Acknowledged {
+                    fingerprint: Fingerprint(fp).to_string(),
+                    by: a.by,
+                    at_ms: a.at_ms,
+                    comment: a.comment,
+                }),
+        );
+        out
+    }
+
+    /// Takes a peer's changes, keeping the newer of two versions; how many were new here.
+    pub fn merge_state(&self, events: Vec<StateEvent>) -> usize {
+        let mut taken = 0;
+        for e in events {
+            let new = match &e {
+                StateEvent::Notified { key, entry } => self.log.merge(key.clone(), entry.clone()),
+                StateEvent::Silence { silence } => match silence.to_silence() {
+                    Some(s) => self.silences.merge(s),
+                    None => false,
+                },
+                StateEvent::Acknowledged {
+                    fingerprint,
+                    by,
+                    at_ms,
+                    comment,
+                } => match u64::from_str_radix(fingerprint, 16) {
+                    Ok(fp) if self.pager.ack_of(Fingerprint(fp)).is_none() => {
+                        let ack = Ack {
+                            by: by.clone(),
+                            at_ms: *at_ms,
+                            comment: comment.clone(),
+                        };
+                        self.pager.acknowledge_restored(Fingerprint(fp), ack);
+                        true
+                    }
+                    _ => false,
+                },
+            };
+            // The notification log writes its own; the rest is kept here for a restart.
+            if new && !matches!(e, StateEvent::Notified { .. }) {
+                if let Some(state) = &self.state {
+                    if let Err(err) = state.append(&e) {
+                        tracing::error!(error = %err, "a peer's change could not be saved");
+                    }
+                }
+            }
+            taken += usize::from(new);
+        }
+        taken
+    }
+
+    /// Tells the peers of a change made here.
+    pub(super) fn publish(&self, event: StateEvent) {
+        if let Some(c) = &self.cluster {
+            c.publish(event);
+        }
+    }
+
+    /// How long this replica waits before delivering (0 for the first).
+    pub(super) fn replica_wait(&self) -> std::time::Duration {
+        self.cluster
+            .as_ref()
+            .map_or(std::time::Duration::ZERO, |c| c.config().wait())
+    }
+
+    /// Takes the peers' state before the first flush, so a replica that restarts does not
+    /// send again what the others sent meanwhile.
+    pub(super) async fn catch_up(&self) {
+        if let Some(cluster) = &self.cluster {
+            let taken = self.merge_state(cluster.pull().await);
+            tracing::info!(changes = taken, "took the peers' state at start");
+        }
+    }
+
+    /// Pushes changes to the peers and pulls theirs every 30 s, until `cancel`.
+    pub(super) fn spawn_replication(
+        self: &Arc<Self>,
+        cancel: &CancellationToken,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let (Some(_), Some(rx)) = (&self.cluster, self.cluster_outbox.lock().take()) else {
+            return Vec::new();
+        };
+        let me = self.clone();
+        let stop = cancel.clone();
+        let push = tokio::spawn(async move {
+            let Some(cluster) = &me.cluster else { return };
+            tokio::select! {
+                _ = cluster.push_loop(rx) => {}
+                _ = stop.cancelled() => {}
+            }
+        });
+        let me = self.clone();
+        let stop = cancel.clone();
+        let pull = tokio::spawn(async move {
+            let Some(cluster) = &me.cluster else { return };
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(PULL_EVERY) => {}
+                    _ = stop.cancelled() => return,
+                }
+                let taken = me.merge_state(cluster.pull().await);
+                if taken > 0 {
+                    tracing::info!(changes = taken, "took the peers' state");
+                }
+            }
+        });
+        vec![push, pull]
+    }
+}
