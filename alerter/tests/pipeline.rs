@@ -34,6 +34,13 @@ async fn peer() -> (Bodies, String) {
 const T0: i64 = 1_796_205_600_000;
 
 async fn alerter(extra: &str) -> (Arc<Alerter>, Arc<ManualClock>, Bodies) {
+    alerter_with(extra, AlerterOptions::default()).await
+}
+
+async fn alerter_with(
+    extra: &str,
+    options: AlerterOptions,
+) -> (Arc<Alerter>, Arc<ManualClock>, Bodies) {
     let (bodies, url) = peer().await;
     let text = format!(
         "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 30s\n  group_interval: 5m\n  repeat_interval: 1h\n{extra}receivers:\n  - name: hook\n    webhook_configs:\n      - url: {url}\n"
@@ -45,7 +52,7 @@ async fn alerter(extra: &str) -> (Arc<Alerter>, Arc<ManualClock>, Bodies) {
     let alerter = Alerter::new(
         config,
         dyn_clock,
-        AlerterOptions::default(),
+        options,
         AlerterMetrics::unregistered().unwrap(),
         http,
     )
@@ -95,7 +102,23 @@ async fn alerts_group_wait_flush_dedup_and_repeat_on_the_manual_clock() {
 
 #[tokio::test]
 async fn a_silence_mutes_and_the_resolution_still_reaches_who_heard_it_fire() {
-    let (a, clock, bodies) = alerter("").await;
+    let (deliveries, bodies) = resolved_while_silenced(AlerterOptions::default()).await;
+    assert_eq!(deliveries, [Delivery::Delivered]);
+    let last = bodies.lock().last().cloned().unwrap();
+    assert_eq!(last["status"], "resolved", "{last}");
+    // Switched off for this receiver: Alertmanager's behaviour, nothing more is said.
+    let quiet = AlerterOptions {
+        resolve_muted_receivers: [("hook".to_string(), false)].into(),
+        ..AlerterOptions::default()
+    };
+    let (deliveries, bodies) = resolved_while_silenced(quiet).await;
+    assert_eq!(deliveries, [Delivery::Deduplicated]);
+    assert_eq!(bodies.lock().len(), 1, "only the firing notification");
+}
+
+/// An alert notified firing, silenced, then resolved: the next flush's deliveries.
+async fn resolved_while_silenced(options: AlerterOptions) -> (Vec<Delivery>, Bodies) {
+    let (a, clock, bodies) = alerter_with("", options).await;
     post(
         &a,
         &clock,
@@ -124,9 +147,8 @@ async fn a_silence_mutes_and_the_resolution_still_reaches_who_heard_it_fire() {
         ),
     );
     clock.advance(Duration::from_secs(300));
-    assert_eq!(a.flush_due().await[0].deliveries, [Delivery::Delivered]);
-    let last = bodies.lock().last().cloned().unwrap();
-    assert_eq!(last["status"], "resolved", "{last}");
+    let deliveries = a.flush_due().await[0].deliveries.clone();
+    (deliveries, bodies)
 }
 
 #[tokio::test]

@@ -68,6 +68,8 @@ impl AlerterServer {
             oncall_file: oncall.clone(),
             link_ttl: config.alerter.link_ttl,
             resolve_muted: config.alerter.resolve_muted,
+            resolve_muted_receivers: config.alerter.resolve_muted_receivers.clone(),
+            history_retention: config.alerter.history_retention,
             data_dir: Some(data_dir.join("alerter")),
             rate_limits: config
                 .alerter

@@ -74,6 +74,8 @@ pub struct AlerterOptions {
     /// Whether receivers hear of the resolution of an alert they were told fires even when
     /// it was silenced or inhibited meanwhile (Alertmanager's issue #226); on by default.
     pub resolve_muted: bool,
+    /// Receivers that differ from `resolve_muted`, by name.
+    pub resolve_muted_receivers: std::collections::BTreeMap<String, bool>,
 }
 
 impl Default for AlerterOptions {
@@ -95,6 +97,7 @@ impl Default for AlerterOptions {
             data_dir: None,
             rate_limits: Default::default(),
             resolve_muted: true,
+            resolve_muted_receivers: Default::default(),
         }
     }
 }
@@ -456,7 +459,12 @@ impl Alerter {
             repeat: route.repeat_interval,
             deadline: route.group_interval,
             muted,
-            resolve_muted: self.options.resolve_muted,
+            resolve_muted: self
+                .options
+                .resolve_muted_receivers
+                .get(&route.receiver)
+                .copied()
+                .unwrap_or(self.options.resolve_muted),
             limiter: self.limiters.get(&route.receiver).cloned(),
         };
         let record = DeliveryRecord {

@@ -39,6 +39,12 @@ pub struct AlerterConfig {
     /// inhibited meanwhile (Alertmanager does not: its issue #226). Default true.
     #[serde(default = "yes")]
     pub resolve_muted: bool,
+    /// Receivers that differ from `resolve_muted`, by name (e.g. `{audit: false}`).
+    #[serde(default)]
+    pub resolve_muted_receivers: std::collections::BTreeMap<String, bool>,
+    /// How long the alert history keeps its rows (default 30d).
+    #[serde(default = "default_history_retention", with = "humantime_serde")]
+    pub history_retention: std::time::Duration,
     /// Notifications per second each named receiver may be sent, with a burst; a
     /// notification over it waits for a token until its group's next flush.
     #[serde(default)]
@@ -96,6 +102,10 @@ fn yes() -> bool {
     true
 }
 
+fn default_history_retention() -> std::time::Duration {
+    std::time::Duration::from_secs(30 * 24 * 3600)
+}
+
 fn default_peer_timeout() -> std::time::Duration {
     std::time::Duration::from_secs(15)
 }
@@ -119,6 +129,8 @@ impl Default for AlerterConfig {
             listen: default_listen(),
             external_url: None,
             resolve_muted: true,
+            resolve_muted_receivers: Default::default(),
+            history_retention: default_history_retention(),
             rate_limits: Default::default(),
         }
     }
