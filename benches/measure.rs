@@ -30,6 +30,11 @@ impl Drop for Taishan {
 /// Starts Taishan with its data under `dir`, self-scraping off, plus `extra_config` YAML
 /// sections; waits until it is ready.
 pub fn start_taishan(dir: &Path, extra_config: &str) -> Taishan {
+    start_taishan_with(dir, extra_config, false)
+}
+
+/// [`start_taishan`], with the demo services and their rules running when `demo`.
+pub fn start_taishan_with(dir: &Path, extra_config: &str, demo: bool) -> Taishan {
     let (api, grpc, http, alerter) = (free_port(), free_port(), free_port(), free_port());
     let config = dir.join("taishan.yaml");
     std::fs::write(
@@ -38,10 +43,13 @@ pub fn start_taishan(dir: &Path, extra_config: &str) -> Taishan {
     )
     .expect("config");
     let log = std::fs::File::create(dir.join("taishan.log")).expect("log");
-    let child = Command::new(env!("CARGO_BIN_EXE_taishan"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_taishan"));
+    cmd.arg("up");
+    if !demo {
+        cmd.arg("--no-demo");
+    }
+    let child = cmd
         .args([
-            "up",
-            "--no-demo",
             "--alerter-listen",
             &format!("127.0.0.1:{alerter}"),
             "--config",

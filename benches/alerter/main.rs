@@ -10,11 +10,15 @@
 //! - **latency**: `--trials` times, one alert of a new name posted and timed until its
 //!   notification reaches the webhook.
 //!
+//! - **on-call, with the demo**: `--oncall-seconds` of `taishan up` with the demo and 20
+//!   toggling rules routed to an on-call team; each page timed from its alert's firing.
+//!
 //! `cargo bench --bench alerter -- --help`. Loopback only, bounded in count.
 
 #[allow(dead_code)]
 #[path = "../measure.rs"]
 mod measure;
+mod oncall;
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -44,6 +48,9 @@ struct Args {
     /// Latency trials.
     #[arg(long, default_value_t = 200)]
     trials: usize,
+    /// Seconds of the demo phase (a rule's alert firing to the on-call webhook); 0 skips it.
+    #[arg(long, default_value_t = 60)]
+    oncall_seconds: u64,
     /// cargo bench passes --bench; accepted and ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -305,5 +312,17 @@ fn main() {
             t.p99_ms,
             a.p99_ms
         );
+        if args.oncall_seconds > 0 {
+            let l = oncall::measure(args.oncall_seconds).await;
+            let pct = |q: f64| l.get(((l.len() as f64 * q) as usize).min(l.len().saturating_sub(1))).copied().unwrap_or(f64::NAN);
+            println!(
+                "demo, rule firing -> on-call webhook: {} pages in {} s, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                l.len(),
+                args.oncall_seconds,
+                pct(0.5),
+                pct(0.99),
+                l.last().copied().unwrap_or(f64::NAN)
+            );
+        }
     });
 }
