@@ -46,7 +46,7 @@ fn files(dir: &std::path::Path, hook: &str) -> String {
     let mut text = String::from("groups:\n  - name: bench\n    interval: 1s\n    rules:\n");
     for n in 0..20 {
         text.push_str(&format!(
-            "      - alert: BenchPage\n        expr: vector(1) and on() (floor(time()) + {n}) % 4 < 2\n        labels: {{n: \"{n}\"}}\n"
+            "      - alert: BenchPage\n        expr: vector(1) and on() (floor(vector(time()) + {n}) % 4 < 2)\n        labels: {{n: \"{n}\"}}\n"
         ));
     }
     std::fs::write(&rules, text).expect("rules");

@@ -20,7 +20,9 @@ impl Alerter {
             let firing = !a.resolved_at(now);
             let before = match seen.get(&fp.0) {
                 Some(s) => Some(*s),
-                // First sight since start: what the history last said of it.
+                // New since this process started: nothing recorded of this firing yet.
+                None if a.starts_at_ms >= self.started_ms => None,
+                // First sight of an older alert (after a restart): what the history said.
                 None => self.history.last_state(&fp.to_string()),
             };
             seen.insert(fp.0, firing);
