@@ -22,6 +22,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use serde::Deserialize;
@@ -136,22 +137,24 @@ fn check(c: &CompiledConfig, case: &Case) -> anyhow::Result<Vec<String>> {
             .with_context(|| format!("at {t:?} is not an RFC 3339 time"))?,
         None => taishan_core::Clock::now_ms(&taishan_core::SystemClock),
     };
-    let firing: Vec<Alert> = case
+    let firing: Vec<Arc<Alert>> = case
         .alerts
         .iter()
-        .map(|labels| Alert {
-            labels: labels.clone(),
-            annotations: LabelSet::new(),
-            starts_at_ms: at,
-            ends_at_ms: 0,
-            generator_url: String::new(),
-            updated_at_ms: at,
-            timeout: false,
+        .map(|labels| {
+            Arc::new(Alert {
+                labels: labels.clone(),
+                annotations: LabelSet::new(),
+                starts_at_ms: at,
+                ends_at_ms: 0,
+                generator_url: String::new(),
+                updated_at_ms: at,
+                timeout: false,
+            })
         })
         .collect();
     let mut problems = Vec::new();
     for e in &case.expect {
-        let picked: Vec<&Alert> = firing
+        let picked: Vec<&Arc<Alert>> = firing
             .iter()
             .filter(|a| e.alert.iter().all(|(k, v)| a.labels.get(k) == Some(v)))
             .collect();

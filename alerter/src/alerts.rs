@@ -1,8 +1,10 @@
 //! Every alert the alerter holds, by fingerprint: a report of a known alert whose activity
 //! overlaps merges into it, others replace it; resolved alerts are collected after a while.
-//! The number of alerts is capped: beyond it new alerts are refused, never queued.
+//! The number of alerts is capped: beyond it new alerts are refused, never queued. An alert
+//! is held once and shared (`Arc`) with the aggregation groups it belongs to.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use parking_lot::RwLock;
 
@@ -21,7 +23,7 @@ pub enum StoreError {
 /// The alerts, shared by the API, the dispatcher and the inhibitor.
 #[derive(Debug)]
 pub struct AlertStore {
-    alerts: RwLock<HashMap<Fingerprint, Alert>>,
+    alerts: RwLock<HashMap<Fingerprint, Arc<Alert>>>,
     capacity: usize,
 }
 
@@ -35,7 +37,7 @@ impl AlertStore {
     }
 
     /// Takes a report of an alert; the alert as held now (merged with what was known).
-    pub fn put(&self, alert: Alert) -> Result<Alert, StoreError> {
+    pub fn put(&self, alert: Alert) -> Result<Arc<Alert>, StoreError> {
         let fp = alert.fingerprint();
         let mut alerts = self.alerts.write();
         let merged = match alerts.get(&fp) {
@@ -44,22 +46,23 @@ impl AlertStore {
             None if alerts.len() >= self.capacity => return Err(StoreError::Full(self.capacity)),
             None => alert,
         };
+        let merged = Arc::new(merged);
         alerts.insert(fp, merged.clone());
         Ok(merged)
     }
 
     /// One alert.
-    pub fn get(&self, fp: Fingerprint) -> Option<Alert> {
+    pub fn get(&self, fp: Fingerprint) -> Option<Arc<Alert>> {
         self.alerts.read().get(&fp).cloned()
     }
 
     /// Every alert.
-    pub fn list(&self) -> Vec<Alert> {
+    pub fn list(&self) -> Vec<Arc<Alert>> {
         self.alerts.read().values().cloned().collect()
     }
 
     /// Alerts not resolved at `now_ms`.
-    pub fn firing(&self, now_ms: i64) -> Vec<Alert> {
+    pub fn firing(&self, now_ms: i64) -> Vec<Arc<Alert>> {
         self.alerts
             .read()
             .values()

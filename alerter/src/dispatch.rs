@@ -2,8 +2,11 @@
 //! flushed `group_wait` after it appears and every `group_interval` after that, as
 //! Alertmanager's dispatcher does. A pure state machine over the injected clock's time: the
 //! service asks what is due and when the next flush is; tests drive it with a manual clock.
+//! Groups waiting for their next flush are kept in time order, so finding what is due costs
+//! what is due, not the number of groups.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use crate::model::{label_set_string, Alert, Fingerprint, LabelSet};
 use crate::routing::{RouteId, RouteTree};
@@ -26,8 +29,8 @@ pub struct AggregationGroup {
     pub labels: LabelSet,
     /// `route key:group labels`, Alertmanager's group key.
     pub key: String,
-    /// Its alerts.
-    pub alerts: HashMap<Fingerprint, Alert>,
+    /// Its alerts, shared with the alert store.
+    pub alerts: HashMap<Fingerprint, Arc<Alert>>,
     next_flush_ms: i64,
     has_flushed: bool,
     in_flight: bool,
@@ -54,6 +57,8 @@ pub struct FlushBatch {
 #[derive(Debug, Default)]
 pub struct Dispatcher {
     groups: HashMap<GroupId, AggregationGroup>,
+    /// `(next flush, group)` of every group not in flight.
+    schedule: BTreeSet<(i64, GroupId)>,
     max_groups: usize,
     refused: u64,
 }
@@ -64,13 +69,14 @@ impl Dispatcher {
     pub fn new(max_groups: usize) -> Self {
         Self {
             groups: HashMap::new(),
+            schedule: BTreeSet::new(),
             max_groups,
             refused: 0,
         }
     }
 
     /// Puts `alert` in the group of each route it matches.
-    pub fn insert(&mut self, alert: &Alert, tree: &RouteTree, now_ms: i64) {
+    pub fn insert(&mut self, alert: &Arc<Alert>, tree: &RouteTree, now_ms: i64) {
         for route in tree.matches(&alert.labels) {
             let node = tree.node(route);
             let labels = node.options.group_by.group_labels(&alert.labels);
@@ -86,6 +92,8 @@ impl Dispatcher {
                     continue;
                 }
                 let key = format!("{}:{}", node.key, label_set_string(&labels));
+                let next_flush_ms = now_ms.saturating_add(wait_ms);
+                self.schedule.insert((next_flush_ms, id));
                 self.groups.insert(
                     id,
                     AggregationGroup {
@@ -93,7 +101,7 @@ impl Dispatcher {
                         labels,
                         key,
                         alerts: HashMap::new(),
-                        next_flush_ms: now_ms.saturating_add(wait_ms),
+                        next_flush_ms,
                         has_flushed: false,
                         in_flight: false,
                     },
@@ -104,7 +112,12 @@ impl Dispatcher {
             };
             group.alerts.insert(alert.fingerprint(), alert.clone());
             // An alert that started long enough ago is not held back by group_wait.
-            if !group.has_flushed && alert.starts_at_ms.saturating_add(wait_ms) < now_ms {
+            let overdue = alert.starts_at_ms.saturating_add(wait_ms) < now_ms;
+            if !group.has_flushed && overdue && group.next_flush_ms > now_ms {
+                if !group.in_flight {
+                    self.schedule.remove(&(group.next_flush_ms, id));
+                    self.schedule.insert((now_ms, id));
+                }
                 group.next_flush_ms = now_ms;
             }
         }
@@ -114,10 +127,14 @@ impl Dispatcher {
     /// [`Dispatcher::finished`] and its next flush set a `group_interval` later.
     pub fn due(&mut self, tree: &RouteTree, now_ms: i64) -> Vec<FlushBatch> {
         let mut out = Vec::new();
-        for (id, group) in &mut self.groups {
-            if group.in_flight || group.next_flush_ms > now_ms || group.alerts.is_empty() {
-                continue;
+        while let Some(&(at, id)) = self.schedule.first() {
+            if at > now_ms {
+                break;
             }
+            self.schedule.pop_first();
+            let Some(group) = self.groups.get_mut(&id) else {
+                continue;
+            };
             let interval = tree.node(group.route).options.group_interval;
             group.next_flush_ms =
                 now_ms.saturating_add(i64::try_from(interval.as_millis()).unwrap_or(i64::MAX));
@@ -127,7 +144,7 @@ impl Dispatcher {
                 .alerts
                 .values()
                 .map(|a| {
-                    let mut a = a.clone();
+                    let mut a = Alert::clone(a);
                     if !a.resolved_at(now_ms) {
                         a.ends_at_ms = 0;
                     }
@@ -136,7 +153,7 @@ impl Dispatcher {
                 .collect();
             alerts.sort_by(|a, b| a.labels.cmp(&b.labels));
             out.push(FlushBatch {
-                group: *id,
+                group: id,
                 group_key: group.key.clone(),
                 group_labels: group.labels.clone(),
                 route: group.route,
@@ -169,16 +186,14 @@ impl Dispatcher {
         }
         if group.alerts.is_empty() {
             self.groups.remove(&batch.group);
+        } else {
+            self.schedule.insert((group.next_flush_ms, batch.group));
         }
     }
 
     /// When the next group is due, if any is waiting.
     pub fn next_due_ms(&self) -> Option<i64> {
-        self.groups
-            .values()
-            .filter(|g| !g.in_flight && !g.alerts.is_empty())
-            .map(|g| g.next_flush_ms)
-            .min()
+        self.schedule.first().map(|(at, _)| *at)
     }
 
     /// The groups, for the API.

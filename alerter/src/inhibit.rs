@@ -2,6 +2,8 @@
 //! not notified (an alert never inhibits itself through a rule it matches on both sides), as
 //! Alertmanager's inhibitor decides.
 
+use std::sync::Arc;
+
 use taishan_core::config::FieldError;
 
 use crate::config::InhibitRuleConfig;
@@ -44,13 +46,13 @@ impl InhibitRule {
 pub fn inhibited_by(
     rules: &[InhibitRule],
     labels: &LabelSet,
-    firing: &[Alert],
+    firing: &[Arc<Alert>],
 ) -> Vec<Fingerprint> {
     let own = Fingerprint::of(labels);
     let mut out: Vec<Fingerprint> = rules
         .iter()
         .flat_map(|r| firing.iter().filter(move |s| r.inhibits(labels, s)))
-        .map(Alert::fingerprint)
+        .map(|a| a.fingerprint())
         .filter(|fp| *fp != own)
         .collect();
     out.sort();
@@ -89,7 +91,7 @@ mod tests {
             ("severity", "critical"),
             ("service", "payment"),
         ]);
-        let firing = vec![critical.clone()];
+        let firing = vec![Arc::new(critical.clone())];
         let warning = alert(&[
             ("alertname", "Slow"),
             ("severity", "warning"),
@@ -115,6 +117,6 @@ mod tests {
         )];
         let a = alert(&[("alertname", "A"), ("team", "db"), ("cluster", "x")]);
         let b = alert(&[("alertname", "B"), ("team", "db"), ("cluster", "x")]);
-        assert!(inhibited_by(&rules, &b.labels, &[a]).is_empty());
+        assert!(inhibited_by(&rules, &b.labels, &[Arc::new(a)]).is_empty());
     }
 }

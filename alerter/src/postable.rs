@@ -3,6 +3,8 @@
 //! others of the same request are taken.
 
 use serde::Deserialize;
+use serde_json::error::Category;
+use serde_json::value::RawValue;
 
 use crate::model::{Alert, LabelSet};
 use crate::timefmt::parse_time;
@@ -44,31 +46,23 @@ pub fn parse_alerts(
     now_ms: i64,
     resolve_timeout_ms: i64,
 ) -> (Vec<Alert>, Vec<InvalidAlert>) {
-    let items: Vec<serde_json::Value> = match serde_json::from_slice(body) {
-        Ok(serde_json::Value::Array(items)) => items,
-        Ok(_) => {
-            return (
-                Vec::new(),
-                vec![InvalidAlert {
-                    index: 0,
-                    reason: "the body must be a JSON array of alerts".into(),
-                }],
-            )
-        }
+    // Each alert is read from its own slice of the body, so one malformed alert gets its
+    // own error without the body being built as a tree of values first.
+    let items: Vec<&RawValue> = match serde_json::from_slice(body) {
+        Ok(items) => items,
         Err(e) => {
-            return (
-                Vec::new(),
-                vec![InvalidAlert {
-                    index: 0,
-                    reason: format!("the body is not JSON: {e}"),
-                }],
-            )
+            let reason = if e.classify() == Category::Data {
+                "the body must be a JSON array of alerts".to_string()
+            } else {
+                format!("the body is not JSON: {e}")
+            };
+            return (Vec::new(), vec![InvalidAlert { index: 0, reason }]);
         }
     };
     let mut alerts = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
-        let checked = serde_json::from_value::<PostableAlert>(item)
+        let checked = serde_json::from_str::<PostableAlert>(item.get())
             .map_err(|e| e.to_string())
             .and_then(|p| to_alert(p, now_ms, resolve_timeout_ms));
         match checked {
@@ -152,5 +146,8 @@ mod tests {
             parse_alerts(b"{}", now, 1).1[0].reason,
             "the body must be a JSON array of alerts"
         );
+        assert!(parse_alerts(b"[{", now, 1).1[0]
+            .reason
+            .starts_with("the body is not JSON"));
     }
 }

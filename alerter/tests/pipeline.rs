@@ -273,3 +273,59 @@ async fn after_a_restart_what_was_sent_is_not_sent_again_and_silences_hold() {
     assert_eq!(b.flush_due().await[0].deliveries, [Delivery::Deduplicated]);
     assert_eq!(bodies.lock().len(), 1);
 }
+
+#[tokio::test]
+async fn a_burst_of_groups_is_delivered_over_a_bounded_number_of_requests_at_once() {
+    // A peer that answers slowly and remembers how many requests it held at once.
+    #[derive(Clone, Default)]
+    struct Held {
+        now: Arc<std::sync::atomic::AtomicUsize>,
+        max: Arc<std::sync::atomic::AtomicUsize>,
+        done: Arc<std::sync::atomic::AtomicUsize>,
+    }
+    async fn hold(State(h): State<Held>) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let n = h.now.fetch_add(1, SeqCst) + 1;
+        h.max.fetch_max(n, SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        h.now.fetch_sub(1, SeqCst);
+        h.done.fetch_add(1, SeqCst);
+    }
+    let held = Held::default();
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(hold))
+        .with_state(held.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let text = format!(
+        "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 0s\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: {url}\n"
+    );
+    let http = reqwest::Client::new();
+    let config = CompiledConfig::compile("am.yml", &text, &http).unwrap();
+    let clock = Arc::new(ManualClock::at(T0));
+    let dyn_clock: Arc<dyn Clock> = clock.clone();
+    let a = Alerter::new(
+        config,
+        dyn_clock,
+        AlerterOptions::default(),
+        AlerterMetrics::unregistered().unwrap(),
+        http,
+    )
+    .unwrap();
+    let burst: Vec<String> = (0..100)
+        .map(|i| format!(r#"{{"labels":{{"alertname":"A{i}"}}}}"#))
+        .collect();
+    post(&a, &clock, &format!("[{}]", burst.join(",")));
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(a.clone().run(cancel.clone()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while held.done.load(std::sync::atomic::Ordering::SeqCst) < 100 {
+        assert!(std::time::Instant::now() < deadline, "not all delivered");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    cancel.cancel();
+    running.await.unwrap();
+    let max = held.max.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((2..=32).contains(&max), "{max} requests at once");
+}

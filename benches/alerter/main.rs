@@ -3,10 +3,12 @@
 //! the webhook served by this process:
 //!
 //! - **accepted**: `--alerts` alerts over `--groups` alert names posted to
-//!   `POST /api/v2/alerts` in batches of `--batch` by `--clients` concurrent clients;
-//!   alerts/s from the first request to the last answer.
-//! - **delivered**: notifications/s, from the first post to the webhook having received one
-//!   notification for every group.
+//!   `POST /api/v2/alerts` in batches of `--batch` by `--clients` concurrent clients, the
+//!   whole set `--rounds` times (as Prometheus re-sends firing alerts); alerts/s from the
+//!   first request to the last answer.
+//! - **delivered**: `--new-groups` alerts of new names posted at once (batches of
+//!   `--batch`, one client); notifications/s from the first post to the webhook having
+//!   received one notification for every new group.
 //! - **latency**: `--trials` times, one alert of a new name posted and timed until its
 //!   notification reaches the webhook.
 //!
@@ -39,12 +41,18 @@ struct Args {
     /// Distinct alert names (groups) among them.
     #[arg(long, default_value_t = 1_000)]
     groups: usize,
+    /// Times the whole set is posted (the rounds after the first update held alerts).
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
     /// Alerts per request.
     #[arg(long, default_value_t = 500)]
     batch: usize,
     /// Concurrent posting clients.
     #[arg(long, default_value_t = 4)]
     clients: usize,
+    /// New groups posted at once in the delivery phase, one alert each.
+    #[arg(long, default_value_t = 10_000)]
+    new_groups: usize,
     /// Latency trials.
     #[arg(long, default_value_t = 200)]
     trials: usize,
@@ -167,12 +175,14 @@ fn wait_ready(base: &str) {
     }
 }
 
-fn batches(args: &Args, prefix: &str) -> Vec<Vec<u8>> {
-    let alerts: Vec<Value> = (0..args.alerts)
+/// `alerts` alerts over `groups` alert names starting with `prefix`, as request bodies of
+/// `batch` alerts.
+fn batches(alerts: usize, groups: usize, batch: usize, prefix: &str) -> Vec<Vec<u8>> {
+    let alerts: Vec<Value> = (0..alerts)
         .map(|i| {
             json!({
                 "labels": {
-                    "alertname": format!("{prefix}{}", i % args.groups),
+                    "alertname": format!("{prefix}{}", i % groups),
                     "instance": format!("host-{i}"),
                     "service": "payment",
                     "severity": "page",
@@ -182,7 +192,7 @@ fn batches(args: &Args, prefix: &str) -> Vec<Vec<u8>> {
         })
         .collect();
     alerts
-        .chunks(args.batch)
+        .chunks(batch)
         .map(|c| serde_json::to_vec(c).expect("json"))
         .collect()
 }
@@ -194,27 +204,30 @@ struct Outcome {
     p99_ms: f64,
 }
 
-async fn measure_system(sys: &System, sink: &Sink, args: &Args) -> Outcome {
+/// Posts `bodies`, `rounds` times over, from `clients` concurrent clients; the time taken.
+async fn post_all(base: &str, bodies: Vec<Vec<u8>>, rounds: usize, clients: usize) -> Duration {
     let client = reqwest::Client::new();
-    let bodies = Arc::new(batches(args, "Load"));
+    let bodies = Arc::new(bodies);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..args.clients {
+    for _ in 0..clients {
         let (client, bodies, next, url) = (
             client.clone(),
             bodies.clone(),
             next.clone(),
-            format!("{}/api/v2/alerts", sys.base),
+            format!("{base}/api/v2/alerts"),
         );
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(body) = bodies.get(i) else { return };
+                if i >= bodies.len() * rounds {
+                    return;
+                }
                 let r = client
                     .post(&url)
                     .header("content-type", "application/json")
-                    .body(body.clone())
+                    .body(bodies[i % bodies.len()].clone())
                     .send()
                     .await
                     .expect("post alerts");
@@ -225,24 +238,41 @@ async fn measure_system(sys: &System, sink: &Sink, args: &Args) -> Outcome {
     for t in tasks {
         t.await.expect("client");
     }
-    let accepted = started.elapsed();
+    started.elapsed()
+}
+
+/// Waits until the webhook heard of `n` groups in all; the arrival of the last.
+async fn notified(sys: &System, sink: &Sink, n: usize) -> Instant {
     let deadline = Instant::now() + Duration::from_secs(120);
-    while sink.first.lock().len() < args.groups {
+    loop {
+        let (heard, last) = {
+            let first = sink.first.lock();
+            (first.len(), first.values().max().copied())
+        };
+        if let (true, Some(last)) = (heard >= n, last) {
+            return last;
+        }
         assert!(
             Instant::now() < deadline,
-            "{}: only {} of {} groups notified",
+            "{}: only {heard} of {n} groups notified",
             sys.name,
-            sink.first.lock().len(),
-            args.groups
         );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    let delivered = sink
-        .first
-        .lock()
-        .values()
-        .max()
-        .map_or(Duration::ZERO, |last| last.duration_since(started));
+}
+
+async fn measure_system(sys: &System, sink: &Sink, args: &Args) -> Outcome {
+    // Accepted: the same alerts again and again, as Prometheus re-sends what fires.
+    let bodies = batches(args.alerts, args.groups, args.batch, "Load");
+    let accepted = post_all(&sys.base, bodies, args.rounds.max(1), args.clients).await;
+    notified(sys, sink, args.groups).await;
+    // Delivered: a burst of new groups, each notified at once.
+    let bodies = batches(args.new_groups, args.new_groups, args.batch, "Burst");
+    let started = Instant::now();
+    post_all(&sys.base, bodies, 1, 1).await;
+    let last = notified(sys, sink, args.groups + args.new_groups).await;
+    let delivered = last.duration_since(started);
+    let client = reqwest::Client::new();
     let mut latencies = Vec::with_capacity(args.trials);
     for trial in 0..args.trials {
         let name = format!("Latency{trial}");
@@ -271,8 +301,8 @@ async fn measure_system(sys: &System, sink: &Sink, args: &Args) -> Outcome {
     latencies.sort_by(f64::total_cmp);
     let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
     Outcome {
-        accepted_per_s: args.alerts as f64 / accepted.as_secs_f64(),
-        delivered_per_s: args.groups as f64 / delivered.as_secs_f64(),
+        accepted_per_s: (args.alerts * args.rounds.max(1)) as f64 / accepted.as_secs_f64(),
+        delivered_per_s: args.new_groups as f64 / delivered.as_secs_f64(),
         p50_ms: pct(0.5),
         p99_ms: pct(0.99),
     }
@@ -286,8 +316,8 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         println!(
-            "alerter: {} alerts in {} groups, batches of {}, {} clients; {} latency trials",
-            args.alerts, args.groups, args.batch, args.clients, args.trials
+            "alerter: {} alerts in {} groups, posted {} times in batches of {} by {} clients; {} new groups; {} latency trials",
+            args.alerts, args.groups, args.rounds, args.batch, args.clients, args.new_groups, args.trials
         );
         let mut results = Vec::new();
         for which in ["taishan", "alertmanager"] {

@@ -189,7 +189,7 @@ pub async fn groups(
             .alerts
             .values()
             .filter(|a| !a.resolved_at(now))
-            .map(|a| (a, alerter.suppression(a, &firing, now)))
+            .map(|a| (a.as_ref(), alerter.suppression(a, &firing, now)))
             .filter(|(a, s)| filter.wants(a, s))
             .collect();
         if alerts.is_empty() {

@@ -9,8 +9,8 @@ fn tree() -> RouteTree {
     RouteTree::compile(&config)
 }
 
-fn alert(name: &str, instance: &str, starts: i64, ends: i64, updated: i64) -> Alert {
-    Alert {
+fn alert(name: &str, instance: &str, starts: i64, ends: i64, updated: i64) -> Arc<Alert> {
+    Arc::new(Alert {
         labels: LabelSet::from([
             ("alertname".to_string(), name.to_string()),
             ("instance".to_string(), instance.to_string()),
@@ -21,7 +21,7 @@ fn alert(name: &str, instance: &str, starts: i64, ends: i64, updated: i64) -> Al
         generator_url: String::new(),
         updated_at_ms: updated,
         timeout: false,
-    }
+    })
 }
 
 const T0: i64 = 1_700_000_000_000;
@@ -85,4 +85,36 @@ fn the_group_limit_refuses_new_groups_and_counts() {
     d.insert(&alert("B", "a", T0, T0 + 600_000, T0), &t, T0);
     assert_eq!(d.groups().count(), 1);
     assert_eq!(d.refused(), 1);
+}
+
+#[test]
+fn groups_fall_due_in_time_order_and_only_when_due() {
+    let t = tree();
+    let mut d = Dispatcher::new(100);
+    d.insert(&alert("A", "a", T0, T0 + 600_000, T0), &t, T0);
+    d.insert(
+        &alert("B", "a", T0 + 10_000, T0 + 600_000, T0 + 10_000),
+        &t,
+        T0 + 10_000,
+    );
+    assert_eq!(d.next_due_ms(), Some(T0 + 30_000));
+    let first = d.due(&t, T0 + 35_000);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].group_key, r#"{}:{alertname="A"}"#);
+    assert_eq!(d.next_due_ms(), Some(T0 + 40_000), "A is in flight");
+    // An old alert joining B before its first flush brings B forward.
+    d.insert(
+        &alert("B", "b", T0 - 60_000, T0 + 600_000, T0 + 36_000),
+        &t,
+        T0 + 36_000,
+    );
+    assert_eq!(d.next_due_ms(), Some(T0 + 36_000));
+    let second = d.due(&t, T0 + 36_000);
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].alerts.len(), 2);
+    assert_eq!(d.next_due_ms(), None, "both in flight");
+    d.finished(&first[0], true);
+    d.finished(&second[0], true);
+    assert_eq!(d.next_due_ms(), Some(T0 + 335_000));
+    assert_eq!(d.due(&t, T0 + 335_000).len(), 1);
 }

@@ -32,8 +32,10 @@ mod paging;
 mod persistence;
 mod recording;
 mod replicas;
+mod slots;
 
 use persistence::{sync_state, STATE_SYNC_EVERY};
+use slots::DeliverySlots;
 
 pub use paging::PagingError;
 
@@ -162,6 +164,7 @@ pub struct Alerter {
     history_dropped_reported: std::sync::atomic::AtomicU64,
     cluster: Option<Cluster>,
     cluster_outbox: Mutex<Option<tokio::sync::mpsc::Receiver<StateEvent>>>,
+    delivery_slots: DeliverySlots,
 }
 
 impl Alerter {
@@ -245,6 +248,7 @@ impl Alerter {
             history_dropped_reported: Default::default(),
             cluster,
             cluster_outbox: Mutex::new(cluster_outbox),
+            delivery_slots: DeliverySlots::default(),
         });
         alerter.restore(events);
         Ok(alerter)
@@ -310,7 +314,7 @@ impl Alerter {
     }
 
     /// What mutes `alert` now, given the firing alerts (`firing`) that may inhibit it.
-    pub fn suppression(&self, alert: &Alert, firing: &[Alert], now_ms: i64) -> Suppression {
+    pub fn suppression(&self, alert: &Alert, firing: &[Arc<Alert>], now_ms: i64) -> Suppression {
         let config = self.config();
         Suppression {
             silenced_by: self.silences.muting(&alert.labels, now_ms),
@@ -348,28 +352,26 @@ impl Alerter {
         let now = self.clock.now_ms();
         let config = self.config();
         let mut out = Accepted::default();
+        let mut resolved = 0;
         let mut dispatcher = self.dispatcher.lock();
         for alert in alerts {
-            let status = if alert.resolved_at(now) {
-                "resolved"
-            } else {
-                "firing"
-            };
+            let is_resolved = alert.resolved_at(now);
             match self.alerts.put(alert) {
                 Ok(held) => {
-                    self.metrics
-                        .alerts_received
-                        .with_label_values(&[status])
-                        .inc();
                     dispatcher.insert(&held, &config.routes, now);
                     out.taken += 1;
+                    resolved += usize::from(is_resolved);
                 }
-                Err(StoreError::Full(_)) => {
-                    self.metrics.alerts_refused.inc();
-                    out.refused += 1;
-                }
+                Err(StoreError::Full(_)) => out.refused += 1,
             }
         }
+        let received = |status: &str, n: usize| {
+            let counter = self.metrics.alerts_received.with_label_values(&[status]);
+            counter.inc_by(n as u64);
+        };
+        received("firing", out.taken - resolved);
+        received("resolved", resolved);
+        self.metrics.alerts_refused.inc_by(out.refused as u64);
         self.metrics.alerts.set(self.alerts.len() as i64);
         self.metrics.groups.set(dispatcher.groups().count() as i64);
         drop(dispatcher);
@@ -426,7 +428,19 @@ impl Alerter {
             .due(&config.routes, self.clock.now_ms())
     }
 
+    /// Flushes `batch` once its receiver has a delivery slot. A burst of new groups waits
+    /// here as small tasks; the delivery's own state is allocated when it starts.
     async fn flush(self: &Arc<Self>, batch: FlushBatch) -> FlushOutcome {
+        let slots = {
+            let config = self.config();
+            self.delivery_slots
+                .of(&config.routes.node(batch.route).options.receiver)
+        };
+        let _slot = slots.acquire().await;
+        Box::pin(self.flush_now(batch)).await
+    }
+
+    async fn flush_now(self: &Arc<Self>, batch: FlushBatch) -> FlushOutcome {
         let config = self.config();
         let route = config.routes.node(batch.route).options.clone();
         let integrations = config

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::history::EventKind;
-use crate::model::Fingerprint;
+use crate::model::{Alert, Fingerprint};
 use crate::notify::{deliver, Delivery, DeliveryRecord, FlushJob, PageContext};
 use crate::oncall::links::{LinkAction, LinkClaims};
 use crate::oncall::pager::{Ack, Page, PagerEvent};
@@ -210,7 +210,8 @@ impl Alerter {
             .list()
             .into_iter()
             .filter(|a| fps.contains(&a.fingerprint()) && !a.resolved_at(now))
-            .map(|mut a| {
+            .map(|held| {
+                let mut a = Alert::clone(&held);
                 a.ends_at_ms = now;
                 a.updated_at_ms = now;
                 a.timeout = false;
