@@ -10,7 +10,7 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use taishan_core::config::{read_section, ConfigDiagnostic, FieldError, FieldPositions, Position};
+use taishan_core::config::{read_section, ConfigDiagnostic, FieldError};
 
 pub use global::GlobalConfig;
 pub use receiver::{IntegrationConfig, ReceiverConfig};
@@ -162,29 +162,7 @@ pub fn parse_placed<T>(
     text: &str,
     check: impl FnOnce(serde_yaml_ng::Value) -> Result<T, Vec<FieldError>>,
 ) -> Result<T, ConfigErrors> {
-    let diag = |position: Option<Position>, path: String, message: String| ConfigDiagnostic {
-        file: file.to_string(),
-        position,
-        path,
-        message,
-    };
-    let positions = FieldPositions::index(text)
-        .map_err(|e| ConfigErrors(vec![diag(Some(e.position), String::new(), e.message)]))?;
-    let root: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| {
-        let pos = e.location().map(|l| Position {
-            line: l.line(),
-            column: l.column(),
-        });
-        ConfigErrors(vec![diag(pos, String::new(), e.to_string())])
-    })?;
-    check(root).map_err(|errors| {
-        ConfigErrors(
-            errors
-                .into_iter()
-                .map(|e| diag(positions.find(&e.path), e.path, e.message))
-                .collect(),
-        )
-    })
+    taishan_core::config::parse_placed(file, text, check).map_err(ConfigErrors)
 }
 
 /// A config file's name (as errors show it) and text; a file that cannot be read is one
