@@ -462,6 +462,11 @@ pub struct UpArgs {
     /// a free port, printed at start-up.
     #[arg(long, env = "TAISHAN_ALERTER_LISTEN")]
     pub alerter_listen: Option<SocketAddr>,
+    /// A directory of your own dashboards (YAML, see README "Dashboards"), served beside
+    /// the built-in ones and read again when a file changes; a file named like a built-in
+    /// dashboard replaces it.
+    #[arg(long, env = "TAISHAN_DASHBOARDS", value_name = "DIR")]
+    pub dashboards: Option<PathBuf>,
 }
 
 /// Options of `taishan traffic`.

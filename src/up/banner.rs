@@ -23,6 +23,7 @@ pub fn print_banner(addr: SocketAddr, otlp: &OtlpServers, args: &UpArgs, receive
         env!("CARGO_PKG_VERSION"),
         args.data_dir.display()
     );
+    println!("  dashboards (browser)     {base}/");
     println!("  query API (Prometheus)   {base}/api/v1/query");
     for r in receivers {
         let at = match r.listener {

@@ -165,7 +165,13 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         .await,
     );
     let metadata = MetadataRegistry::new();
+    let dashboards = Arc::new(taishan_dashboards::Catalog::load(
+        args.dashboards.as_deref(),
+    ));
+    let ui = taishan_dashboards::UiState::new(dashboards.clone())
+        .context("compiling the UI's page templates")?;
     let app = router::api_router(router::ApiParts {
+        ui,
         ingest: surface.api,
         config: &config,
         args: &args,
@@ -193,6 +199,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
             .then_some((surface.otlp_http, config.server.otlp_http_listen)),
     };
     let otlp = OtlpServers::start(otlp_endpoints, cancel.clone()).await?;
+    tokio::spawn(dashboards.watch(cancel.clone()));
     banner::print_banner(addr, &otlp, &args, &surface.summaries);
     banner::print_alerter(&alerter);
     let mut alerter_tasks = alerter.spawn(&cancel);

@@ -19,6 +19,8 @@ use crate::{admin, self_metrics};
 
 /// What the API router serves.
 pub struct ApiParts<'a> {
+    /// The web UI's pages.
+    pub ui: taishan_dashboards::UiState,
     /// The receivers' routes for this address.
     pub ingest: Router,
     /// The config in force.
@@ -68,6 +70,7 @@ pub fn api_router(p: ApiParts<'_>) -> Router {
             p.with_demo_rules,
         ))
         .merge(guard_routes(p.plane))
+        .merge(taishan_dashboards::ui_routes(p.ui))
         .route(
             "/metrics",
             get(move || async move { self_metrics::render(&registry) }),

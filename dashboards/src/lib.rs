@@ -1,0 +1,15 @@
+//! `taishan-dashboards`: the web UI served by `taishan up` on the API address.
+//!
+//! Dashboards are code: YAML files of rows of PromQL panels ([`spec`]), validated with every
+//! problem at file:line; the built-in ones and a directory of the user's own, reloaded on
+//! change ([`catalog`]); pages rendered with tera and drawn in the browser with uPlot, both
+//! served from the binary ([`web`]).
+#![forbid(unsafe_code)]
+
+pub mod catalog;
+pub mod spec;
+pub mod web;
+
+pub use catalog::Catalog;
+pub use spec::{parse_dashboard, Dashboard};
+pub use web::{ui_routes, UiState};

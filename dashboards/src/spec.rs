@@ -1,0 +1,280 @@
+//! A dashboard as code: a YAML file of rows of panels, each panel one or more PromQL
+//! queries with a unit, thresholds and a width on a 12-column grid. Read with every
+//! problem placed at file:line ([`parse_dashboard`]).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use taishan_core::config::{parse_placed, ConfigDiagnostic, FieldError};
+
+/// One dashboard.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Dashboard {
+    /// Shown as the page's heading.
+    pub title: String,
+    /// One line under the heading.
+    #[serde(default)]
+    pub description: String,
+    /// The time range shown by default, ending now (1h by default).
+    #[serde(default = "default_range", with = "humantime_serde")]
+    pub range: Duration,
+    /// How often panels are refreshed (10s by default).
+    #[serde(default = "default_refresh", with = "humantime_serde")]
+    pub refresh: Duration,
+    /// Choices the reader makes, used in queries as `$name`.
+    #[serde(default)]
+    pub variables: Vec<Variable>,
+    /// The rows, top to bottom.
+    pub rows: Vec<Row>,
+}
+
+fn default_range() -> Duration {
+    Duration::from_secs(3600)
+}
+
+fn default_refresh() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// A choice offered above the panels: the values of a label.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    /// Its name, used as `$name` in queries.
+    pub name: String,
+    /// The label whose values are offered.
+    pub label: String,
+    /// Only the values of this metric's series (all series when empty).
+    #[serde(default)]
+    pub metric: String,
+    /// Whether "all" is offered (and chosen first): `$name` is then `.*`.
+    #[serde(default = "yes")]
+    pub all: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A row of panels under a title.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Row {
+    /// The row's heading.
+    pub title: String,
+    /// Its panels, left to right, wrapping past 12 columns.
+    pub panels: Vec<Panel>,
+}
+
+/// One panel.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Panel {
+    /// Its heading.
+    pub title: String,
+    /// What it draws (`timeseries` by default).
+    #[serde(rename = "type", default)]
+    pub kind: PanelKind,
+    /// How values read (`none` by default).
+    #[serde(default)]
+    pub unit: Unit,
+    /// Columns of 12 it spans (4 by default).
+    #[serde(default = "default_width")]
+    pub width: u8,
+    /// What it shows.
+    pub queries: Vec<PanelQuery>,
+    /// Colours from a value up, for stat and gauge panels and lines on charts.
+    #[serde(default)]
+    pub thresholds: Vec<Threshold>,
+    /// A page the panel's heading links to (a view, a dashboard, a trace search).
+    #[serde(default)]
+    pub link: String,
+    /// A line shown on hover, saying what the panel means.
+    #[serde(default)]
+    pub description: String,
+}
+
+fn default_width() -> u8 {
+    4
+}
+
+/// What a panel draws.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PanelKind {
+    /// Lines over the range.
+    #[default]
+    Timeseries,
+    /// The latest value, large.
+    Stat,
+    /// The latest value on a bar from `min` to the last threshold.
+    Gauge,
+    /// The latest value of each series, one row each.
+    Table,
+}
+
+/// How a panel's values read.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// A plain number.
+    #[default]
+    None,
+    /// A count of things.
+    Count,
+    /// Things per second.
+    PerSecond,
+    /// A ratio from 0 to 1, shown as a percentage.
+    Ratio,
+    /// Seconds, shown as ms/s/min.
+    Seconds,
+    /// Money in the ledger's currency units.
+    Money,
+    /// Bytes, shown as KiB/MiB/GiB.
+    Bytes,
+}
+
+/// One PromQL query of a panel.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PanelQuery {
+    /// The expression; `$name` stands for a variable's choice.
+    pub expr: String,
+    /// The series' name in legends: `{{label}}` is replaced by the label's value.
+    #[serde(default)]
+    pub legend: String,
+}
+
+/// A colour from a value up.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    /// From this value up.
+    pub value: f64,
+    /// The colour.
+    pub color: Color,
+}
+
+/// Threshold colours.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Color {
+    /// Healthy.
+    Green,
+    /// Watch it.
+    Yellow,
+    /// Act.
+    Red,
+    /// Informational.
+    Blue,
+}
+
+/// Reads a dashboard; every problem placed in `file`.
+pub fn parse_dashboard(file: &str, text: &str) -> Result<Dashboard, Vec<ConfigDiagnostic>> {
+    parse_placed(file, text, |root| {
+        let dashboard: Dashboard = serde_path_to_error::deserialize(root).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            vec![FieldError::new(path, e.into_inner().to_string())]
+        })?;
+        let errors = validate(&dashboard);
+        if errors.is_empty() {
+            Ok(dashboard)
+        } else {
+            Err(errors)
+        }
+    })
+}
+
+/// What serde cannot check: widths, names, and that each query is PromQL.
+fn validate(d: &Dashboard) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if d.refresh < Duration::from_secs(1) {
+        errors.push(FieldError::new("refresh", "must be at least 1s"));
+    }
+    let mut names = Vec::new();
+    for (i, v) in d.variables.iter().enumerate() {
+        let valid = |s: &str| taishan_core::labels::is_valid_label_name(s);
+        if !valid(&v.name) || names.contains(&v.name.as_str()) {
+            let message = format!("{:?} is not a new name of letters, digits and _", v.name);
+            errors.push(FieldError::new(format!("variables[{i}].name"), message));
+        }
+        if !valid(&v.label) {
+            let message = format!("{:?} is not a label name", v.label);
+            errors.push(FieldError::new(format!("variables[{i}].label"), message));
+        }
+        names.push(&v.name);
+    }
+    for (r, row) in d.rows.iter().enumerate() {
+        for (p, panel) in row.panels.iter().enumerate() {
+            let at = format!("rows[{r}].panels[{p}]");
+            if !(1..=12).contains(&panel.width) {
+                let message = format!("{} is not a width from 1 to 12 columns", panel.width);
+                errors.push(FieldError::new(format!("{at}.width"), message));
+            }
+            if panel.queries.is_empty() {
+                errors.push(FieldError::new(format!("{at}.queries"), "needs a query"));
+            }
+            for (q, query) in panel.queries.iter().enumerate() {
+                if let Err(e) = promql_parser::parser::parse(&with_choices(&query.expr, d)) {
+                    let message = format!("not PromQL: {e}");
+                    errors.push(FieldError::new(format!("{at}.queries[{q}].expr"), message));
+                }
+            }
+        }
+    }
+    errors
+}
+
+/// `expr` with each `$variable` replaced by a regex matching any value, as "all" does.
+fn with_choices(expr: &str, d: &Dashboard) -> String {
+    d.variables.iter().fold(expr.to_string(), |e, v| {
+        e.replace(&format!("${}", v.name), ".*")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dashboard_reads_with_its_defaults() {
+        let d = parse_dashboard(
+            "d.yaml",
+            "title: Payments\nrows:\n  - title: Channels\n    panels:\n      - title: Success\n        type: stat\n        unit: ratio\n        queries:\n          - expr: sum(rate(payment_results_total[1m]))\n",
+        )
+        .unwrap();
+        assert_eq!(d.range, Duration::from_secs(3600));
+        let panel = &d.rows[0].panels[0];
+        assert_eq!(
+            (panel.kind, panel.unit, panel.width),
+            (PanelKind::Stat, Unit::Ratio, 4)
+        );
+    }
+
+    #[test]
+    fn every_problem_is_placed_at_its_line() {
+        let text = "title: X\nvariables:\n  - name: channel\n    label: channel\nrows:\n  - title: R\n    panels:\n      - title: A\n        width: 13\n        queries:\n          - expr: sum(rate(x[1m])\n      - title: B\n        queries:\n          - expr: rate(y{channel=~\"$channel\"}[1m])\n";
+        let errors = parse_dashboard("d.yaml", text).unwrap_err();
+        let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(shown[0].starts_with("d.yaml:9:"), "{shown:?}");
+        assert!(shown[0].contains("width from 1 to 12"));
+        assert!(shown[1].starts_with("d.yaml:11:"), "{shown:?}");
+        assert!(shown[1].contains("not PromQL"));
+    }
+
+    #[test]
+    fn unknown_fields_and_kinds_are_refused_where_they_are() {
+        let errors =
+            parse_dashboard("d.yaml", "title: X\nrows:\n  - title: R\n    panels:\n      - title: A\n        type: pie\n        queries: []\n")
+                .unwrap_err();
+        assert_eq!(errors.len(), 1);
+        let e = errors[0].to_string();
+        assert!(e.starts_with("d.yaml:6:"), "{e}");
+        assert!(e.contains("unknown variant `pie`"), "{e}");
+        let errors = parse_dashboard("d.yaml", "title: X\nrowz: []\n").unwrap_err();
+        assert!(errors[0].to_string().contains("unknown field `rowz`"));
+    }
+}
