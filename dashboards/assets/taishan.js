@@ -89,7 +89,7 @@
   function legendOf(query, metric) {
     if (!query.legend) {
       const pairs = Object.entries(metric).filter(([k]) => k !== "__name__").map(([k, v]) => `${k}="${v}"`);
-      return (metric.__name__ || "") + (pairs.length ? "{" + pairs.join(", ") + "}" : "") || query.expr;
+      return (metric.__name__ || "") + (pairs.length ? "{" + pairs.join(", ") + "}" : "");
     }
     return query.legend.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (w, k) => metric[k] ?? "");
   }
@@ -107,7 +107,7 @@
         : await api("/api/v1/query_range", { query: expr, start: end - range, end, step });
       for (const s of data.result || []) {
         const values = instant ? [s.value] : s.values;
-        series.push({ name: legendOf(query, s.metric), metric: s.metric, values: values.map(([t, v]) => [t, Number(v)]) });
+        series.push({ name: legendOf(query, s.metric) || panel.title, metric: s.metric, values: values.map(([t, v]) => [t, Number(v)]) });
       }
     }
     return { series, start: end - range, end, step };

@@ -54,11 +54,16 @@ impl Catalog {
         self.loaded.read().dashboards.get(name).cloned()
     }
 
-    /// Every dashboard's name and title, by name.
+    /// Every dashboard's name and title: home first, then by name.
     pub fn titles(&self) -> Vec<(String, String)> {
         let loaded = self.loaded.read();
-        let titles = loaded.dashboards.iter();
-        titles.map(|(n, d)| (n.clone(), d.title.clone())).collect()
+        let mut titles: Vec<(String, String)> = loaded
+            .dashboards
+            .iter()
+            .map(|(n, d)| (n.clone(), d.title.clone()))
+            .collect();
+        titles.sort_by_key(|(n, _)| n != "home");
+        titles
     }
 
     /// The files left out, and why.
@@ -169,7 +174,7 @@ mod tests {
         let c = Catalog::load(None);
         assert!(c.problems().is_empty(), "{:?}", c.problems());
         let names: Vec<String> = c.titles().into_iter().map(|(n, _)| n).collect();
-        assert_eq!(names, ["business", "home", "system"]);
+        assert_eq!(names, ["home", "business", "system"]);
     }
 
     #[test]

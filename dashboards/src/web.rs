@@ -149,7 +149,12 @@ async fn events(
     Query(p): Query<EventsParams>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let every = Duration::from_secs(p.every.unwrap_or(10).clamp(1, 3600));
+    let mut sent: u64 = 0;
     let ticks = IntervalStream::new(tokio::time::interval(every))
-        .map(|_| Ok(Event::default().event("refresh").data("")));
+        // An event without data is not dispatched by browsers: each carries its number.
+        .map(move |_| {
+            sent += 1;
+            Ok(Event::default().event("refresh").data(sent.to_string()))
+        });
     Sse::new(ticks).keep_alive(KeepAlive::default())
 }
