@@ -159,51 +159,26 @@ impl Config {
         text: &str,
         more: &dyn Fn(&Config) -> Vec<FieldError>,
     ) -> Result<Config, Vec<ConfigDiagnostic>> {
-        let diag = |position, path: String, message: String| ConfigDiagnostic {
-            file: file.to_string(),
-            position,
-            path,
-            message,
-        };
-        let positions = match FieldPositions::index(text) {
-            Ok(p) => p,
-            Err(e) => return Err(vec![diag(Some(e.position), String::new(), e.message)]),
-        };
-        let root: serde_yaml_ng::Value = if text.trim().is_empty() {
-            serde_yaml_ng::Value::Null
-        } else {
-            serde_yaml_ng::from_str(text).map_err(|e| {
-                let pos = e.location().map(|l| Position {
-                    line: l.line(),
-                    column: l.column(),
-                });
-                vec![diag(pos, String::new(), e.to_string())]
-            })?
-        };
-        let mut errors = Vec::new();
-        let (config, failed) = deserialize_sections(root, &mut errors);
-        if let Some(config) = &config {
-            // Sections that did not deserialize hold defaults: their checks would mislead.
-            let mut found = config.validate();
-            found.extend(more(config));
-            errors.extend(
-                found
-                    .into_iter()
-                    .filter(|e| !failed.iter().any(|s| e.path.starts_with(s.as_str()))),
-            );
-        }
-        if errors.is_empty() {
-            if let Some(config) = config {
-                return Ok(config);
+        // An empty file is a config of defaults, not a syntax error.
+        let text = if text.trim().is_empty() { "~" } else { text };
+        parse_placed(file, text, |root| {
+            let mut errors = Vec::new();
+            let (config, failed) = deserialize_sections(root, &mut errors);
+            if let Some(config) = &config {
+                // Sections that did not deserialize hold defaults: their checks would mislead.
+                let mut found = config.validate();
+                found.extend(more(config));
+                errors.extend(
+                    found
+                        .into_iter()
+                        .filter(|e| !failed.iter().any(|s| e.path.starts_with(s.as_str()))),
+                );
             }
-        }
-        Err(errors
-            .into_iter()
-            .map(|e| {
-                let pos = positions.find(&e.path);
-                diag(pos, e.path, e.message)
-            })
-            .collect())
+            match config {
+                Some(config) if errors.is_empty() => Ok(config),
+                _ => Err(errors),
+            }
+        })
     }
 
     /// Checks the relations serde cannot: ranges, cross-field rules, names. Returns every error.
