@@ -45,19 +45,24 @@ async fn alerter_with(
     let text = format!(
         "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 30s\n  group_interval: 5m\n  repeat_interval: 1h\n{extra}receivers:\n  - name: hook\n    webhook_configs:\n      - url: {url}\n"
     );
-    let http = reqwest::Client::new();
-    let config = CompiledConfig::compile("am.yml", &text, &http).unwrap();
     let clock = Arc::new(ManualClock::at(T0));
+    let alerter = alerter_on(&text, &clock, options);
+    (alerter, clock, bodies)
+}
+
+/// An alerter running the config `text` on `clock`.
+fn alerter_on(text: &str, clock: &Arc<ManualClock>, options: AlerterOptions) -> Arc<Alerter> {
+    let http = reqwest::Client::new();
+    let config = CompiledConfig::compile("am.yml", text, &http).unwrap();
     let dyn_clock: Arc<dyn Clock> = clock.clone();
-    let alerter = Alerter::new(
+    Alerter::new(
         config,
         dyn_clock,
         options,
         AlerterMetrics::unregistered().unwrap(),
         http,
     )
-    .unwrap();
-    (alerter, clock, bodies)
+    .unwrap()
 }
 
 fn post(a: &Alerter, clock: &ManualClock, json: &str) {
@@ -223,21 +228,11 @@ async fn after_a_restart_what_was_sent_is_not_sent_again_and_silences_hold() {
     );
     let clock = Arc::new(ManualClock::at(T0));
     let start = || {
-        let http = reqwest::Client::new();
-        let config = CompiledConfig::compile("am.yml", &text, &http).unwrap();
-        let dyn_clock: Arc<dyn Clock> = clock.clone();
         let options = AlerterOptions {
             data_dir: Some(dir.path().to_path_buf()),
             ..AlerterOptions::default()
         };
-        Alerter::new(
-            config,
-            dyn_clock,
-            options,
-            AlerterMetrics::unregistered().unwrap(),
-            http,
-        )
-        .unwrap()
+        alerter_on(&text, &clock, options)
     };
     let a = start();
     post(
@@ -301,18 +296,8 @@ async fn a_burst_of_groups_is_delivered_over_a_bounded_number_of_requests_at_onc
     let text = format!(
         "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 0s\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: {url}\n"
     );
-    let http = reqwest::Client::new();
-    let config = CompiledConfig::compile("am.yml", &text, &http).unwrap();
     let clock = Arc::new(ManualClock::at(T0));
-    let dyn_clock: Arc<dyn Clock> = clock.clone();
-    let a = Alerter::new(
-        config,
-        dyn_clock,
-        AlerterOptions::default(),
-        AlerterMetrics::unregistered().unwrap(),
-        http,
-    )
-    .unwrap();
+    let a = alerter_on(&text, &clock, AlerterOptions::default());
     let burst: Vec<String> = (0..100)
         .map(|i| format!(r#"{{"labels":{{"alertname":"A{i}"}}}}"#))
         .collect();
