@@ -2,7 +2,7 @@
 //! opened in headless Chromium (Debian's `chromium`, driven by Playwright for Python from
 //! the test venv): every panel shows a value or a chart, no console error, the page redraws
 //! by itself. Screenshots of each view, at 1280x800 and at a phone's width, are kept in
-//! `$TAISHAN_TEST_ARTIFACTS` (default `target/ui-screenshots` under the cargo target dir).
+//! `$TAISHAN_TEST_ARTIFACTS` (default `taishan-ui-screenshots` in the system's temp dir).
 
 mod support;
 

@@ -75,8 +75,11 @@ impl Catalog {
     pub fn reload(&self) -> bool {
         let files = self.dir.as_deref().map(yaml_files).unwrap_or_default();
         let stamps: Vec<_> = files.iter().map(|f| (f.clone(), modified(f))).collect();
-        if !self.loaded.read().dashboards.is_empty() && self.loaded.read().stamps == stamps {
-            return false;
+        {
+            let loaded = self.loaded.read();
+            if !loaded.dashboards.is_empty() && loaded.stamps == stamps {
+                return false;
+            }
         }
         let mut dashboards = BTreeMap::new();
         let mut problems = Vec::new();

@@ -228,10 +228,23 @@ fn validate(d: &Dashboard) -> Vec<FieldError> {
 }
 
 /// `expr` with each `$variable` replaced by a regex matching any value, as "all" does.
+/// Whole names only, as the page substitutes them: `$chan` does not touch `$channel`.
 fn with_choices(expr: &str, d: &Dashboard) -> String {
-    d.variables.iter().fold(expr.to_string(), |e, v| {
-        e.replace(&format!("${}", v.name), ".*")
-    })
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(expr.len());
+    let mut rest = expr;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let name = &after[..after.find(|c| !is_name(c)).unwrap_or(after.len())];
+        match d.variables.iter().any(|v| v.name == name) {
+            true => out.push_str(".*"),
+            false => out.push_str(&rest[at..at + 1 + name.len()]),
+        }
+        rest = &after[name.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -263,6 +276,19 @@ mod tests {
         assert!(shown[0].contains("width from 1 to 12"));
         assert!(shown[1].starts_with("d.yaml:11:"), "{shown:?}");
         assert!(shown[1].contains("not PromQL"));
+    }
+
+    #[test]
+    fn variables_are_substituted_by_whole_name() {
+        let d = parse_dashboard(
+            "d.yaml",
+            "title: X\nvariables:\n  - {name: chan, label: c}\nrows: []\n",
+        )
+        .unwrap();
+        assert_eq!(
+            with_choices(r#"x{a=~"$chan", b=~"$channel", c="$"}"#, &d),
+            r#"x{a=~".*", b=~"$channel", c="$"}"#
+        );
     }
 
     #[test]
