@@ -73,6 +73,10 @@ fn every_view_shows_data_and_updates_live_in_chromium() {
             let kind = p["type"].as_str().unwrap_or_default();
             if kind.contains("timeseries") {
                 assert!(p["charts"].as_u64() > Some(0), "{view}/{title}: no chart");
+                assert!(
+                    p["points"].as_u64() > Some(0),
+                    "{view}/{title}: an empty chart"
+                );
             } else {
                 assert!(
                     text.chars().any(|c| c.is_ascii_digit()),

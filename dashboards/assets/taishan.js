@@ -145,6 +145,8 @@
       }
       columns.push(ys);
     }
+    // How many values the chart holds: the page's test reads it, as a person reads the lines.
+    el.closest("[data-panel]").dataset.points = columns.slice(1).flat().filter((v) => v !== null).length;
     const names = data.series.map((s) => s.name).join("\u0000");
     const existing = charts.get(key);
     const width = Math.max(200, el.clientWidth);
@@ -161,9 +163,18 @@
       height: 180,
       legend: { show: data.series.length <= 8 },
       cursor: { points: { size: 5 } },
-      scales: { x: { time: true } },
+      // Ratios read from 0 and never past 100%, even before there is data.
+      scales: panel.unit === "ratio"
+        ? { x: { time: true }, y: { range: (u, min, max) => [0, Math.min(1, Math.max(max ?? 0, 0.01) * 1.1)] } }
+        : { x: { time: true } },
       axes: [{ stroke: "#8a93a6", grid: { stroke: "#2a3142" } }, { stroke: "#8a93a6", grid: { stroke: "#2a3142" }, size: 70, values: (u, vals) => vals.map((v) => format(panel.unit, v)) }],
-      series: [{}].concat(data.series.map((s, i) => ({ label: s.name, stroke: COLORS[i % COLORS.length], width: 1.5, value: (u, v) => format(panel.unit, v) }))),
+      // A series of a few values (just after start, or a short-lived one) is drawn as points
+      // too: a line of three values at the edge of the range is too thin to see.
+      series: [{}].concat(data.series.map((s, i) => ({
+        label: s.name, stroke: COLORS[i % COLORS.length], width: 1.5,
+        points: { size: 5, fill: COLORS[i % COLORS.length], show: (u, si) => u.data[si].filter((v) => v !== null).length < 40 },
+        value: (u, v) => format(panel.unit, v),
+      }))),
     };
     charts.set(key, { plot: new uPlot(opts, columns, el), names });
   }

@@ -34,6 +34,7 @@ with sync_playwright() as p:
                 failed: el.classList.contains('failed'),
                 text: el.querySelector('.body').innerText.trim(),
                 charts: el.querySelectorAll('canvas').length,
+                points: Number(el.dataset.points || 0),
             }))""",
         )
         page.screenshot(path=f"{artifacts}/{name}-1280.png", full_page=True)
