@@ -17,6 +17,7 @@ use crate::spec::{parse_dashboard, Dashboard};
 /// The built-in dashboards: (name, YAML).
 pub const BUILTIN: &[(&str, &str)] = &[
     ("home", include_str!("../home.yaml")),
+    ("flow", include_str!("../flow.yaml")),
     ("business", include_str!("../business.yaml")),
     ("system", include_str!("../system.yaml")),
 ];
@@ -62,7 +63,14 @@ impl Catalog {
             .iter()
             .map(|(n, d)| (n.clone(), d.title.clone()))
             .collect();
-        titles.sort_by_key(|(n, _)| n != "home");
+        // The built-in views in their reading order, then the user's by name.
+        let place = |n: &str| {
+            BUILTIN
+                .iter()
+                .position(|(b, _)| *b == n)
+                .unwrap_or(BUILTIN.len())
+        };
+        titles.sort_by_key(|(n, _)| place(n));
         titles
     }
 
@@ -177,7 +185,7 @@ mod tests {
         let c = Catalog::load(None);
         assert!(c.problems().is_empty(), "{:?}", c.problems());
         let names: Vec<String> = c.titles().into_iter().map(|(n, _)| n).collect();
-        assert_eq!(names, ["home", "business", "system"]);
+        assert_eq!(names, ["home", "flow", "business", "system"]);
     }
 
     #[test]

@@ -82,8 +82,12 @@ pub struct Panel {
     /// Columns of 12 it spans (4 by default).
     #[serde(default = "default_width")]
     pub width: u8,
-    /// What it shows.
+    /// What it shows (none for `alerts`; `flow` panels have `stages` instead).
+    #[serde(default)]
     pub queries: Vec<PanelQuery>,
+    /// A `flow` panel's stages, in the order money moves through them.
+    #[serde(default)]
+    pub stages: Vec<FlowStage>,
     /// Colours from a value up, for stat and gauge panels and lines on charts.
     #[serde(default)]
     pub thresholds: Vec<Threshold>,
@@ -112,6 +116,55 @@ pub enum PanelKind {
     Gauge,
     /// The latest value of each series, one row each.
     Table,
+    /// Stages money moves through, each with its count, amount, success and latency over the
+    /// range, and where it drops.
+    Flow,
+    /// What is firing and pending, and who is on call (from the alerter; no queries).
+    Alerts,
+}
+
+/// One stage of a `flow` panel: each field a PromQL expression evaluated at the range's end
+/// (`$__range` stands for the range, so `increase(x[$__range])` counts over it).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FlowStage {
+    /// The stage's name.
+    pub name: String,
+    /// How many went through it.
+    pub count: String,
+    /// The money that went through it.
+    #[serde(default)]
+    pub amount: String,
+    /// The share that succeeded (0 to 1).
+    #[serde(default)]
+    pub success: String,
+    /// How long it took (seconds, e.g. a p95).
+    #[serde(default)]
+    pub latency: String,
+    /// Where it drops and why: one series per reason, named by `drops_by`'s label.
+    #[serde(default)]
+    pub drops: String,
+    /// The label of `drops` that names the reason.
+    #[serde(default)]
+    pub drops_by: String,
+    /// The service whose traces the stage opens.
+    #[serde(default)]
+    pub service: String,
+}
+
+impl FlowStage {
+    /// The stage's expressions by field name, the empty ones left out.
+    pub fn exprs(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("count", self.count.as_str()),
+            ("amount", self.amount.as_str()),
+            ("success", self.success.as_str()),
+            ("latency", self.latency.as_str()),
+            ("drops", self.drops.as_str()),
+        ]
+        .into_iter()
+        .filter(|(_, e)| !e.trim().is_empty())
+    }
 }
 
 /// How a panel's values read.
@@ -213,13 +266,35 @@ fn validate(d: &Dashboard) -> Vec<FieldError> {
                 let message = format!("{} is not a width from 1 to 12 columns", panel.width);
                 errors.push(FieldError::new(format!("{at}.width"), message));
             }
-            if panel.queries.is_empty() {
-                errors.push(FieldError::new(format!("{at}.queries"), "needs a query"));
-            }
+            let mut exprs: Vec<(String, &str)> = Vec::new();
             for (q, query) in panel.queries.iter().enumerate() {
-                if let Err(e) = promql_parser::parser::parse(&with_choices(&query.expr, d)) {
-                    let message = format!("not PromQL: {e}");
-                    errors.push(FieldError::new(format!("{at}.queries[{q}].expr"), message));
+                exprs.push((format!("{at}.queries[{q}].expr"), &query.expr));
+            }
+            for (s, stage) in panel.stages.iter().enumerate() {
+                for (field, expr) in stage.exprs() {
+                    exprs.push((format!("{at}.stages[{s}].{field}"), expr));
+                }
+            }
+            let needs = match panel.kind {
+                PanelKind::Alerts => None,
+                PanelKind::Flow => Some(("stages", panel.stages.is_empty(), "a stage")),
+                _ => Some(("queries", panel.queries.is_empty(), "a query")),
+            };
+            if let Some((field, true, what)) = needs {
+                errors.push(FieldError::new(
+                    format!("{at}.{field}"),
+                    format!("needs {what}"),
+                ));
+            }
+            for (path, expr) in exprs {
+                let any = |name: &str| {
+                    d.variables
+                        .iter()
+                        .any(|v| v.name == name)
+                        .then(|| ".*".to_string())
+                };
+                if let Err(e) = promql_parser::parser::parse(&substitute(expr, "1h", any)) {
+                    errors.push(FieldError::new(path, format!("not PromQL: {e}")));
                 }
             }
         }
@@ -227,9 +302,10 @@ fn validate(d: &Dashboard) -> Vec<FieldError> {
     errors
 }
 
-/// `expr` with each `$variable` replaced by a regex matching any value, as "all" does.
-/// Whole names only, as the page substitutes them: `$chan` does not touch `$channel`.
-fn with_choices(expr: &str, d: &Dashboard) -> String {
+/// `expr` with `$__range` replaced by `range` and each `$variable` by `choice(name)` (a regex
+/// of the reader's choice); names `choice` does not know are left as written. Whole names
+/// only: `$chan` does not touch `$channel`.
+pub fn substitute(expr: &str, range: &str, choice: impl Fn(&str) -> Option<String>) -> String {
     let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut out = String::with_capacity(expr.len());
     let mut rest = expr;
@@ -237,9 +313,10 @@ fn with_choices(expr: &str, d: &Dashboard) -> String {
         out.push_str(&rest[..at]);
         let after = &rest[at + 1..];
         let name = &after[..after.find(|c| !is_name(c)).unwrap_or(after.len())];
-        match d.variables.iter().any(|v| v.name == name) {
-            true => out.push_str(".*"),
-            false => out.push_str(&rest[at..at + 1 + name.len()]),
+        match (name, choice(name)) {
+            ("__range", _) => out.push_str(range),
+            (_, Some(value)) => out.push_str(&value),
+            (_, None) => out.push_str(&rest[at..at + 1 + name.len()]),
         }
         rest = &after[name.len()..];
     }
@@ -280,14 +357,14 @@ mod tests {
 
     #[test]
     fn variables_are_substituted_by_whole_name() {
-        let d = parse_dashboard(
-            "d.yaml",
-            "title: X\nvariables:\n  - {name: chan, label: c}\nrows: []\n",
-        )
-        .unwrap();
+        let chan = |name: &str| (name == "chan").then(|| "bank-a".to_string());
         assert_eq!(
-            with_choices(r#"x{a=~"$chan", b=~"$channel", c="$"}"#, &d),
-            r#"x{a=~".*", b=~"$channel", c="$"}"#
+            substitute(
+                r#"x{a=~"$chan", b=~"$channel", c="$"}[$__range]"#,
+                "5m",
+                chan
+            ),
+            r#"x{a=~"bank-a", b=~"$channel", c="$"}[5m]"#
         );
     }
 

@@ -1,8 +1,13 @@
 //! The pages: `/` (the home dashboard), `/d/{name}` (any dashboard), the assets they load
-//! (`/ui/assets/...`, compiled in: no CDN, the machine may be offline) and `/ui/events`, a
-//! server-sent event each refresh interval that tells open pages to redraw. The pages read
-//! their data from the Prometheus API on the same address (`/api/v1/query_range`).
+//! (`/ui/assets/...`, compiled in: no CDN, the machine may be offline), and their data:
+//! `/ui/live/{name}` (server-sent events, one evaluation per view shared by every page
+//! showing it, see [`crate::live`]) and `/ui/data/{name}` (one evaluation, now).
+//!
+//! Both take the view in their query string as the page's URL holds it:
+//! `range=<seconds>`, `refresh=<seconds>` (0: off), `var-<name>=<choice>` and, for a link
+//! to a past moment, `end=<Unix seconds>`.
 
+use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,29 +18,68 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use futures_util::Stream;
-use serde::Deserialize;
-use tokio_stream::wrappers::IntervalStream;
-use tokio_stream::StreamExt;
+use futures_util::StreamExt;
 
 use crate::catalog::Catalog;
+use crate::csrf::CsrfGuard;
+use crate::evaluate::View;
+use crate::live::{FeedKey, LiveHub};
 
 /// What the pages are served from.
 #[derive(Clone)]
 pub struct UiState {
     catalog: Arc<Catalog>,
+    hub: Arc<LiveHub>,
+    csrf: CsrfGuard,
     templates: Arc<tera::Tera>,
 }
 
 impl UiState {
-    /// Pages over `catalog`.
-    pub fn new(catalog: Arc<Catalog>) -> Result<Self, tera::Error> {
+    /// Pages over `catalog`, their data from `hub`.
+    pub fn new(catalog: Arc<Catalog>, hub: Arc<LiveHub>) -> Result<Self, tera::Error> {
         let mut templates = tera::Tera::default();
         templates.add_raw_templates(TEMPLATES.iter().copied())?;
         Ok(Self {
             catalog,
+            hub,
+            csrf: CsrfGuard::new(),
             templates: Arc::new(templates),
         })
+    }
+
+    /// The guard whose token the pages carry: layer [`crate::csrf::check`] with it over
+    /// every route that changes state.
+    pub fn csrf(&self) -> CsrfGuard {
+        self.csrf.clone()
+    }
+
+    /// The context every page starts from: navigation, problems, the CSRF token.
+    pub(crate) fn page_context(&self, here: &str) -> tera::Context {
+        let mut ctx = tera::Context::new();
+        ctx.insert("name", here);
+        ctx.insert("dashboards", &self.catalog.titles());
+        ctx.insert("views", crate::views::VIEWS);
+        let problems: Vec<String> = self
+            .catalog
+            .problems()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        ctx.insert("problems", &problems);
+        ctx.insert("csrf_token", &self.csrf.token(crate::csrf::SESSION));
+        ctx
+    }
+
+    /// `template` rendered, or a 500 saying why.
+    pub(crate) fn render(&self, template: &str, ctx: &tera::Context) -> Response {
+        match self.templates.render(template, ctx) {
+            Ok(html) => Html(html).into_response(),
+            Err(e) => {
+                tracing::error!(%template, "page not rendered: {e:?}");
+                let message = format!("page not rendered: {e}");
+                (StatusCode::INTERNAL_SERVER_ERROR, message).into_response()
+            }
+        }
     }
 }
 
@@ -45,35 +89,31 @@ const TEMPLATES: &[(&str, &str)] = &[
         "dashboard.html",
         include_str!("../templates/dashboard.html"),
     ),
+    ("view.html", include_str!("../templates/view.html")),
 ];
 
 /// Compiled-in assets: (path under `/ui/assets/`, content type, bytes).
-const ASSETS: &[(&str, &str, &[u8])] = &[
-    (
-        "taishan.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../assets/taishan.js"),
-    ),
-    (
-        "taishan.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../assets/taishan.css"),
-    ),
+macro_rules! assets {
+    ($(($path:literal, $kind:literal)),* $(,)?) => {
+        &[$(($path, $kind, include_bytes!(concat!("../assets/", $path)))),*]
+    };
+}
+const ASSETS: &[(&str, &str, &[u8])] = assets![
+    ("common.js", "text/javascript; charset=utf-8"),
+    ("dashboard.js", "text/javascript; charset=utf-8"),
+    ("views/topology.js", "text/javascript; charset=utf-8"),
+    ("views/traces.js", "text/javascript; charset=utf-8"),
+    ("views/logs.js", "text/javascript; charset=utf-8"),
+    ("views/alerts.js", "text/javascript; charset=utf-8"),
+    ("views/guards.js", "text/javascript; charset=utf-8"),
+    ("views/explore.js", "text/javascript; charset=utf-8"),
+    ("taishan.css", "text/css; charset=utf-8"),
     (
         "vendor/uplot/uPlot.iife.min.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../assets/vendor/uplot/uPlot.iife.min.js"),
+        "text/javascript; charset=utf-8"
     ),
-    (
-        "vendor/uplot/uPlot.min.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../assets/vendor/uplot/uPlot.min.css"),
-    ),
-    (
-        "vendor/uplot/LICENSE",
-        "text/plain; charset=utf-8",
-        include_bytes!("../assets/vendor/uplot/LICENSE"),
-    ),
+    ("vendor/uplot/uPlot.min.css", "text/css; charset=utf-8"),
+    ("vendor/uplot/LICENSE", "text/plain; charset=utf-8"),
 ];
 
 /// The UI's routes.
@@ -82,7 +122,9 @@ pub fn ui_routes(state: UiState) -> Router {
         .route("/", get(home))
         .route("/d/{name}", get(dashboard))
         .route("/ui/assets/{*path}", get(asset))
-        .route("/ui/events", get(events))
+        .route("/ui/{view}", get(crate::views::view))
+        .route("/ui/live/{name}", get(live))
+        .route("/ui/data/{name}", get(data))
         .with_state(state)
 }
 
@@ -92,37 +134,16 @@ async fn home(state: State<UiState>) -> Response {
 
 async fn dashboard(State(s): State<UiState>, Path(name): Path<String>) -> Response {
     let Some(d) = s.catalog.get(&name) else {
-        let known: Vec<String> = s.catalog.titles().into_iter().map(|(n, _)| n).collect();
-        let message = format!("no dashboard {name:?}; there are: {}", known.join(", "));
-        return (StatusCode::NOT_FOUND, message).into_response();
+        return no_dashboard(&s, &name);
     };
-    let mut ctx = tera::Context::new();
-    ctx.insert("name", &name);
+    let mut ctx = s.page_context(&name);
     ctx.insert("dashboard", d.as_ref());
     // Inside a <script> element: no "<" may close it early.
     let spec = serde_json::to_string(d.as_ref()).unwrap_or_default();
     ctx.insert("spec_json", &spec.replace('<', "\\u003c"));
-    ctx.insert("dashboards", &s.catalog.titles());
-    let problems: Vec<String> = s
-        .catalog
-        .problems()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    ctx.insert("problems", &problems);
     ctx.insert("range_s", &d.range.as_secs());
     ctx.insert("refresh_s", &d.refresh.as_secs());
-    match s.templates.render("dashboard.html", &ctx) {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => {
-            tracing::error!(dashboard = %name, "page not rendered: {e:?}");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("page not rendered: {e}"),
-            )
-                .into_response()
-        }
-    }
+    s.render("dashboard.html", &ctx)
 }
 
 async fn asset(Path(path): Path<String>) -> Response {
@@ -139,22 +160,97 @@ async fn asset(Path(path): Path<String>) -> Response {
     }
 }
 
-/// `?every=10` (seconds, 1 to 3600).
-#[derive(Debug, Deserialize)]
-struct EventsParams {
-    every: Option<u64>,
+/// The view and refresh interval a query string asks for.
+fn feed_key(name: String, q: &HashMap<String, String>) -> Result<FeedKey, String> {
+    let seconds = |key: &str, default: u64, max: u64| -> Result<u64, String> {
+        match q.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| format!("{key}={v:?}: expected whole seconds from 0 to {max}")),
+        }
+    };
+    let range_s = seconds("range", 3600, 31 * 86_400)?.max(60);
+    let refresh = Duration::from_secs(seconds("refresh", 10, 3600)?);
+    let choices: BTreeMap<String, String> = q
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("var-")?.to_string(), v.clone())))
+        .collect();
+    let end_s = match q.get("end").map(String::as_str) {
+        None | Some("") => None,
+        Some(v) => Some(
+            v.parse::<i64>()
+                .map_err(|_| format!("end={v:?}: expected a Unix time in seconds"))?,
+        ),
+    };
+    let view = View {
+        dashboard: name,
+        range_s,
+        choices,
+        end_s,
+    };
+    Ok(FeedKey { view, refresh })
 }
 
-async fn events(
-    Query(p): Query<EventsParams>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let every = Duration::from_secs(p.every.unwrap_or(10).clamp(1, 3600));
-    let mut sent: u64 = 0;
-    let ticks = IntervalStream::new(tokio::time::interval(every))
-        // An event without data is not dispatched by browsers: each carries its number.
-        .map(move |_| {
-            sent += 1;
-            Ok(Event::default().event("refresh").data(sent.to_string()))
-        });
-    Sse::new(ticks).keep_alive(KeepAlive::default())
+fn no_dashboard(s: &UiState, name: &str) -> Response {
+    let known: Vec<String> = s.catalog.titles().into_iter().map(|(n, _)| n).collect();
+    let message = format!("no dashboard {name:?}; there are: {}", known.join(", "));
+    (StatusCode::NOT_FOUND, message).into_response()
+}
+
+/// `GET /ui/data/{name}`: the view evaluated now, as JSON.
+async fn data(
+    State(s): State<UiState>,
+    Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let key = match feed_key(name.clone(), &q) {
+        Ok(key) => key,
+        Err(why) => return (StatusCode::BAD_REQUEST, why).into_response(),
+    };
+    match s.hub.once(key.view).await {
+        Some(json) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            json.to_string(),
+        )
+            .into_response(),
+        None => no_dashboard(&s, &name),
+    }
+}
+
+/// `GET /ui/live/{name}`: a `data` event with the view's evaluation each refresh interval
+/// (once when refresh is 0), shared with every other page of the same view.
+async fn live(
+    State(s): State<UiState>,
+    Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let key = match feed_key(name.clone(), &q) {
+        Ok(key) => key,
+        Err(why) => return (StatusCode::BAD_REQUEST, why).into_response(),
+    };
+    let event = |json: &str| Ok::<_, Infallible>(Event::default().event("data").data(json));
+    if key.refresh.is_zero() {
+        let Some(json) = s.hub.once(key.view).await else {
+            return no_dashboard(&s, &name);
+        };
+        let once = futures_util::stream::once(async move { event(&json) })
+            .chain(futures_util::stream::pending());
+        return Sse::new(once)
+            .keep_alive(KeepAlive::default())
+            .into_response();
+    }
+    let Some(rx) = s.hub.subscribe(key) else {
+        return no_dashboard(&s, &name);
+    };
+    let updates = futures_util::stream::unfold(rx, move |mut rx| async move {
+        rx.changed().await.ok()?;
+        let json = rx.borrow_and_update().clone();
+        Some((event(&json), rx))
+    });
+    Sse::new(updates)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }

@@ -20,6 +20,7 @@ pub mod gateway;
 pub mod ledger;
 pub mod loan;
 pub mod money;
+pub mod pager;
 pub mod payment;
 pub mod reconciliation;
 pub mod risk;

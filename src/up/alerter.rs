@@ -16,6 +16,56 @@ use tokio_util::sync::CancellationToken;
 /// Used when no alerter config is given: alerts are grouped and shown, notified to nobody.
 const HOLD_ONLY: &str = "route:\n  receiver: hold\nreceivers:\n  - name: hold\n";
 
+/// Used with the demo when no alerter config is given: the demo's on-call team, paged on the
+/// demo's pager.
+const DEMO_CONFIG: &str = include_str!("../../alerter/demo/alertmanager.yml");
+const DEMO_ONCALL: &str = include_str!("../../alerter/demo/oncall.yaml");
+/// Where the demo on-call file expects the pager; replaced by where it listens.
+const DEMO_PAGER_URL: &str = "http://127.0.0.1:7109";
+
+/// The demo's on-call phones, listening.
+pub struct DemoPager {
+    /// The phones.
+    pub pager: Arc<taishan_services::pager::Pager>,
+    /// Their base URL.
+    pub url: String,
+    listener: tokio::net::TcpListener,
+}
+
+impl DemoPager {
+    /// Binds the pager beside the demo services (`demo.base_port + 9`).
+    pub async fn bind(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let port = match config.demo.base_port {
+            0 => 0,
+            base => base + 9,
+        };
+        let addr = SocketAddr::new(config.demo.listen, port);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the demo pager on {addr}"))?;
+        let url = format!("http://{}", listener.local_addr()?);
+        Ok(Self {
+            pager: taishan_services::pager::Pager::new(clock),
+            url,
+            listener,
+        })
+    }
+
+    /// Serves `GET /pages` and the alerter's `POST /pages/{person}` until `cancel`.
+    pub fn spawn(self, cancel: &CancellationToken) -> JoinHandle<()> {
+        let app = taishan_services::pager::router(self.pager);
+        let stop = cancel.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(self.listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the demo pager stopped");
+            }
+        })
+    }
+}
+
 /// The files given on the command line, over the config's.
 #[derive(Debug, Clone, Default)]
 pub struct AlerterFiles {
@@ -25,6 +75,9 @@ pub struct AlerterFiles {
     pub oncall: Option<PathBuf>,
     /// `--alerter-peer`.
     pub peers: Vec<String>,
+    /// The demo's pager, when the demo runs: with no config given, the demo's on-call team
+    /// is paged there.
+    pub demo_pager: Option<String>,
 }
 
 /// The alerter, built and listening.
@@ -100,8 +153,18 @@ impl AlerterServer {
                 .map_err(|e| anyhow::anyhow!("{e}"))
                 .context("the alerter config is refused")?
             }
-            None => CompiledConfig::compile("(built-in alerter config)", HOLD_ONLY, &http)
-                .map_err(|e| anyhow::anyhow!("{e}"))?,
+            None => match &flags.demo_pager {
+                Some(pager) => {
+                    let oncall = taishan_alerter::OnCallSource {
+                        file: "alerter/demo/oncall.yaml (built in)".into(),
+                        text: DEMO_ONCALL.replace(DEMO_PAGER_URL, pager),
+                    };
+                    let file = "alerter/demo/alertmanager.yml (built in)";
+                    CompiledConfig::compile_with_oncall(file, DEMO_CONFIG, Some(&oncall), &http)
+                }
+                None => CompiledConfig::compile("(built-in alerter config)", HOLD_ONLY, &http),
+            }
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
         };
         for name in options.rate_limits.keys() {
             if !compiled.receivers.contains_key(name) {

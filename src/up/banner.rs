@@ -53,6 +53,10 @@ pub fn print_alerter(server: &super::alerter::AlerterServer) {
     let base = format!("http://{}", server.addr);
     let config = match &server.config_file {
         Some(f) => f.display().to_string(),
+        None if !server.alerter.config().oncall.teams.is_empty() => {
+            "built in: alerter/demo/*, the demo's on-call team on the demo pager (--alerter-config)"
+                .into()
+        }
         None => "none: alerts are held, notified to nobody (--alerter-config)".into(),
     };
     println!(

@@ -127,12 +127,18 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     let surface = ingest_surface(&ingest, &receivers);
     let plane =
         rule_engine::open_control_plane(&args.data_dir, clock.clone(), metrics.guards).await?;
+    let no_alerter_config = args.alerter_config.is_none() && config.alerter.config_file.is_none();
+    let demo_pager = match demo_on && no_alerter_config {
+        true => Some(alerter::DemoPager::bind(&config, clock.clone()).await?),
+        false => None,
+    };
     let alerter = alerter::AlerterServer::open(
         &config,
         alerter::AlerterFiles {
             config: args.alerter_config.clone(),
             oncall: args.alerter_oncall.clone(),
             peers: args.alerter_peers.clone(),
+            demo_pager: demo_pager.as_ref().map(|p| p.url.clone()),
         },
         &args.data_dir,
         clock.clone(),
@@ -168,7 +174,12 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     let dashboards = Arc::new(taishan_dashboards::Catalog::load(
         args.dashboards.as_deref(),
     ));
-    let ui = taishan_dashboards::UiState::new(dashboards.clone())
+    let live = taishan_dashboards::LiveHub::new(
+        taishan_query::Engine::new(stores.db.clone(), config.query, clock.clone()),
+        dashboards.clone(),
+        clock.clone(),
+    );
+    let ui = taishan_dashboards::UiState::new(dashboards.clone(), live)
         .context("compiling the UI's page templates")?;
     let app = router::api_router(router::ApiParts {
         ui,
@@ -182,6 +193,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         rules: rules.clone(),
         with_demo_rules,
         plane: plane.clone(),
+        alerter: alerter.alerter.clone(),
         registry: metrics.registry,
     });
 
@@ -203,6 +215,13 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     banner::print_banner(addr, &otlp, &args, &surface.summaries);
     banner::print_alerter(&alerter);
     let mut alerter_tasks = alerter.spawn(&cancel);
+    if let Some(pager) = demo_pager {
+        println!(
+            "  demo pager (on-call)     {}/pages (what the demo's on-call team was paged)",
+            pager.url
+        );
+        alerter_tasks.push(pager.spawn(&cancel));
+    }
     let demo = match demo_on {
         true => Some(banner::start_demo(&config, &args, &otlp, clock.clone(), plane).await?),
         false => None,

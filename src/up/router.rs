@@ -41,6 +41,8 @@ pub struct ApiParts<'a> {
     pub with_demo_rules: bool,
     /// The guard control plane.
     pub plane: Arc<ControlPlane>,
+    /// The alerter, whose API the UI also reaches under `/alerter` (same origin as the pages).
+    pub alerter: Arc<taishan_alerter::Alerter>,
     /// Taishan's own metrics.
     pub registry: Registry,
 }
@@ -59,6 +61,7 @@ pub fn api_router(p: ApiParts<'_>) -> Router {
     .with_logs(p.stores.logs.clone())
     .with_status(status);
     let registry = p.registry;
+    let csrf = p.ui.csrf();
     Router::new()
         .merge(p.ingest)
         .merge(query_routes(query))
@@ -71,10 +74,16 @@ pub fn api_router(p: ApiParts<'_>) -> Router {
         ))
         .merge(guard_routes(p.plane))
         .merge(taishan_dashboards::ui_routes(p.ui))
+        .nest("/alerter", taishan_alerter::alerter_routes(p.alerter))
         .route(
             "/metrics",
             get(move || async move { self_metrics::render(&registry) }),
         )
+        // Every state-changing request, the UI's and the APIs', is checked for forgery.
+        .layer(axum::middleware::from_fn_with_state(
+            csrf,
+            taishan_dashboards::csrf::check,
+        ))
 }
 
 /// What `/api/v1/status/*` reports: the config, the settings as Prometheus-style flags.

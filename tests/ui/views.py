@@ -1,9 +1,12 @@
 """Opens each dashboard of a running Taishan in headless Chromium, as a person would: every
 view loads, every panel shows a value or a chart (no "loading", no failed query), the page
 logs no console error and redraws by itself; a screenshot of each view at 1280x800 and at a
-phone's width goes to the artifacts directory.
+phone's width goes to the artifacts directory. A name written NAME@END opens the dashboard
+at the fixed end time END (Unix seconds), as a shared link to a past moment does; such a
+page is not expected to change, and its flow stages' numbers are reported with their
+queries so the caller can ask PromQL the same questions.
 
-usage: views.py BASE_URL ARTIFACTS_DIR NAME...
+usage: views.py BASE_URL ARTIFACTS_DIR NAME[@END]...
 """
 import json
 import sys
@@ -14,18 +17,24 @@ base, artifacts, names = sys.argv[1], sys.argv[2], sys.argv[3:]
 report = {}
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-    for name in names:
+    for spec in names:
+        name, _, end = spec.partition("@")
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         errors = []
         page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda x, e=errors: e.append(str(x)))
         path = "/" if name == "home" else f"/d/{name}"
         # A short refresh so live updates are seen within the test.
-        page.goto(f"{base}{path}?refresh=5")
+        page.goto(f"{base}{path}?refresh=5" + (f"&range=300&end={end}" if end else ""))
         page.wait_for_function(
             "document.getElementById('updated').textContent.startsWith('updated')", timeout=20000
         )
         first = page.inner_text("#updated")
+        # The alerts panel fills from its own requests, after the first frame.
+        page.wait_for_function(
+            "[...document.querySelectorAll('.panel.alerts .body')].every(b => !b.innerText.includes('loading'))",
+            timeout=10000,
+        )
         panels = page.eval_on_selector_all(
             "[data-panel]",
             """els => els.map(el => ({
@@ -37,15 +46,37 @@ with sync_playwright() as p:
                 points: Number(el.dataset.points || 0),
             }))""",
         )
-        page.screenshot(path=f"{artifacts}/{name}-1280.png", full_page=True)
-        # The next server-sent refresh redraws the page without a reload.
-        page.wait_for_function(
-            f"document.getElementById('updated').textContent !== {json.dumps(first)}", timeout=20000
+        flow = page.eval_on_selector_all(
+            "[data-field]",
+            """els => els.map(el => ({
+                stage: el.closest('[data-stage]').dataset.stage,
+                field: el.dataset.field,
+                query: el.dataset.query,
+                value: el.dataset.value,
+                shown: el.innerText,
+            }))""",
         )
+        shot = name + ("-at-end" if end else "")
+        page.screenshot(path=f"{artifacts}/{shot}-1280.png", full_page=True)
+        redrawn = False
+        if not end:
+            # The next server-sent update redraws the page without a reload.
+            page.wait_for_function(
+                f"document.getElementById('updated').textContent !== {json.dumps(first)}",
+                timeout=20000,
+            )
+            redrawn = True
         page.set_viewport_size({"width": 390, "height": 844})
         page.wait_for_timeout(300)
-        page.screenshot(path=f"{artifacts}/{name}-phone.png", full_page=True)
-        report[name] = {"panels": panels, "errors": errors, "redrawn": True, "url": page.url}
+        page.screenshot(path=f"{artifacts}/{shot}-phone.png", full_page=True)
+        report[spec] = {
+            "panels": panels,
+            "flow": flow,
+            "end": page.evaluate("document.body.dataset.end"),
+            "errors": errors,
+            "redrawn": redrawn,
+            "url": page.url,
+        }
         page.close()
     browser.close()
 print(json.dumps(report))

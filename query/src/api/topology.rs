@@ -16,12 +16,14 @@ use super::QueryState;
 use crate::engine::QueryValue;
 
 /// The change of a cumulative edge counter over `[end - range, end]`: its last value minus
-/// its last value before the range (zero for edges first seen inside it).
+/// its last value before the range; its last value alone for edges first seen inside it,
+/// and for counters that restarted since (a restarted process counts from zero again, so
+/// its last value is what it counted in the range).
 fn over_range(metric: &str, range_s: i64) -> String {
     let by = "client, server, connection_type";
-    format!(
-        "sum by ({by}) (last_over_time({metric}[{range_s}s])) - (sum by ({by}) (last_over_time({metric}[{range_s}s] offset {range_s}s)) or sum by ({by}) (last_over_time({metric}[{range_s}s])) * 0)"
-    )
+    let last = format!("sum by ({by}) (last_over_time({metric}[{range_s}s]))");
+    let before = format!("sum by ({by}) (last_over_time({metric}[{range_s}s] offset {range_s}s))");
+    format!("({last} - ({before} and {last} >= {before})) or {last}")
 }
 
 /// `GET /api/topology`: nodes (services and the uninstrumented peers they call) and edges

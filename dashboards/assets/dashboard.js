@@ -1,0 +1,193 @@
+// A dashboard page: reads the dashboard's spec from the page and draws each panel from the
+// server's evaluation of the whole view, pushed over server-sent events (/ui/live/NAME): the
+// server evaluates a view once per refresh for every page showing it. The page's state
+// (range, refresh, variables) lives in the URL so a link shows the same view.
+"use strict";
+
+(function () {
+  const T = window.Taishan;
+  const spec = JSON.parse(document.getElementById("spec").textContent);
+  const name = document.body.dataset.dashboard;
+  const form = document.getElementById("controls");
+  const charts = new Map();
+  let events = null;
+  let latest = null;
+
+  // --- state in the URL --------------------------------------------------------------
+  function readUrl() {
+    const q = new URLSearchParams(location.search);
+    for (const el of form.elements) {
+      if (!el.name || !q.has(el.name)) continue;
+      el.dataset.wanted = q.get(el.name);
+      if (!el.options || [...el.options].some((o) => o.value === q.get(el.name))) el.value = q.get(el.name);
+    }
+    document.getElementById("fixed-end").hidden = !form.elements.end.value;
+  }
+  function viewQuery() {
+    const q = new URLSearchParams();
+    for (const el of form.elements) if (el.name && el.value) q.set(el.name, el.value);
+    return q;
+  }
+  function writeUrl() {
+    history.replaceState(null, "", location.pathname + "?" + viewQuery().toString());
+  }
+
+  async function fillVariables() {
+    for (const el of form.querySelectorAll("[data-variable]")) {
+      const params = el.dataset.metric ? { "match[]": el.dataset.metric } : {};
+      let values = [];
+      try {
+        values = await T.api(`/api/v1/label/${encodeURIComponent(el.dataset.label)}/values`, params);
+      } catch (e) {
+        values = [];
+      }
+      const wanted = el.dataset.wanted || el.value;
+      el.innerHTML = "";
+      if (el.dataset.all === "true") el.add(new Option("all", "__all"));
+      for (const v of values) el.add(new Option(v, v));
+      if ([...el.options].some((o) => o.value === wanted)) el.value = wanted;
+    }
+  }
+
+  // --- panels ------------------------------------------------------------------------
+  function thresholdColor(panel, v) {
+    let color = null;
+    for (const t of panel.thresholds || []) if (v >= t.value) color = T.THRESHOLD_COLORS[t.color];
+    return color;
+  }
+  function legendOf(panel, s) {
+    const query = panel.queries[s.query] || {};
+    if (!query.legend) {
+      const pairs = Object.entries(s.metric).filter(([k]) => k !== "__name__").map(([k, v]) => `${k}="${v}"`);
+      return (s.metric.__name__ || "") + (pairs.length ? "{" + pairs.join(", ") + "}" : "") || panel.title;
+    }
+    return query.legend.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (w, k) => s.metric[k] ?? "");
+  }
+  const lastValue = (s) => (s && s.values.length ? s.values[s.values.length - 1][1] : null);
+
+  function drawStat(el, panel, data, gauge) {
+    const v = lastValue(data.series[0]);
+    const color = v === null ? null : thresholdColor(panel, v);
+    const max = Math.max(...(panel.thresholds || []).map((t) => t.value), 1);
+    el.innerHTML = `<div class="stat-value" data-value="${v}"${color ? ` style="color:${color}"` : ""}>${T.format(panel.unit, v)}</div>` +
+      (gauge ? `<div class="gauge"><div style="width:${Math.max(0, Math.min(100, (100 * (v || 0)) / max))}%;background:${color || T.COLORS[0]}"></div></div>` : "") +
+      (data.series.length === 0 ? `<div class="note">no series matched</div>` : "");
+  }
+  function drawTable(el, panel, data) {
+    if (!data.series.length) { el.innerHTML = `<div class="note">no series matched</div>`; return; }
+    const labels = [...new Set(data.series.flatMap((s) => Object.keys(s.metric)).filter((k) => k !== "__name__"))].sort();
+    const rows = data.series.map((s) => `<tr>${labels.map((l) => `<td>${T.esc(s.metric[l] ?? "")}</td>`).join("")}<td class="num">${T.format(panel.unit, lastValue(s))}</td></tr>`);
+    el.innerHTML = `<table><thead><tr>${labels.map((l) => `<th>${T.esc(l)}</th>`).join("")}<th>${T.esc(panel.queries[0].legend || "value")}</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  }
+  function drawChart(el, key, panel, data, frame) {
+    const xs = [];
+    for (let t = frame.start; t <= frame.end + 1e-9; t += frame.step) xs.push(Math.round(t));
+    const index = new Map(xs.map((t, i) => [t, i]));
+    const columns = [xs];
+    for (const s of data.series) {
+      const ys = new Array(xs.length).fill(null);
+      for (const [t, v] of s.values) {
+        const i = index.get(Math.round(t));
+        if (i !== undefined) ys[i] = v;
+      }
+      columns.push(ys);
+    }
+    // How many values the chart holds: the page's test reads it, as a person reads the lines.
+    el.closest("[data-panel]").dataset.points = columns.slice(1).flat().filter((v) => v !== null).length;
+    const names = data.series.map((s) => legendOf(panel, s));
+    const existing = charts.get(key);
+    const width = Math.max(200, el.clientWidth);
+    if (existing && existing.names === names.join("\u0000")) {
+      existing.plot.setData(columns);
+      if (Math.abs(existing.plot.width - width) > 2) existing.plot.setSize({ width, height: 180 });
+      return;
+    }
+    if (existing) existing.plot.destroy();
+    el.innerHTML = data.series.length ? "" : `<div class="note">no series matched</div>`;
+    if (!data.series.length) { charts.delete(key); return; }
+    charts.set(key, { plot: T.lineChart(el, panel.unit, columns, names), names: names.join("\u0000") });
+  }
+  function drawFlow(el, panel, data) {
+    const cell = (stage, field, unit) => {
+      const f = stage[field];
+      if (!f) return `<td class="num">–</td>`;
+      if (f.value && f.value.error) return `<td class="num error" title="${T.esc(f.value.error)}">error</td>`;
+      return `<td class="num" data-field="${field}" data-query="${T.esc(f.query)}" data-value="${f.value}">${T.format(unit, f.value)}</td>`;
+    };
+    const drops = (stage) => {
+      const list = stage.drops && Array.isArray(stage.drops.value) ? stage.drops.value.filter((d) => d.value > 0) : [];
+      return list.length ? list.map((d) => `<span class="drop">${T.esc(d.reason || "other")}: ${T.format("count", d.value)}</span>`).join(" ") : `<span class="note">none</span>`;
+    };
+    const range = Number(form.elements.range.value);
+    const rows = data.stages.map((stage, i) => {
+      const p = panel.stages[i];
+      const traces = p.service ? `<a href="/ui/traces?service=${encodeURIComponent(p.service)}&range=${range}">traces</a>` : "";
+      return `<tr data-stage="${T.esc(stage.name)}"><th>${i ? "→ " : ""}${T.esc(stage.name)}</th>${cell(stage, "count", "count")}${cell(stage, "amount", "money")}${cell(stage, "success", "ratio")}${cell(stage, "latency", "seconds")}<td>${drops(stage)}</td><td>${traces}</td></tr>`;
+    });
+    el.innerHTML = `<div class="scroll"><table class="flow"><thead><tr><th>stage</th><th class="num">count</th><th class="num">amount</th><th class="num">success</th><th class="num">latency</th><th>drops (why)</th><th></th></tr></thead><tbody>${rows.join("")}</tbody></table></div>`;
+  }
+  async function drawAlerts(el) {
+    const [rules, held, oncall] = await Promise.all([
+      T.api("/api/v1/alerts").catch(() => ({ alerts: [] })),
+      T.api("/alerter/api/v2/alerts", { silenced: false, inhibited: false }).catch(() => []),
+      T.api("/alerter/api/taishan/v1/oncall").catch(() => null),
+    ]);
+    // Firing: what the alerter holds (from the rules and from outside); pending: the rules'.
+    const firing = held.map((a) => ({ state: "firing", labels: a.labels }));
+    const pending = (rules.alerts || []).filter((a) => a.state === "pending");
+    const list = firing.concat(pending);
+    const items = list.slice(0, 8).map((a) => `<li><span class="badge ${a.state}">${a.state}</span> ${T.esc(a.labels.alertname)} <span class="note">${T.esc(a.labels.service || a.labels.channel || "")}</span></li>`);
+    const teams = oncall && Array.isArray(oncall.teams) ? oncall.teams : [];
+    const who = teams.map((t) => `<li>${T.esc(t.team)}: <strong>${T.esc((t.paged || []).map((p) => p.member).join(", ") || "nobody")}</strong></li>`);
+    el.innerHTML = `<div class="alerts-summary" data-alerts="${list.length}"><a href="/ui/alerts">${firing.length} firing, ${pending.length} pending</a></div>` +
+      (items.length ? `<ul class="alert-list">${items.join("")}</ul>` : `<div class="note">nothing firing</div>`) +
+      `<div class="oncall"><span class="note">on call:</span> ${who.length ? `<ul>${who.join("")}</ul>` : `<span class="note">no on-call schedule loaded</span>`}</div>`;
+  }
+
+  function drawPanel(article, frame) {
+    const key = article.dataset.panel;
+    const [r, p] = key.split("-").map(Number);
+    const panel = spec.rows[r].panels[p];
+    const body = article.querySelector(".body");
+    if (panel.type === "alerts") return drawAlerts(body).catch(() => {});
+    const data = frame.panels[key];
+    if (!data) return;
+    article.classList.toggle("failed", !!data.error);
+    if (data.error) {
+      body.innerHTML = `<div class="error"></div>`;
+      body.firstChild.textContent = "query failed: " + data.error;
+      charts.delete(key);
+      return;
+    }
+    if (panel.type === "stat" || panel.type === "gauge") drawStat(body, panel, data, panel.type === "gauge");
+    else if (panel.type === "table") drawTable(body, panel, data);
+    else if (panel.type === "flow") drawFlow(body, panel, data);
+    else drawChart(body, key, panel, data, frame);
+  }
+  function drawAll(frame) {
+    latest = frame;
+    document.body.dataset.end = frame.end;
+    for (const article of document.querySelectorAll("[data-panel]")) drawPanel(article, frame);
+    document.getElementById("updated").textContent = "updated " + T.time(frame.end);
+  }
+
+  // --- live updates ------------------------------------------------------------------
+  function listen() {
+    if (events) events.close();
+    events = new EventSource(`/ui/live/${encodeURIComponent(name)}?${viewQuery().toString()}`);
+    events.addEventListener("data", (e) => drawAll(JSON.parse(e.data)));
+    events.onerror = () => { document.getElementById("updated").textContent = "reconnecting…"; };
+  }
+
+  form.addEventListener("change", () => { writeUrl(); listen(); });
+  document.getElementById("go-live").addEventListener("click", (e) => {
+    e.preventDefault();
+    form.elements.end.value = "";
+    document.getElementById("fixed-end").hidden = true;
+    writeUrl();
+    listen();
+  });
+  window.addEventListener("resize", () => latest && drawAll(latest));
+  readUrl();
+  fillVariables().then(() => { readUrl(); writeUrl(); listen(); });
+})();

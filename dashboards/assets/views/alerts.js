@@ -1,0 +1,94 @@
+// Alerts: what the rules see (pending and firing, /api/v1/alerts), what the alerter holds
+// (active, silenced, inhibited, acknowledged: /alerter/api/v2/alerts and incidents), who is
+// on call, the silences and the history. Ack, resolve and silence act through the alerter's
+// API with the page's CSRF token, the operator's name and a reason.
+"use strict";
+
+(function () {
+  const T = window.Taishan;
+  const view = document.getElementById("view");
+  document.getElementById("controls").innerHTML = `<span class="updated" id="updated"></span>`;
+
+  const labelText = (labels) => Object.entries(labels).filter(([k]) => k !== "alertname").map(([k, v]) => `${k}=${v}`).join(", ");
+  const matcher = (labels) => Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/["\\]/g, "\\$&")}"`);
+
+  function stateOf(a, acked) {
+    if (a.status.silencedBy.length) return "silenced";
+    if (a.status.inhibitedBy.length) return "inhibited";
+    if (acked.has(a.fingerprint)) return "acknowledged";
+    return "firing";
+  }
+
+  function section(title, id, body) {
+    return `<section class="panel" id="${id}"><h3>${title}</h3>${body}</section>`;
+  }
+
+  async function load() {
+    const [rules, held, incidents, oncall, silences, history] = await Promise.all([
+      T.api("/api/v1/alerts"),
+      T.api("/alerter/api/v2/alerts"),
+      T.api("/alerter/api/taishan/v1/incidents"),
+      T.api("/alerter/api/taishan/v1/oncall"),
+      T.api("/alerter/api/v2/silences"),
+      T.api("/alerter/api/taishan/v1/history", { limit: 30 }),
+    ]);
+    const acked = new Set();
+    for (const i of incidents.incidents || []) if (i.acknowledged) for (const fp of i.firing) acked.add(typeof fp === "string" ? fp : fp.toString(16));
+    const pending = rules.alerts.filter((a) => a.state === "pending");
+    const heldRows = held.map((a) => {
+      const state = stateOf(a, acked);
+      const buttons = state === "firing" || state === "acknowledged"
+        ? `${state === "firing" ? `<button data-act="ack" data-fp="${a.fingerprint}">Ack</button>` : ""}<button data-act="resolve" data-fp="${a.fingerprint}">Resolve</button><button data-act="silence" data-fp="${a.fingerprint}">Silence 1h</button>`
+        : "";
+      return `<tr data-alert="${T.esc(a.labels.alertname)}" data-state="${state}"><td><span class="badge ${state}">${state}</span></td><td><strong>${T.esc(a.labels.alertname)}</strong><div class="note">${T.esc(labelText(a.labels))}</div><div>${T.esc(a.annotations.summary || a.annotations.description || "")}</div></td><td>${T.ago(Date.parse(a.startsAt))}</td><td>${T.esc((a.receivers || []).map((r) => r.name).join(", "))}</td><td class="actions">${buttons}</td></tr>`;
+    });
+    const pendingRows = pending.map((a) => `<tr data-alert="${T.esc(a.labels.alertname)}" data-state="pending"><td><span class="badge pending">pending</span></td><td><strong>${T.esc(a.labels.alertname)}</strong><div class="note">${T.esc(labelText(a.labels))}</div></td><td>${T.ago(Date.parse(a.activeAt))}</td><td class="num">${T.esc(Number(a.value).toPrecision(4))}</td><td></td></tr>`);
+    const teams = (oncall.teams || []).map((t) => `<tr><td>${T.esc(t.team)}</td><td><strong>${T.esc((t.paged || []).map((p) => p.member).join(", ") || "nobody")}</strong> <span class="note">${T.esc((t.paged || []).map((p) => p.via).join(", "))}</span></td><td>${Object.entries(t.schedules || {}).map(([s, shift]) => `${T.esc(s)}: ${shift ? T.esc(shift.member) + ` <span class="note">until ${new Date(shift.until).toLocaleString("en-GB")}</span>` : "nobody"}`).join("<br>")}</td></tr>`);
+    const active = silences.filter((s) => s.status.state === "active");
+    const silenceRows = active.map((s) => `<tr><td>${T.esc(s.matchers.map((m) => `${m.name}${m.isEqual === false ? "!" : ""}${m.isRegex ? "=~" : "="}"${m.value}"`).join(", "))}</td><td>${T.esc(s.createdBy)}</td><td>${T.esc(s.comment)}</td><td>until ${new Date(s.endsAt).toLocaleTimeString("en-GB")}</td><td><button data-act="expire" data-silence="${T.esc(s.id)}">Expire</button></td></tr>`);
+    const events = (history.events || []).map((e) => `<tr data-kind="${T.esc(e.kind)}"><td>${new Date(e.atMs).toLocaleTimeString("en-GB")}</td><td>${T.esc(e.kind.replace(/_/g, " "))}</td><td>${T.esc(e.alertname)} <span class="note">${T.esc(e.service)}</span></td><td>${T.esc([e.team, e.person, e.detail && (e.detail.via || e.detail.comment || e.detail.by)].filter(Boolean).join(" · "))}</td></tr>`);
+    const firingCount = held.filter((a) => stateOf(a, acked) === "firing").length;
+    view.innerHTML = `<div class="summary"><span class="badge firing">${firingCount} firing</span> <span class="badge pending">${pending.length} pending</span> <span class="badge acknowledged">${held.filter((a) => stateOf(a, acked) === "acknowledged").length} acknowledged</span> <span class="badge silenced">${held.filter((a) => stateOf(a, acked) === "silenced").length} silenced</span></div>` +
+      section("Alerts", "alert-list", heldRows.length + pendingRows.length ? `<div class="scroll"><table><thead><tr><th>state</th><th>alert</th><th>since</th><th>to</th><th></th></tr></thead><tbody>${heldRows.join("")}${pendingRows.join("")}</tbody></table></div>` : `<p class="note">Nothing is firing or pending.</p>`) +
+      `<div class="grid">` +
+      `<div style="--span:6">${section("On call now", "oncall", teams.length ? `<table><thead><tr><th>team</th><th>paged first</th><th>schedules</th></tr></thead><tbody>${teams.join("")}</tbody></table>` : `<p class="note">No on-call file loaded (taishan up --alerter-oncall FILE).</p>`)}</div>` +
+      `<div style="--span:6">${section("Silences", "silences", silenceRows.length ? `<table><tbody>${silenceRows.join("")}</tbody></table>` : `<p class="note">No active silence.</p>`)}</div>` +
+      `</div>` +
+      section("History", "history", events.length ? `<div class="scroll"><table><thead><tr><th>when</th><th>what</th><th>alert</th><th>who</th></tr></thead><tbody>${events.join("")}</tbody></table></div>` : `<p class="note">No alert yet.</p>`);
+    view.dataset.loaded = "1";
+    view._held = held;
+    document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString("en-GB");
+  }
+
+  async function act(button) {
+    const who = T.operator();
+    if (!who) return;
+    const what = button.dataset.act;
+    const alert = (view._held || []).find((a) => a.fingerprint === button.dataset.fp);
+    const reason = prompt(`Why ${what}${alert ? " " + alert.labels.alertname : ""}? (kept in the audit trail)`);
+    if (reason === null || !reason.trim()) return;
+    try {
+      if (what === "ack" || what === "resolve") {
+        await T.act("POST", `/alerter/api/taishan/v1/alerts/${what}`, { fingerprints: [button.dataset.fp], by: who, comment: reason });
+      } else if (what === "silence" && alert) {
+        const now = Date.now();
+        const matchers = Object.entries(alert.labels).map(([name, value]) => ({ name, value, isRegex: false, isEqual: true }));
+        await T.act("POST", "/alerter/api/v2/silences", { matchers, startsAt: new Date(now).toISOString(), endsAt: new Date(now + 3600e3).toISOString(), createdBy: who, comment: reason });
+      } else if (what === "expire") {
+        await T.act("DELETE", "/alerter/api/v2/silence/" + encodeURIComponent(button.dataset.silence));
+      }
+      await load();
+    } catch (e) {
+      alert_(e.message);
+    }
+  }
+  const alert_ = (m) => window.alert("Not done: " + m);
+
+  view.addEventListener("click", (e) => {
+    const b = e.target.closest("button[data-act]");
+    if (b && confirm(`${b.textContent}?`)) act(b);
+  });
+  const refresh = () => load().catch((e) => { view.innerHTML = `<div class="error">${T.esc(e.message)}</div>`; });
+  refresh();
+  setInterval(refresh, 5000);
+})();

@@ -1,0 +1,213 @@
+//! Cross-site request forgery protection for every state-changing request on the API address.
+//!
+//! A page of another site open in the operator's browser can make it send a form post to
+//! 127.0.0.1:7070. Two checks refuse that, before any handler runs:
+//! - **same origin**: a POST, PUT, PATCH or DELETE whose `Origin` (or, without one, `Referer`)
+//!   names another origin than the `Host` it was sent to, or that the browser marks
+//!   `Sec-Fetch-Site: cross-site`, gets 403;
+//! - **token**: a request that comes from a browser (it carries `Origin`, `Sec-Fetch-Site` or a
+//!   cookie) must carry the pages' token in `X-CSRF-Token`. The token is an HMAC of the
+//!   session under a secret made at start; with no sign-in yet every browser shares the
+//!   session `anonymous`, and when authentication arrives the session id goes in its place.
+//!
+//! Programs (curl, Prometheus, SDKs, amtool) send none of the browser headers and pass
+//! unchanged: the APIs they use keep their contracts.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// The header the pages send the token in.
+pub const TOKEN_HEADER: &str = "x-csrf-token";
+
+/// Issues and checks tokens.
+#[derive(Clone)]
+pub struct CsrfGuard {
+    secret: [u8; 32],
+}
+
+impl CsrfGuard {
+    /// A guard with a fresh random secret (tokens from a previous run are refused).
+    pub fn new() -> Self {
+        Self {
+            secret: rand::random(),
+        }
+    }
+
+    /// The token of `session`.
+    pub fn token(&self, session: &str) -> String {
+        let mut mac = self.mac();
+        mac.update(session.as_bytes());
+        let bytes = mac.finalize().into_bytes();
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        // An HMAC takes a key of any length: this cannot fail.
+        Hmac::<Sha256>::new_from_slice(&self.secret).unwrap_or_else(|_| unreachable!())
+    }
+
+    fn verify(&self, session: &str, token: &str) -> bool {
+        let Some(bytes) = decode_hex(token) else {
+            return false;
+        };
+        let mut mac = self.mac();
+        mac.update(session.as_bytes());
+        mac.verify_slice(&bytes).is_ok()
+    }
+
+    /// Why `method` with `headers` is refused, if it is.
+    pub fn refusal(&self, method: &Method, headers: &HeaderMap) -> Option<String> {
+        if matches!(
+            *method,
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+        ) {
+            return None;
+        }
+        let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+        let host = text(header::HOST).unwrap_or("");
+        let source = text(header::ORIGIN)
+            .filter(|o| *o != "null")
+            .or_else(|| text(header::REFERER));
+        if let Some(source) = source {
+            if origin_host(source) != Some(host) {
+                return Some(format!(
+                    "cross-origin request refused: sent from {source:?} to {host:?}"
+                ));
+            }
+        }
+        let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        if fetch_site == Some("cross-site") {
+            return Some("cross-site request refused".to_string());
+        }
+        let from_browser = headers.contains_key(header::ORIGIN)
+            || fetch_site.is_some()
+            || headers.contains_key(header::COOKIE);
+        if !from_browser {
+            return None;
+        }
+        let token = headers
+            .get(TOKEN_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if token.is_empty() {
+            return Some(
+                "missing X-CSRF-Token: send the token of the page you act from (reload it)"
+                    .to_string(),
+            );
+        }
+        (!self.verify(SESSION, token))
+            .then(|| "invalid X-CSRF-Token: reload the page for a fresh one".to_string())
+    }
+}
+
+impl Default for CsrfGuard {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The session every browser has until sign-in exists.
+pub const SESSION: &str = "anonymous";
+
+/// The `host[:port]` of an origin or URL (`http://127.0.0.1:7070/x` gives `127.0.0.1:7070`).
+fn origin_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    Some(rest.split(['/', '?', '#']).next().unwrap_or(rest))
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The middleware: refuses forged requests with 403 and the reason.
+pub async fn check(State(guard): State<CsrfGuard>, request: Request, next: Next) -> Response {
+    match guard.refusal(request.method(), request.headers()) {
+        None => next.run(request).await,
+        Some(reason) => {
+            tracing::warn!(method = %request.method(), path = %request.uri().path(), %reason, "request refused");
+            (StatusCode::FORBIDDEN, reason).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn programs_and_reads_pass() {
+        let g = CsrfGuard::new();
+        assert_eq!(
+            g.refusal(&Method::POST, &headers(&[("host", "127.0.0.1:7070")])),
+            None
+        );
+        let foreign = headers(&[
+            ("host", "127.0.0.1:7070"),
+            ("origin", "https://evil.example"),
+        ]);
+        assert_eq!(g.refusal(&Method::GET, &foreign), None);
+    }
+
+    #[test]
+    fn another_origin_is_refused_even_with_the_token() {
+        let g = CsrfGuard::new();
+        let token = g.token(SESSION);
+        let h = headers(&[
+            ("host", "127.0.0.1:7070"),
+            ("origin", "https://evil.example"),
+            ("x-csrf-token", &token),
+        ]);
+        let why = g.refusal(&Method::POST, &h).unwrap();
+        assert!(why.contains("cross-origin"), "{why}");
+        let h = headers(&[
+            ("host", "127.0.0.1:7070"),
+            ("referer", "http://127.0.0.2:7070/d/home"),
+        ]);
+        assert!(g.refusal(&Method::DELETE, &h).is_some());
+    }
+
+    #[test]
+    fn a_browser_needs_the_token_of_this_run() {
+        let g = CsrfGuard::new();
+        let same = [
+            ("host", "127.0.0.1:7070"),
+            ("origin", "http://127.0.0.1:7070"),
+        ];
+        let why = g.refusal(&Method::POST, &headers(&same)).unwrap();
+        assert!(why.contains("missing X-CSRF-Token"), "{why}");
+        let other_run = CsrfGuard::new().token(SESSION);
+        let with = |t: &str| {
+            let mut h = headers(&same);
+            h.insert(TOKEN_HEADER, t.parse().unwrap());
+            h
+        };
+        assert!(g.refusal(&Method::POST, &with(&other_run)).is_some());
+        assert!(g.refusal(&Method::POST, &with("zz")).is_some());
+        assert_eq!(g.refusal(&Method::POST, &with(&g.token(SESSION))), None);
+    }
+
+    #[test]
+    fn an_origin_reads_as_its_host_and_port() {
+        assert_eq!(origin_host("http://127.0.0.1:7070"), Some("127.0.0.1:7070"));
+        assert_eq!(origin_host("http://h:1/x?y"), Some("h:1"));
+        assert_eq!(origin_host("nonsense"), None);
+    }
+}

@@ -1,0 +1,148 @@
+"""Walks the views that are not panel dashboards in headless Chromium as an on-call engineer
+would, and reports what each showed: the topology's nodes and edges; a trace opened from the
+search list with its waterfall, a span's details and the trace's logs; the logs, then the
+live tail bringing new lines; an alert acknowledged and silenced with the buttons; a breaker
+opened and released with the operator buttons, and the audit trail after; an ad-hoc PromQL
+query's graph and table. Dialogs (who, why, confirm) are answered as a person would. Every
+page's console errors are collected; screenshots at 1280x800 and phone width go to the
+artifacts directory.
+
+usage: journeys.py BASE_URL ARTIFACTS_DIR
+"""
+import json
+import sys
+
+from playwright.sync_api import sync_playwright
+
+base, artifacts = sys.argv[1], sys.argv[2]
+REASON = "checked by the UI test"
+report = {}
+
+
+def open_view(browser, name, query=""):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda x: errors.append(str(x)))
+    # Who acts, as the page asks once per browser; every prompt gets the reason.
+    page.add_init_script("localStorage.setItem('taishan.operator', 'ui-test')")
+    page.on("dialog", lambda d: d.accept(REASON) if d.type == "prompt" else d.accept())
+    page.goto(f"{base}/ui/{name}{query}")
+    return page, errors
+
+
+def shots(page, name):
+    page.screenshot(path=f"{artifacts}/{name}-1280.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)
+    page.screenshot(path=f"{artifacts}/{name}-phone.png", full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def rows(page, selector):
+    return page.eval_on_selector_all(selector, "els => els.length")
+
+
+with sync_playwright() as p:
+    browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+
+    # Topology: the demo's real edges, drawn and listed.
+    page, errors = open_view(browser, "topology", "?range=300")
+    page.wait_for_selector("[data-edge]", timeout=20000)
+    first = page.inner_text("#updated")
+    report["topology"] = {
+        "nodes": page.eval_on_selector_all("[data-node]", "els => els.map(e => e.dataset.node)"),
+        "edges": page.eval_on_selector_all("[data-edge]", "els => els.map(e => e.dataset.edge)"),
+    }
+    page.wait_for_function(f"document.getElementById('updated').textContent !== {json.dumps(first)}", timeout=20000)
+    report["topology"]["redrawn"] = True
+    shots(page, "topology")
+    report["topology"]["errors"] = errors
+    page.close()
+
+    # Traces: the search lists the gateway's requests; a loan application's trace opens
+    # with its waterfall and the risk service's log line.
+    page, errors = open_view(browser, "traces", "?service=gateway&operation=POST%20/api/applications&range=300")
+    page.wait_for_selector("[data-trace]", timeout=20000)
+    listed = rows(page, "[data-trace]")
+    page.click("[data-trace]")
+    page.wait_for_selector("#waterfall .span-row", timeout=10000)
+    page.wait_for_function("!document.getElementById('trace-logs').innerText.includes('loading')", timeout=10000)
+    page.click("#waterfall .span-row >> nth=1")
+    page.wait_for_selector("#span h3", timeout=5000)
+    report["traces"] = {
+        "listed": listed,
+        "spans": rows(page, "#waterfall .span-row"),
+        "services": page.eval_on_selector_all("#waterfall .span-name", "els => [...new Set(els.map(e => e.firstChild.textContent.trim()))]"),
+        "span": page.inner_text("#span h3"),
+        "logs": page.inner_text("#trace-logs"),
+        "url": page.url,
+    }
+    shots(page, "traces")
+    report["traces"]["errors"] = errors
+    page.close()
+
+    # Logs: the search, a jump to a trace, and the live tail bringing new lines.
+    page, errors = open_view(browser, "logs")
+    page.wait_for_selector("#lines tr", timeout=20000)
+    before = rows(page, "#lines tr")
+    newest = page.inner_text("#lines tr:first-child")
+    page.check("input[name=tail]")
+    page.wait_for_function(f"document.querySelector('#lines tr:first-child').innerText !== {json.dumps(newest)}", timeout=20000)
+    report["logs"] = {
+        "before": before,
+        "after": rows(page, "#lines tr"),
+        "trace_links": rows(page, "[data-trace-link]"),
+        "tailed": True,
+    }
+    shots(page, "logs")
+    page.click("[data-trace-link]")
+    page.wait_for_selector("#waterfall .span-row", timeout=10000)
+    report["logs"]["jumped_to"] = page.url
+    report["logs"]["errors"] = errors
+    page.close()
+
+    # Alerts: the alert the caller posted is firing and paged; ack it, then silence it.
+    page, errors = open_view(browser, "alerts")
+    page.wait_for_selector("tr[data-alert='UiTestAlert'][data-state='firing']", timeout=20000)
+    oncall = page.inner_text("#oncall")
+    page.click("tr[data-alert='UiTestAlert'] button[data-act='ack']")
+    page.wait_for_selector("tr[data-alert='UiTestAlert'][data-state='acknowledged']", timeout=10000)
+    page.click("tr[data-alert='UiTestAlert'] button[data-act='silence']")
+    page.wait_for_selector("tr[data-alert='UiTestAlert'][data-state='silenced']", timeout=10000)
+    page.wait_for_selector("#history tr[data-kind='acknowledged']", timeout=10000)
+    report["alerts"] = {
+        "oncall": oncall,
+        "silences": page.inner_text("#silences"),
+        "history": page.inner_text("#history"),
+    }
+    shots(page, "alerts")
+    report["alerts"]["errors"] = errors
+    page.close()
+
+    # Guards: open bank-c's breaker by hand; the service reports it open and the audit trail
+    # names who and why; then hand it back to its rules.
+    page, errors = open_view(browser, "guards")
+    row = "tr[data-guard='payment/bank-c']"
+    page.wait_for_selector(row, timeout=20000)
+    page.click(f"{row} button[data-command='open_breaker']")
+    page.wait_for_selector(f"{row}[data-state='open']", timeout=15000)
+    decided = page.inner_text("#audit tr[data-event='decided']")
+    shots(page, "guards")
+    page.click(f"{row} button[data-command='release']")
+    page.wait_for_function(f"!document.querySelector(\"{row}\").innerText.includes('operator')", timeout=15000)
+    report["guards"] = {"decided": decided, "after_release": page.inner_text(row), "errors": errors}
+    page.close()
+
+    # Explore: a question in PromQL, answered as a graph and a table.
+    page, errors = open_view(browser, "explore", "?expr=sum%20by%20(channel)%20(rate(payment_results_total%5B1m%5D))&range=300")
+    page.wait_for_selector("#table tbody tr", timeout=20000)
+    report["explore"] = {
+        "points": int(page.eval_on_selector("#graph", "e => e.dataset.points || 0")),
+        "rows": page.inner_text("#table"),
+    }
+    shots(page, "explore")
+    report["explore"]["errors"] = errors
+    page.close()
+    browser.close()
+print(json.dumps(report))
