@@ -30,12 +30,15 @@ pub enum Command {
     /// 7100, instrumented with OpenTelemetry into this Taishan, with customer traffic.
     /// On shutdown the write-ahead log is flushed; every acknowledged write survives.
     Up(UpArgs),
-    /// Check a config file and print every problem as file:line:column: field: message.
+    /// Check config and dashboard files; print every problem as file:line:column: field: message.
     ///
-    /// Exits 0 when the file is valid, 1 when it is not.
+    /// Each file is read as what it is: a dashboard when it has `rows:` at the top (as in
+    /// dashboards/), else Taishan's config. A directory checks every .yaml/.yml file in it.
+    /// Exits 0 when every file is valid, 1 when one is not.
     Check {
-        /// The YAML config file.
-        config: PathBuf,
+        /// Files or directories.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// Ask a running Taishan (or any Prometheus-compatible server) a PromQL question.
     ///
@@ -70,6 +73,9 @@ pub enum Command {
     /// receiver, its path through the tree with matchers, and its grouping and timers.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// Dashboards as code: bring Grafana dashboards in, take Taishan's out to Grafana.
+    #[command(subcommand)]
+    Dashboards(DashboardsCommand),
     /// Check and test Prometheus rule files (as `promtool check rules` / `test rules`).
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -201,6 +207,34 @@ pub enum GuardsCommand {
         limit: usize,
         #[command(flatten)]
         server: Server,
+    },
+}
+
+/// `taishan dashboards ...`
+#[derive(Debug, Subcommand)]
+pub enum DashboardsCommand {
+    /// Convert a Grafana dashboard JSON (time series, stat, gauge and table panels with
+    /// Prometheus targets; label_values variables) into a Taishan dashboard YAML, and list
+    /// on stderr each part it could not convert. Put the file in the directory given to
+    /// `taishan up --dashboards`. Exits 1 when the file is not a Grafana dashboard.
+    Import {
+        /// The Grafana dashboard JSON (an export, or the API's answer).
+        file: PathBuf,
+        /// Where to write the YAML (default: stdout).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Print a dashboard (built in, or from --dir) as Grafana JSON for a Prometheus data
+    /// source pointed at Taishan (flow and alerts panels have no Grafana equivalent).
+    Export {
+        /// The dashboard's name (home, flow, business, system, or a file's name in --dir).
+        name: String,
+        /// A directory of dashboard YAML files, as given to `taishan up --dashboards`.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The uid of the Grafana data source the panels query.
+        #[arg(long, default_value = "taishan")]
+        datasource_uid: String,
     },
 }
 

@@ -8,6 +8,7 @@ mod alerts_test_cmd;
 mod api_client;
 mod check;
 mod cli;
+mod dashboards_cmd;
 mod guards_cmd;
 mod otlp;
 mod promql_test;
@@ -46,7 +47,7 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match cli.command {
-        cli::Command::Check { config } => check::run(&config),
+        cli::Command::Check { files } => check::run(&files),
         cli::Command::Query(args) => query_cmd::run(&args),
         cli::Command::Traces(cmd) => telemetry_cmd::traces(&cmd),
         cli::Command::Logs(cmd) => telemetry_cmd::logs(&cmd),
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
         cli::Command::PromqlTest { files, verbose } => promql_test::run(&files, verbose),
         cli::Command::Guards(cmd) => guards_cmd::run(&cmd),
         cli::Command::Alerts(cmd) => alerts_cmd::run(&cmd),
+        cli::Command::Dashboards(cmd) => dashboards_cmd::run(&cmd),
         cli::Command::Rules(cli::RulesCommand::Check { files }) => rules_cmd::check(&files),
         cli::Command::Rules(cli::RulesCommand::Test { files }) => rules_cmd::test(&files),
         cli::Command::Up(args) => match up::run(args) {

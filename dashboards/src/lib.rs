@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod csrf;
 pub mod evaluate;
+pub mod grafana;
 pub mod live;
 pub mod spec;
 pub mod views;
