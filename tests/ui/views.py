@@ -29,6 +29,19 @@ with sync_playwright() as p:
         page.wait_for_function(
             "document.getElementById('updated').textContent.startsWith('updated')", timeout=20000
         )
+        # Just after start a panel may wait for its first values: give it until 40 s, then
+        # report what it shows.
+        try:
+            page.wait_for_function(
+                """() => [...document.querySelectorAll('[data-panel]')].every(el => {
+                    const t = el.querySelector('.body').innerText;
+                    if (t.includes('loading') || t.includes('no series matched')) return false;
+                    return el.classList.contains('timeseries') ? Number(el.dataset.points || 0) > 0 : /[0-9]/.test(t);
+                })""",
+                timeout=40000,
+            )
+        except Exception:
+            pass
         first = page.inner_text("#updated")
         # The alerts panel fills from its own requests, after the first frame.
         page.wait_for_function(
@@ -46,6 +59,7 @@ with sync_playwright() as p:
                 points: Number(el.dataset.points || 0),
             }))""",
         )
+        collected_at_ms = page.evaluate("Date.now()")
         flow = page.eval_on_selector_all(
             "[data-field]",
             """els => els.map(el => ({
@@ -73,6 +87,7 @@ with sync_playwright() as p:
             "panels": panels,
             "flow": flow,
             "end": page.evaluate("document.body.dataset.end"),
+            "collected_at_ms": collected_at_ms,
             "errors": errors,
             "redrawn": redrawn,
             "url": page.url,

@@ -106,7 +106,7 @@ fn default_gateway_rate() -> f64 {
     100.0
 }
 fn default_metrics_interval() -> Duration {
-    Duration::from_secs(10)
+    Duration::from_secs(5)
 }
 fn default_rate() -> f64 {
     4.0

@@ -42,6 +42,10 @@ impl Ledger {
             .u64_counter("ledger.entries")
             .with_description("Journal entries by outcome: posted, already_posted, refused")
             .build();
+        // Zeros from the first export: dashboards show "none yet", not "no data".
+        for outcome in ["posted", "already_posted", "refused"] {
+            entries.add(0, &[KeyValue::new("outcome", outcome)]);
+        }
         let books = db.clone();
         meter
             .f64_observable_gauge("ledger.imbalance")

@@ -67,6 +67,28 @@ struct LoanMetrics {
     repayment_amount: Counter<f64>,
 }
 
+impl LoanMetrics {
+    /// Every series at zero from the first export: dashboards show "none yet", not "no data".
+    fn start_at_zero(&self) {
+        for decision in ["approved", "rejected"] {
+            let labels = [KeyValue::new("decision", decision)];
+            self.applications.add(0, &labels);
+            self.application_amount.add(0.0, &labels);
+        }
+        self.granted.add(0, &[]);
+        self.granted_amount.add(0.0, &[]);
+        for status in ["succeeded", "failed"] {
+            self.disbursements
+                .add(0, &[KeyValue::new("status", status)]);
+        }
+        for status in ["succeeded", "failed", "refunded"] {
+            let labels = [KeyValue::new("status", status)];
+            self.repayments.add(0, &labels);
+            self.repayment_amount.add(0.0, &labels);
+        }
+    }
+}
+
 /// A decided application.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApplicationOutcome {
@@ -161,6 +183,7 @@ impl Loans {
                 .with_description("Money repaid in major units, by final status")
                 .build(),
         };
+        metrics.start_at_zero();
         let book = db.clone();
         let book_clock = clock.clone();
         meter

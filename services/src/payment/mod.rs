@@ -127,6 +127,26 @@ impl Payments {
                 .with_description("Time from a payment's creation to its final status")
                 .build(),
         };
+        // Every channel's series at zero from the first export: dashboards show "none yet",
+        // not "no data".
+        for (channel, _) in &settings.channels {
+            for purpose in ["disbursement", "repayment"] {
+                let at = [
+                    KeyValue::new("channel", channel.clone()),
+                    KeyValue::new("type", purpose),
+                ];
+                metrics.attempts.add(0, &at);
+                for status in ["succeeded", "failed"] {
+                    let labels = [
+                        at[0].clone(),
+                        at[1].clone(),
+                        KeyValue::new("status", status),
+                    ];
+                    metrics.results.add(0, &labels);
+                    metrics.amount.add(0.0, &labels);
+                }
+            }
+        }
         let records = db.clone();
         meter
             .f64_observable_gauge("payment.in_flight.amount")

@@ -290,7 +290,8 @@ impl Reconciliation {
 
     /// Runs on schedule until cancelled.
     pub async fn run_scheduled(self: Arc<Self>, cancel: CancellationToken) {
-        let mut ticker = Ticker::after_first_period(self.settings.interval, cancel);
+        // The first run at start: its (clean) result is on the dashboards within seconds.
+        let mut ticker = Ticker::new(self.settings.interval, cancel);
         while ticker.tick().await {
             let to = self.clock.now_ms() - self.settings.settle_grace.as_millis() as i64;
             let from = to - self.settings.window.as_millis() as i64;

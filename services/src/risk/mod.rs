@@ -86,6 +86,16 @@ impl Risk {
             .u64_counter("risk.decisions")
             .with_description("Credit decisions by verdict and source (model or fallback)")
             .build();
+        // Zeros from the first export: dashboards show "none yet", not "no data".
+        for verdict in ["approved", "rejected"] {
+            for source in ["model", "fallback"] {
+                let labels = [
+                    KeyValue::new("verdict", verdict),
+                    KeyValue::new("source", source),
+                ];
+                decisions.add(0, &labels);
+            }
+        }
         Arc::new(Self {
             telemetry,
             clock,
