@@ -317,6 +317,22 @@ fn check_csrf(t: &Taishan) {
     let untokened = post(Some(&t.base));
     assert_eq!(untokened.status(), 403);
     assert!(untokened.text().unwrap().contains("X-CSRF-Token"));
+    // The pages' live socket: browsers open WebSockets from any site, so only the pages' own
+    // origin may.
+    let socket = |origin: &str| {
+        client()
+            .get(format!("{}/ui/live/home?range=300", t.base))
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("origin", origin)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(socket("http://evil.example"), 403);
+    assert_eq!(socket(&t.base), 101);
     let audit: Value = client()
         .get(format!("{}/api/v1/guards/audit?guard=bank-a", t.base))
         .send()

@@ -1,6 +1,6 @@
 // A dashboard page: reads the dashboard's spec from the page and draws each panel from the
-// server's evaluation of the whole view, pushed over server-sent events (/ui/live/NAME): the
-// server evaluates a view once per refresh for every page showing it. The page's state
+// server's evaluation of the whole view, pushed over a WebSocket (/ui/live/NAME): the server
+// evaluates a view once per refresh for every page showing it. The page's state
 // (range, refresh, variables) lives in the URL so a link shows the same view.
 "use strict";
 
@@ -172,11 +172,16 @@
   }
 
   // --- live updates ------------------------------------------------------------------
+  // One socket per page; a dropped one (Taishan restarting) is reopened after 2 s.
   function listen() {
-    if (events) events.close();
-    events = new EventSource(`/ui/live/${encodeURIComponent(name)}?${viewQuery().toString()}`);
-    events.addEventListener("data", (e) => drawAll(JSON.parse(e.data)));
-    events.onerror = () => { document.getElementById("updated").textContent = "reconnecting…"; };
+    if (events) { events.onclose = null; events.close(); }
+    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ui/live/${encodeURIComponent(name)}?${viewQuery().toString()}`;
+    events = new WebSocket(url);
+    events.onmessage = (e) => drawAll(JSON.parse(e.data));
+    events.onclose = () => {
+      document.getElementById("updated").textContent = "reconnecting…";
+      setTimeout(listen, 2000);
+    };
   }
 
   form.addEventListener("change", () => { writeUrl(); listen(); });

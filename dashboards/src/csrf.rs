@@ -67,17 +67,8 @@ impl CsrfGuard {
         ) {
             return None;
         }
-        let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-        let host = text(header::HOST).unwrap_or("");
-        let source = text(header::ORIGIN)
-            .filter(|o| *o != "null")
-            .or_else(|| text(header::REFERER));
-        if let Some(source) = source {
-            if origin_host(source) != Some(host) {
-                return Some(format!(
-                    "cross-origin request refused: sent from {source:?} to {host:?}"
-                ));
-            }
+        if let Err(why) = same_origin(headers) {
+            return Some(why);
         }
         let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
         if fetch_site == Some("cross-site") {
@@ -107,6 +98,23 @@ impl CsrfGuard {
 impl Default for CsrfGuard {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Refuses a request whose `Origin` (or, without one, `Referer`) names another origin than
+/// the `Host` it was sent to. Also what guards the pages' WebSocket, which browsers open
+/// from any site's page without asking.
+pub fn same_origin(headers: &HeaderMap) -> Result<(), String> {
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let host = text(header::HOST).unwrap_or("");
+    let source = text(header::ORIGIN)
+        .filter(|o| *o != "null")
+        .or_else(|| text(header::REFERER));
+    match source {
+        Some(source) if origin_host(source) != Some(host) => Err(format!(
+            "cross-origin request refused: sent from {source:?} to {host:?}"
+        )),
+        _ => Ok(()),
     }
 }
 

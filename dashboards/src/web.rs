@@ -1,24 +1,23 @@
 //! The pages: `/` (the home dashboard), `/d/{name}` (any dashboard), the assets they load
 //! (`/ui/assets/...`, compiled in: no CDN, the machine may be offline), and their data:
-//! `/ui/live/{name}` (server-sent events, one evaluation per view shared by every page
-//! showing it, see [`crate::live`]) and `/ui/data/{name}` (one evaluation, now).
+//! `/ui/live/{name}` (a WebSocket, one evaluation per view shared by every page showing
+//! it, see [`crate::live`]) and `/ui/data/{name}` (one evaluation, now).
 //!
 //! Both take the view in their query string as the page's URL holds it:
 //! `range=<seconds>`, `refresh=<seconds>` (0: off), `var-<name>=<choice>` and, for a link
 //! to a past moment, `end=<Unix seconds>`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::http::{header, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use futures_util::StreamExt;
 
 use crate::catalog::Catalog;
 use crate::csrf::CsrfGuard;
@@ -220,37 +219,62 @@ async fn data(
     }
 }
 
-/// `GET /ui/live/{name}`: a `data` event with the view's evaluation each refresh interval
-/// (once when refresh is 0), shared with every other page of the same view.
+/// `GET /ui/live/{name}` (a WebSocket): the view's evaluation as a text message each
+/// refresh interval (once when refresh is 0), shared with every other page of the same view.
+/// A WebSocket rather than server-sent events: browsers hold at most six HTTP/1.1
+/// connections per site, and a seventh open tab would hang behind six event streams.
 async fn live(
     State(s): State<UiState>,
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
 ) -> Response {
+    // Browsers let any site's page open a WebSocket here: only the pages' own may read.
+    if let Err(why) = crate::csrf::same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, why).into_response();
+    }
     let key = match feed_key(name.clone(), &q) {
         Ok(key) => key,
         Err(why) => return (StatusCode::BAD_REQUEST, why).into_response(),
     };
-    let event = |json: &str| Ok::<_, Infallible>(Event::default().event("data").data(json));
-    if key.refresh.is_zero() {
-        let Some(json) = s.hub.once(key.view).await else {
-            return no_dashboard(&s, &name);
-        };
-        let once = futures_util::stream::once(async move { event(&json) })
-            .chain(futures_util::stream::pending());
-        return Sse::new(once)
-            .keep_alive(KeepAlive::default())
-            .into_response();
-    }
-    let Some(rx) = s.hub.subscribe(key) else {
+    if s.catalog.get(&name).is_none() {
         return no_dashboard(&s, &name);
+    }
+    upgrade.on_upgrade(move |socket| push(socket, s.hub, key))
+}
+
+/// Sends each evaluation of `key`'s view until the page goes away.
+async fn push(mut socket: WebSocket, hub: Arc<LiveHub>, key: FeedKey) {
+    let text = |json: &str| Message::Text(json.into());
+    if key.refresh.is_zero() {
+        if let Some(json) = hub.once(key.view).await {
+            let _ = socket.send(text(&json)).await;
+        }
+        // Held open (a closed socket would make the page reconnect) until the page leaves.
+        while let Some(Ok(_)) = socket.recv().await {}
+        return;
+    }
+    let Some(mut rx) = hub.subscribe(key) else {
+        return;
     };
-    let updates = futures_util::stream::unfold(rx, move |mut rx| async move {
-        rx.changed().await.ok()?;
-        let json = rx.borrow_and_update().clone();
-        Some((event(&json), rx))
-    });
-    Sse::new(updates)
-        .keep_alive(KeepAlive::default())
-        .into_response()
+    loop {
+        tokio::select! {
+            changed = rx.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let json = rx.borrow_and_update().clone();
+                if socket.send(text(&json)).await.is_err() {
+                    break;
+                }
+            }
+            // The page's messages are not read for anything but its going away.
+            incoming = socket.recv() => {
+                if !matches!(incoming, Some(Ok(_))) {
+                    break;
+                }
+            }
+        }
+    }
 }

@@ -74,7 +74,7 @@ with sync_playwright() as p:
         page.screenshot(path=f"{artifacts}/{shot}-1280.png", full_page=True)
         redrawn = False
         if not end:
-            # The next server-sent update redraws the page without a reload.
+            # The next pushed update redraws the page without a reload.
             page.wait_for_function(
                 f"document.getElementById('updated').textContent !== {json.dumps(first)}",
                 timeout=20000,
