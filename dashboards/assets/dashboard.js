@@ -61,7 +61,7 @@
       const pairs = Object.entries(s.metric).filter(([k]) => k !== "__name__").map(([k, v]) => `${k}="${v}"`);
       return (s.metric.__name__ || "") + (pairs.length ? "{" + pairs.join(", ") + "}" : "") || panel.title;
     }
-    return query.legend.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (w, k) => s.metric[k] ?? "");
+    return query.legend.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (w, k) => s.metric[k] ?? "").trim() || panel.title;
   }
   const lastValue = (s) => (s && s.values.length ? s.values[s.values.length - 1][1] : null);
 

@@ -122,7 +122,7 @@ pub async fn resolve_incident(
     let body: ActBody = parse_body(&raw)?;
     require_by(&body.by)?;
     let fps = alerter
-        .resolve_incident(&id, &body.by)
+        .resolve_incident(&id, &body.by, &body.comment)
         .map_err(no_incident)?;
     Ok(acted(&fps))
 }
@@ -193,7 +193,7 @@ pub async fn resolve_alerts(
 ) -> Result<Json<Value>, ApiError> {
     let body: AlertsBody = parse_body(&raw)?;
     let fps = select(&alerter, &body)?;
-    alerter.resolve(&fps, &body.by);
+    alerter.resolve(&fps, &body.by, &body.comment);
     Ok(acted(&fps))
 }
 
@@ -264,7 +264,9 @@ pub async fn link_act(State(alerter): State<Arc<Alerter>>, Form(c): Form<LinkCla
         LinkAction::Ack => {
             alerter.acknowledge_incident(&c.incident, &c.member, "from the link in the page")
         }
-        LinkAction::Resolve => alerter.resolve_incident(&c.incident, &c.member),
+        LinkAction::Resolve => {
+            alerter.resolve_incident(&c.incident, &c.member, "from the page's link")
+        }
     };
     match result {
         Ok(fps) => page(

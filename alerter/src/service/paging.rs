@@ -193,17 +193,23 @@ impl Alerter {
 
     /// Resolves the firing alerts of incident `id` now, as if their source had said so;
     /// a source that still sees the problem will fire them again.
-    pub fn resolve_incident(&self, id: &str, by: &str) -> Result<Vec<Fingerprint>, PagingError> {
+    pub fn resolve_incident(
+        &self,
+        id: &str,
+        by: &str,
+        comment: &str,
+    ) -> Result<Vec<Fingerprint>, PagingError> {
         let fps = self
             .pager
             .incident_alerts(id)
             .ok_or_else(|| PagingError::NoIncident(id.to_string()))?;
-        self.resolve(&fps, by);
+        self.resolve(&fps, by, comment);
         Ok(fps)
     }
 
     /// Resolves the alerts `fps` now.
-    pub fn resolve(&self, fps: &[Fingerprint], by: &str) -> usize {
+    /// `comment` (why) goes into the history beside `by` (who).
+    pub fn resolve(&self, fps: &[Fingerprint], by: &str, comment: &str) -> usize {
         let now = self.clock.now_ms();
         let resolved: Vec<_> = self
             .alerts
@@ -220,7 +226,7 @@ impl Alerter {
             .collect();
         let n = resolved.len();
         let fps_resolved: Vec<Fingerprint> = resolved.iter().map(|a| a.fingerprint()).collect();
-        self.record_action(EventKind::ResolvedByHand, &fps_resolved, by, "");
+        self.record_action(EventKind::ResolvedByHand, &fps_resolved, by, comment);
         self.take(resolved);
         tracing::info!(alerts = n, %by, "resolved by hand");
         n

@@ -65,8 +65,9 @@
     if (!who) return;
     const what = button.dataset.act;
     const alert = (view._held || []).find((a) => a.fingerprint === button.dataset.fp);
-    const reason = prompt(`Why ${what}${alert ? " " + alert.labels.alertname : ""}? (kept in the audit trail)`);
-    if (reason === null || !reason.trim()) return;
+    // Alertmanager's API keeps no who or why for expiring a silence: none is asked.
+    const reason = what === "expire" ? "" : prompt(`Why ${what}${alert ? " " + alert.labels.alertname : ""}? (kept in the alert history)`);
+    if (reason === null || (what !== "expire" && !reason.trim())) return;
     try {
       if (what === "ack" || what === "resolve") {
         await T.act("POST", `/alerter/api/taishan/v1/alerts/${what}`, { fingerprints: [button.dataset.fp], by: who, comment: reason });
