@@ -73,11 +73,24 @@
       (gauge ? `<div class="gauge"><div style="width:${Math.max(0, Math.min(100, (100 * (v || 0)) / max))}%;background:${color || T.COLORS[0]}"></div></div>` : "") +
       (data.series.length === 0 ? `<div class="note">no series matched</div>` : "");
   }
+  // One row per label set; one column per query (a legend without {{...}} heads it), so
+  // rate, errors and latency of the same series read across.
   function drawTable(el, panel, data) {
     if (!data.series.length) { el.innerHTML = `<div class="note">no series matched</div>`; return; }
     const labels = [...new Set(data.series.flatMap((s) => Object.keys(s.metric)).filter((k) => k !== "__name__"))].sort();
-    const rows = data.series.map((s) => `<tr>${labels.map((l) => `<td>${T.esc(s.metric[l] ?? "")}</td>`).join("")}<td class="num">${T.format(panel.unit, lastValue(s))}</td></tr>`);
-    el.innerHTML = `<table><thead><tr>${labels.map((l) => `<th>${T.esc(l)}</th>`).join("")}<th>${T.esc(panel.queries[0].legend || "value")}</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+    const rows = new Map();
+    for (const s of data.series) {
+      const key = labels.map((l) => s.metric[l] ?? "").join("\u0000");
+      if (!rows.has(key)) rows.set(key, { metric: s.metric, values: [] });
+      rows.get(key).values[s.query] = lastValue(s);
+    }
+    const heads = panel.queries.map((q, i) => (q.legend && !q.legend.includes("{{") ? q.legend : panel.queries.length > 1 ? `#${i + 1}` : "value"));
+    const body = [...rows.keys()].sort().map((key) => {
+      const row = rows.get(key);
+      const cells = panel.queries.map((q, i) => `<td class="num">${T.format(q.unit || panel.unit, row.values[i] ?? null)}</td>`);
+      return `<tr>${labels.map((l) => `<td>${T.esc(row.metric[l] ?? "")}</td>`).join("")}${cells.join("")}</tr>`;
+    });
+    el.innerHTML = `<div class="scroll"><table><thead><tr>${labels.map((l) => `<th>${T.esc(l)}</th>`).join("")}${heads.map((h) => `<th class="num">${T.esc(h)}</th>`).join("")}</tr></thead><tbody>${body.join("")}</tbody></table></div>`;
   }
   function drawChart(el, key, panel, data, frame) {
     const xs = [];

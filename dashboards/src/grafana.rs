@@ -220,6 +220,7 @@ fn panel(p: &Value, at: &str, width: f64, notes: &mut Vec<String>) -> Option<Pan
         queries.push(PanelQuery {
             expr: promql_of(expr, &at, notes),
             legend: legend.unwrap_or("").to_string(),
+            unit: None,
         });
     }
     if queries.is_empty() {

@@ -194,9 +194,13 @@ pub enum Unit {
 pub struct PanelQuery {
     /// The expression; `$name` stands for a variable's choice.
     pub expr: String,
-    /// The series' name in legends: `{{label}}` is replaced by the label's value.
+    /// The series' name in legends: `{{label}}` is replaced by the label's value. In a
+    /// table, a legend without `{{...}}` heads the query's column.
     #[serde(default)]
     pub legend: String,
+    /// This query's unit, when it differs from the panel's (a table's columns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<Unit>,
 }
 
 /// A colour from a value up.

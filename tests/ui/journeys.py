@@ -106,6 +106,8 @@ with sync_playwright() as p:
     # Alerts: the alert the caller posted is firing and paged; ack it, then silence it.
     page, errors = open_view(browser, "alerts")
     page.wait_for_selector("tr[data-alert='UiTestAlert'][data-state='firing']", timeout=20000)
+    first = page.inner_text("#updated")
+    page.wait_for_function(f"document.getElementById('updated').textContent !== {json.dumps(first)}", timeout=20000)
     oncall = page.inner_text("#oncall")
     page.click("tr[data-alert='UiTestAlert'] button[data-act='ack']")
     page.wait_for_selector("tr[data-alert='UiTestAlert'][data-state='acknowledged']", timeout=10000)
@@ -126,6 +128,8 @@ with sync_playwright() as p:
     page, errors = open_view(browser, "guards")
     row = "tr[data-guard='payment/bank-c']"
     page.wait_for_selector(row, timeout=20000)
+    first = page.inner_text("#updated")
+    page.wait_for_function(f"document.getElementById('updated').textContent !== {json.dumps(first)}", timeout=20000)
     page.click(f"{row} button[data-command='open_breaker']")
     page.wait_for_selector(f"{row}[data-state='open']", timeout=15000)
     decided = page.inner_text("#audit tr[data-event='decided']")

@@ -35,8 +35,10 @@
     const edges = data.edges;
     const served = new Map();
     for (const e of edges) {
-      const s = served.get(e.server) || { requests: 0, failed: 0, kind: e.connectionType };
+      const s = served.get(e.server) || { requests: 0, failed: 0, kind: e.connectionType, p95: null };
       s.requests += e.requests; s.failed += e.failed;
+      // The node's p95: its slowest caller's view of it.
+      if (e.p95Seconds !== null && (s.p95 === null || e.p95Seconds > s.p95)) s.p95 = e.p95Seconds;
       served.set(e.server, s);
     }
     const columns = layout(data.nodes, edges);
@@ -57,7 +59,8 @@
       const ratio = s && s.requests ? s.failed / s.requests : 0;
       const kind = s && s.kind ? s.kind : "service";
       const sub = s ? `${T.format("per_second", s.requests / range)} · ${T.format("ratio", ratio)} err` : "entry";
-      return `<a href="/ui/traces?service=${encodeURIComponent(n)}&range=${range}"><g class="node ${health(ratio)} ${T.esc(kind)}" data-node="${T.esc(n)}" transform="translate(${p.x - 60},${p.y - 22})"><rect width="120" height="44" rx="${kind === "database" ? 14 : 6}"/><text x="60" y="18">${T.esc(n)}</text><text class="sub" x="60" y="34">${T.esc(sub)}</text></g></a>`;
+      const p95 = s && s.p95 !== null ? `p95 ${T.format("seconds", s.p95)}` : "";
+      return `<a href="/ui/traces?service=${encodeURIComponent(n)}&range=${range}"><g class="node ${health(ratio)} ${T.esc(kind)}" data-node="${T.esc(n)}" transform="translate(${p.x - 60},${p.y - 26})"><rect width="120" height="52" rx="${kind === "database" ? 14 : 6}"/><text x="60" y="17">${T.esc(n)}</text><text class="sub" x="60" y="31">${T.esc(sub)}</text><text class="sub" x="60" y="44">${T.esc(p95)}</text></g></a>`;
     }).join("");
     const table = edges.map((e) => `<tr><td>${T.esc(e.client)}</td><td>${T.esc(e.server)}</td><td>${T.esc(e.connectionType || "http/rpc")}</td><td class="num">${T.format("per_second", e.requests / range)}</td><td class="num">${T.format("ratio", e.requests ? e.failed / e.requests : 0)}</td><td class="num">${T.format("seconds", e.p95Seconds)}</td></tr>`).join("");
     view.innerHTML = (edges.length ? "" : `<p class="note">No calls between services in this range yet.</p>`) +
