@@ -1,0 +1,19 @@
+//! `taishan-chaos`: faults injected into the services on purpose, and always taken back.
+//!
+//! A fault ([`faults`]: added latency, errors, timeouts, ...) is armed in a [`FaultSet`] with
+//! a [`Scope`] (which service, route, bank channel, and what share of the traffic) and a
+//! lease: the one who armed it must renew the lease, or the fault reverts by itself, so a
+//! drill runner that dies leaves no fault behind. The services consult the set on every
+//! request through [`FaultLayer`], a tower layer whose cost with no fault armed is one
+//! atomic load.
+#![forbid(unsafe_code)]
+
+pub mod faults;
+pub mod layer;
+pub mod scope;
+pub mod set;
+
+pub use faults::{build_fault, Fault, FaultSpec, Injection, FAULTS};
+pub use layer::FaultLayer;
+pub use scope::{RequestInfo, Scope};
+pub use set::{ActiveFault, FaultError, FaultSet};

@@ -1,0 +1,371 @@
+//! The faults armed now, each under a lease.
+//!
+//! Whoever arms a fault holds a lease on it and must renew it; a fault whose lease ran out
+//! is skipped by every request from that moment and dropped, so a drill runner that is
+//! killed leaves nothing behind for longer than its lease. [`FaultSet::disarm_all`] is the
+//! kill switch. With nothing armed, [`FaultSet::decide`] is one atomic load.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use taishan_core::Clock;
+
+use crate::faults::{build_fault, Fault, FaultSpec, Injection};
+use crate::scope::{RequestInfo, Scope};
+
+/// Why a fault was not armed or found.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum FaultError {
+    /// The spec or scope is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// No armed fault has this id (it was disarmed, or its lease ran out).
+    #[error("no armed fault {0:?}: it was disarmed or its lease ran out")]
+    Unknown(String),
+}
+
+/// An armed fault, as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct ActiveFault {
+    /// Its id.
+    pub id: String,
+    /// What it does.
+    pub spec: FaultSpec,
+    /// Where.
+    pub scope: Scope,
+    /// Who armed it (a drill, an operator).
+    pub by: String,
+    /// When (Unix ms).
+    pub armed_ms: i64,
+    /// Until when it holds unless renewed (Unix ms).
+    pub lease_until_ms: i64,
+}
+
+struct Armed {
+    id: String,
+    spec: FaultSpec,
+    scope: Scope,
+    by: String,
+    armed_ms: i64,
+    lease_until_ms: AtomicI64,
+    fault: Arc<dyn Fault>,
+}
+
+impl Armed {
+    fn view(&self) -> ActiveFault {
+        ActiveFault {
+            id: self.id.clone(),
+            spec: self.spec.clone(),
+            scope: self.scope.clone(),
+            by: self.by.clone(),
+            armed_ms: self.armed_ms,
+            lease_until_ms: self.lease_until_ms.load(Ordering::Relaxed),
+        }
+    }
+}
+
+struct Inner {
+    armed: AtomicUsize,
+    faults: RwLock<Vec<Arc<Armed>>>,
+    clock: Arc<dyn Clock>,
+    rng: Mutex<SmallRng>,
+    next_id: AtomicU64,
+}
+
+/// The faults armed now; cheap to clone (every clone is the same set).
+#[derive(Clone)]
+pub struct FaultSet {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for FaultSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaultSet")
+            .field("armed", &self.inner.armed.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl FaultSet {
+    /// An empty set; leases are read on `clock`, draws come from `seed`.
+    pub fn new(clock: Arc<dyn Clock>, seed: u64) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                armed: AtomicUsize::new(0),
+                faults: RwLock::new(Vec::new()),
+                clock,
+                rng: Mutex::new(SmallRng::seed_from_u64(seed)),
+                next_id: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// Arms `spec` over `scope` for `lease` (renew it with [`FaultSet::renew`]).
+    pub fn arm(
+        &self,
+        spec: FaultSpec,
+        scope: Scope,
+        lease: Duration,
+        by: &str,
+    ) -> Result<ActiveFault, FaultError> {
+        if let Some(problem) = scope.problem() {
+            return Err(FaultError::Invalid(format!("scope: {problem}")));
+        }
+        if lease.is_zero() {
+            return Err(FaultError::Invalid("the lease must be above 0".into()));
+        }
+        let fault = build_fault(&spec).map_err(FaultError::Invalid)?;
+        let now = self.inner.clock.now_ms();
+        let id = format!("f{}", self.inner.next_id.fetch_add(1, Ordering::Relaxed));
+        let armed = Arc::new(Armed {
+            id,
+            spec,
+            scope,
+            by: by.to_string(),
+            armed_ms: now,
+            lease_until_ms: AtomicI64::new(now + lease_ms(lease)),
+            fault,
+        });
+        let view = armed.view();
+        let mut faults = self.inner.faults.write();
+        faults.push(armed);
+        self.inner.armed.store(faults.len(), Ordering::Release);
+        tracing::warn!(id = %view.id, kind = %view.spec.kind, scope = ?view.scope, by = %view.by, "fault armed");
+        Ok(view)
+    }
+
+    /// Extends fault `id`'s lease to `lease` from now.
+    pub fn renew(&self, id: &str, lease: Duration) -> Result<(), FaultError> {
+        let now = self.inner.clock.now_ms();
+        let faults = self.inner.faults.read();
+        let armed = faults
+            .iter()
+            .find(|f| f.id == id && f.lease_until_ms.load(Ordering::Relaxed) > now)
+            .ok_or_else(|| FaultError::Unknown(id.to_string()))?;
+        armed
+            .lease_until_ms
+            .store(now + lease_ms(lease), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Disarms fault `id`: the next request is clean.
+    pub fn disarm(&self, id: &str) -> Result<ActiveFault, FaultError> {
+        let mut faults = self.inner.faults.write();
+        let at = faults
+            .iter()
+            .position(|f| f.id == id)
+            .ok_or_else(|| FaultError::Unknown(id.to_string()))?;
+        let gone = faults.remove(at);
+        self.inner.armed.store(faults.len(), Ordering::Release);
+        tracing::warn!(id, kind = %gone.spec.kind, "fault disarmed");
+        Ok(gone.view())
+    }
+
+    /// The kill switch: disarms every fault at once; how many there were.
+    pub fn disarm_all(&self) -> usize {
+        let mut faults = self.inner.faults.write();
+        let n = faults.len();
+        faults.clear();
+        self.inner.armed.store(0, Ordering::Release);
+        if n > 0 {
+            tracing::warn!(faults = n, "every fault disarmed");
+        }
+        n
+    }
+
+    /// The faults armed now (those whose lease ran out are dropped first).
+    pub fn active(&self) -> Vec<ActiveFault> {
+        self.drop_expired();
+        self.inner.faults.read().iter().map(|f| f.view()).collect()
+    }
+
+    /// What happens to `req`: the first armed fault in scope whose draw falls in its share.
+    pub fn decide(&self, req: &RequestInfo<'_>) -> Option<Injection> {
+        if self.inner.armed.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let now = self.inner.clock.now_ms();
+        let mut expired = false;
+        let found = {
+            let faults = self.inner.faults.read();
+            let mut rng = self.inner.rng.lock();
+            let mut found = None;
+            for f in faults.iter() {
+                if f.lease_until_ms.load(Ordering::Relaxed) <= now {
+                    expired = true;
+                    continue;
+                }
+                if f.scope.matches(req) && rng.random::<f64>() * 100.0 < f.scope.percent {
+                    found = Some(f.fault.inject(&mut rng));
+                    break;
+                }
+            }
+            found
+        };
+        if expired {
+            self.drop_expired();
+        }
+        found
+    }
+
+    fn drop_expired(&self) {
+        let now = self.inner.clock.now_ms();
+        let mut faults = self.inner.faults.write();
+        faults.retain(|f| {
+            let live = f.lease_until_ms.load(Ordering::Relaxed) > now;
+            if !live {
+                tracing::warn!(id = %f.id, kind = %f.spec.kind, by = %f.by, "fault reverted: its lease ran out");
+            }
+            live
+        });
+        self.inner.armed.store(faults.len(), Ordering::Release);
+    }
+}
+
+fn lease_ms(lease: Duration) -> i64 {
+    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use taishan_core::ManualClock;
+
+    fn spec(text: &str) -> FaultSpec {
+        serde_json::from_str(text).unwrap()
+    }
+
+    fn req(service: &str) -> RequestInfo<'_> {
+        RequestInfo {
+            service,
+            method: "POST",
+            path: "/payments",
+            channel: Some("bank-a"),
+        }
+    }
+
+    fn set() -> (FaultSet, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::at(1_000_000));
+        (FaultSet::new(clock.clone(), 42), clock)
+    }
+
+    #[test]
+    fn a_fault_touches_its_scope_until_disarmed() {
+        let (set, _) = set();
+        assert_eq!(set.decide(&req("payment")), None);
+        let f = set
+            .arm(
+                spec(r#"{"kind": "error"}"#),
+                Scope::service("payment"),
+                Duration::from_secs(10),
+                "test",
+            )
+            .unwrap();
+        assert!(matches!(
+            set.decide(&req("payment")),
+            Some(Injection::Respond { status: 503, .. })
+        ));
+        assert_eq!(set.decide(&req("ledger")), None);
+        set.disarm(&f.id).unwrap();
+        assert_eq!(set.decide(&req("payment")), None);
+        assert_eq!(set.disarm(&f.id).unwrap_err(), FaultError::Unknown(f.id));
+    }
+
+    #[test]
+    fn an_unrenewed_lease_reverts_the_fault_by_itself() {
+        let (set, clock) = set();
+        let f = set
+            .arm(
+                spec(r#"{"kind": "error"}"#),
+                Scope::default(),
+                Duration::from_secs(5),
+                "drill",
+            )
+            .unwrap();
+        clock.advance(Duration::from_secs(4));
+        set.renew(&f.id, Duration::from_secs(5)).unwrap();
+        clock.advance(Duration::from_secs(4));
+        assert!(set.decide(&req("payment")).is_some(), "renewed");
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(
+            set.decide(&req("payment")),
+            None,
+            "the runner stopped renewing"
+        );
+        assert!(set.active().is_empty());
+        assert!(matches!(
+            set.renew(&f.id, Duration::from_secs(5)),
+            Err(FaultError::Unknown(_))
+        ));
+    }
+
+    #[test]
+    fn the_kill_switch_disarms_everything() {
+        let (set, _) = set();
+        for kind in ["error", "timeout"] {
+            let s = spec(&format!(r#"{{"kind": "{kind}"}}"#));
+            set.arm(s, Scope::default(), Duration::from_secs(60), "drill")
+                .unwrap();
+        }
+        assert_eq!(set.active().len(), 2);
+        assert_eq!(set.disarm_all(), 2);
+        assert_eq!(set.decide(&req("payment")), None);
+    }
+
+    #[test]
+    fn a_share_of_traffic_is_touched_and_the_draw_replays_with_the_seed() {
+        let count = || {
+            let (set, _) = set();
+            let scope = Scope {
+                percent: 25.0,
+                ..Scope::default()
+            };
+            set.arm(
+                spec(r#"{"kind": "error"}"#),
+                scope,
+                Duration::from_secs(60),
+                "t",
+            )
+            .unwrap();
+            (0..4000)
+                .filter(|_| set.decide(&req("payment")).is_some())
+                .count()
+        };
+        let touched = count();
+        assert!((900..1100).contains(&touched), "{touched} of 4000 at 25%");
+        assert_eq!(touched, count(), "the same seed, the same draws");
+    }
+
+    #[test]
+    fn bad_specs_and_scopes_are_refused_with_the_reason() {
+        let (set, _) = set();
+        let bad_scope = Scope {
+            percent: 0.0,
+            ..Scope::default()
+        };
+        let e = set
+            .arm(
+                spec(r#"{"kind": "error"}"#),
+                bad_scope,
+                Duration::from_secs(1),
+                "t",
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("scope: percent"), "{e}");
+        let e = set
+            .arm(
+                spec(r#"{"kind": "error", "status": 200}"#),
+                Scope::default(),
+                Duration::from_secs(1),
+                "t",
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("400 to 599"), "{e}");
+        assert!(set.active().is_empty());
+    }
+}
