@@ -6,6 +6,7 @@ mod alerts_cmd;
 mod alerts_history_cmd;
 mod alerts_test_cmd;
 mod api_client;
+mod chaos_api;
 mod check;
 mod cli;
 mod dashboards_cmd;

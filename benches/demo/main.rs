@@ -99,6 +99,7 @@ async fn run(dir: &Path, endpoint: Option<String>, a: &Args, receiver_pid: u32) 
         traffic: false,
         workers: true,
         control: None,
+        faults: None,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let demo = Demo::start(options, clock, CancellationToken::new())

@@ -90,5 +90,15 @@ window.Taishan = (function () {
     return new uPlot(opts, columns, el);
   }
 
-  return { COLORS, THRESHOLD_COLORS, api, act, operator, format, esc, time, ago, lineChart };
+  // A view page's parts: its body, its controls form, the query string it was opened with.
+  function page() {
+    return { view: document.getElementById("view"), form: document.getElementById("controls"), query: new URLSearchParams(location.search) };
+  }
+  // A range picker of `ranges` (seconds).
+  function rangeSelect(ranges) {
+    const label = (r) => (r < 3600 ? r / 60 + "m" : r / 3600 + "h");
+    return `<label>range <select name="range">${ranges.map((r) => `<option value="${r}">${label(r)}</option>`).join("")}</select></label>`;
+  }
+
+  return { COLORS, THRESHOLD_COLORS, api, act, operator, format, esc, time, ago, lineChart, page, rangeSelect };
 })();

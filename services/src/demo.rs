@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use taishan_chaos::{FaultLayer, FaultSet};
 use taishan_core::config::DemoConfig;
 use taishan_core::Clock;
 use taishan_guard_control::{follow, ControlPlane};
@@ -39,6 +40,11 @@ pub const SERVICES: [&str; 9] = [
     "banks",
 ];
 
+/// The channel of a bank API path (`/channels/bank-a/transfers` is `bank-a`).
+fn bank_channel_of(path: &str) -> Option<&str> {
+    path.strip_prefix("/channels/")?.split('/').next()
+}
+
 /// How to start the demo.
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -56,6 +62,8 @@ pub struct DemoOptions {
     /// The guard control plane the services' guards follow (embedded mode); `None` leaves
     /// the guards to their own logic.
     pub control: Option<Arc<ControlPlane>>,
+    /// The faults drills arm; every service and the bank channels consult it on each request.
+    pub faults: Option<FaultSet>,
 }
 
 /// The running demo.
@@ -132,10 +140,12 @@ impl Demo {
         };
         let mut telemetry = Vec::new();
         let mut tel = |service: &'static str| -> Result<Arc<ServiceTelemetry>, ServiceError> {
-            let t = Arc::new(
-                ServiceTelemetry::new(service, &options.telemetry)
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?,
-            );
+            let t = ServiceTelemetry::new(service, &options.telemetry)
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let t = Arc::new(match &options.faults {
+                Some(set) => t.with_faults(set.clone()),
+                None => t,
+            });
             telemetry.push(t.clone());
             Ok(t)
         };
@@ -215,7 +225,13 @@ impl Demo {
                 "clearing" => clearing::router(clearing.clone()),
                 "reconciliation" => reconciliation::router(reconciliation.clone()),
                 "compensation" => compensation::router(compensation.clone()),
-                _ => bank::router(banks.clone()),
+                _ => match &options.faults {
+                    // The banks are outside the services: a fault there is a channel's
+                    // outage or slowdown (scope `service: banks, channel: bank-a`).
+                    Some(set) => bank::router(banks.clone())
+                        .layer(FaultLayer::new(set.clone(), "banks").with_channel(bank_channel_of)),
+                    None => bank::router(banks.clone()),
+                },
             };
             let stop = cancel.clone();
             tasks.push(tokio::spawn(async move {

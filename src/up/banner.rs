@@ -77,6 +77,7 @@ pub async fn start_demo(
     otlp: &OtlpServers,
     clock: Arc<dyn Clock>,
     plane: Arc<ControlPlane>,
+    faults: taishan_chaos::FaultSet,
 ) -> anyhow::Result<Demo> {
     let Some(mut receiver) = otlp.http else {
         anyhow::bail!(
@@ -96,6 +97,7 @@ pub async fn start_demo(
         traffic: true,
         workers: true,
         control: Some(plane),
+        faults: Some(faults),
     };
     let demo = Demo::start(options, clock, CancellationToken::new())
         .await

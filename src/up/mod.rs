@@ -127,6 +127,8 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     let surface = ingest_surface(&ingest, &receivers);
     let plane =
         rule_engine::open_control_plane(&args.data_dir, clock.clone(), metrics.guards).await?;
+    // The faults drills arm against the demo services (the chaos API on the API address).
+    let faults = taishan_chaos::FaultSet::new(clock.clone(), clock.now_ms() as u64);
     let no_alerter_config = args.alerter_config.is_none() && config.alerter.config_file.is_none();
     let demo_pager = match demo_on && no_alerter_config {
         true => Some(alerter::DemoPager::bind(&config, clock.clone()).await?),
@@ -194,6 +196,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         with_demo_rules,
         plane: plane.clone(),
         alerter: alerter.alerter.clone(),
+        faults: faults.clone(),
         registry: metrics.registry,
     });
 
@@ -223,7 +226,9 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         alerter_tasks.push(pager.spawn(&cancel));
     }
     let demo = match demo_on {
-        true => Some(banner::start_demo(&config, &args, &otlp, clock.clone(), plane).await?),
+        true => Some(
+            banner::start_demo(&config, &args, &otlp, clock.clone(), plane, faults.clone()).await?,
+        ),
         false => None,
     };
     println!("Press Ctrl-C to stop.");

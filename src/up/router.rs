@@ -43,6 +43,8 @@ pub struct ApiParts<'a> {
     pub plane: Arc<ControlPlane>,
     /// The alerter, whose API the UI also reaches under `/alerter` (same origin as the pages).
     pub alerter: Arc<taishan_alerter::Alerter>,
+    /// The faults drills arm against the demo services.
+    pub faults: taishan_chaos::FaultSet,
     /// Taishan's own metrics.
     pub registry: Registry,
 }
@@ -73,6 +75,7 @@ pub fn api_router(p: ApiParts<'_>) -> Router {
             p.with_demo_rules,
         ))
         .merge(guard_routes(p.plane))
+        .merge(crate::chaos_api::routes(p.faults))
         .merge(taishan_dashboards::ui_routes(p.ui))
         .nest("/alerter", taishan_alerter::alerter_routes(p.alerter))
         .route(

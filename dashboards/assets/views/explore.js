@@ -5,10 +5,8 @@
 
 (function () {
   const T = window.Taishan;
-  const view = document.getElementById("view");
-  const form = document.getElementById("controls");
-  const q = new URLSearchParams(location.search);
-  form.innerHTML = `<label>range <select name="range">${[300, 900, 1800, 3600, 10800, 86400].map((r) => `<option value="${r}">${r < 3600 ? r / 60 + "m" : r / 3600 + "h"}</option>`).join("")}</select></label>`;
+  const { view, form, query: q } = T.page();
+  form.innerHTML = T.rangeSelect([300, 900, 1800, 3600, 10800, 86400]);
   form.elements.range.value = q.get("range") || "1800";
   view.innerHTML = `<form id="ask" class="ask"><textarea name="expr" rows="2" spellcheck="false" placeholder="sum by (channel) (rate(payment_results_total[1m]))"></textarea><button type="submit">Run</button></form>
     <p class="note" id="stats"></p><div class="panel" id="graph"></div><div class="panel scroll" id="table"></div>`;

@@ -5,13 +5,11 @@
 
 (function () {
   const T = window.Taishan;
-  const view = document.getElementById("view");
-  const form = document.getElementById("controls");
-  const q = new URLSearchParams(location.search);
+  const { view, form, query: q } = T.page();
   form.innerHTML = `<label>service <select name="service"><option value="">any</option></select></label>
     <label>at least <select name="severity"><option value="">any</option><option>debug</option><option>info</option><option>warn</option><option>error</option></select></label>
     <label>text <input name="q" size="18" placeholder="contains…"></label>
-    <label>range <select name="range">${[300, 900, 3600, 10800, 86400].map((r) => `<option value="${r}">${r < 3600 ? r / 60 + "m" : r / 3600 + "h"}</option>`).join("")}</select></label>
+    ${T.rangeSelect([300, 900, 3600, 10800, 86400])}
     <button type="submit">Search</button>
     <label class="toggle"><input type="checkbox" name="tail"> live tail</label>`;
   form.elements.range.value = "900";

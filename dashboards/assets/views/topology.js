@@ -5,10 +5,8 @@
 
 (function () {
   const T = window.Taishan;
-  const view = document.getElementById("view");
-  const form = document.getElementById("controls");
-  const q = new URLSearchParams(location.search);
-  form.innerHTML = `<label>range <select name="range">${[300, 900, 1800, 3600, 10800].map((r) => `<option value="${r}">${r < 3600 ? r / 60 + "m" : r / 3600 + "h"}</option>`).join("")}</select></label><span class="updated" id="updated"></span>`;
+  const { view, form, query: q } = T.page();
+  form.innerHTML = `${T.rangeSelect([300, 900, 1800, 3600, 10800])}<span class="updated" id="updated"></span>`;
   form.elements.range.value = q.get("range") || "900";
 
   const health = (errors) => (errors > 0.05 ? "bad" : errors > 0.01 ? "warn" : "good");

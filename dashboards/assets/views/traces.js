@@ -5,14 +5,12 @@
 
 (function () {
   const T = window.Taishan;
-  const view = document.getElementById("view");
-  const form = document.getElementById("controls");
-  const q = new URLSearchParams(location.search);
+  const { view, form, query: q } = T.page();
   form.innerHTML = `<label>service <select name="service"><option value="">any</option></select></label>
     <label>operation <input name="operation" size="16" placeholder="POST /api/…"></label>
     <label>status <select name="status"><option value="">any</option><option value="error">errors</option><option value="ok">ok</option></select></label>
     <label>slower than <input name="minDuration" size="6" placeholder="100ms"></label>
-    <label>range <select name="range">${[300, 900, 3600, 10800, 86400].map((r) => `<option value="${r}">${r < 3600 ? r / 60 + "m" : r / 3600 + "h"}</option>`).join("")}</select></label>
+    ${T.rangeSelect([300, 900, 3600, 10800, 86400])}
     <button type="submit">Search</button>`;
   form.elements.range.value = q.get("range") || "900";
   view.innerHTML = `<div class="traces-layout" id="layout"><section class="panel scroll" id="results"><span class="loading">searching…</span></section><section id="trace" class="trace"></section></div>`;

@@ -22,13 +22,22 @@ pub struct TraceCx(pub Context);
 /// Routes whose every request is traced.
 pub trait TracedRoutes {
     /// Wraps the routes added so far in [`trace_inbound`]; call it after the other route
-    /// layers, so the span covers what they refuse too.
+    /// layers, so the span covers what they refuse too. The faults drills arm against the
+    /// service ([`ServiceTelemetry::with_faults`]) sit inside the span: an injected error or
+    /// delay is traced and counted as the service's own, as a real one would be.
     fn traced(self, telemetry: Arc<ServiceTelemetry>) -> Self;
 }
 
 impl<S: Clone + Send + Sync + 'static> TracedRoutes for Router<S> {
     fn traced(self, telemetry: Arc<ServiceTelemetry>) -> Self {
-        self.route_layer(middleware::from_fn_with_state(telemetry, trace_inbound))
+        let routes = match telemetry.faults() {
+            Some(set) => self.route_layer(taishan_chaos::FaultLayer::new(
+                set.clone(),
+                telemetry.service(),
+            )),
+            None => self,
+        };
+        routes.route_layer(middleware::from_fn_with_state(telemetry, trace_inbound))
     }
 }
 

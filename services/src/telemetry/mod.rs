@@ -71,6 +71,8 @@ pub struct TelemetryError {
 #[derive(Debug)]
 pub struct ServiceTelemetry {
     service: &'static str,
+    /// The faults drills arm against this service, consulted on every request it serves.
+    faults: Option<taishan_chaos::FaultSet>,
     tracer: SdkTracer,
     logger: SdkLogger,
     meter: Meter,
@@ -148,6 +150,7 @@ impl ServiceTelemetry {
         let metrics = metrics.build();
         Ok(Self {
             service,
+            faults: None,
             tracer: traces.tracer(service),
             logger: logs.logger(service),
             meter: metrics.meter(service),
@@ -160,6 +163,19 @@ impl ServiceTelemetry {
     /// The service's name (`service.name`).
     pub fn service(&self) -> &'static str {
         self.service
+    }
+
+    /// The same telemetry, with the faults of `set` reaching this service's routes
+    /// ([`TracedRoutes::traced`] puts them inside the span, so
+    /// an injected failure is seen as the service's own).
+    pub fn with_faults(mut self, set: taishan_chaos::FaultSet) -> Self {
+        self.faults = Some(set);
+        self
+    }
+
+    /// The faults reaching this service, if drills can reach it.
+    pub fn faults(&self) -> Option<&taishan_chaos::FaultSet> {
+        self.faults.as_ref()
     }
 
     /// Its tracer.

@@ -56,6 +56,7 @@ pub async fn start_with_clock(
         traffic: false,
         workers: false,
         control: None,
+        faults: None,
     };
     let clock: Arc<dyn Clock> = clock;
     Demo::start(options, clock, CancellationToken::new())
