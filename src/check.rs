@@ -1,5 +1,5 @@
-//! `taishan check FILE|DIR...`: Taishan's config files and dashboards, each read as what it
-//! is, every problem printed as file:line:column: where: what.
+//! `taishan check FILE|DIR...`: Taishan's config files, dashboards and drills, each read as
+//! what it is, every problem printed as file:line:column: where: what.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,12 +11,14 @@ use taishan_core::config::Config;
 enum Kind {
     Config,
     Dashboard,
+    Drill,
 }
 
 fn kind_of(text: &str) -> Kind {
     let top: Option<serde_yaml_ng::Mapping> = serde_yaml_ng::from_str(text).ok();
     match top {
         Some(m) if m.contains_key("rows") => Kind::Dashboard,
+        Some(m) if m.contains_key("faults") => Kind::Drill,
         _ => Kind::Config,
     }
 }
@@ -73,6 +75,10 @@ fn check_one(path: &Path) -> usize {
         Kind::Dashboard => (
             "dashboard",
             taishan_dashboards::parse_dashboard(&path.display().to_string(), &text).err(),
+        ),
+        Kind::Drill => (
+            "drill",
+            taishan_chaos::parse_drill(&path.display().to_string(), &text).err(),
         ),
         Kind::Config => (
             "config",

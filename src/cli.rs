@@ -30,10 +30,10 @@ pub enum Command {
     /// 7100, instrumented with OpenTelemetry into this Taishan, with customer traffic.
     /// On shutdown the write-ahead log is flushed; every acknowledged write survives.
     Up(UpArgs),
-    /// Check config and dashboard files; print every problem as file:line:column: field: message.
+    /// Check config, dashboard and drill files; print every problem as file:line:column: field: message.
     ///
     /// Each file is read as what it is: a dashboard when it has `rows:` at the top (as in
-    /// dashboards/), else Taishan's config. A directory checks every .yaml/.yml file in it.
+    /// dashboards/), a drill when it has `faults:` (as in drills/), else Taishan's config. A directory checks every .yaml/.yml file in it.
     /// Exits 0 when every file is valid, 1 when one is not.
     Check {
         /// Files or directories.

@@ -58,7 +58,11 @@ fn a_fault_reaches_its_scope_is_traced_and_always_reverts() {
     let r = client().get(&payments).send().unwrap();
     assert_eq!(r.status(), 503);
     assert_eq!(r.text().unwrap(), "drill: payment down");
-    assert_eq!(status(&references), ledger_clean, "the ledger is out of scope");
+    assert_eq!(
+        status(&references),
+        ledger_clean,
+        "the ledger is out of scope"
+    );
     // The failure is the service's own as far as its traces go.
     wait_for(
         "the injected errors in payment's RED series",

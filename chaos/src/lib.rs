@@ -5,14 +5,17 @@
 //! lease: the one who armed it must renew the lease, or the fault reverts by itself, so a
 //! drill runner that dies leaves no fault behind. The services consult the set on every
 //! request through [`FaultLayer`], a tower layer whose cost with no fault armed is one
-//! atomic load.
+//! atomic load. A drill ([`drill`]) is the faults on a schedule with a steady state, what
+//! must happen and when to stop, written as YAML.
 #![forbid(unsafe_code)]
 
+pub mod drill;
 pub mod faults;
 pub mod layer;
 pub mod scope;
 pub mod set;
 
+pub use drill::{parse_drill, DrillSpec};
 pub use faults::{build_fault, Fault, FaultSpec, Injection, FAULTS};
 pub use layer::FaultLayer;
 pub use scope::{RequestInfo, Scope};
