@@ -76,6 +76,12 @@ pub enum Command {
     /// Dashboards as code: bring Grafana dashboards in, take Taishan's out to Grafana.
     #[command(subcommand)]
     Dashboards(DashboardsCommand),
+    /// Fault-injection drills against a running Taishan's demo services.
+    ///
+    /// `faults` lists the faults armed now; `abort` is the kill switch: every fault is
+    /// disarmed at once. Faults hold a lease: one nobody renews reverts by itself.
+    #[command(subcommand)]
+    Drill(DrillCommand),
     /// Check and test Prometheus rule files (as `promtool check rules` / `test rules`).
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -205,6 +211,21 @@ pub enum GuardsCommand {
         /// Most entries shown.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        #[command(flatten)]
+        server: Server,
+    },
+}
+
+/// `taishan drill ...`
+#[derive(Debug, Subcommand)]
+pub enum DrillCommand {
+    /// The faults armed now: kind, scope, who armed them, until when their lease holds.
+    Faults {
+        #[command(flatten)]
+        server: Server,
+    },
+    /// The kill switch: disarm every fault at once. Prints how many there were.
+    Abort {
         #[command(flatten)]
         server: Server,
     },

@@ -10,6 +10,7 @@ mod chaos_api;
 mod check;
 mod cli;
 mod dashboards_cmd;
+mod drill_cmd;
 mod guards_cmd;
 mod otlp;
 mod promql_test;
@@ -57,6 +58,7 @@ fn main() -> ExitCode {
         cli::Command::Guards(cmd) => guards_cmd::run(&cmd),
         cli::Command::Alerts(cmd) => alerts_cmd::run(&cmd),
         cli::Command::Dashboards(cmd) => dashboards_cmd::run(&cmd),
+        cli::Command::Drill(cmd) => drill_cmd::run(&cmd),
         cli::Command::Rules(cli::RulesCommand::Check { files }) => rules_cmd::check(&files),
         cli::Command::Rules(cli::RulesCommand::Test { files }) => rules_cmd::test(&files),
         cli::Command::Up(args) => match up::run(args) {

@@ -1,6 +1,7 @@
 //! Faults through `taishan up`'s chaos API against the demo services: an armed fault reaches
 //! its scope and nothing else, is seen in the service's own traces, and reverts when
-//! disarmed, on the kill switch, and by itself when nobody renews its lease.
+//! disarmed, on the kill switch (`taishan drill abort`), and by itself when nobody renews
+//! its lease.
 
 mod support;
 
@@ -29,6 +30,20 @@ fn arm(t: &Taishan, body: Value) -> reqwest::blocking::Response {
         .json(&body)
         .send()
         .unwrap()
+}
+
+/// `taishan drill SUBCOMMAND --url BASE`: its stdout.
+fn drill(t: &Taishan, subcommand: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_taishan"))
+        .args(["drill", subcommand, "--url", &t.base])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn status(url: &str) -> u16 {
@@ -119,13 +134,16 @@ fn a_fault_reaches_its_scope_is_traced_and_always_reverts() {
     );
     assert_eq!(transfer("bank-a"), 502);
     assert_eq!(transfer("bank-b"), clean_b, "another channel is untouched");
-    let r: Value = client()
-        .post(format!("{}/api/v1/chaos/abort", t.base))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    assert_eq!(r["data"]["disarmed"], 2);
+    let listed = drill(&t, "faults");
+    assert!(
+        listed.contains("service=banks channel=bank-a") && listed.contains("service=ledger"),
+        "{listed}"
+    );
+    assert_eq!(
+        drill(&t, "abort").trim(),
+        "2 fault(s) disarmed; the services are clean"
+    );
+    assert_eq!(drill(&t, "faults").trim(), "no fault armed");
     assert_eq!(transfer("bank-a"), clean_b);
     let started = std::time::Instant::now();
     assert_eq!(status(&references), ledger_clean);

@@ -221,7 +221,10 @@ fn validate(d: &DrillSpec) -> Vec<FieldError> {
             errors.push(FieldError::new(format!("faults[{i}].duration"), message));
         }
     }
-    if d.abort.max_failed_amount.is_some_and(|m| m.is_nan() || m <= 0.0) {
+    if d.abort
+        .max_failed_amount
+        .is_some_and(|m| m.is_nan() || m <= 0.0)
+    {
         errors.push(FieldError::new(
             "abort.max_failed_amount",
             "must be above 0",
