@@ -78,6 +78,7 @@ pub enum Command {
     Dashboards(DashboardsCommand),
     /// Fault-injection drills against a running Taishan's demo services.
     ///
+    /// `run` carries out a drill file (drills/*.yaml) and prints its verdict and timings;
     /// `faults` lists the faults armed now; `abort` is the kill switch: every fault is
     /// disarmed at once. Faults hold a lease: one nobody renews reverts by itself.
     #[command(subcommand)]
@@ -219,6 +220,20 @@ pub enum GuardsCommand {
 /// `taishan drill ...`
 #[derive(Debug, Subcommand)]
 pub enum DrillCommand {
+    /// Run a drill: check its steady state, inject its faults on schedule, time detection,
+    /// notification, stop-loss and recovery, then prove the money (ledger balanced, nothing
+    /// paid twice, every payment final, compensation drained, reconciliation clean).
+    ///
+    /// Progress goes to stderr; the report to stdout (`-o json` for the JSON report). Exits
+    /// 0 when the drill passes, 1 when it fails, 2 when the file is wrong. Ctrl-C stops the
+    /// drill and reverts its faults; if this process is killed, the faults revert by
+    /// themselves when their lease (15 s) runs out.
+    Run {
+        /// The drill file (YAML; see drills/bank-channel-outage.yaml).
+        file: PathBuf,
+        #[command(flatten)]
+        server: Server,
+    },
     /// The faults armed now: kind, scope, who armed them, until when their lease holds.
     Faults {
         #[command(flatten)]

@@ -1,15 +1,23 @@
-//! `taishan drill faults|abort`: the faults armed on a running Taishan, and the kill switch.
+//! `taishan drill run|faults|abort`: a drill against a running Taishan, the faults armed
+//! on it, and the kill switch.
 
+use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
+use taishan_chaos::drill::{parse_drill, run_drill, DrillReport, RunOptions, Verdict};
+use taishan_core::SystemClock;
 
 use crate::api_client;
-use crate::cli::DrillCommand;
+use crate::cli::{DrillCommand, OutputFormat, Server};
+use crate::drill_platform::HttpPlatform;
 
 /// Runs the subcommand.
 pub fn run(cmd: &DrillCommand) -> ExitCode {
     let done = match cmd {
+        DrillCommand::Run { file, server } => return run_file(file, server),
         DrillCommand::Faults { server } => {
             api_client::get(server, "/api/v1/chaos/faults", &[]).map(|v| print_faults(&v))
         }
@@ -29,6 +37,90 @@ pub fn run(cmd: &DrillCommand) -> ExitCode {
     }
 }
 
+fn run_file(file: &Path, server: &Server) -> ExitCode {
+    let shown = file.display().to_string();
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("taishan: {shown}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let spec = match parse_drill(&shown, &text) {
+        Ok(s) => s,
+        Err(problems) => {
+            for p in problems {
+                eprintln!("{p}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("taishan: starting the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let opts = RunOptions {
+        progress: Arc::new(|line: &str| eprintln!("drill: {line}")),
+        ..RunOptions::default()
+    };
+    let stop = opts.stop.clone();
+    let platform = HttpPlatform::new(&server.url);
+    let report = runtime.block_on(async {
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("drill: stopping: reverting the faults");
+                stop.store(true, Ordering::Relaxed);
+            }
+        });
+        run_drill(&spec, &platform, &SystemClock, &opts).await
+    });
+    match server.output {
+        OutputFormat::Json => match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("taishan: {e}"),
+        },
+        OutputFormat::Table => print_report(&report),
+    }
+    match report.verdict {
+        Verdict::Pass => ExitCode::SUCCESS,
+        Verdict::Fail => ExitCode::from(1),
+    }
+}
+
+fn print_report(r: &DrillReport) {
+    let verdict = match r.verdict {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+    };
+    println!("drill {}: {verdict} (score {:.1})", r.drill, r.score);
+    let secs = |s: Option<f64>| s.map_or("never".to_string(), |s| format!("{s:.1} s"));
+    println!("  injected into       {}", r.injected_service);
+    println!("  time to detect      {}", secs(r.time_to_detect_seconds));
+    println!("  time to notify      {}", secs(r.time_to_notify_seconds));
+    println!(
+        "  time to stop loss   {}",
+        secs(r.time_to_stop_loss_seconds)
+    );
+    println!("  time to recover     {}", secs(r.time_to_recover_seconds));
+    println!(
+        "  failed amount       {:.2} (refused, not lost)",
+        r.failed_amount
+    );
+    println!("  money lost          {:.2}", r.money_lost);
+    println!(
+        "  reconciliation      {} difference(s) worth {:.2}",
+        r.reconciliation_differences, r.money.reconciliation_difference_amount
+    );
+    for reason in &r.reasons {
+        println!("  - {reason}");
+    }
+}
 fn print_faults(v: &Value) {
     let faults = v["data"]["faults"].as_array().cloned().unwrap_or_default();
     if faults.is_empty() {

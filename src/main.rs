@@ -11,6 +11,7 @@ mod check;
 mod cli;
 mod dashboards_cmd;
 mod drill_cmd;
+mod drill_platform;
 mod guards_cmd;
 mod otlp;
 mod promql_test;

@@ -15,7 +15,7 @@ pub mod layer;
 pub mod scope;
 pub mod set;
 
-pub use drill::{parse_drill, DrillSpec};
+pub use drill::{parse_drill, run_drill, DrillReport, DrillSpec, Platform, RunOptions};
 pub use faults::{build_fault, Fault, FaultSpec, Injection, FAULTS};
 pub use layer::FaultLayer;
 pub use scope::{RequestInfo, Scope};

@@ -13,10 +13,14 @@ use parking_lot::{Mutex, RwLock};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
+use taishan_core::config::ChannelProfile;
 use taishan_core::Clock;
 
 use crate::faults::{build_fault, Fault, FaultSpec, Injection};
 use crate::scope::{RequestInfo, Scope};
+
+/// The service name the simulated bank channels go by in scopes.
+pub const BANKS: &str = "banks";
 
 /// Why a fault was not armed or found.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -201,8 +205,10 @@ impl FaultSet {
                     continue;
                 }
                 if f.scope.matches(req) && rng.random::<f64>() * 100.0 < f.scope.percent {
-                    found = Some(f.fault.inject(&mut rng));
-                    break;
+                    if let Some(injection) = f.fault.inject(&mut rng) {
+                        found = Some(injection);
+                        break;
+                    }
                 }
             }
             found
@@ -211,6 +217,31 @@ impl FaultSet {
             self.drop_expired();
         }
         found
+    }
+
+    /// How bank channel `base.name` behaves now: `base`, changed by every armed fault in
+    /// scope (service `banks`, the channel) whose draw falls in its share.
+    pub fn bank_channel(&self, base: &ChannelProfile) -> ChannelProfile {
+        let mut profile = base.clone();
+        if self.inner.armed.load(Ordering::Acquire) == 0 {
+            return profile;
+        }
+        let now = self.inner.clock.now_ms();
+        let req = RequestInfo {
+            service: BANKS,
+            method: "",
+            path: "",
+            channel: Some(base.name.as_str()),
+        };
+        let faults = self.inner.faults.read();
+        let mut rng = self.inner.rng.lock();
+        for f in faults.iter() {
+            let live = f.lease_until_ms.load(Ordering::Relaxed) > now;
+            if live && f.scope.matches(&req) && rng.random::<f64>() * 100.0 < f.scope.percent {
+                f.fault.bank_channel(&mut profile);
+            }
+        }
+        profile
     }
 
     fn drop_expired(&self) {
@@ -274,6 +305,33 @@ mod tests {
         set.disarm(&f.id).unwrap();
         assert_eq!(set.decide(&req("payment")), None);
         assert_eq!(set.disarm(&f.id).unwrap_err(), FaultError::Unknown(f.id));
+    }
+
+    #[test]
+    fn a_bank_fault_changes_its_channel_only_and_only_while_armed() {
+        let (set, _) = set();
+        let base: ChannelProfile =
+            serde_json::from_value(serde_json::json!({"name": "bank-a"})).unwrap();
+        let other: ChannelProfile =
+            serde_json::from_value(serde_json::json!({"name": "bank-b"})).unwrap();
+        let scope = Scope {
+            channel: "bank-a".into(),
+            ..Scope::service(BANKS)
+        };
+        let f = set
+            .arm(
+                spec(r#"{"kind": "bank_outage"}"#),
+                scope,
+                Duration::from_secs(10),
+                "t",
+            )
+            .unwrap();
+        assert_eq!(set.bank_channel(&base).failure_rate, 1.0);
+        assert_eq!(set.bank_channel(&other), other);
+        // A bank fault leaves requests alone.
+        assert_eq!(set.decide(&req("banks")), None);
+        set.disarm(&f.id).unwrap();
+        assert_eq!(set.bank_channel(&base), base);
     }
 
     #[test]

@@ -162,6 +162,9 @@ impl Demo {
             cfg.traffic.seed,
             cancel.clone(),
         )?;
+        if let Some(set) = &options.faults {
+            banks.consult(set.clone());
+        }
         let ledger = Ledger::open(dir, tel("ledger")?, clock.clone())?;
         let payments = Payments::open(
             dir,

@@ -11,6 +11,7 @@
 #![allow(clippy::inconsistent_digit_grouping)]
 
 pub mod bank;
+mod books;
 pub mod clearing;
 pub mod compensation;
 pub mod db;
@@ -27,6 +28,7 @@ pub mod risk;
 pub mod telemetry;
 pub mod traffic;
 
+pub use books::DemoBooks;
 pub use demo::{Demo, DemoOptions, SERVICES};
 pub use error::ServiceError;
 pub use money::Money;

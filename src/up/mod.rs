@@ -129,6 +129,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         rule_engine::open_control_plane(&args.data_dir, clock.clone(), metrics.guards).await?;
     // The faults drills arm against the demo services (the chaos API on the API address).
     let faults = taishan_chaos::FaultSet::new(clock.clone(), clock.now_ms() as u64);
+    let books = crate::chaos_api::books::BooksSlot::default();
     let no_alerter_config = args.alerter_config.is_none() && config.alerter.config_file.is_none();
     let demo_pager = match demo_on && no_alerter_config {
         true => Some(alerter::DemoPager::bind(&config, clock.clone()).await?),
@@ -197,6 +198,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         plane: plane.clone(),
         alerter: alerter.alerter.clone(),
         faults: faults.clone(),
+        books: books.clone(),
         registry: metrics.registry,
     });
 
@@ -231,6 +233,9 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         ),
         false => None,
     };
+    if let Some(demo) = &demo {
+        let _ = books.set(demo.books());
+    }
     println!("Press Ctrl-C to stop.");
 
     let loops = loops::spawn(

@@ -45,6 +45,8 @@ pub struct ApiParts<'a> {
     pub alerter: Arc<taishan_alerter::Alerter>,
     /// The faults drills arm against the demo services.
     pub faults: taishan_chaos::FaultSet,
+    /// The demo's books, once the demo runs (drills' money proofs).
+    pub books: crate::chaos_api::books::BooksSlot,
     /// Taishan's own metrics.
     pub registry: Registry,
 }
@@ -76,6 +78,7 @@ pub fn api_router(p: ApiParts<'_>) -> Router {
         ))
         .merge(guard_routes(p.plane))
         .merge(crate::chaos_api::routes(p.faults))
+        .merge(crate::chaos_api::books::routes(p.books))
         .merge(taishan_dashboards::ui_routes(p.ui))
         .nest("/alerter", taishan_alerter::alerter_routes(p.alerter))
         .route(

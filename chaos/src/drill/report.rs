@@ -13,6 +13,10 @@ use crate::drill::spec::DrillSpec;
 /// When things happened during a drill (Unix ms; `None`: it did not happen).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Timeline {
+    /// The drill began (the steady-state check).
+    pub started_ms: i64,
+    /// The report was written.
+    pub finished_ms: i64,
     /// The first fault armed.
     pub fault_start_ms: i64,
     /// The expected alert first firing.
@@ -42,12 +46,19 @@ pub struct MoneyProof {
     pub in_flight_baseline: f64,
     /// Money in flight at the end.
     pub in_flight_after: f64,
+    /// Payments made during the drill that are still not final: money in flight that did
+    /// not come back to its baseline.
+    pub open_payments: u64,
+    /// Their money.
+    pub open_amount: f64,
     /// Transfers compensation still has to finish (outbox and dead letters).
     pub compensation_backlog: u64,
     /// Differences reconciliation found over the drill's window.
     pub reconciliation_differences: u64,
     /// Their money value.
     pub reconciliation_difference_amount: f64,
+    /// Whether reconciliation ran over the drill's window.
+    pub reconciled: bool,
     /// The money of the payments that failed during the drill.
     pub failed_amount: f64,
 }
@@ -95,6 +106,11 @@ pub struct DrillReport {
     pub timeline: Timeline,
     /// The money proof it was judged on.
     pub money: MoneyProof,
+    /// How much the loss grew after it stopped (probes into a still-broken dependency,
+    /// relapses).
+    pub loss_after_stop: f64,
+    /// The loss counter as sampled, `(Unix ms, value)`.
+    pub loss: Vec<(i64, f64)>,
 }
 
 /// Money differences below this are rounding, not loss.
@@ -189,6 +205,30 @@ pub fn judge(spec: &DrillSpec, timeline: Timeline, money: MoneyProof) -> DrillRe
         score: (score * 10.0).round() / 10.0,
         timeline,
         money,
+        loss_after_stop: 0.0,
+        loss: Vec::new(),
+    }
+}
+
+/// The report of a drill that could not start (its faults were never armed).
+pub fn not_run(spec: &DrillSpec, why: String) -> DrillReport {
+    DrillReport {
+        drill: spec.name.clone(),
+        injected_service: injected(spec),
+        verdict: Verdict::Fail,
+        reasons: vec![why],
+        time_to_detect_seconds: None,
+        time_to_notify_seconds: None,
+        time_to_stop_loss_seconds: None,
+        time_to_recover_seconds: None,
+        money_lost: 0.0,
+        failed_amount: 0.0,
+        reconciliation_differences: 0,
+        score: 0.0,
+        timeline: Timeline::default(),
+        money: MoneyProof::default(),
+        loss_after_stop: 0.0,
+        loss: Vec::new(),
     }
 }
 
@@ -202,11 +242,10 @@ fn money_reasons(m: &MoneyProof, reasons: &mut Vec<String>) {
     if m.paid_twice > 0 {
         reasons.push(format!("{} payment(s) paid twice", m.paid_twice));
     }
-    let left = m.in_flight_after - m.in_flight_baseline;
-    if left > CENT {
+    if m.open_payments > 0 {
         reasons.push(format!(
-            "money in flight is {left:.2} above its baseline of {:.2}",
-            m.in_flight_baseline
+            "money in flight is not back to its baseline: {} payment(s) worth {:.2} made during the drill are still not final",
+            m.open_payments, m.open_amount
         ));
     }
     if m.compensation_backlog > 0 {
@@ -214,6 +253,9 @@ fn money_reasons(m: &MoneyProof, reasons: &mut Vec<String>) {
             "compensation still holds {} transfer(s)",
             m.compensation_backlog
         ));
+    }
+    if !m.reconciled {
+        reasons.push("reconciliation could not run over the drill's window".to_string());
     }
     if m.reconciliation_differences > 0 {
         reasons.push(format!(
@@ -249,6 +291,13 @@ mod tests {
         .unwrap()
     }
 
+    fn clean() -> MoneyProof {
+        MoneyProof {
+            reconciled: true,
+            ..MoneyProof::default()
+        }
+    }
+
     fn timeline() -> Timeline {
         let t0 = 1_000_000;
         Timeline {
@@ -260,6 +309,7 @@ mod tests {
             faults_end_ms: Some(t0 + 180_000),
             recovered_ms: Some(t0 + 240_000),
             aborted: None,
+            ..Timeline::default()
         }
     }
 
@@ -270,7 +320,7 @@ mod tests {
             timeline(),
             MoneyProof {
                 failed_amount: 1234.5,
-                ..MoneyProof::default()
+                ..clean()
             },
         );
         assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.reasons);
@@ -310,7 +360,7 @@ mod tests {
             detected_ms: None,
             ..timeline()
         };
-        let r = judge(&outage(), t, MoneyProof::default());
+        let r = judge(&outage(), t, clean());
         assert_eq!(r.verdict, Verdict::Fail);
         assert_eq!(r.reasons, ["not detected: BankChannelFailing never fired"]);
         assert!((r.score - 66.7).abs() < 0.01, "{}", r.score);
@@ -324,7 +374,7 @@ mod tests {
             recovered_ms: Some(t0 + 180_000 + 240_000),
             ..timeline()
         };
-        let r = judge(&outage(), t, MoneyProof::default());
+        let r = judge(&outage(), t, clean());
         assert_eq!(
             r.reasons,
             [
@@ -342,6 +392,9 @@ mod tests {
             paid_twice: 1,
             in_flight_baseline: 100.0,
             in_flight_after: 5100.0,
+            open_payments: 2,
+            open_amount: 5000.0,
+            reconciled: true,
             compensation_backlog: 3,
             reconciliation_differences: 2,
             reconciliation_difference_amount: 5000.0,
@@ -355,7 +408,7 @@ mod tests {
             r.reasons,
             [
                 "1 payment(s) paid twice",
-                "money in flight is 5000.00 above its baseline of 100.00",
+                "money in flight is not back to its baseline: 2 payment(s) worth 5000.00 made during the drill are still not final",
                 "compensation still holds 3 transfer(s)",
                 "reconciliation found 2 difference(s) worth 5000.00",
             ]
@@ -369,7 +422,7 @@ mod tests {
             action_ms: None,
             ..timeline()
         };
-        let r = judge(&outage(), t, MoneyProof::default());
+        let r = judge(&outage(), t, clean());
         assert_eq!(
             r.reasons,
             [

@@ -45,11 +45,11 @@ struct ErrorFault {
 }
 
 impl Fault for ErrorFault {
-    fn inject(&self, _: &mut SmallRng) -> Injection {
-        Injection::Respond {
+    fn inject(&self, _: &mut SmallRng) -> Option<Injection> {
+        Some(Injection::Respond {
             status: self.status,
             message: self.message.clone(),
-        }
+        })
     }
 }
 

@@ -59,7 +59,7 @@ pub(super) fn build(v: &serde_json::Value) -> Result<Arc<dyn Fault>, String> {
 struct LatencyFault(Latency);
 
 impl Fault for LatencyFault {
-    fn inject(&self, rng: &mut SmallRng) -> Injection {
+    fn inject(&self, rng: &mut SmallRng) -> Option<Injection> {
         let delay = match self.0 {
             Latency::Fixed(d) => d,
             Latency::Uniform(min, max) => min + (max - min).mul_f64(rng.random::<f64>()),
@@ -69,7 +69,7 @@ impl Fault for LatencyFault {
                 mean.mul_f64(-u.ln()).min(MAX)
             }
         };
-        Injection::Delay(delay)
+        Some(Injection::Delay(delay))
     }
 }
 
@@ -83,7 +83,7 @@ mod tests {
         let mut rng = SmallRng::seed_from_u64(7);
         (0..n)
             .map(|_| match f.inject(&mut rng) {
-                Injection::Delay(d) => d,
+                Some(Injection::Delay(d)) => d,
                 other => panic!("{other:?}"),
             })
             .collect()

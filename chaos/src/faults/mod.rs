@@ -2,13 +2,16 @@
 //!
 //! # The contract
 //! A fault is built from its spec's parameters ([`FaultKind::build`], which refuses unknown
-//! or impossible parameters with a message naming them) and, once armed, decides what
-//! happens to each request in its scope ([`Fault::inject`]): the request is delayed, answered
-//! with an error, held until it times out, or its connection is dropped. A fault holds no
-//! state that outlives it: disarming it (stop, abort, or its lease running out) is the
-//! revert, and the next request is clean. Randomness comes from the `rng` passed in, so a
-//! drill with a seed replays the same way.
+//! or impossible parameters with a message naming them) and, once armed, acts through one
+//! of two hooks: it decides what happens to each request in its scope ([`Fault::inject`]:
+//! delayed, answered with an error, held until it times out), or it changes how a simulated
+//! bank channel in its scope behaves ([`Fault::bank_channel`]: transfers failing, slow,
+//! callbacks lost, late or duplicated). A fault holds no state that outlives it: disarming
+//! it (stop, abort, or its lease running out) is the revert, and the next request or
+//! transfer is clean. Randomness comes from the `rng` passed in, so a drill with a seed
+//! replays the same way.
 
+mod bank;
 mod error;
 mod latency;
 mod timeout;
@@ -19,6 +22,7 @@ use std::time::Duration;
 
 use rand::rngs::SmallRng;
 use serde::{Deserialize, Serialize};
+use taishan_core::config::ChannelProfile;
 
 /// What a fault does to one request.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,8 +42,13 @@ pub enum Injection {
 
 /// One armed fault's behaviour.
 pub trait Fault: Send + Sync + fmt::Debug {
-    /// What happens to a request in scope.
-    fn inject(&self, rng: &mut SmallRng) -> Injection;
+    /// What happens to a request in scope (`None`: it passes untouched).
+    fn inject(&self, _rng: &mut SmallRng) -> Option<Injection> {
+        None
+    }
+
+    /// How a bank channel in scope behaves while the fault holds (most faults leave it).
+    fn bank_channel(&self, _profile: &mut ChannelProfile) {}
 }
 
 /// A fault as written in a drill or posted to the API: its kind and that kind's parameters.
@@ -79,6 +88,21 @@ pub const FAULTS: &[FaultKind] = &[
         what: "holds the request (30s by default), then answers 504",
         build: timeout::build,
     },
+    FaultKind {
+        name: "bank_outage",
+        what: "a bank channel down: transfers accepted then failed (mode: fail), or refused with 503 (mode: refuse)",
+        build: bank::build_outage,
+    },
+    FaultKind {
+        name: "bank_slow",
+        what: "a slow bank channel: acceptance takes `latency`, settlement `settle_after`",
+        build: bank::build_slow,
+    },
+    FaultKind {
+        name: "bank_callbacks",
+        what: "a bank channel's result callbacks lost, late or duplicated (shares 0 to 1, delay)",
+        build: bank::build_callbacks,
+    },
 ];
 
 /// Builds the fault `spec` describes.
@@ -115,17 +139,17 @@ mod tests {
         let latency = build_fault(&spec(r#"{"kind": "latency", "delay": "200ms"}"#)).unwrap();
         assert_eq!(
             latency.inject(&mut rng),
-            Injection::Delay(Duration::from_millis(200))
+            Some(Injection::Delay(Duration::from_millis(200)))
         );
         let error = build_fault(&spec(r#"{"kind": "error", "status": 500}"#)).unwrap();
         assert!(matches!(
             error.inject(&mut rng),
-            Injection::Respond { status: 500, .. }
+            Some(Injection::Respond { status: 500, .. })
         ));
         let timeout = build_fault(&spec(r#"{"kind": "timeout"}"#)).unwrap();
         assert_eq!(
             timeout.inject(&mut rng),
-            Injection::Hold(Duration::from_secs(30))
+            Some(Injection::Hold(Duration::from_secs(30)))
         );
     }
 

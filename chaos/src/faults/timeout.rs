@@ -33,7 +33,7 @@ pub(super) fn build(v: &serde_json::Value) -> Result<Arc<dyn Fault>, String> {
 struct TimeoutFault(Duration);
 
 impl Fault for TimeoutFault {
-    fn inject(&self, _: &mut SmallRng) -> Injection {
-        Injection::Hold(self.0)
+    fn inject(&self, _: &mut SmallRng) -> Option<Injection> {
+        Some(Injection::Hold(self.0))
     }
 }

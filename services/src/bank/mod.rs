@@ -19,6 +19,7 @@ use parking_lot::{Mutex, RwLock};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
+use taishan_chaos::FaultSet;
 use taishan_core::config::ChannelProfile;
 use taishan_core::Clock;
 use tokio_util::sync::CancellationToken;
@@ -134,6 +135,8 @@ pub struct BankChannels {
     rng: Mutex<SmallRng>,
     http: reqwest::Client,
     cancel: CancellationToken,
+    /// The drills' faults, consulted for each transfer's behaviour.
+    faults: std::sync::OnceLock<FaultSet>,
 }
 
 impl std::fmt::Debug for BankChannels {
@@ -187,6 +190,7 @@ impl BankChannels {
             rng: Mutex::new(rng),
             http: reqwest::Client::new(),
             cancel,
+            faults: std::sync::OnceLock::new(),
         });
         let pending = banks.db.read(store::pending)?;
         for t in pending {
@@ -213,6 +217,22 @@ impl BankChannels {
     /// The channel's current behaviour.
     pub fn profile(&self, name: &str) -> Result<ChannelProfile, ServiceError> {
         Ok(self.channel(name)?.profile.read().clone())
+    }
+
+    /// Lets drills' faults change how the channels behave (outages, slowness, callbacks);
+    /// the first set given is kept.
+    pub fn consult(&self, faults: FaultSet) {
+        let _ = self.faults.set(faults);
+    }
+
+    /// How the channel behaves for the next transfer: its profile, as the faults armed now
+    /// change it.
+    fn behaviour(&self, name: &str) -> Result<ChannelProfile, ServiceError> {
+        let profile = self.profile(name)?;
+        Ok(match self.faults.get() {
+            Some(faults) => faults.bank_channel(&profile),
+            None => profile,
+        })
     }
 
     /// Replaces the channel's behaviour (its name cannot change).
@@ -262,7 +282,7 @@ impl BankChannels {
         channel: &str,
         req: TransferRequest,
     ) -> Result<Acceptance, ServiceError> {
-        let profile = self.profile(channel)?;
+        let profile = self.behaviour(channel)?;
         if req.reference.is_empty() || req.reference.len() > 200 {
             return Err(ServiceError::BadRequest(
                 "reference: must be 1–200 characters".into(),
@@ -359,7 +379,7 @@ impl BankChannels {
 
     fn settle_later(self: Arc<Self>, channel: String, reference: String) {
         tokio::spawn(async move {
-            let Ok(profile) = self.profile(&channel) else {
+            let Ok(profile) = self.behaviour(&channel) else {
                 return;
             };
             let wait = self.around(profile.settle_after);

@@ -212,6 +212,12 @@ impl Payments {
         &self.telemetry
     }
 
+    /// Money of every payment not final yet, in major units.
+    pub fn in_flight_amount(&self) -> Result<f64, ServiceError> {
+        let rows = self.db.read(store::in_flight)?;
+        Ok(rows.iter().map(|r| r.2.major()).sum())
+    }
+
     /// Records a payment and submits it, or returns the payment its key already made.
     pub async fn create(&self, cx: &Context, req: PaymentRequest) -> Result<Payment, ServiceError> {
         req.check()?;

@@ -10,6 +10,8 @@
 //!
 //! A fault whose lease is not renewed reverts by itself when the lease runs out.
 
+pub mod books;
+
 use std::time::Duration;
 
 use axum::extract::{Path, State};

@@ -1,0 +1,96 @@
+//! The demo's books as a drill's money proof reads them: straight from the services'
+//! records (the ledger's trial balance, the payment records, compensation's queues) and a
+//! reconciliation run over the drill's window, not from metrics that lag.
+
+use std::sync::Arc;
+
+use opentelemetry::Context;
+use taishan_chaos::drill::{Books, Reconciled};
+
+use crate::compensation::Compensation;
+use crate::demo::Demo;
+use crate::error::ServiceError;
+use crate::ledger::Ledger;
+use crate::payment::{PaymentFilter, PaymentStatus, Payments};
+use crate::reconciliation::{DifferenceKind, Reconciliation};
+
+/// The services whose records make up the books; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct DemoBooks {
+    payments: Arc<Payments>,
+    ledger: Arc<Ledger>,
+    compensation: Arc<Compensation>,
+    reconciliation: Arc<Reconciliation>,
+}
+
+impl Demo {
+    /// The demo's books, for drills' money proofs.
+    pub fn books(&self) -> DemoBooks {
+        DemoBooks {
+            payments: self.payments.clone(),
+            ledger: self.ledger.clone(),
+            compensation: self.compensation.clone(),
+            reconciliation: self.reconciliation.clone(),
+        }
+    }
+}
+
+impl DemoBooks {
+    /// The books for the payments created in `[from_ms, to_ms)`, reconciled when asked.
+    pub async fn read(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        reconcile: bool,
+    ) -> Result<Books, ServiceError> {
+        if from_ms >= to_ms {
+            return Err(ServiceError::BadRequest(
+                "from_ms: must be before to_ms".into(),
+            ));
+        }
+        let made = self.payments.list(&PaymentFilter {
+            created_from_ms: Some(from_ms),
+            created_to_ms: Some(to_ms),
+            ..PaymentFilter::default()
+        })?;
+        let sum = |keep: &dyn Fn(PaymentStatus) -> bool| {
+            let chosen = made.iter().filter(|p| keep(p.status));
+            chosen.fold((0u64, 0.0), |(n, amount), p| {
+                (n + 1, amount + p.request.amount.major())
+            })
+        };
+        let (open_payments, open_amount) = sum(&|s| !s.is_final());
+        let (failed_payments, failed_amount) = sum(&|s| s == PaymentStatus::Failed);
+        let backlog = self.compensation.backlog()?;
+        let reconciliation = match reconcile {
+            true => {
+                let report = self
+                    .reconciliation
+                    .run(&Context::new(), from_ms, to_ms)
+                    .await?;
+                let duplicated = report
+                    .differences
+                    .iter()
+                    .filter(|d| d.kind == DifferenceKind::Duplicated)
+                    .count();
+                Some(Reconciled {
+                    payments: report.payments as u64,
+                    differences: report.differences.len() as u64,
+                    amount: report.total_value().major(),
+                    duplicated: duplicated as u64,
+                })
+            }
+            false => None,
+        };
+        Ok(Books {
+            ledger_imbalance: self.ledger.trial_balance()?.total.major(),
+            in_flight_amount: self.payments.in_flight_amount()?,
+            open_payments,
+            open_amount,
+            failed_payments,
+            failed_amount,
+            compensation_backlog: (backlog.outbox + backlog.dead_letters).max(0) as u64,
+            reconciliation,
+        })
+    }
+}
