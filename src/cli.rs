@@ -231,6 +231,17 @@ pub enum DrillCommand {
     Run {
         /// The drill file (YAML; see drills/bank-channel-outage.yaml).
         file: PathBuf,
+        /// Hold every fault this long instead of the file's durations (a shorter rehearsal;
+        /// e.g. `45s`).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        duration: Option<std::time::Duration>,
+        /// How long the books may take to settle after recovery (every payment of the drill
+        /// final, compensation drained) before the money proof is read.
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "5m")]
+        settle: std::time::Duration,
+        /// How long the steady state may take to hold before the faults.
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "2m")]
+        steady_wait: std::time::Duration,
         #[command(flatten)]
         server: Server,
     },

@@ -17,7 +17,21 @@ use crate::drill_platform::HttpPlatform;
 /// Runs the subcommand.
 pub fn run(cmd: &DrillCommand) -> ExitCode {
     let done = match cmd {
-        DrillCommand::Run { file, server } => return run_file(file, server),
+        DrillCommand::Run {
+            file,
+            server,
+            duration,
+            settle,
+            steady_wait,
+        } => {
+            let opts = RunOptions {
+                settle: *settle,
+                steady_wait: *steady_wait,
+                progress: Arc::new(|line: &str| eprintln!("drill: {line}")),
+                ..RunOptions::default()
+            };
+            return run_file(file, server, *duration, opts);
+        }
         DrillCommand::Faults { server } => {
             api_client::get(server, "/api/v1/chaos/faults", &[]).map(|v| print_faults(&v))
         }
@@ -37,7 +51,12 @@ pub fn run(cmd: &DrillCommand) -> ExitCode {
     }
 }
 
-fn run_file(file: &Path, server: &Server) -> ExitCode {
+fn run_file(
+    file: &Path,
+    server: &Server,
+    duration: Option<std::time::Duration>,
+    opts: RunOptions,
+) -> ExitCode {
     let shown = file.display().to_string();
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
@@ -47,7 +66,10 @@ fn run_file(file: &Path, server: &Server) -> ExitCode {
         }
     };
     let spec = match parse_drill(&shown, &text) {
-        Ok(s) => s,
+        Ok(s) => match duration {
+            Some(d) => s.with_fault_duration(d),
+            None => s,
+        },
         Err(problems) => {
             for p in problems {
                 eprintln!("{p}");
@@ -64,10 +86,6 @@ fn run_file(file: &Path, server: &Server) -> ExitCode {
             eprintln!("taishan: starting the runtime: {e}");
             return ExitCode::from(1);
         }
-    };
-    let opts = RunOptions {
-        progress: Arc::new(|line: &str| eprintln!("drill: {line}")),
-        ..RunOptions::default()
     };
     let stop = opts.stop.clone();
     let platform = HttpPlatform::new(&server.url);

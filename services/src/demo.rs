@@ -246,8 +246,10 @@ impl Demo {
                 }
             }));
         }
-        if options.workers {
+        if options.workers && cfg.compensation {
             tasks.push(tokio::spawn(compensation.clone().run(cancel.clone())));
+        }
+        if options.workers {
             tasks.push(tokio::spawn(
                 loans.clone().run(Duration::from_secs(5), cancel.clone()),
             ));

@@ -24,9 +24,13 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-/// The first of `n` consecutive loopback ports nobody listens on right now.
+/// The first of `n` consecutive loopback ports nobody listens on right now. Tests of one
+/// binary run at once: each call starts where the last left off, so two of them never get
+/// the same run while neither has bound it yet.
 pub fn free_port_run(n: u16) -> u16 {
-    for attempt in 0..200u32 {
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let first = CALLS.fetch_add(200, std::sync::atomic::Ordering::Relaxed);
+    for attempt in first..first + 200 {
         let base = 20_000 + ((std::process::id() * 7_919 + attempt * 104_729) % 40_000) as u16;
         let held: Vec<_> = (0..n)
             .map_while(|i| TcpListener::bind(("127.0.0.1", base + i)).ok())

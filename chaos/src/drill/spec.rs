@@ -160,6 +160,31 @@ impl Default for Targets {
     }
 }
 
+impl DrillSpec {
+    /// The same drill with every fault held for `d` (a shorter rehearsal), the schedule
+    /// kept in order.
+    pub fn with_fault_duration(mut self, d: Duration) -> Self {
+        let scale = |at: Duration, longest: Duration| {
+            if longest.is_zero() {
+                at
+            } else {
+                at.mul_f64(d.as_secs_f64() / longest.as_secs_f64())
+            }
+        };
+        let longest = self
+            .faults
+            .iter()
+            .map(|f| f.duration)
+            .max()
+            .unwrap_or_default();
+        for f in &mut self.faults {
+            f.at = scale(f.at, longest);
+            f.duration = d;
+        }
+        self
+    }
+}
+
 /// Reads a drill; every problem placed in `file`.
 pub fn parse_drill(file: &str, text: &str) -> Result<DrillSpec, Vec<ConfigDiagnostic>> {
     parse_placed(file, text, |root| {

@@ -34,6 +34,11 @@ pub struct DemoConfig {
     /// The bank channels payments go through. Default: `bank-a`, `bank-b`, `bank-c`.
     #[serde(default = "default_channels")]
     pub channels: Vec<ChannelProfile>,
+    /// Run the compensation worker, which posts final payments to the ledger and resolves
+    /// those left unknown. Default true; `false` shows (and drills prove) what goes wrong
+    /// without it.
+    #[serde(default = "default_true")]
+    pub compensation: bool,
 }
 
 /// How many customers act, and when.
@@ -242,6 +247,7 @@ impl Default for DemoConfig {
             gateway_rate_per_key: default_gateway_rate(),
             metrics_interval: default_metrics_interval(),
             traffic: TrafficConfig::default(),
+            compensation: true,
             channels: default_channels(),
         }
     }

@@ -1,0 +1,169 @@
+//! Drills as regression tests: the standard drills, shortened (`--duration`), run with
+//! `taishan drill run` against `taishan up` and its demo, judged by the report's JSON; and
+//! the drills that must fail: rules switched off ("not detected"), compensation switched
+//! off (the money proof names the amount), and a runner killed with `kill -9` (its faults
+//! revert by themselves).
+
+mod support;
+
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{client, wait_for, Taishan};
+
+/// `taishan up` with a demo busy enough that a channel carries payments within a minute.
+fn start(extra: &str) -> (tempfile::TempDir, Taishan) {
+    let dir = tempfile::tempdir().unwrap();
+    let base = support::free_port_run(10);
+    let (grpc, http) = (support::free_port(), support::free_port());
+    let config = dir.path().join("drill.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "server:\n  otlp_grpc_listen: 127.0.0.1:{grpc}\n  otlp_http_listen: 127.0.0.1:{http}\n\
+             scrape:\n  self_scrape: false\n\
+             demo:\n  base_port: {base}\n  metrics_interval: 2s\n  traffic:\n    rate: 12\n    daily_amplitude: 0\n    seed: 16\n{extra}"
+        ),
+    )
+    .unwrap();
+    let t = Taishan::start_with_config(&dir.path().join("data"), &config);
+    (dir, t)
+}
+
+fn drill_command(t: &Taishan, file: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_taishan"));
+    c.args([
+        "drill",
+        "run",
+        file,
+        "--url",
+        &t.base,
+        "-o",
+        "json",
+        "--steady-wait",
+        "4m",
+    ])
+    .args(args);
+    c
+}
+
+/// Runs a drill to its end; the report and whether the command said it passed.
+fn run(t: &Taishan, file: &str, args: &[&str]) -> (Value, bool) {
+    let out: Output = drill_command(t, file, args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}); progress:\n{stderr}"));
+    eprintln!("{stderr}");
+    (report, out.status.success())
+}
+
+fn armed(t: &Taishan) -> Vec<Value> {
+    let v: Value = client()
+        .get(format!("{}/api/v1/chaos/faults", t.base))
+        .send()
+        .and_then(|r| r.json())
+        .unwrap();
+    v["data"]["faults"].as_array().cloned().unwrap_or_default()
+}
+
+fn secs(report: &Value, field: &str) -> f64 {
+    report[field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{field} missing: {report:#}"))
+}
+
+#[test]
+fn the_bank_outage_drill_passes_within_its_targets_and_leaves_nothing_armed() {
+    let (_dir, t) = start("");
+    let (r, passed) = run(
+        &t,
+        "drills/bank-channel-outage.yaml",
+        &["--duration", "45s"],
+    );
+    assert_eq!(r["verdict"], "pass", "{r:#}");
+    assert!(passed, "a passing drill exits 0");
+    assert!(secs(&r, "time_to_detect_seconds") <= 30.0);
+    assert!(secs(&r, "time_to_notify_seconds") >= secs(&r, "time_to_detect_seconds"));
+    assert!(secs(&r, "time_to_stop_loss_seconds") <= 60.0);
+    assert!(secs(&r, "time_to_recover_seconds") <= 120.0);
+    assert_eq!(r["money_lost"], 0.0);
+    assert_eq!(r["reconciliation_differences"], 0);
+    assert!(
+        secs(&r, "failed_amount") > 0.0,
+        "the outage failed payments: {r:#}"
+    );
+    assert!(r["money"]["reconciled"] == true);
+    assert_eq!(r["injected_service"], "bank-a");
+    assert!(armed(&t).is_empty(), "{:?}", armed(&t));
+}
+
+#[test]
+fn without_rules_the_drill_fails_as_not_detected_and_a_killed_runner_leaves_no_fault() {
+    let (_dir, t) = start("rules:\n  demo_rules: false\n");
+    // A runner killed mid-drill: its fault outlives it only by its lease (15 s).
+    let mut child = drill_command(&t, "drills/bank-channel-outage.yaml", &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the drill's fault armed", Duration::from_secs(300), || {
+        (!armed(&t).is_empty()).then_some(())
+    });
+    child.kill().unwrap();
+    let _ = child.wait();
+    wait_for(
+        "the fault reverted by its lease",
+        Duration::from_secs(25),
+        || armed(&t).is_empty().then_some(()),
+    );
+
+    let (r, passed) = run(
+        &t,
+        "drills/bank-channel-outage.yaml",
+        &["--duration", "45s"],
+    );
+    assert!(!passed, "a failing drill exits non-zero");
+    assert_eq!(r["verdict"], "fail");
+    let reasons: Vec<String> = serde_json::from_value(r["reasons"].clone()).unwrap();
+    assert!(
+        reasons.contains(&"not detected: BankChannelFailing never fired".to_string()),
+        "{reasons:?}"
+    );
+    assert!(armed(&t).is_empty());
+}
+
+#[test]
+fn without_compensation_the_money_proof_fails_naming_the_amount() {
+    let (_dir, t) = start("  compensation: false\n");
+    let (r, passed) = run(
+        &t,
+        "drills/bank-channel-outage.yaml",
+        &["--duration", "30s", "--settle", "20s"],
+    );
+    assert!(!passed);
+    let reasons: Vec<String> = serde_json::from_value(r["reasons"].clone()).unwrap();
+    let backlog = r["money"]["compensation_backlog"].as_u64().unwrap();
+    assert!(backlog > 0, "{r:#}");
+    assert!(
+        reasons.contains(&format!("compensation still holds {backlog} transfer(s)")),
+        "{reasons:?}"
+    );
+    // The ledger never heard of the drill's final payments: reconciliation names them and
+    // their money, to the cent.
+    let amount = r["money"]["reconciliation_difference_amount"]
+        .as_f64()
+        .unwrap();
+    let n = r["reconciliation_differences"].as_u64().unwrap();
+    assert!(n > 0 && amount > 0.0, "{r:#}");
+    assert!(
+        reasons.contains(&format!(
+            "reconciliation found {n} difference(s) worth {amount:.2}"
+        )),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        r["money_lost"].as_f64(),
+        Some(amount + r["money"]["ledger_imbalance"].as_f64().unwrap().abs())
+    );
+}
