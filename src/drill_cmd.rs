@@ -98,6 +98,7 @@ fn run_file(
         });
         run_drill(&spec, &platform, &SystemClock, &opts).await
     });
+    record(server, &report);
     match server.output {
         OutputFormat::Json => match serde_json::to_string_pretty(&report) {
             Ok(text) => println!("{text}"),
@@ -108,6 +109,22 @@ fn run_file(
     match report.verdict {
         Verdict::Pass => ExitCode::SUCCESS,
         Verdict::Fail => ExitCode::from(1),
+    }
+}
+
+/// Keeps the report in the server's drill history (the drills page shows it).
+fn record(server: &Server, report: &DrillReport) {
+    let body = match serde_json::to_value(report) {
+        Ok(v) => v,
+        Err(e) => return eprintln!("drill: the report could not be recorded: {e}"),
+    };
+    match api_client::post(server, "/api/v1/chaos/reports", &body) {
+        Ok(v) => eprintln!(
+            "drill: recorded as {0}: {1}/ui/drills?report={0}",
+            v["data"]["id"].as_str().unwrap_or("?"),
+            server.url.trim_end_matches('/')
+        ),
+        Err(e) => eprintln!("drill: the report could not be recorded: {e:#}"),
     }
 }
 

@@ -73,29 +73,124 @@ fn secs(report: &Value, field: &str) -> f64 {
         .unwrap_or_else(|| panic!("{field} missing: {report:#}"))
 }
 
+/// A passing drill within the targets, with clean books and nothing left armed.
+fn assert_passed(t: &Taishan, r: &Value, passed: bool) {
+    assert_eq!(r["verdict"], "pass", "{r:#}");
+    assert!(passed, "a passing drill exits 0");
+    assert!(secs(r, "time_to_detect_seconds") <= 30.0);
+    assert!(secs(r, "time_to_notify_seconds") >= secs(r, "time_to_detect_seconds"));
+    assert!(secs(r, "time_to_stop_loss_seconds") <= 60.0);
+    assert!(secs(r, "time_to_recover_seconds") <= 120.0);
+    assert_eq!(r["money_lost"], 0.0);
+    assert_eq!(r["reconciliation_differences"], 0);
+    assert!(r["money"]["reconciled"] == true);
+    assert!(armed(t).is_empty(), "{:?}", armed(t));
+}
+
 #[test]
-fn the_bank_outage_drill_passes_within_its_targets_and_leaves_nothing_armed() {
+fn the_standard_drills_pass_within_their_targets_and_leave_nothing_armed() {
     let (_dir, t) = start("");
     let (r, passed) = run(
         &t,
         "drills/bank-channel-outage.yaml",
         &["--duration", "45s"],
     );
-    assert_eq!(r["verdict"], "pass", "{r:#}");
-    assert!(passed, "a passing drill exits 0");
-    assert!(secs(&r, "time_to_detect_seconds") <= 30.0);
-    assert!(secs(&r, "time_to_notify_seconds") >= secs(&r, "time_to_detect_seconds"));
-    assert!(secs(&r, "time_to_stop_loss_seconds") <= 60.0);
-    assert!(secs(&r, "time_to_recover_seconds") <= 120.0);
-    assert_eq!(r["money_lost"], 0.0);
-    assert_eq!(r["reconciliation_differences"], 0);
+    assert_passed(&t, &r, passed);
     assert!(
         secs(&r, "failed_amount") > 0.0,
         "the outage failed payments: {r:#}"
     );
-    assert!(r["money"]["reconciled"] == true);
     assert_eq!(r["injected_service"], "bank-a");
-    assert!(armed(&t).is_empty(), "{:?}", armed(&t));
+
+    // Span metrics lag the errors by a batch export: the fault is held long enough for the
+    // loss to be seen flat (30 s) while it is still in.
+    let (r, passed) = run(&t, "drills/risk-error-burst.yaml", &["--duration", "90s"]);
+    assert_passed(&t, &r, passed);
+    assert_eq!(r["injected_service"], "risk");
+
+    // Both reports are in the history, newest first, and export as evidence.
+    let history: Value = client()
+        .get(format!("{}/api/v1/chaos/reports", t.base))
+        .send()
+        .and_then(|r| r.json())
+        .unwrap();
+    let reports = history["data"]["reports"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<&str> = reports.iter().filter_map(|r| r["drill"].as_str()).collect();
+    assert_eq!(names, ["risk-error-burst", "bank-channel-outage"]);
+    let id = reports[1]["id"].as_str().unwrap();
+    let html = client()
+        .get(format!("{}/api/v1/chaos/reports/{id}/export", t.base))
+        .send()
+        .and_then(|r| r.text())
+        .unwrap();
+    assert!(
+        html.contains("Drill bank-channel-outage") && html.contains("PASS"),
+        "{html}"
+    );
+
+    // The drills page, as a person uses it.
+    let shots = std::env::var_os("TAISHAN_TEST_ARTIFACTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("taishan-ui-screenshots"));
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = support::run_test_python("ui/drills.py", &[&t.base, shots.to_str().unwrap()]);
+    let page: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(
+        page["drills"],
+        serde_json::json!(["risk-error-burst", "bank-channel-outage"]),
+        "{page:#}"
+    );
+    assert_eq!(
+        page["verdicts"],
+        serde_json::json!(["pass", "pass"]),
+        "{page:#}"
+    );
+    assert!(page["points"].as_u64().unwrap_or(0) >= 8, "{page:#}");
+    assert!(
+        page["newest"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Drill risk-error-burst"),
+        "{page:#}"
+    );
+    let marks = page["marks"].to_string();
+    for mark in ["fault +", "detected +", "action +", "recovered +"] {
+        assert!(marks.contains(mark), "{mark} not in {marks}");
+    }
+    assert!(
+        page["second"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Drill bank-channel-outage"),
+        "{page:#}"
+    );
+    let dialogs = page["dialogs"].to_string();
+    assert!(
+        dialogs.contains("Revert every armed fault") && dialogs.contains("0 fault(s) disarmed"),
+        "{dialogs}"
+    );
+    assert!(
+        page["armed"]
+            .as_str()
+            .unwrap_or("")
+            .contains("the services are clean"),
+        "{page:#}"
+    );
+    assert!(
+        page["running"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Running: bank-channel-outage"),
+        "{page:#}"
+    );
+    assert!(
+        page["stopped"].as_str().unwrap_or("").contains("fail"),
+        "{page:#}"
+    );
+    assert_eq!(page["errors"], serde_json::json!([]), "{page:#}");
 }
 
 #[test]

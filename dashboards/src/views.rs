@@ -18,6 +18,7 @@ pub const VIEWS: &[(&str, &str, &str)] = &[
     ("alerts", "Alerts", "What is firing, who has it, and what happened before"),
     ("guards", "Guards", "Every breaker, limiter and degrade switch: its state, the decision in force, and who changed it"),
     ("explore", "Explore", "Ask anything in PromQL: a graph and a table"),
+    ("drills", "Drills", "Fault-injection drills: each run's verdict, timings and money proof, the faults armed now, and the kill switch"),
 ];
 
 /// `GET /ui/{view}`.

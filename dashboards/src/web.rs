@@ -106,6 +106,7 @@ const ASSETS: &[(&str, &str, &[u8])] = assets![
     ("views/alerts.js", "text/javascript; charset=utf-8"),
     ("views/guards.js", "text/javascript; charset=utf-8"),
     ("views/explore.js", "text/javascript; charset=utf-8"),
+    ("views/drills.js", "text/javascript; charset=utf-8"),
     ("taishan.css", "text/css; charset=utf-8"),
     (
         "vendor/uplot/uPlot.iife.min.js",

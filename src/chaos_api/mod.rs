@@ -11,6 +11,9 @@
 //! A fault whose lease is not renewed reverts by itself when the lease runs out.
 
 pub mod books;
+pub mod drills;
+mod export;
+pub mod history;
 
 use std::time::Duration;
 

@@ -130,6 +130,14 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     // The faults drills arm against the demo services (the chaos API on the API address).
     let faults = taishan_chaos::FaultSet::new(clock.clone(), clock.now_ms() as u64);
     let books = crate::chaos_api::books::BooksSlot::default();
+    let drill_history =
+        crate::chaos_api::history::DrillHistory::open(&args.data_dir, clock.clone())
+            .with_context(|| format!("opening the drill history in {}", args.data_dir.display()))?;
+    let drill_desk = crate::chaos_api::drills::DrillDesk::new(
+        &config.chaos.drills_dir,
+        drill_history.clone(),
+        clock.clone(),
+    );
     let no_alerter_config = args.alerter_config.is_none() && config.alerter.config_file.is_none();
     let demo_pager = match demo_on && no_alerter_config {
         true => Some(alerter::DemoPager::bind(&config, clock.clone()).await?),
@@ -199,6 +207,8 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         alerter: alerter.alerter.clone(),
         faults: faults.clone(),
         books: books.clone(),
+        drill_history,
+        drill_desk: drill_desk.clone(),
         registry: metrics.registry,
     });
 
@@ -206,6 +216,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.server.http_listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
+    drill_desk.set_api(format!("http://{addr}"));
     let cancel = CancellationToken::new();
     let uses = |l| surface.summaries.iter().any(|s| s.listener == l);
     use taishan_collector::receivers::Listener;
@@ -217,6 +228,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     };
     let otlp = OtlpServers::start(otlp_endpoints, cancel.clone()).await?;
     tokio::spawn(dashboards.watch(cancel.clone()));
+    tokio::spawn(drill_desk.run_schedule(config.chaos.schedule.clone(), cancel.clone()));
     banner::print_banner(addr, &otlp, &args, &surface.summaries);
     banner::print_alerter(&alerter);
     let mut alerter_tasks = alerter.spawn(&cancel);

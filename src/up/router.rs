@@ -47,6 +47,10 @@ pub struct ApiParts<'a> {
     pub faults: taishan_chaos::FaultSet,
     /// The demo's books, once the demo runs (drills' money proofs).
     pub books: crate::chaos_api::books::BooksSlot,
+    /// The drill reports.
+    pub drill_history: std::sync::Arc<crate::chaos_api::history::DrillHistory>,
+    /// The drills this process runs itself.
+    pub drill_desk: std::sync::Arc<crate::chaos_api::drills::DrillDesk>,
     /// Taishan's own metrics.
     pub registry: Registry,
 }
@@ -79,6 +83,8 @@ pub fn api_router(p: ApiParts<'_>) -> Router {
         .merge(guard_routes(p.plane))
         .merge(crate::chaos_api::routes(p.faults))
         .merge(crate::chaos_api::books::routes(p.books))
+        .merge(crate::chaos_api::history::routes(p.drill_history))
+        .merge(crate::chaos_api::drills::routes(p.drill_desk))
         .merge(taishan_dashboards::ui_routes(p.ui))
         .nest("/alerter", taishan_alerter::alerter_routes(p.alerter))
         .route(

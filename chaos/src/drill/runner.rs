@@ -138,6 +138,9 @@ impl Run<'_> {
             if failing.is_empty() && !firing {
                 break;
             }
+            if self.opts.stop.load(Ordering::Relaxed) {
+                return Err("stopped by the operator before the faults".into());
+            }
             if self.clock.now_ms() >= deadline {
                 let mut why = Vec::new();
                 if !failing.is_empty() {
@@ -408,7 +411,9 @@ impl Run<'_> {
         loop {
             match self.platform.books(from, to, false).await {
                 Ok(b) if b.open_payments == 0 && b.compensation_backlog == 0 => break,
-                Ok(_) | Err(_) if self.clock.now_ms() >= deadline => break,
+                _ if self.clock.now_ms() >= deadline || self.opts.stop.load(Ordering::Relaxed) => {
+                    break
+                }
                 _ => self.platform.sleep(self.opts.poll * 5).await,
             }
         }

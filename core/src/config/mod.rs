@@ -5,6 +5,7 @@
 //! `file:line:column: field.path: what is wrong`.
 
 mod alerter;
+mod chaos;
 mod demo;
 mod ingest;
 mod logs;
@@ -26,6 +27,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use alerter::{AlerterConfig, ReceiverRateLimit};
+pub use chaos::{ChaosConfig, ScheduledDrill};
 pub use demo::{ChannelProfile, DemoConfig, TrafficConfig};
 pub use ingest::IngestConfig;
 pub use logs::LogsConfig;
@@ -73,10 +75,14 @@ pub struct Config {
     /// The Alertmanager-compatible alerter.
     #[serde(default)]
     pub alerter: AlerterConfig,
+    /// Drills: where they are and their schedule.
+    #[serde(default)]
+    pub chaos: ChaosConfig,
 }
 
 const SECTIONS: &[&str] = &[
     "server", "storage", "ingest", "scrape", "query", "traces", "logs", "demo", "rules", "alerter",
+    "chaos",
 ];
 
 /// A problem with one field, before it is placed in a file.
@@ -193,6 +199,7 @@ impl Config {
         self.demo.validate(&mut errors);
         self.rules.validate(&mut errors);
         self.alerter.validate(&mut errors);
+        self.chaos.validate(&mut errors);
         errors
     }
 }
@@ -236,6 +243,7 @@ fn deserialize_sections(
             "demo" => read_section(name, value, errors, &mut config.demo),
             "rules" => read_section(name, value, errors, &mut config.rules),
             "alerter" => read_section(name, value, errors, &mut config.alerter),
+            "chaos" => read_section(name, value, errors, &mut config.chaos),
             other => errors.push(FieldError::new(
                 other,
                 format!(

@@ -17,6 +17,7 @@ use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 use parking_lot::Mutex;
 use rand::Rng;
+use taishan_chaos::{Injection, RequestInfo};
 use taishan_core::Clock;
 use taishan_guard::layer::BreakerLayer;
 use taishan_guard::{BreakerConfig, CircuitBreaker, DegradeSwitch, Guards};
@@ -84,9 +85,19 @@ impl Risk {
         let decisions = telemetry
             .meter()
             .u64_counter("risk.decisions")
-            .with_description("Credit decisions by verdict and source (model or fallback)")
+            .with_description(
+                "Credit decisions by verdict (approved, rejected, error: none could be made) and source (model or fallback)",
+            )
             .build();
-        // Zeros from the first export: dashboards show "none yet", not "no data".
+        // Zeros from the first export: dashboards show "none yet", not "no data", and the
+        // first failure counts in `increase`.
+        decisions.add(
+            0,
+            &[
+                KeyValue::new("verdict", "error"),
+                KeyValue::new("source", "model"),
+            ],
+        );
         for verdict in ["approved", "rejected"] {
             for source in ["model", "fallback"] {
                 let labels = [
@@ -137,12 +148,48 @@ impl Risk {
         let decision = if self.degrade.is_degraded() {
             decision::conservative(&req, "degraded: the risk model is switched off")
         } else {
+            if let Err(e) = self.model_faults().await {
+                let labels = [
+                    KeyValue::new("verdict", "error"),
+                    KeyValue::new("source", "model"),
+                ];
+                self.decisions.add(1, &labels);
+                return Err(e);
+            }
             match self.bureau_score(cx, &req.customer).await {
                 Ok(score) => decision::from_score(&req, score),
                 Err(reason) => decision::conservative(&req, &reason),
             }
         };
         Ok(self.finish(cx, &req, decision))
+    }
+
+    /// Drills' faults inside the risk model (scope `service: risk, route: /model`): what
+    /// the degrade switch routes around, unlike a fault in front of the whole service.
+    async fn model_faults(&self) -> Result<(), ServiceError> {
+        let Some(faults) = self.telemetry.faults() else {
+            return Ok(());
+        };
+        let model = RequestInfo {
+            service: "risk",
+            method: "",
+            path: "/model",
+            channel: None,
+        };
+        match faults.decide(&model) {
+            None => Ok(()),
+            Some(Injection::Delay(d)) => {
+                tokio::time::sleep(d).await;
+                Ok(())
+            }
+            Some(Injection::Respond { message, .. }) => Err(ServiceError::Internal(message)),
+            Some(Injection::Hold(d)) => {
+                tokio::time::sleep(d).await;
+                Err(ServiceError::Internal(
+                    "the risk model did not answer".into(),
+                ))
+            }
+        }
     }
 
     fn finish(&self, cx: &Context, req: &DecisionRequest, d: Decision) -> Decision {
