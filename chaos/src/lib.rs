@@ -16,7 +16,7 @@ pub mod scope;
 pub mod set;
 
 pub use drill::{parse_drill, run_drill, DrillReport, DrillSpec, Platform, RunOptions};
-pub use faults::{build_fault, Fault, FaultSpec, Injection, FAULTS};
+pub use faults::{build_fault, Fault, FaultSpec, Injection, Lease, Running, FAULTS};
 pub use layer::FaultLayer;
 pub use scope::{RequestInfo, Scope};
 pub use set::{ActiveFault, FaultError, FaultSet};

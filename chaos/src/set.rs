@@ -16,7 +16,7 @@ use serde::Serialize;
 use taishan_core::config::ChannelProfile;
 use taishan_core::Clock;
 
-use crate::faults::{build_fault, Fault, FaultSpec, Injection};
+use crate::faults::{build_fault, Fault, FaultSpec, Injection, Lease, Running};
 use crate::scope::{RequestInfo, Scope};
 
 /// The service name the simulated bank channels go by in scopes.
@@ -56,8 +56,17 @@ struct Armed {
     scope: Scope,
     by: String,
     armed_ms: i64,
-    lease_until_ms: AtomicI64,
+    lease_until_ms: Arc<AtomicI64>,
     fault: Arc<dyn Fault>,
+    /// What the fault runs by itself (a burn, held memory); stopped when this is dropped.
+    _running: Option<Box<dyn Running>>,
+}
+
+impl Drop for Armed {
+    fn drop(&mut self) {
+        // A running fault watching the lease stops at once.
+        self.lease_until_ms.store(0, Ordering::Relaxed);
+    }
 }
 
 impl Armed {
@@ -126,14 +135,17 @@ impl FaultSet {
         let fault = build_fault(&spec).map_err(FaultError::Invalid)?;
         let now = self.inner.clock.now_ms();
         let id = format!("f{}", self.inner.next_id.fetch_add(1, Ordering::Relaxed));
+        let until = Arc::new(AtomicI64::new(now + lease_ms(lease)));
+        let running = fault.start(Lease::new(until.clone(), self.inner.clock.clone()));
         let armed = Arc::new(Armed {
             id,
             spec,
             scope,
             by: by.to_string(),
             armed_ms: now,
-            lease_until_ms: AtomicI64::new(now + lease_ms(lease)),
+            lease_until_ms: until,
             fault,
+            _running: running,
         });
         let view = armed.view();
         let mut faults = self.inner.faults.write();
@@ -332,6 +344,97 @@ mod tests {
         assert_eq!(set.decide(&req("banks")), None);
         set.disarm(&f.id).unwrap();
         assert_eq!(set.bank_channel(&base), base);
+    }
+
+    /// Resident memory of this process, in bytes (Linux).
+    fn resident() -> u64 {
+        let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+        let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+        pages * 4096
+    }
+
+    fn eventually(what: &str, check: impl Fn() -> bool) {
+        for _ in 0..100 {
+            if check() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("{what}");
+    }
+
+    #[test]
+    fn held_memory_is_resident_while_armed_and_freed_on_disarm_and_on_expiry() {
+        let (set, clock) = set();
+        let before = resident();
+        let f = set
+            .arm(
+                spec(r#"{"kind": "memory", "size": "256MiB"}"#),
+                Scope::default(),
+                Duration::from_secs(10),
+                "t",
+            )
+            .unwrap();
+        assert!(
+            resident() > before + (200 << 20),
+            "{} → {}",
+            before,
+            resident()
+        );
+        set.disarm(&f.id).unwrap();
+        eventually("freed on disarm", || resident() < before + (100 << 20));
+        // Nobody disarms this one: its lease runs out and the block goes.
+        set.arm(
+            spec(r#"{"kind": "memory", "size": "256MiB"}"#),
+            Scope::default(),
+            Duration::from_secs(10),
+            "t",
+        )
+        .unwrap();
+        assert!(resident() > before + (200 << 20));
+        clock.advance(Duration::from_secs(11));
+        eventually("freed when the lease ran out", || {
+            resident() < before + (100 << 20)
+        });
+    }
+
+    /// CPU time this process used during `d`, in ms (Linux: utime + stime, 100 ticks a second).
+    fn cpu_ms_over(d: Duration) -> u64 {
+        let ticks = || {
+            let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+            let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+            let f: Vec<u64> = after_name
+                .split_whitespace()
+                .map(|x| x.parse().unwrap_or(0))
+                .collect();
+            f[11] + f[12]
+        };
+        let t0 = ticks();
+        std::thread::sleep(d);
+        (ticks() - t0) * 10
+    }
+
+    #[test]
+    fn a_cpu_burn_takes_a_core_while_armed_and_stops_on_disarm() {
+        let (set, _) = set();
+        let f = set
+            .arm(
+                spec(r#"{"kind": "cpu_burn", "cores": 1}"#),
+                Scope::default(),
+                Duration::from_secs(10),
+                "t",
+            )
+            .unwrap();
+        let burning = cpu_ms_over(Duration::from_millis(500));
+        set.disarm(&f.id).unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        let after = cpu_ms_over(Duration::from_millis(500));
+        // A core's worth is 500 ms; a loaded machine may give the burner less.
+        assert!(burning >= 200, "armed: {burning} ms of CPU in 500 ms");
+        assert!(
+            after < burning / 2,
+            "disarmed: {after} ms (armed: {burning})"
+        );
     }
 
     #[test]

@@ -42,7 +42,8 @@ fn marks(t: &Value) -> Vec<(&'static str, i64, &'static str)> {
 
 /// The loss over the drill, with the marks, as an SVG.
 fn chart(r: &Value) -> String {
-    let (w, h, pad) = (900.0, 260.0, 40.0);
+    // Room above the chart for one line of label per mark.
+    let (w, h, pad, top) = (900.0, 320.0, 40.0, 100.0);
     let points: Vec<(f64, f64)> = r["loss"]
         .as_array()
         .map(|a| {
@@ -64,7 +65,7 @@ fn chart(r: &Value) -> String {
     let vmax = points.iter().map(|p| p.1).fold(1.0_f64, f64::max);
     let vmin = points.iter().map(|p| p.1).fold(vmax, f64::min);
     let x = |t: f64| pad + (t - t0) / (t1 - t0) * (w - 2.0 * pad);
-    let y = |v: f64| h - pad - (v - vmin) / (vmax - vmin).max(1.0) * (h - 2.0 * pad);
+    let y = |v: f64| h - pad - (v - vmin) / (vmax - vmin).max(1.0) * (h - pad - top);
     let mut svg = format!(
         r##"<svg viewBox="0 0 {w} {h}" width="100%" role="img" aria-label="the loss over the drill"><rect width="{w}" height="{h}" fill="#141820"/>"##
     );
@@ -84,7 +85,7 @@ fn chart(r: &Value) -> String {
         .unwrap_or(t0);
     for (i, (label, at, colour)) in ms.iter().enumerate() {
         let px = x(*at as f64);
-        let ly = 14.0 + (i % 4) as f64 * 13.0;
+        let ly = 16.0 + i as f64 * 12.0;
         // Labels near the right edge end at their line instead of running off the chart.
         let (tx, anchor) = if px > w - 160.0 {
             (px - 3.0, "end")
@@ -93,7 +94,7 @@ fn chart(r: &Value) -> String {
         };
         let _ = write!(
             svg,
-            r##"<line x1="{px:.1}" x2="{px:.1}" y1="{pad}" y2="{}" stroke="{colour}" stroke-dasharray="4 3"/><text x="{tx:.1}" y="{ly}" fill="{colour}" font-size="11" text-anchor="{anchor}">{label} +{:.0}s</text>"##,
+            r##"<line x1="{px:.1}" x2="{px:.1}" y1="{top}" y2="{}" stroke="{colour}" stroke-dasharray="4 3"/><text x="{tx:.1}" y="{ly}" fill="{colour}" font-size="11" text-anchor="{anchor}">{label} +{:.0}s</text>"##,
             h - pad,
             (*at as f64 - fault) / 1000.0
         );
@@ -176,7 +177,8 @@ pub fn export_html(r: &Value) -> String {
             "money in flight before / after",
             &Value::String(format!(
                 "{} / {}",
-                m["in_flight_baseline"], m["in_flight_after"]
+                money(&m["in_flight_baseline"]).as_str().unwrap_or(""),
+                money(&m["in_flight_after"]).as_str().unwrap_or("")
             ))
         ),
         row("compensation backlog", &m["compensation_backlog"]),

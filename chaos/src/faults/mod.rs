@@ -6,14 +6,16 @@
 //! of two hooks: it decides what happens to each request in its scope ([`Fault::inject`]:
 //! delayed, answered with an error, held until it times out), or it changes how a simulated
 //! bank channel in its scope behaves ([`Fault::bank_channel`]: transfers failing, slow,
-//! callbacks lost, late or duplicated). A fault holds no state that outlives it: disarming
-//! it (stop, abort, or its lease running out) is the revert, and the next request or
-//! transfer is clean. Randomness comes from the `rng` passed in, so a drill with a seed
+//! callbacks lost, late or duplicated), or it runs while armed ([`Fault::start`]: cores
+//! kept busy, memory held), watching its own [`Lease`]. A fault holds no state that
+//! outlives it: disarming it (stop, abort, or its lease running out) is the revert, and the
+//! next request or transfer is clean, the burn stopped, the memory freed. Randomness comes from the `rng` passed in, so a drill with a seed
 //! replays the same way.
 
 mod bank;
 mod error;
 mod latency;
+mod resources;
 mod timeout;
 
 use std::fmt;
@@ -49,6 +51,37 @@ pub trait Fault: Send + Sync + fmt::Debug {
 
     /// How a bank channel in scope behaves while the fault holds (most faults leave it).
     fn bank_channel(&self, _profile: &mut ChannelProfile) {}
+
+    /// Starts what the fault does by itself while armed (most do nothing); it stops when
+    /// the returned handle is dropped or `lease` is no longer live.
+    fn start(&self, _lease: Lease) -> Option<Box<dyn Running>> {
+        None
+    }
+}
+
+/// What a started fault leaves running; dropping it stops it.
+pub trait Running: Send + Sync + fmt::Debug {}
+
+/// An armed fault's lease, as a running fault watches it.
+#[derive(Clone)]
+pub struct Lease {
+    until_ms: Arc<std::sync::atomic::AtomicI64>,
+    clock: Arc<dyn taishan_core::Clock>,
+}
+
+impl Lease {
+    /// The lease held in `until_ms`, read on `clock`.
+    pub fn new(
+        until_ms: Arc<std::sync::atomic::AtomicI64>,
+        clock: Arc<dyn taishan_core::Clock>,
+    ) -> Self {
+        Self { until_ms, clock }
+    }
+
+    /// Whether it still holds.
+    pub fn live(&self) -> bool {
+        self.until_ms.load(std::sync::atomic::Ordering::Relaxed) > self.clock.now_ms()
+    }
 }
 
 /// A fault as written in a drill or posted to the API: its kind and that kind's parameters.
@@ -87,6 +120,16 @@ pub const FAULTS: &[FaultKind] = &[
         name: "timeout",
         what: "holds the request (30s by default), then answers 504",
         build: timeout::build,
+    },
+    FaultKind {
+        name: "cpu_burn",
+        what: "keeps `cores` cores busy for `share` of their time (1 core, all of it, by default)",
+        build: resources::build_burn,
+    },
+    FaultKind {
+        name: "memory",
+        what: "holds `size` of resident memory (e.g. 512MiB)",
+        build: resources::build_memory,
     },
     FaultKind {
         name: "bank_outage",
