@@ -174,4 +174,43 @@ fn a_fault_reaches_its_scope_is_traced_and_always_reverts() {
         json!({"fault": {"kind": "error"}, "scope": {"percent": 0}, "lease": "10s", "by": "test"}),
     );
     assert!(r.text().unwrap().contains("percent must be above 0"));
+
+    // The drills' own endpoints refuse bad input with the reason too.
+    let post = |path: &str, body: &str| {
+        let r = client()
+            .post(format!("{}{path}", t.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let (code, text) = post("/api/v1/chaos/books", r#"{"from_ms": 1}"#);
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("to_ms"), "{text}");
+    let (code, text) = post("/api/v1/chaos/books", r#"{"from_ms": 5, "to_ms": 1}"#);
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("must be before to_ms"), "{text}");
+    let (code, text) = post("/api/v1/chaos/reports", r#"{"drill": "x"}"#);
+    assert_eq!(code, 400, "{text}");
+    assert!(
+        text.contains("not a drill report: missing verdict"),
+        "{text}"
+    );
+    let (code, text) = post(
+        "/api/v1/chaos/drills/no-such-drill/run",
+        r#"{"by": "test"}"#,
+    );
+    assert_eq!(code, 404, "{text}");
+    assert!(text.contains("no valid drill named"), "{text}");
+    let (code, text) = post(
+        "/api/v1/chaos/drills/bank-channel-outage/run",
+        r#"{"who": "x"}"#,
+    );
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("unknown field `who`"), "{text}");
+    assert_eq!(
+        status(&format!("{}/api/v1/chaos/reports/nope", t.base)),
+        404
+    );
 }
