@@ -12,6 +12,10 @@ use std::time::Duration;
 use serde_json::Value;
 use support::{client, wait_for, Taishan};
 
+/// One drill test at a time: each runs a demo at 12 actions/s, and three at once on a small
+/// machine delay the control plane enough to fail a drill that passes alone.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// `taishan up` with a demo busy enough that a channel carries payments within a minute.
 fn start(extra: &str) -> (tempfile::TempDir, Taishan) {
     let dir = tempfile::tempdir().unwrap();
@@ -89,6 +93,7 @@ fn assert_passed(t: &Taishan, r: &Value, passed: bool) {
 
 #[test]
 fn the_standard_drills_pass_within_their_targets_and_leave_nothing_armed() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (_dir, t) = start("");
     let (r, passed) = run(
         &t,
@@ -195,6 +200,7 @@ fn the_standard_drills_pass_within_their_targets_and_leave_nothing_armed() {
 
 #[test]
 fn without_rules_the_drill_fails_as_not_detected_and_a_killed_runner_leaves_no_fault() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (_dir, t) = start("rules:\n  demo_rules: false\n");
     // A runner killed mid-drill: its fault outlives it only by its lease (15 s).
     let mut child = drill_command(&t, "drills/bank-channel-outage.yaml", &[])
@@ -230,6 +236,7 @@ fn without_rules_the_drill_fails_as_not_detected_and_a_killed_runner_leaves_no_f
 
 #[test]
 fn without_compensation_the_money_proof_fails_naming_the_amount() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (_dir, t) = start("  compensation: false\n");
     let (r, passed) = run(
         &t,
