@@ -95,10 +95,12 @@ fn assert_passed(t: &Taishan, r: &Value, passed: bool) {
 fn the_standard_drills_pass_within_their_targets_and_leave_nothing_armed() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (_dir, t) = start("");
+    // Held 75 s: stop-loss needs the loss flat for 30 s while the fault is still in, and
+    // detection takes up to ~20 s (BENCHMARKS.md); 45 s was too short to see it.
     let (r, passed) = run(
         &t,
         "drills/bank-channel-outage.yaml",
-        &["--duration", "45s"],
+        &["--duration", "75s"],
     );
     assert_passed(&t, &r, passed);
     assert!(
