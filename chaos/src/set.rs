@@ -16,7 +16,8 @@ use serde::Serialize;
 use taishan_core::config::ChannelProfile;
 use taishan_core::Clock;
 
-use crate::faults::{build_fault, Fault, FaultSpec, Injection, Lease, Running};
+use crate::faults::{build_fault, Fault, FaultSpec, Injection, Lease, LinkEffect, Running, Start};
+use crate::module::Modules;
 use crate::scope::{RequestInfo, Scope};
 
 /// The service name the simulated bank channels go by in scopes.
@@ -70,6 +71,16 @@ impl Drop for Armed {
 }
 
 impl Armed {
+    fn live(&self, now_ms: i64) -> bool {
+        self.lease_until_ms.load(Ordering::Relaxed) > now_ms
+    }
+
+    /// Whether `req` is in scope and its draw (`draw`, or one made now) in the share.
+    fn applies(&self, req: &RequestInfo<'_>, draw: Option<f64>, rng: &mut SmallRng) -> bool {
+        self.scope.matches(req)
+            && draw.unwrap_or_else(|| rng.random::<f64>()) * 100.0 < self.scope.percent
+    }
+
     fn view(&self) -> ActiveFault {
         ActiveFault {
             id: self.id.clone(),
@@ -88,6 +99,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     rng: Mutex<SmallRng>,
     next_id: AtomicU64,
+    modules: Modules,
 }
 
 /// The faults armed now; cheap to clone (every clone is the same set).
@@ -114,6 +126,7 @@ impl FaultSet {
                 clock,
                 rng: Mutex::new(SmallRng::seed_from_u64(seed)),
                 next_id: AtomicU64::new(1),
+                modules: Modules::default(),
             }),
         }
     }
@@ -136,7 +149,13 @@ impl FaultSet {
         let now = self.inner.clock.now_ms();
         let id = format!("f{}", self.inner.next_id.fetch_add(1, Ordering::Relaxed));
         let until = Arc::new(AtomicI64::new(now + lease_ms(lease)));
-        let running = fault.start(Lease::new(until.clone(), self.inner.clock.clone()));
+        let running = fault
+            .start(Start {
+                lease: Lease::new(until.clone(), self.inner.clock.clone()),
+                scope: &scope,
+                modules: &self.inner.modules,
+            })
+            .map_err(|e| FaultError::Invalid(format!("{} fault: {e}", spec.kind)))?;
         let armed = Arc::new(Armed {
             id,
             spec,
@@ -161,7 +180,7 @@ impl FaultSet {
         let faults = self.inner.faults.read();
         let armed = faults
             .iter()
-            .find(|f| f.id == id && f.lease_until_ms.load(Ordering::Relaxed) > now)
+            .find(|f| f.id == id && f.live(now))
             .ok_or_else(|| FaultError::Unknown(id.to_string()))?;
         armed
             .lease_until_ms
@@ -200,8 +219,41 @@ impl FaultSet {
         self.inner.faults.read().iter().map(|f| f.view()).collect()
     }
 
+    /// The service modules a `crash` fault can take down; services register here.
+    pub fn modules(&self) -> &Modules {
+        &self.inner.modules
+    }
+
     /// What happens to `req`: the first armed fault in scope whose draw falls in its share.
     pub fn decide(&self, req: &RequestInfo<'_>) -> Option<Injection> {
+        self.first(req, None, |f, rng| f.inject(rng))
+    }
+
+    /// What happens to data crossing fault proxy `link` on a connection that drew `draw`
+    /// (0 to 1, once per connection, so a share of the connections is touched, whole).
+    pub fn link(&self, link: &str, draw: f64) -> Option<LinkEffect> {
+        let req = RequestInfo {
+            service: link,
+            method: "",
+            path: "",
+            channel: None,
+        };
+        self.first(&req, Some(draw), |f, rng| f.link(rng))
+    }
+
+    /// A draw from the set's seeded generator, 0 to 1 (a proxy's connection draws once).
+    pub(crate) fn draw(&self) -> f64 {
+        self.inner.rng.lock().random::<f64>()
+    }
+
+    /// The first armed, live fault in scope of `req`, in its share (drawn now, or `draw`),
+    /// for which `act` has an answer.
+    fn first<T>(
+        &self,
+        req: &RequestInfo<'_>,
+        draw: Option<f64>,
+        act: impl Fn(&dyn Fault, &mut SmallRng) -> Option<T>,
+    ) -> Option<T> {
         if self.inner.armed.load(Ordering::Acquire) == 0 {
             return None;
         }
@@ -212,13 +264,11 @@ impl FaultSet {
             let mut rng = self.inner.rng.lock();
             let mut found = None;
             for f in faults.iter() {
-                if f.lease_until_ms.load(Ordering::Relaxed) <= now {
+                if !f.live(now) {
                     expired = true;
-                    continue;
-                }
-                if f.scope.matches(req) && rng.random::<f64>() * 100.0 < f.scope.percent {
-                    if let Some(injection) = f.fault.inject(&mut rng) {
-                        found = Some(injection);
+                } else if f.applies(req, draw, &mut rng) {
+                    found = act(f.fault.as_ref(), &mut rng);
+                    if found.is_some() {
                         break;
                     }
                 }
@@ -248,8 +298,7 @@ impl FaultSet {
         let faults = self.inner.faults.read();
         let mut rng = self.inner.rng.lock();
         for f in faults.iter() {
-            let live = f.lease_until_ms.load(Ordering::Relaxed) > now;
-            if live && f.scope.matches(&req) && rng.random::<f64>() * 100.0 < f.scope.percent {
+            if f.live(now) && f.applies(&req, None, &mut rng) {
                 f.fault.bank_channel(&mut profile);
             }
         }
@@ -260,7 +309,7 @@ impl FaultSet {
         let now = self.inner.clock.now_ms();
         let mut faults = self.inner.faults.write();
         faults.retain(|f| {
-            let live = f.lease_until_ms.load(Ordering::Relaxed) > now;
+            let live = f.live(now);
             if !live {
                 tracing::warn!(id = %f.id, kind = %f.spec.kind, by = %f.by, "fault reverted: its lease ran out");
             }

@@ -3,18 +3,22 @@
 //! # The contract
 //! A fault is built from its spec's parameters ([`FaultKind::build`], which refuses unknown
 //! or impossible parameters with a message naming them) and, once armed, acts through one
-//! of two hooks: it decides what happens to each request in its scope ([`Fault::inject`]:
+//! of four hooks: it decides what happens to each request in its scope ([`Fault::inject`]:
 //! delayed, answered with an error, held until it times out), or it changes how a simulated
 //! bank channel in its scope behaves ([`Fault::bank_channel`]: transfers failing, slow,
 //! callbacks lost, late or duplicated), or it runs while armed ([`Fault::start`]: cores
-//! kept busy, memory held), watching its own [`Lease`]. A fault holds no state that
-//! outlives it: disarming it (stop, abort, or its lease running out) is the revert, and the
-//! next request or transfer is clean, the burn stopped, the memory freed. Randomness comes from the `rng` passed in, so a drill with a seed
-//! replays the same way.
+//! kept busy, memory held, a service module crashed until its restart), watching its own
+//! [`Lease`], or it acts on the data crossing a fault proxy ([`Fault::link`]: delayed,
+//! throttled, reset, swallowed). A fault holds no state that outlives it: disarming it
+//! (stop, abort, or its lease running out) is the revert, and the next request, transfer or
+//! chunk is clean, the burn stopped, the memory freed, the crashed module serving again.
+//! Randomness comes from the `rng` passed in, so a drill with a seed replays the same way.
 
 mod bank;
+mod crash;
 mod error;
 mod latency;
+mod network;
 mod resources;
 mod timeout;
 
@@ -25,6 +29,11 @@ use std::time::Duration;
 use rand::rngs::SmallRng;
 use serde::{Deserialize, Serialize};
 use taishan_core::config::ChannelProfile;
+
+pub use network::LinkEffect;
+
+use crate::module::Modules;
+use crate::scope::Scope;
 
 /// What a fault does to one request.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,11 +61,27 @@ pub trait Fault: Send + Sync + fmt::Debug {
     /// How a bank channel in scope behaves while the fault holds (most faults leave it).
     fn bank_channel(&self, _profile: &mut ChannelProfile) {}
 
-    /// Starts what the fault does by itself while armed (most do nothing); it stops when
-    /// the returned handle is dropped or `lease` is no longer live.
-    fn start(&self, _lease: Lease) -> Option<Box<dyn Running>> {
+    /// What a network fault does to data crossing a fault proxy in scope (most leave it).
+    fn link(&self, _rng: &mut SmallRng) -> Option<LinkEffect> {
         None
     }
+
+    /// Starts what the fault does by itself while armed (most do nothing); it stops when
+    /// the returned handle is dropped or the lease is no longer live. An error (no such
+    /// module to crash) refuses the arming.
+    fn start(&self, _at: Start<'_>) -> Result<Option<Box<dyn Running>>, String> {
+        Ok(None)
+    }
+}
+
+/// What a fault starting is given: its lease, its scope and the modules it may act on.
+pub struct Start<'a> {
+    /// The lease it must watch.
+    pub lease: Lease,
+    /// Where it was armed.
+    pub scope: &'a Scope,
+    /// The service modules that can crash.
+    pub modules: &'a Modules,
 }
 
 /// What a started fault leaves running; dropping it stops it.
@@ -145,6 +170,31 @@ pub const FAULTS: &[FaultKind] = &[
         name: "bank_callbacks",
         what: "a bank channel's result callbacks lost, late or duplicated (shares 0 to 1, delay)",
         build: bank::build_callbacks,
+    },
+    FaultKind {
+        name: "crash",
+        what: "crashes the scope's service module (connections refused and cut) and restarts it after `restart_after`",
+        build: crash::build,
+    },
+    FaultKind {
+        name: "net_latency",
+        what: "a fault proxy delays each chunk of data by `delay` (± `jitter`), both ways",
+        build: network::build_latency,
+    },
+    FaultKind {
+        name: "net_bandwidth",
+        what: "a fault proxy passes at most `rate` per second (e.g. 10KiB) each way",
+        build: network::build_bandwidth,
+    },
+    FaultKind {
+        name: "net_reset",
+        what: "a fault proxy resets connections (TCP RST) as data crosses them",
+        build: network::build_reset,
+    },
+    FaultKind {
+        name: "net_blackhole",
+        what: "a fault proxy swallows everything sent either way; connections hang",
+        build: network::build_blackhole,
     },
 ];
 

@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use taishan_core::config::ByteSize;
 
-use super::{params, Fault, Lease, Running};
+use super::{params, Fault, Running, Start};
 
 /// The most cores a burn may take: a drill must not take the machine from the platform.
 const MAX_CORES: u32 = 8;
@@ -55,7 +55,8 @@ impl Drop for Stop {
 }
 
 impl Fault for Burn {
-    fn start(&self, lease: Lease) -> Option<Box<dyn Running>> {
+    fn start(&self, at: Start<'_>) -> Result<Option<Box<dyn Running>>, String> {
+        let lease = at.lease;
         let stop = Arc::new(AtomicBool::new(false));
         let busy = Duration::from_millis(10).mul_f64(self.0.share);
         let idle = Duration::from_millis(10) - busy;
@@ -71,7 +72,7 @@ impl Fault for Burn {
                 }
             });
         }
-        Some(Box::new(Stop(stop)))
+        Ok(Some(Box::new(Stop(stop))))
     }
 }
 
@@ -99,7 +100,8 @@ struct MemoryParams {
 struct Memory(u64);
 
 impl Fault for Memory {
-    fn start(&self, lease: Lease) -> Option<Box<dyn Running>> {
+    fn start(&self, at: Start<'_>) -> Result<Option<Box<dyn Running>>, String> {
+        let lease = at.lease;
         let held = Arc::new(Mutex::new(Some(touched(self.0))));
         let stop = Arc::new(AtomicBool::new(false));
         let (freed, done) = (held.clone(), stop.clone());
@@ -109,7 +111,7 @@ impl Fault for Memory {
             }
             freed.lock().take();
         });
-        Some(Box::new(Stop(stop)))
+        Ok(Some(Box::new(Stop(stop))))
     }
 }
 
@@ -136,6 +138,7 @@ pub(super) fn build_memory(v: &serde_json::Value) -> Result<Arc<dyn Fault>, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Lease, Modules, Scope};
     use std::sync::atomic::AtomicI64;
     use taishan_core::{Clock, ManualClock};
 
@@ -162,12 +165,20 @@ mod tests {
         let clock = Arc::new(ManualClock::at(1_000));
         let burn = build_burn(&serde_json::json!({"cores": 1, "share": 0.1})).unwrap();
         let l = lease(&clock, 10_000);
-        let running = burn.start(l.clone()).unwrap();
+        let start = |lease: &Lease| {
+            burn.start(Start {
+                lease: lease.clone(),
+                scope: &Scope::default(),
+                modules: &Modules::default(),
+            })
+            .unwrap()
+        };
+        let running = start(&l).unwrap();
         assert!(l.live());
         drop(running);
         // A lease that runs out stops it too, with nobody dropping anything.
         let l = lease(&clock, 10_000);
-        let _running = burn.start(l.clone()).unwrap();
+        let _running = start(&l).unwrap();
         clock.advance(Duration::from_secs(11));
         assert!(!l.live());
     }
