@@ -12,7 +12,7 @@ use support::{client, wait_for, Taishan};
 
 fn start() -> (tempfile::TempDir, Taishan, u16) {
     let dir = tempfile::tempdir().unwrap();
-    let base = support::free_port_run(10);
+    let base = support::free_port_run(11);
     let (grpc, http) = (support::free_port(), support::free_port());
     let config = dir.path().join("chaos.yaml");
     std::fs::write(

@@ -88,7 +88,7 @@ fn payments(payment_url: String, stop: Arc<AtomicBool>, sent: Arc<AtomicU64>) {
 #[test]
 fn a_failing_channel_is_cut_off_by_a_rule_and_restored_through_half_open() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let base_port = support::free_port_run(10);
+    let base_port = support::free_port_run(11);
     let (grpc, http) = (support::free_port(), support::free_port());
     let rules = dir.path().join("fast.rules.yaml");
     let actions = dir.path().join("fast.actions.yaml");

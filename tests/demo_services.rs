@@ -47,7 +47,7 @@ fn get(url: &str) -> Value {
 fn the_demo_is_observed_and_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let base = support::free_port_run(10);
+    let base = support::free_port_run(11);
     let svc = |offset: u16| format!("http://127.0.0.1:{}", base + offset);
     let busy = demo_config(dir.path(), "busy.yaml", base, 40.0);
     let mut t = Taishan::start_with_config(&data, &busy);

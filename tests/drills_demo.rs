@@ -19,7 +19,7 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// `taishan up` with a demo busy enough that a channel carries payments within a minute.
 fn start(extra: &str) -> (tempfile::TempDir, Taishan) {
     let dir = tempfile::tempdir().unwrap();
-    let base = support::free_port_run(10);
+    let base = support::free_port_run(11);
     let (grpc, http) = (support::free_port(), support::free_port());
     let config = dir.path().join("drill.yaml");
     std::fs::write(
@@ -198,6 +198,36 @@ fn the_standard_drills_pass_within_their_targets_and_leave_nothing_armed() {
         "{page:#}"
     );
     assert_eq!(page["errors"], serde_json::json!([]), "{page:#}");
+}
+
+#[test]
+fn the_crash_partition_and_quiet_bank_drills_pass_within_their_targets() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (_dir, t) = start("");
+    // A service module crashed and restarted: postings held back, then all delivered.
+    let (r, passed) = run(&t, "drills/ledger-crash.yaml", &["--duration", "60s"]);
+    assert_passed(&t, &r, passed);
+    assert_eq!(r["injected_service"], "ledger");
+    // The payment→ledger link cut on real sockets by the fault proxy.
+    let (r, passed) = run(
+        &t,
+        "drills/payment-ledger-partition.yaml",
+        &["--duration", "75s"],
+    );
+    assert_passed(&t, &r, passed);
+    assert_eq!(r["injected_service"], "payment-ledger");
+    // A bank that settles but never calls back: every open payment finished by asking.
+    let (r, passed) = run(
+        &t,
+        "drills/lost-bank-callbacks.yaml",
+        &["--duration", "75s"],
+    );
+    assert_passed(&t, &r, passed);
+    assert_eq!(r["injected_service"], "bank-a");
+    // A bank slower than the timeout: payments in doubt, none paid twice.
+    let (r, passed) = run(&t, "drills/bank-channel-slow.yaml", &["--duration", "75s"]);
+    assert_passed(&t, &r, passed);
+    assert_eq!(r["injected_service"], "bank-a");
 }
 
 #[test]

@@ -41,7 +41,7 @@ fn line_of(list: &str, guard: &str) -> String {
 #[test]
 fn operators_pin_and_release_guards_and_pins_survive_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let base_port = support::free_port_run(10);
+    let base_port = support::free_port_run(11);
     let (grpc, http) = (support::free_port(), support::free_port());
     let config = dir.path().join("taishan.yaml");
     std::fs::write(

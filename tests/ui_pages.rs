@@ -31,7 +31,7 @@ fn artifacts() -> PathBuf {
 /// `taishan up` with the demo at 20 requests/s; and when it was started (Unix ms).
 fn demo() -> (tempfile::TempDir, Taishan, u128) {
     let dir = tempfile::tempdir().unwrap();
-    let base = support::free_port_run(10);
+    let base = support::free_port_run(11);
     let config = dir.path().join("ui.yaml");
     let (grpc, http) = (support::free_port(), support::free_port());
     std::fs::write(

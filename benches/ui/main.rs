@@ -189,10 +189,10 @@ fn live(t: &Taishan, views: u32, seconds: u64) {
 fn main() {
     let a = args();
     let dir = tempfile::tempdir().expect("tempdir");
-    // The demo's ports start at a free run of ten.
+    // The demo's ports start at a free run of eleven.
     let base = loop {
         let p = measure::free_port();
-        if p < 60_000 && (1..10).all(|i| std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok())
+        if p < 60_000 && (1..11).all(|i| std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok())
         {
             break p;
         }

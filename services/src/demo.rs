@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use taishan_chaos::{FaultLayer, FaultSet};
+use taishan_chaos::{FaultLayer, FaultProxy, FaultSet};
 use taishan_core::config::DemoConfig;
 use taishan_core::Clock;
 use taishan_guard_control::{follow, ControlPlane};
@@ -19,6 +19,7 @@ use crate::clearing::{self, Clearing};
 use crate::compensation::{self, Compensation, CompensationSettings};
 use crate::error::ServiceError;
 use crate::gateway::{self, Gateway, GatewaySettings, DEMO_API_KEYS};
+use crate::host::ServiceHost;
 use crate::ledger::{self, Ledger};
 use crate::loan::{self, LoanSettings, Loans};
 use crate::payment::{self, PaymentSettings, Payments};
@@ -39,6 +40,32 @@ pub const SERVICES: [&str; 9] = [
     "compensation",
     "banks",
 ];
+
+/// The fault proxy the payment side's ledger postings cross (scope `service: payment-ledger`),
+/// so a drill can cut or slow the link between payment and ledger on real sockets.
+pub const LEDGER_LINK: &str = "payment-ledger";
+
+/// Binds the payment→ledger fault proxy: on `base_port + 10` (after the services and the
+/// demo pager), or any port when the services take any.
+async fn ledger_link(
+    cfg: &DemoConfig,
+    ledger_url: &str,
+    faults: &FaultSet,
+) -> Result<FaultProxy, ServiceError> {
+    let port = match cfg.base_port {
+        0 => 0,
+        base => base + SERVICES.len() as u16 + 1,
+    };
+    let upstream = ledger_url.trim_start_matches("http://");
+    FaultProxy::bind(
+        LEDGER_LINK,
+        SocketAddr::new(cfg.listen, port),
+        upstream,
+        faults.clone(),
+    )
+    .await
+    .map_err(|e| ServiceError::Internal(e.to_string()))
+}
 
 /// The channel of a bank API path (`/channels/bank-a/transfers` is `bank-a`).
 fn bank_channel_of(path: &str) -> Option<&str> {
@@ -90,6 +117,9 @@ pub struct Demo {
     pub banks: Arc<BankChannels>,
     /// The traffic, when running.
     pub traffic: Option<Arc<Traffic>>,
+    /// The fault proxies between services (with faults on), by name, and where they listen.
+    pub links: Vec<(&'static str, SocketAddr)>,
+    hosts: Vec<Arc<ServiceHost>>,
     telemetry: Vec<Arc<ServiceTelemetry>>,
     cancel: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
@@ -138,6 +168,19 @@ impl Demo {
                 .expect("every service was bound above");
             format!("http://{addr}")
         };
+        let ledger_link = match &options.faults {
+            Some(set) => Some(ledger_link(cfg, &url("ledger"), set).await?),
+            None => None,
+        };
+        let links: Vec<(&'static str, SocketAddr)> = match &ledger_link {
+            Some(proxy) => vec![(
+                LEDGER_LINK,
+                proxy
+                    .local_addr()
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?,
+            )],
+            None => Vec::new(),
+        };
         let mut telemetry = Vec::new();
         let mut tel = |service: &'static str| -> Result<Arc<ServiceTelemetry>, ServiceError> {
             let t = ServiceTelemetry::new(service, &options.telemetry)
@@ -174,7 +217,10 @@ impl Demo {
         )?;
         let compensation = Compensation::new(
             payments.clone(),
-            CompensationSettings::new(url("ledger")),
+            CompensationSettings::new(match links.first() {
+                Some((_, proxy)) => format!("http://{proxy}"),
+                None => url("ledger"),
+            }),
             tel("compensation")?,
         );
         let risk = Risk::new(tel("risk")?, clock.clone());
@@ -203,11 +249,15 @@ impl Demo {
             clock.clone(),
         )?;
         let mut tasks = Vec::new();
+        if let Some(proxy) = ledger_link {
+            tasks.push(tokio::spawn(proxy.run(cancel.clone().cancelled_owned())));
+        }
         if let Some(plane) = &options.control {
             for (service, guards) in [
                 ("gateway", gateway.guards()),
                 ("risk", risk.guards()),
                 ("payment", payments.guards()),
+                ("compensation", compensation.guards()),
             ] {
                 tasks.push(follow(
                     plane.clone(),
@@ -218,6 +268,7 @@ impl Demo {
             }
         }
         let addrs = bound.clone();
+        let mut hosts = Vec::new();
         for (name, _, listener) in listeners {
             let router: Router = match name {
                 "gateway" => gateway::router(gateway.clone()),
@@ -236,15 +287,12 @@ impl Demo {
                     None => bank::router(banks.clone()),
                 },
             };
-            let stop = cancel.clone();
-            tasks.push(tokio::spawn(async move {
-                let served = axum::serve(listener, router)
-                    .with_graceful_shutdown(async move { stop.cancelled().await })
-                    .await;
-                if let Err(e) = served {
-                    tracing::error!(service = name, error = %e, "service stopped serving");
-                }
-            }));
+            let host = ServiceHost::start(name, listener, router, cancel.clone())
+                .map_err(|e| ServiceError::Internal(format!("serving {name}: {e}")))?;
+            if let Some(set) = &options.faults {
+                set.modules().register(name, host.clone());
+            }
+            hosts.push(host);
         }
         if options.workers && cfg.compensation {
             tasks.push(tokio::spawn(compensation.clone().run(cancel.clone())));
@@ -280,6 +328,8 @@ impl Demo {
             gateway,
             banks,
             traffic,
+            links,
+            hosts,
             telemetry,
             cancel,
             tasks,
@@ -306,6 +356,9 @@ impl Demo {
         self.cancel.cancel();
         for t in self.tasks {
             let _ = t.await;
+        }
+        for h in self.hosts {
+            h.stopped().await;
         }
         let telemetry = self.telemetry;
         // The exporters block while they send; keep them off the async workers.

@@ -5,7 +5,9 @@
 //! over HTTP with the trace context propagated; it reaches the platform only through OTLP,
 //! like any external app. The money must always add up: the ledger is double-entry, payments
 //! are idempotent per key and never paid out twice, reconciliation finds every difference
-//! with its money value, and compensation drives stuck transfers to a final state.
+//! with its money value, and compensation drives stuck transfers to a final state. Each
+//! service can crash and restart in place, and the payment side reaches the ledger through a
+//! fault proxy, so drills can take a service down or cut a link on real sockets.
 #![forbid(unsafe_code)]
 // Amounts are written in minor units grouped as yuan_fen: 1_000_00 is 1000.00.
 #![allow(clippy::inconsistent_digit_grouping)]
@@ -18,6 +20,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod gateway;
+mod host;
 pub mod ledger;
 pub mod loan;
 pub mod money;
@@ -29,7 +32,7 @@ pub mod telemetry;
 pub mod traffic;
 
 pub use books::DemoBooks;
-pub use demo::{Demo, DemoOptions, SERVICES};
+pub use demo::{Demo, DemoOptions, LEDGER_LINK, SERVICES};
 pub use error::ServiceError;
 pub use money::Money;
 pub use telemetry::TelemetryConfig;

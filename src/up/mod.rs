@@ -230,6 +230,16 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     tokio::spawn(dashboards.watch(cancel.clone()));
     tokio::spawn(drill_desk.run_schedule(config.chaos.schedule.clone(), cancel.clone()));
     banner::print_banner(addr, &otlp, &args, &surface.summaries);
+    for p in &config.chaos.proxies {
+        let proxy =
+            taishan_chaos::FaultProxy::bind(&p.name, p.listen, p.upstream.clone(), faults.clone())
+                .await?;
+        println!(
+            "  fault proxy {:<12} {} → {} (network faults: scope service {})",
+            p.name, p.listen, p.upstream, p.name
+        );
+        tokio::spawn(proxy.run(cancel.clone().cancelled_owned()));
+    }
     banner::print_alerter(&alerter);
     let mut alerter_tasks = alerter.spawn(&cancel);
     if let Some(pager) = demo_pager {

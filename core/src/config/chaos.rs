@@ -1,5 +1,6 @@
 //! `chaos:` where the drills are and when they run by themselves (a recurring game day).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,6 +18,22 @@ pub struct ChaosConfig {
     /// Drills run by themselves, each every so often. Default: none.
     #[serde(default)]
     pub schedule: Vec<ScheduledDrill>,
+    /// TCP fault proxies `taishan up` runs in front of other apps' peers, so network faults
+    /// (scope `service: <name>`) can be drilled on any TCP link. Default: none.
+    #[serde(default)]
+    pub proxies: Vec<ProxyConfig>,
+}
+
+/// A fault proxy: clients connect to `listen` instead of `upstream`.
+#[derive(Deserialize, Serialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyConfig {
+    /// Its name; network faults scoped to `service: <name>` act on it.
+    pub name: String,
+    /// Where it listens (loopback unless you mean otherwise).
+    pub listen: SocketAddr,
+    /// Where it relays to: `host:port`.
+    pub upstream: String,
 }
 
 /// A drill run on a schedule.
@@ -42,6 +59,7 @@ impl Default for ChaosConfig {
         Self {
             drills_dir: default_dir(),
             schedule: Vec::new(),
+            proxies: Vec::new(),
         }
     }
 }
@@ -62,5 +80,50 @@ impl ChaosConfig {
                 ));
             }
         }
+        for (i, p) in self.proxies.iter().enumerate() {
+            let at = |field: &str| format!("chaos.proxies[{i}].{field}");
+            if p.name.trim().is_empty() || p.name.contains(char::is_whitespace) {
+                errors.push(FieldError::new(at("name"), "must be a name without spaces"));
+            } else if self.proxies[..i].iter().any(|q| q.name == p.name) {
+                errors.push(FieldError::new(at("name"), "is used by another proxy"));
+            }
+            let port = p
+                .upstream
+                .rsplit_once(':')
+                .map(|(_, port)| port.parse::<u16>());
+            if !matches!(port, Some(Ok(port)) if port > 0) {
+                errors.push(FieldError::new(
+                    at("upstream"),
+                    format!("must be host:port, got {:?}", p.upstream),
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    #[test]
+    fn bad_schedules_and_proxies_are_named_with_their_lines() {
+        let text = "chaos:\n  schedule:\n    - drill: outage\n      every: 1m\n  proxies:\n    - name: app-db\n      listen: 127.0.0.1:15432\n      upstream: 127.0.0.1:5432\n    - name: app-db\n      listen: 127.0.0.1:15433\n      upstream: db.internal\n";
+        let errors = Config::load_str("t.yaml", text).unwrap_err();
+        let found: Vec<_> = errors
+            .iter()
+            .map(|e| (e.path.as_str(), e.position.map(|p| p.line)))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("chaos.schedule[0].every", Some(4)),
+                ("chaos.proxies[1].name", Some(9)),
+                ("chaos.proxies[1].upstream", Some(11)),
+            ],
+            "{errors:?}"
+        );
+        let ok = "chaos:\n  proxies:\n    - name: app-db\n      listen: 127.0.0.1:15432\n      upstream: localhost:5432\n";
+        let config = Config::load_str("t.yaml", ok).unwrap();
+        assert_eq!(config.chaos.proxies[0].upstream, "localhost:5432");
     }
 }

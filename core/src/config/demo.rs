@@ -321,7 +321,7 @@ impl DemoConfig {
             errors.push(FieldError::new(
                 "demo.base_port",
                 format!(
-                    "the services need 9 ports from base_port; must be at most {}",
+                    "the services, the demo pager and the payment→ledger fault proxy need 11 ports from base_port; must be at most {}",
                     u16::MAX - 16
                 ),
             ));

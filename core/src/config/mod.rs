@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use alerter::{AlerterConfig, ReceiverRateLimit};
-pub use chaos::{ChaosConfig, ScheduledDrill};
+pub use chaos::{ChaosConfig, ProxyConfig, ScheduledDrill};
 pub use demo::{ChannelProfile, DemoConfig, TrafficConfig};
 pub use ingest::IngestConfig;
 pub use logs::LogsConfig;

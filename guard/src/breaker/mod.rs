@@ -95,6 +95,14 @@ pub struct Admission {
     probe: bool,
 }
 
+impl Admission {
+    /// Whether the call is a half-open probe (its failure tells of the dependency, not of
+    /// the call).
+    pub fn is_probe(&self) -> bool {
+        self.probe
+    }
+}
+
 /// How an admitted call went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallOutcome {

@@ -11,6 +11,7 @@ use opentelemetry::{Context, KeyValue};
 use parking_lot::Mutex;
 use rand::Rng;
 use serde::Serialize;
+use taishan_guard::{BreakerConfig, CallOutcome, CircuitBreaker, Guards};
 use tokio_util::sync::CancellationToken;
 
 use crate::bank::{BankCallback, BankStatus};
@@ -18,7 +19,7 @@ use crate::error::ServiceError;
 use crate::ledger::Posted;
 use crate::payment::store::{self, OutboxAction, OutboxItem};
 use crate::payment::{Payment, PaymentNotice, PaymentRequest, PaymentStatus, Payments, Purpose};
-use crate::telemetry::{CallError, ServiceTelemetry, TracedClient};
+use crate::telemetry::{CallError, GuardTelemetry, ServiceTelemetry, TracedClient};
 
 /// Outbox items delivered at the same time.
 const DELIVERIES_AT_ONCE: usize = 16;
@@ -43,11 +44,15 @@ pub struct CompensationSettings {
     pub backoff_max: Duration,
     /// Items handled per sweep.
     pub batch: usize,
+    /// The breaker in front of the ledger: while it is open, postings wait in the outbox
+    /// without spending their tries.
+    pub ledger_breaker: BreakerConfig,
 }
 
 impl CompensationSettings {
     /// The demo's settings: a sweep a second, stuck after 15 s, 3 submissions, 8 tries with
-    /// backoff from 1 s to 5 min.
+    /// backoff from 1 s to 5 min, and a ledger breaker that opens after 5 failures in a row
+    /// and probes after 10 s.
     pub fn new(ledger_url: String) -> Self {
         Self {
             ledger_url,
@@ -58,6 +63,11 @@ impl CompensationSettings {
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
             batch: 200,
+            ledger_breaker: BreakerConfig {
+                consecutive_failures: Some(5),
+                open_for: Duration::from_secs(10),
+                ..BreakerConfig::default()
+            },
         }
     }
 }
@@ -100,6 +110,8 @@ pub struct Compensation {
     telemetry: Arc<ServiceTelemetry>,
     client: TracedClient,
     actions: Counter<u64>,
+    guards: Arc<Guards>,
+    ledger: Arc<CircuitBreaker>,
 }
 
 impl Compensation {
@@ -114,6 +126,17 @@ impl Compensation {
             .u64_counter("compensation.actions")
             .with_description("Compensation work done, by action and outcome")
             .build();
+        // The delivery series exist from the first export, so the first failures are an
+        // increase the rules can see, not a series appearing.
+        for action in [OutboxAction::PostLedger, OutboxAction::Notify] {
+            for outcome in ["delivered", "retried", "held", "dead_lettered"] {
+                let labels = [
+                    KeyValue::new("action", action.as_str()),
+                    KeyValue::new("outcome", outcome),
+                ];
+                actions.add(0, &labels);
+            }
+        }
         let db = payments.db().clone();
         meter
             .i64_observable_gauge("compensation.backlog")
@@ -127,13 +150,24 @@ impl Compensation {
             })
             .build();
         let client = TracedClient::new(telemetry.clone(), Duration::from_secs(5));
+        let observer = GuardTelemetry::new(telemetry.clone());
+        let guards = Arc::new(Guards::new(observer.clone(), payments.clock().clone()));
+        let ledger = guards.breaker("ledger", settings.ledger_breaker.clone());
+        observer.observe(guards.clone());
         Arc::new(Self {
             payments,
             settings,
             telemetry,
             client,
             actions,
+            guards,
+            ledger,
         })
+    }
+
+    /// Its guards (the ledger breaker), for the control plane.
+    pub fn guards(&self) -> &Arc<Guards> {
+        &self.guards
     }
 
     /// The worker's telemetry.
@@ -268,6 +302,16 @@ impl Compensation {
                 sweep.lock().delivered += 1;
                 self.count(action, "delivered");
             }
+            Err(Delivery::Held(retry_after)) => {
+                let id = item.id;
+                let next = now + retry_after.as_millis() as i64;
+                self.payments
+                    .db()
+                    .write(move |c| store::outbox_later(c, id, next))
+                    .await?;
+                sweep.lock().retried += 1;
+                self.count(action, "held");
+            }
             Err(Delivery::Retry(error)) if item.attempts + 1 < self.settings.max_attempts => {
                 let next = now + self.backoff(item.attempts).as_millis() as i64;
                 self.outbox_failed(item.id, error, next, false).await?;
@@ -309,14 +353,34 @@ impl Compensation {
             .journal_entry()
             .ok_or_else(|| Delivery::GiveUp("the payment has no channel to post".into()))?;
         let url = format!("{}/entries", self.settings.ledger_url);
-        match self
+        let clock = self.payments.clock();
+        // The ledger failing: postings wait their turn instead of spending their tries.
+        let admission = self
+            .ledger
+            .try_acquire(clock.now_ms())
+            .map_err(|r| Delivery::Held(r.retry_after()))?;
+        let from = std::time::Instant::now();
+        let posted = self
             .client
             .post::<_, Posted>(cx, "ledger", "POST /entries", &url, &entry)
-            .await
-        {
+            .await;
+        // A 4xx is the ledger refusing this entry, not the ledger failing.
+        let failed = posted
+            .as_ref()
+            .is_err_and(|e| !e.status().is_some_and(|s| s.is_client_error()));
+        let outcome = match failed {
+            true => CallOutcome::failure(from.elapsed()),
+            false => CallOutcome::success(from.elapsed()),
+        };
+        self.ledger.record(admission, outcome, clock.now_ms());
+        match posted {
             Ok(_) => Ok(()),
-            Err(e) if e.status().is_some_and(|s| s.is_client_error()) => {
-                Err(Delivery::GiveUp(e.to_string()))
+            Err(e) if !failed => Err(Delivery::GiveUp(e.to_string())),
+            // A failed probe says the ledger is still down, nothing of this posting: it
+            // waits for the next probe without spending a try, so no outage, however long,
+            // turns postings into dead letters.
+            Err(_) if admission.is_probe() => {
+                Err(Delivery::Held(self.settings.ledger_breaker.open_for))
             }
             Err(e) => Err(Delivery::Retry(e.to_string())),
         }
@@ -489,6 +553,8 @@ impl Compensation {
 enum Delivery {
     Retry(String),
     GiveUp(String),
+    /// Not tried: a breaker holds it back for this long; the try is not spent.
+    Held(Duration),
 }
 
 fn backlog(c: &rusqlite::Connection) -> Result<Backlog, ServiceError> {

@@ -4,6 +4,7 @@
 //! with each result.
 
 mod api;
+mod metrics;
 pub mod model;
 mod routing;
 pub mod store;
@@ -12,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::logs::Severity;
-use opentelemetry::metrics::{Counter, Histogram};
 use opentelemetry::{Context, KeyValue};
 use taishan_core::Clock;
 use taishan_guard::{BreakerConfig, Guards};
@@ -25,6 +25,7 @@ use crate::bank::{BankCallback, Transfer};
 use crate::db::Database;
 use crate::error::ServiceError;
 use crate::telemetry::{CallError, GuardTelemetry, ServiceTelemetry, TracedClient};
+use metrics::PaymentMetrics;
 use routing::{ChannelRouter, Submission};
 
 /// Where the payment service finds the banks and how it treats them.
@@ -60,15 +61,6 @@ impl PaymentSettings {
     }
 }
 
-#[derive(Debug)]
-struct PaymentMetrics {
-    attempts: Counter<u64>,
-    results: Counter<u64>,
-    amount: Counter<f64>,
-    callbacks: Counter<u64>,
-    time_to_final: Histogram<f64>,
-}
-
 /// The payment service's state.
 #[derive(Debug)]
 pub struct Payments {
@@ -101,83 +93,8 @@ impl Payments {
             settings.self_url.trim_end_matches('/').to_string(),
         );
         observer.observe(guards.clone());
-        let meter = telemetry.meter();
-        let metrics = PaymentMetrics {
-            attempts: meter
-                .u64_counter("payment.attempts")
-                .with_description("Submissions to a bank channel, by channel and type")
-                .build(),
-            results: meter
-                .u64_counter("payment.results")
-                .with_description("Payments that became final, by channel, type and status")
-                .build(),
-            amount: meter
-                .f64_counter("payment.amount")
-                .with_description(
-                    "Money of final payments in major units, by channel, type and status",
-                )
-                .build(),
-            callbacks: meter
-                .u64_counter("payment.callbacks")
-                .with_description("Bank result callbacks, by channel and outcome")
-                .build(),
-            time_to_final: meter
-                .f64_histogram("payment.duration")
-                .with_unit("s")
-                .with_description(
-                    "Time from a payment's creation to its final status, by channel and type",
-                )
-                .build(),
-        };
-        // Every channel's series at zero from the first export: dashboards show "none yet",
-        // not "no data".
-        for (channel, _) in &settings.channels {
-            for purpose in ["disbursement", "repayment"] {
-                let at = [
-                    KeyValue::new("channel", channel.clone()),
-                    KeyValue::new("type", purpose),
-                ];
-                metrics.attempts.add(0, &at);
-                for status in ["succeeded", "failed"] {
-                    let labels = [
-                        at[0].clone(),
-                        at[1].clone(),
-                        KeyValue::new("status", status),
-                    ];
-                    metrics.results.add(0, &labels);
-                    metrics.amount.add(0.0, &labels);
-                }
-            }
-        }
-        let records = db.clone();
-        meter
-            .f64_observable_gauge("payment.in_flight.amount")
-            .with_description("Money initiated and not yet final, in major units, by type")
-            .with_callback(move |o| {
-                if let Ok(rows) = records.read(store::in_flight) {
-                    for purpose in ["disbursement", "repayment", "refund"] {
-                        let amount = rows
-                            .iter()
-                            .find(|r| r.0 == purpose)
-                            .map_or(0.0, |r| r.2.major());
-                        o.observe(amount, &[KeyValue::new("type", purpose)]);
-                    }
-                }
-            })
-            .build();
-        let records = db.clone();
-        meter
-            .i64_observable_gauge("payment.in_flight")
-            .with_description("Payments initiated and not yet final, by type")
-            .with_callback(move |o| {
-                if let Ok(rows) = records.read(store::in_flight) {
-                    for purpose in ["disbursement", "repayment", "refund"] {
-                        let n = rows.iter().find(|r| r.0 == purpose).map_or(0, |r| r.1);
-                        o.observe(n, &[KeyValue::new("type", purpose)]);
-                    }
-                }
-            })
-            .build();
+        let metrics =
+            PaymentMetrics::new(telemetry.meter(), &db, &settings.channels, clock.clone());
         let client = TracedClient::new(telemetry.clone(), settings.bank_timeout);
         Ok(Arc::new(Self {
             db,
@@ -277,6 +194,8 @@ impl Payments {
                     .await?
             }
             Submission::Unknown { channel, reason } => {
+                let at = [KeyValue::new("channel", channel.clone())];
+                self.metrics.unanswered.add(1, &at);
                 self.telemetry.log(
                     cx,
                     Severity::Warn,
@@ -416,14 +335,13 @@ impl Payments {
             }
             Err(_) => "error",
         };
-        if source == "callback" {
-            self.metrics.callbacks.add(
-                1,
-                &[
-                    KeyValue::new("channel", result.channel.clone()),
-                    KeyValue::new("outcome", outcome),
-                ],
-            );
+        let labels = [
+            KeyValue::new("channel", result.channel.clone()),
+            KeyValue::new("outcome", outcome),
+        ];
+        match source {
+            "callback" => self.metrics.callbacks.add(1, &labels),
+            _ => self.metrics.queried.add(1, &labels),
         }
         applied
     }

@@ -381,6 +381,15 @@ pub(crate) fn outbox_failed(
     Ok(())
 }
 
+/// Puts item `id` off until `next_ms` without spending a try (its call was never made).
+pub(crate) fn outbox_later(conn: &Connection, id: i64, next_ms: i64) -> Result<(), ServiceError> {
+    conn.execute(
+        "UPDATE outbox SET next_attempt_ms = ?2 WHERE id = ?1",
+        params![id, next_ms],
+    )?;
+    Ok(())
+}
+
 /// Puts a dead letter back in the queue (an operator's retry); false if there is none.
 pub(crate) fn revive(conn: &Connection, id: i64, now_ms: i64) -> Result<bool, ServiceError> {
     Ok(conn.execute(
@@ -470,6 +479,20 @@ pub(crate) fn in_flight(conn: &Connection) -> Result<Vec<(String, i64, Money)>, 
          WHERE status IN ('pending', 'submitted', 'unknown') GROUP BY purpose",
     )?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, Money(r.get(2)?))))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Per channel, the payments sent to it and still open since before `before_ms`.
+pub(crate) fn overdue(
+    conn: &Connection,
+    before_ms: i64,
+) -> Result<Vec<(String, i64)>, ServiceError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT channel, COUNT(*) FROM payments
+         WHERE status IN ('submitted', 'unknown') AND channel IS NOT NULL AND updated_ms < ?1
+         GROUP BY channel",
+    )?;
+    let rows = stmt.query_map([before_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

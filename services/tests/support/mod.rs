@@ -37,6 +37,17 @@ pub async fn start_with_clock(
     channels: Vec<ChannelProfile>,
     clock: Arc<ManualClock>,
 ) -> Demo {
+    start_with_faults(dir, channels, clock, None).await
+}
+
+/// Like [`start_with_clock`], with the services consulting `faults` (and the payment→ledger
+/// link through its fault proxy).
+pub async fn start_with_faults(
+    dir: &std::path::Path,
+    channels: Vec<ChannelProfile>,
+    clock: Arc<ManualClock>,
+    faults: Option<taishan_chaos::FaultSet>,
+) -> Demo {
     let config = DemoConfig {
         base_port: 0,
         channels,
@@ -56,7 +67,7 @@ pub async fn start_with_clock(
         traffic: false,
         workers: false,
         control: None,
-        faults: None,
+        faults,
     };
     let clock: Arc<dyn Clock> = clock;
     Demo::start(options, clock, CancellationToken::new())
