@@ -7,10 +7,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::Router;
 use serde::Deserialize;
-use serde_json::json;
 use taishan_services::DemoBooks;
+
+use super::{answer, error};
 
 /// Where the demo's books will be once the demo runs (it starts after the API is built).
 pub type BooksSlot = Arc<OnceLock<DemoBooks>>;
@@ -31,11 +32,6 @@ struct Window {
     reconcile: bool,
 }
 
-fn error(status: StatusCode, message: String) -> Response {
-    let body = json!({"status": "error", "errorType": "bad_data", "error": message});
-    (status, Json(body)).into_response()
-}
-
 async fn books(State(slot): State<BooksSlot>, body: axum::body::Bytes) -> Response {
     let w: Window = match serde_json::from_slice(&body) {
         Ok(w) => w,
@@ -54,11 +50,7 @@ async fn books(State(slot): State<BooksSlot>, body: axum::body::Bytes) -> Respon
         );
     };
     match books.read(w.from_ms, w.to_ms, w.reconcile).await {
-        Ok(b) => (
-            StatusCode::OK,
-            Json(json!({"status": "success", "data": b})),
-        )
-            .into_response(),
+        Ok(b) => answer(StatusCode::OK, b),
         Err(e) => e.into_response(),
     }
 }

@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -27,6 +27,7 @@ use taishan_core::Clock;
 use tokio_util::sync::CancellationToken;
 
 use super::history::DrillHistory;
+use super::{answer, error};
 use crate::drill_platform::HttpPlatform;
 
 /// Lines of progress kept for the page.
@@ -237,11 +238,11 @@ pub fn routes(desk: Arc<DrillDesk>) -> Router {
 }
 
 async fn list(State(d): State<Arc<DrillDesk>>) -> Response {
-    Json(json!({"status": "success", "data": d.status()})).into_response()
+    answer(StatusCode::OK, d.status())
 }
 
 async fn stop(State(d): State<Arc<DrillDesk>>) -> Response {
-    Json(json!({"status": "success", "data": {"stopped": d.stop()}})).into_response()
+    answer(StatusCode::OK, json!({"stopped": d.stop()}))
 }
 
 #[derive(Deserialize)]
@@ -257,32 +258,24 @@ async fn start(
     UrlPath(name): UrlPath<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let refused = |status: StatusCode, message: String| {
-        let body = json!({"status": "error", "errorType": "bad_data", "error": message});
-        (status, Json(body)).into_response()
-    };
     let b: StartBody = match serde_json::from_slice(&body) {
         Ok(b) => b,
         Err(e) => {
             let expected = r#"{"by": "who", "duration": "45s"}"#;
-            return refused(
+            return error(
                 StatusCode::BAD_REQUEST,
                 format!("the body: {e}; expected {expected}"),
             );
         }
     };
     if b.by.trim().is_empty() {
-        return refused(
+        return error(
             StatusCode::BAD_REQUEST,
             "\"by\" must name who runs the drill".into(),
         );
     }
     match d.start(&name, b.duration, &b.by) {
-        Ok(()) => (
-            StatusCode::ACCEPTED,
-            Json(json!({"status": "success", "data": {"drill": name}})),
-        )
-            .into_response(),
-        Err((status, e)) => refused(status, e),
+        Ok(()) => answer(StatusCode::ACCEPTED, json!({"drill": name})),
+        Err((status, e)) => error(status, e),
     }
 }

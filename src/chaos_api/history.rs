@@ -16,13 +16,14 @@ use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use taishan_core::Clock;
 
 use super::export::export_html;
+use super::{answer, error};
 
 /// Fields a report must have to be recorded (what `taishan drill run -o json` prints).
 const REQUIRED: &[&str] = &["drill", "verdict", "reasons", "timeline", "money", "score"];
@@ -125,22 +126,13 @@ pub fn routes(history: Arc<DrillHistory>) -> Router {
         .with_state(history)
 }
 
-fn error(status: StatusCode, message: String) -> Response {
-    let body = json!({"status": "error", "errorType": "bad_data", "error": message});
-    (status, Json(body)).into_response()
-}
-
-fn success(status: StatusCode, data: Value) -> Response {
-    (status, Json(json!({"status": "success", "data": data}))).into_response()
-}
-
 async fn record(State(h): State<Arc<DrillHistory>>, body: axum::body::Bytes) -> Response {
     let report: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("the body: {e}")),
     };
     match h.record(report) {
-        Ok(id) => success(StatusCode::CREATED, json!({"id": id})),
+        Ok(id) => answer(StatusCode::CREATED, json!({"id": id})),
         Err(e) if e.starts_with("not a drill report") => error(StatusCode::BAD_REQUEST, e),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
@@ -154,7 +146,7 @@ struct ListParams {
 
 async fn list(State(h): State<Arc<DrillHistory>>, Query(p): Query<ListParams>) -> Response {
     let limit = p.limit.unwrap_or(200).min(10_000);
-    success(
+    answer(
         StatusCode::OK,
         json!({"reports": h.newest(p.drill.as_deref(), limit)}),
     )
@@ -162,7 +154,7 @@ async fn list(State(h): State<Arc<DrillHistory>>, Query(p): Query<ListParams>) -
 
 async fn one(State(h): State<Arc<DrillHistory>>, UrlPath(id): UrlPath<String>) -> Response {
     match h.find(&id) {
-        Some(r) => success(StatusCode::OK, r),
+        Some(r) => answer(StatusCode::OK, r),
         None => error(StatusCode::NOT_FOUND, format!("no drill report {id:?}")),
     }
 }

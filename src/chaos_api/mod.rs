@@ -39,8 +39,15 @@ pub fn routes(set: FaultSet) -> Router {
         .with_state(set)
 }
 
-fn answer(status: StatusCode, data: serde_json::Value) -> Response {
+/// The chaos API's success envelope (the query API's shape).
+pub(crate) fn answer(status: StatusCode, data: impl serde::Serialize) -> Response {
     (status, Json(json!({"status": "success", "data": data}))).into_response()
+}
+
+/// The chaos API's error envelope: the status and the reason.
+pub(crate) fn error(status: StatusCode, message: String) -> Response {
+    let body = json!({"status": "error", "errorType": "bad_data", "error": message});
+    (status, Json(body)).into_response()
 }
 
 fn refuse(e: FaultError) -> Response {
@@ -48,8 +55,7 @@ fn refuse(e: FaultError) -> Response {
         FaultError::Invalid(_) => StatusCode::BAD_REQUEST,
         FaultError::Unknown(_) => StatusCode::NOT_FOUND,
     };
-    let body = json!({"status": "error", "errorType": "bad_data", "error": e.to_string()});
-    (status, Json(body)).into_response()
+    error(status, e.to_string())
 }
 
 async fn list(State(set): State<FaultSet>) -> Response {

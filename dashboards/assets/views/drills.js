@@ -62,8 +62,19 @@
       `<section class="panel"><h3>History</h3><div class="scroll"><table id="history"><thead><tr><th>started</th><th>drill</th><th>verdict</th><th class="num">detect</th><th class="num">notify</th><th class="num">stop loss</th><th class="num">recover</th><th class="num">failed amount</th><th class="num">money lost</th><th class="num">score</th><th></th></tr></thead><tbody>${reports.map((r) => row(r, selected)).join("")}</tbody></table></div></section>` +
       (selected ? `<section class="panel"><h3>Report</h3><iframe id="report" title="drill report" src="/api/v1/chaos/reports/${encodeURIComponent(selected)}/export?inline=true" style="width:100%;height:900px;border:0"></iframe></section>` : "");
     timingsChart(reports);
+    fitReport();
     view.dataset.loaded = "1";
     document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString("en-GB");
+  }
+
+  // The report is its own page (the export): as tall as it is, so the page scrolls, not it.
+  function fitReport() {
+    const frame = document.getElementById("report");
+    if (!frame) return;
+    frame.addEventListener("load", () => {
+      const doc = frame.contentDocument;
+      if (doc) frame.style.height = doc.documentElement.scrollHeight + 16 + "px";
+    });
   }
 
   view.addEventListener("click", async (e) => {
