@@ -204,30 +204,24 @@ fn the_standard_drills_pass_within_their_targets_and_leave_nothing_armed() {
 fn the_crash_partition_and_quiet_bank_drills_pass_within_their_targets() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (_dir, t) = start("");
-    // A service module crashed and restarted: postings held back, then all delivered.
-    let (r, passed) = run(&t, "drills/ledger-crash.yaml", &["--duration", "60s"]);
-    assert_passed(&t, &r, passed);
-    assert_eq!(r["injected_service"], "ledger");
-    // The payment→ledger link cut on real sockets by the fault proxy.
-    let (r, passed) = run(
-        &t,
-        "drills/payment-ledger-partition.yaml",
-        &["--duration", "75s"],
-    );
-    assert_passed(&t, &r, passed);
-    assert_eq!(r["injected_service"], "payment-ledger");
-    // A bank that settles but never calls back: every open payment finished by asking.
-    let (r, passed) = run(
-        &t,
-        "drills/lost-bank-callbacks.yaml",
-        &["--duration", "75s"],
-    );
-    assert_passed(&t, &r, passed);
-    assert_eq!(r["injected_service"], "bank-a");
-    // A bank slower than the timeout: payments in doubt, none paid twice.
-    let (r, passed) = run(&t, "drills/bank-channel-slow.yaml", &["--duration", "75s"]);
-    assert_passed(&t, &r, passed);
-    assert_eq!(r["injected_service"], "bank-a");
+    for (file, hold, injected) in [
+        // A service module crashed and restarted: postings held back, then all delivered.
+        ("drills/ledger-crash.yaml", "60s", "ledger"),
+        // The payment→ledger link cut on real sockets by the fault proxy.
+        (
+            "drills/payment-ledger-partition.yaml",
+            "75s",
+            "payment-ledger",
+        ),
+        // A bank that settles but never calls back: every open payment finished by asking.
+        ("drills/lost-bank-callbacks.yaml", "75s", "bank-a"),
+        // A bank slower than the timeout: payments in doubt, none paid twice.
+        ("drills/bank-channel-slow.yaml", "75s", "bank-a"),
+    ] {
+        let (r, passed) = run(&t, file, &["--duration", hold]);
+        assert_passed(&t, &r, passed);
+        assert_eq!(r["injected_service"], injected, "{file}");
+    }
 }
 
 #[test]

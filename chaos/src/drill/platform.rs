@@ -29,7 +29,7 @@ pub struct Books {
     pub failed_payments: u64,
     /// Their money.
     pub failed_amount: f64,
-    /// Work compensation still owes (outbox items and dead letters).
+    /// Work compensation still owes for these payments (outbox items), and dead letters.
     pub compensation_backlog: u64,
     /// Reconciliation of the window, when it was asked for.
     pub reconciliation: Option<Reconciled>,

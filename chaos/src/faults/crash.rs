@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use super::{params, Fault, Running, Start};
+use super::{params, Fault, Running, Start, Stop};
 
 /// How often the restart watch looks at the clock and the lease.
 const WATCH: Duration = Duration::from_millis(50);
@@ -41,18 +41,6 @@ pub(super) fn build(v: &serde_json::Value) -> Result<Arc<dyn Fault>, String> {
     Ok(Arc::new(Crash(p)))
 }
 
-/// Restarts the module when dropped, if the watch has not yet.
-#[derive(Debug)]
-struct Restart(Arc<AtomicBool>);
-
-impl Running for Restart {}
-
-impl Drop for Restart {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-}
-
 impl Fault for Crash {
     fn start(&self, at: Start<'_>) -> Result<Option<Box<dyn Running>>, String> {
         if at.scope.service.is_empty() {
@@ -73,7 +61,8 @@ impl Fault for Crash {
             module.restart();
             tracing::warn!(%service, down_ms = from.elapsed().as_millis() as u64, "service module restarted");
         });
-        Ok(Some(Box::new(Restart(done))))
+        // Dropped (the fault reverted): the watch restarts the module at once.
+        Ok(Some(Box::new(Stop(done))))
     }
 }
 

@@ -87,6 +87,19 @@ pub struct Start<'a> {
 /// What a started fault leaves running; dropping it stops it.
 pub trait Running: Send + Sync + fmt::Debug {}
 
+/// A running fault's stop flag, raised when it is dropped (a burn's threads and a held
+/// block watch it; a crash's watch restarts the module).
+#[derive(Debug)]
+struct Stop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Running for Stop {}
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// An armed fault's lease, as a running fault watches it.
 #[derive(Clone)]
 pub struct Lease {

@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use taishan_core::config::ByteSize;
 
-use super::{params, Fault, Running, Start};
+use super::{params, Fault, Running, Start, Stop};
 
 /// The most cores a burn may take: a drill must not take the machine from the platform.
 const MAX_CORES: u32 = 8;
@@ -41,18 +41,6 @@ fn full() -> f64 {
 
 #[derive(Debug)]
 struct Burn(BurnParams);
-
-/// Stops the threads of a burn or frees a block when dropped.
-#[derive(Debug)]
-struct Stop(Arc<AtomicBool>);
-
-impl Running for Stop {}
-
-impl Drop for Stop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-}
 
 impl Fault for Burn {
     fn start(&self, at: Start<'_>) -> Result<Option<Box<dyn Running>>, String> {

@@ -496,6 +496,21 @@ pub(crate) fn overdue(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Work owed for the payments created in `[from_ms, to_ms)`, and every dead letter.
+pub(crate) fn outbox_counts_between(
+    conn: &Connection,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<(i64, i64), ServiceError> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(SUM(o.dead = 0 AND p.created_ms >= ?1 AND p.created_ms < ?2), 0),
+                COALESCE(SUM(o.dead = 1), 0)
+         FROM outbox o JOIN payments p ON p.id = o.payment_id",
+        params![from_ms, to_ms],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
 /// Work owed (`dead = false`) and given up on (`dead = true`).
 pub(crate) fn outbox_counts(conn: &Connection) -> Result<(i64, i64), ServiceError> {
     Ok(conn.query_row(
