@@ -42,7 +42,7 @@ mod tests {
     fn the_built_in_demo_rules_load_and_their_actions_find_their_alerts() {
         let set = RuleSet::parse(&demo_files()).expect("the demo rules are valid");
         assert_eq!(set.rules.len(), 3);
-        assert_eq!(set.action_count(), 2);
+        assert_eq!(set.action_count(), 5);
         assert!(set.rule_count() > 30);
     }
 }
