@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS legs (
     amount INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS legs_by_account ON legs(account);
+CREATE INDEX IF NOT EXISTS legs_by_entry ON legs(entry_id);
 CREATE INDEX IF NOT EXISTS entries_by_reference ON entries(reference);
 ";
 
