@@ -92,7 +92,6 @@ impl ServiceModule for ServiceHost {
         if let Some(task) = self.serving.lock().take() {
             // Dropping the serving task drops its listener and every connection with it.
             task.abort();
-            tracing::warn!(service = self.name, addr = %self.addr, "service module crashed");
         }
     }
 
@@ -103,8 +102,8 @@ impl ServiceModule for ServiceHost {
         for _ in 0..REBIND_TRIES {
             match self.rebind() {
                 Ok(listener) => {
+                    // The crash fault that asked logs the crash and the restart.
                     self.serve(listener);
-                    tracing::warn!(service = self.name, addr = %self.addr, "service module restarted");
                     return;
                 }
                 Err(e) => {
