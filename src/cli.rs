@@ -86,6 +86,16 @@ pub enum Command {
     /// Check and test Prometheus rule files (as `promtool check rules` / `test rules`).
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Run the anomaly detector over the Numenta Anomaly Benchmark and score it.
+    ///
+    /// Reads the corpus under --data (data/<category>/<file>.csv, labels/combined_windows.json,
+    /// profiles.json), feeds every file to a fresh detector in time order (a row's score uses
+    /// earlier rows only), writes OUT/<category>/<file>.csv with timestamp,value,anomaly_score,
+    /// and prints NAB's three normalised scores (standard, reward low FP, reward low FN) beside
+    /// the best published ones. --ablation also runs the ensemble without its linfa model;
+    /// --holdout chooses the shared parameters on the odd-numbered files (name order) and
+    /// scores them on the even-numbered ones.
+    Nab(NabArgs),
     /// Run Prometheus promqltest scripts against Taishan's PromQL engine.
     ///
     /// Each file's `load` data goes into a scratch store and every `eval` case is checked
@@ -499,6 +509,33 @@ pub enum LogsCommand {
         #[command(flatten)]
         server: Server,
     },
+}
+
+/// Options of `taishan nab`.
+#[derive(Debug, clap::Args)]
+pub struct NabArgs {
+    /// The corpus: a folder with data/, labels/ and profiles.json.
+    #[arg(long, default_value = "../shared/bench/nab")]
+    pub data: std::path::PathBuf,
+    /// Where the per-file results go (created if missing).
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// A detector configuration (YAML, as `analyzer.detector` in the config); default: the
+    /// ensemble with its default parameters.
+    #[arg(long)]
+    pub detector: Option<std::path::PathBuf>,
+    /// Also score the ensemble without its linfa mixture model.
+    #[arg(long)]
+    pub ablation: bool,
+    /// Also run the held-out check (27 candidates on half the corpus; a minute or two).
+    #[arg(long)]
+    pub holdout: bool,
+    /// Files scored at once (default: every core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// `table` for people, `json` for scripts.
+    #[arg(long, short = 'o', value_enum, default_value = "table")]
+    pub output: OutputFormat,
 }
 
 /// Output formats of `taishan query`.

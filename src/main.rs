@@ -13,6 +13,7 @@ mod dashboards_cmd;
 mod drill_cmd;
 mod drill_platform;
 mod guards_cmd;
+mod nab_cmd;
 mod otlp;
 mod promql_test;
 mod query_cmd;
@@ -60,6 +61,7 @@ fn main() -> ExitCode {
         cli::Command::Alerts(cmd) => alerts_cmd::run(&cmd),
         cli::Command::Dashboards(cmd) => dashboards_cmd::run(&cmd),
         cli::Command::Drill(cmd) => drill_cmd::run(&cmd),
+        cli::Command::Nab(args) => nab_cmd::run(&args),
         cli::Command::Rules(cli::RulesCommand::Check { files }) => rules_cmd::check(&files),
         cli::Command::Rules(cli::RulesCommand::Test { files }) => rules_cmd::test(&files),
         cli::Command::Up(args) => match up::run(args) {

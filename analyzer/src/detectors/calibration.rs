@@ -1,0 +1,183 @@
+//! From a member's raw deviation to a surprise that means the same on every series.
+//!
+//! Peaks over threshold: the largest deviations of the recent past (a bounded list, each
+//! leaving after `horizon` points) estimate the tail of the deviation's distribution, with an
+//! exponential fitted to their excesses beyond the smallest of them. A deviation's surprise is
+//! how many times (in decimal orders) rarer it is than the start of that tail: 0 for anything
+//! ordinary, about 1 for the series' usual largest, and growing without bound for a deviation
+//! far beyond anything seen. Being relative to each series' own extremes, it needs no scale.
+
+use serde::{Deserialize, Serialize};
+
+/// Deviations before the tail is trusted: until then nothing surprises.
+const WARM_UP: u64 = 30;
+
+/// How the tail of deviations is estimated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TailConfig {
+    /// Points a deviation stays among the peaks (default 4000).
+    pub horizon: u64,
+    /// Largest deviations kept (default 32).
+    pub peaks: usize,
+}
+
+impl Default for TailConfig {
+    fn default() -> Self {
+        TailConfig {
+            horizon: 4000,
+            peaks: 32,
+        }
+    }
+}
+
+/// The tail of one stream of deviations; see the module comment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tail {
+    horizon: u64,
+    capacity: usize,
+    seen: u64,
+    /// (deviation, index of its point), largest first.
+    peaks: Vec<(f64, u64)>,
+}
+
+impl Tail {
+    pub fn new(config: &TailConfig) -> Self {
+        let capacity = config.peaks.clamp(4, 1024);
+        Tail {
+            horizon: config.horizon.max(capacity as u64),
+            capacity,
+            seen: 0,
+            peaks: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// The surprise of `deviation` (≥ 0), learning from it afterwards.
+    pub fn update(&mut self, deviation: f64) -> f64 {
+        let d = if deviation.is_finite() {
+            deviation.max(0.0)
+        } else {
+            0.0
+        };
+        let surprise = self.surprise(d);
+        self.learn(d);
+        surprise
+    }
+
+    fn surprise(&self, d: f64) -> f64 {
+        if self.seen < WARM_UP || self.peaks.len() < self.capacity {
+            return 0.0;
+        }
+        let k = self.peaks.len();
+        let floor = self.peaks[k - 1].0;
+        if d <= floor {
+            return 0.0;
+        }
+        let n = self.seen.min(self.horizon) as f64;
+        let start = k as f64 / n;
+        let mean_excess = self.peaks.iter().map(|p| p.0 - floor).sum::<f64>() / (k - 1) as f64;
+        let scale = mean_excess.max(1e-12 * (1.0 + floor.abs()));
+        // Within the peaks, their own ranks; beyond, the fitted exponential, whichever says
+        // the deviation is more common (the fit must not overrule what was observed).
+        let fitted = start * (-(d - floor) / scale).exp();
+        let above = self.peaks.iter().filter(|p| p.0 >= d).count();
+        let observed = (above as f64 + 0.5) / n;
+        (start / fitted.min(observed).max(f64::MIN_POSITIVE))
+            .log10()
+            .max(0.0)
+    }
+
+    fn learn(&mut self, d: f64) {
+        let now = self.seen;
+        self.seen += 1;
+        let horizon = self.horizon;
+        self.peaks.retain(|p| now - p.1 < horizon);
+        if self.peaks.len() == self.capacity {
+            if d <= self.peaks[self.capacity - 1].0 {
+                return;
+            }
+            self.peaks.pop();
+        }
+        let at = self.peaks.partition_point(|p| p.0 >= d);
+        self.peaks.insert(at, (d, now));
+    }
+
+    pub(crate) fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.capacity * std::mem::size_of::<(f64, u64)>()
+    }
+}
+
+/// A surprise to a score in [0, 1): ½ for a deviation a hundred times rarer than the series'
+/// usual largest, 0.9 for one 10¹⁸ times rarer.
+pub fn to_score(surprise: f64) -> f64 {
+    let s = surprise.max(0.0);
+    if s.is_finite() {
+        s / (s + 2.0)
+    } else {
+        1.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noise(n: usize, seed: u64) -> Vec<f64> {
+        let mut state = seed;
+        (0..n)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (state >> 11) as f64 / (1u64 << 53) as f64
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ordinary_deviations_do_not_surprise_and_a_far_one_does() {
+        let mut tail = Tail::new(&TailConfig::default());
+        let surprises: Vec<f64> = noise(5000, 7).into_iter().map(|d| tail.update(d)).collect();
+        let late = &surprises[1000..];
+        let loud = late.iter().filter(|&&s| s > 1.0).count();
+        assert!(
+            loud < 10,
+            "{loud} of {} uniform deviations surprised",
+            late.len()
+        );
+        assert!(
+            tail.update(5.0) > 10.0,
+            "five times the range is far beyond the tail"
+        );
+    }
+
+    #[test]
+    fn a_deviation_leaves_the_peaks_after_the_horizon() {
+        let config = TailConfig {
+            horizon: 200,
+            peaks: 8,
+        };
+        let mut tail = Tail::new(&config);
+        for d in noise(100, 3) {
+            tail.update(d);
+        }
+        tail.update(100.0);
+        for d in noise(300, 4) {
+            tail.update(d);
+        }
+        assert!(tail.peaks.iter().all(|p| p.0 < 1.0), "{:?}", tail.peaks);
+        assert!(
+            tail.update(100.0) > 10.0,
+            "once forgotten, it surprises again"
+        );
+    }
+
+    #[test]
+    fn scores_stay_in_the_unit_interval() {
+        for s in [0.0, 0.5, 2.0, 100.0, 1e300, f64::INFINITY, -3.0] {
+            let score = to_score(s);
+            assert!((0.0..=1.0).contains(&score), "{s} -> {score}");
+        }
+        assert_eq!(to_score(2.0), 0.5);
+    }
+}

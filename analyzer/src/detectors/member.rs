@@ -1,0 +1,90 @@
+//! What the ensemble's members have in common: each measures a raw deviation of its own kind,
+//! and [`Calibrated`] makes any of them a detector on its own.
+
+use serde::{Deserialize, Serialize};
+
+use super::calibration::{to_score, Tail, TailConfig};
+use super::{Point, Verdict};
+
+/// What a member measured at one point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measurement {
+    /// How far from ordinary the point is, in the member's own unit (≥ 0).
+    pub deviation: f64,
+    pub expected: f64,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+impl Measurement {
+    /// Nothing learnt yet: no deviation, the point itself expected.
+    pub fn nothing_yet(value: f64) -> Self {
+        Measurement {
+            deviation: 0.0,
+            expected: value,
+            lower: value,
+            upper: value,
+        }
+    }
+}
+
+/// A source of raw deviations. Same promises as [`Detector`] (causal, bounded, seeded).
+pub trait Member: Send + Clone {
+    /// Measures `point`, then learns from it.
+    fn measure(&mut self, point: Point) -> Measurement;
+    /// Bytes of state held.
+    fn memory_bytes(&self) -> usize;
+}
+
+/// A member on its own: its deviations through a [`Tail`] into scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibrated<M> {
+    member: M,
+    tail: Tail,
+}
+
+impl<M: Member> Calibrated<M> {
+    pub fn new(member: M, tail: &TailConfig) -> Self {
+        Calibrated {
+            member,
+            tail: Tail::new(tail),
+        }
+    }
+
+    pub(crate) fn verdict(&mut self, point: Point) -> Verdict {
+        if !point.value.is_finite() {
+            return Verdict::unknown(point.value);
+        }
+        let m = self.member.measure(point);
+        Verdict {
+            score: to_score(self.tail.update(m.deviation)),
+            expected: m.expected,
+            lower: m.lower,
+            upper: m.upper,
+        }
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.member.memory_bytes() + self.tail.memory_bytes()
+    }
+}
+
+/// Implements [`Detector`] for a calibrated member, naming its [`super::DetectorState`] variant.
+macro_rules! calibrated_detector {
+    ($member:ty, $variant:ident) => {
+        impl $crate::detectors::Detector for $crate::detectors::member::Calibrated<$member> {
+            fn observe(&mut self, point: $crate::detectors::Point) -> $crate::detectors::Verdict {
+                self.verdict(point)
+            }
+
+            fn snapshot(&self) -> $crate::detectors::DetectorState {
+                $crate::detectors::DetectorState::$variant(self.clone())
+            }
+
+            fn memory_bytes(&self) -> usize {
+                self.bytes()
+            }
+        }
+    };
+}
+pub(crate) use calibrated_detector;

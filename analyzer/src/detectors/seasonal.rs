@@ -1,0 +1,143 @@
+//! The seasonal member: additive Holt-Winters residuals with a daily and a weekly profile.
+//!
+//! The expected value is a level plus the profile value of the point's time of day and hour
+//! of week. Profiles are kept per time slot (not per point), so memory is fixed whatever the
+//! scrape interval and irregular series fall into the right slot. The deviation is the
+//! residual over its running mean size: what the time of day and week cannot explain.
+
+use serde::{Deserialize, Serialize};
+
+use super::member::{calibrated_detector, Calibrated, Measurement, Member};
+use super::Point;
+
+const DAY: i64 = 86_400;
+const WEEK: i64 = 7 * DAY;
+/// Residuals before deviations are measured against their size.
+const SCALE_WARM_UP: u64 = 10;
+
+/// Configuration of the seasonal member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SeasonalConfig {
+    /// Slots of the daily profile (default 96: a quarter hour each).
+    pub day_slots: usize,
+    /// Slots of the weekly profile (default 168: an hour each).
+    pub week_slots: usize,
+    /// Smoothing of the level per point (default 0.05).
+    pub level_rate: f64,
+    /// Smoothing of a daily slot per visit (default 0.1; the weekly one learns at half that).
+    pub season_rate: f64,
+    /// Smoothing of the residuals' mean size (default 0.02).
+    pub scale_rate: f64,
+    /// Half-width of the band, in residual sizes (default 3).
+    pub band: f64,
+}
+
+impl Default for SeasonalConfig {
+    fn default() -> Self {
+        SeasonalConfig {
+            day_slots: 96,
+            week_slots: 168,
+            level_rate: 0.05,
+            season_rate: 0.1,
+            scale_rate: 0.02,
+            band: 3.0,
+        }
+    }
+}
+
+impl SeasonalConfig {
+    /// The slot counts within what memory allows (a slot is 4 bytes).
+    pub(crate) fn slots(&self) -> (usize, usize) {
+        (
+            self.day_slots.clamp(1, 1440),
+            self.week_slots.clamp(1, 1008),
+        )
+    }
+}
+
+/// The seasonal member's state for one series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeasonalBaseline {
+    config: SeasonalConfig,
+    level: Option<f64>,
+    day: Vec<f32>,
+    week: Vec<f32>,
+    scale: f64,
+    residuals: u64,
+}
+
+impl SeasonalBaseline {
+    pub fn new(config: SeasonalConfig) -> Self {
+        let (day, week) = config.slots();
+        SeasonalBaseline {
+            level: None,
+            day: vec![0.0; day],
+            week: vec![0.0; week],
+            scale: 0.0,
+            residuals: 0,
+            config,
+        }
+    }
+
+    fn slots(&self, time: i64) -> (usize, usize) {
+        let day = (time.rem_euclid(DAY) * self.day.len() as i64 / DAY) as usize;
+        let week = (time.rem_euclid(WEEK) * self.week.len() as i64 / WEEK) as usize;
+        (day, week)
+    }
+
+    /// The expected value at `time` from what has been learnt so far.
+    pub fn expected_at(&self, time: i64) -> Option<f64> {
+        let (d, w) = self.slots(time);
+        self.level
+            .map(|level| level + f64::from(self.day[d]) + f64::from(self.week[w]))
+    }
+
+    /// The residuals' mean size.
+    pub fn residual_scale(&self) -> f64 {
+        self.scale
+    }
+}
+
+impl Member for SeasonalBaseline {
+    fn measure(&mut self, point: Point) -> Measurement {
+        let Some(expected) = self.expected_at(point.time) else {
+            self.level = Some(point.value);
+            return Measurement::nothing_yet(point.value);
+        };
+        let residual = point.value - expected;
+        let deviation = if self.residuals < SCALE_WARM_UP {
+            0.0
+        } else {
+            residual.abs() / self.scale.max(1e-9 * (1.0 + expected.abs()))
+        };
+        let half = self.config.band * self.scale;
+        let measured = Measurement {
+            deviation,
+            expected,
+            lower: expected - half,
+            upper: expected + half,
+        };
+        let c = &self.config;
+        let (d, w) = self.slots(point.time);
+        if let Some(level) = &mut self.level {
+            *level += c.level_rate * residual;
+        }
+        let seasonal = c.season_rate * residual * (1.0 - c.level_rate);
+        self.day[d] += seasonal as f32;
+        self.week[w] += (0.5 * seasonal) as f32;
+        self.residuals += 1;
+        let rate = c.scale_rate.max(1.0 / self.residuals as f64);
+        self.scale += rate * (residual.abs() - self.scale);
+        measured
+    }
+
+    fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + (self.day.len() + self.week.len()) * std::mem::size_of::<f32>()
+    }
+}
+
+/// The seasonal member as a detector on its own.
+pub type SeasonalDetector = Calibrated<SeasonalBaseline>;
+calibrated_detector!(SeasonalBaseline, Seasonal);
