@@ -65,27 +65,34 @@ fn chrono_free_stamp(t: i64) -> String {
     )
 }
 
+/// `taishan nab -o json` over `data`, its report once it succeeded.
+fn nab_report(data: &Path, out_dir: &Path, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "nab",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "-o",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = taishan(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("a JSON report")
+}
+
 #[test]
 fn a_corpus_is_scored_and_every_row_gets_a_score() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("nab");
     small_corpus(&root);
     let out_dir = dir.path().join("out");
-    let out = taishan(&[
-        "nab",
-        "--data",
-        root.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-        "-o",
-        "json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let report = nab_report(&root, &out_dir, &[]);
     assert_eq!(report["files"], 2);
     let standard = &report["scores"][0];
     assert_eq!(standard["profile"], "standard");
@@ -153,22 +160,7 @@ fn shared_corpus() -> PathBuf {
 #[test]
 fn the_numenta_corpus_scores_at_least_the_recorded_floor() {
     let dir = tempfile::tempdir().unwrap();
-    let out = taishan(&[
-        "nab",
-        "--data",
-        shared_corpus().to_str().unwrap(),
-        "--out",
-        dir.path().to_str().unwrap(),
-        "--ablation",
-        "-o",
-        "json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = nab_report(&shared_corpus(), dir.path(), &["--ablation"]);
     let score = |set: &str, i: usize| report[set][i]["score"].as_f64().unwrap();
     let floors = [61.0, 50.0, 66.5];
     for (i, floor) in floors.iter().enumerate() {
