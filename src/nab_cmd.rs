@@ -151,15 +151,9 @@ fn detector_config(args: &NabArgs) -> anyhow::Result<DetectorConfig> {
     };
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let de = serde_yaml_ng::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let at = e
-            .inner()
-            .location()
-            .map(|l| format!(":{}:{}", l.line(), l.column()))
-            .unwrap_or_default();
-        anyhow::anyhow!("{}{at}: {}: {}", path.display(), e.path(), e.inner())
-    })
+    let value: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    DetectorConfig::from_yaml(value).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 fn evaluate_all(files: &[NabFile], scores: &[Vec<f64>], profiles: &[Profile]) -> Vec<Evaluation> {

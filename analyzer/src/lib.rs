@@ -3,10 +3,14 @@
 //!
 //! - [`detectors`]: the online detectors behind one [`Detector`] trait (a seasonal baseline,
 //!   a `linfa` mixture model, their ensemble), with persistent state.
+//! - [`watch`]: live series watched by PromQL queries, each with its own detector, the
+//!   verdicts written back as `taishan_anomaly_*` series, the state saved across restarts.
 //! - [`nab`]: the Numenta Anomaly Benchmark's corpus, scoring and runner.
 #![forbid(unsafe_code)]
 
 pub mod detectors;
 pub mod nab;
+pub mod watch;
 
 pub use detectors::{Detector, DetectorConfig, DetectorState, Point, Verdict};
+pub use watch::{Watch, Watcher, WatcherState};

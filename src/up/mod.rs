@@ -3,6 +3,7 @@
 //! background work and [`banner`] says where everything is.
 
 mod alerter;
+mod analyzer;
 mod banner;
 mod loops;
 mod router;
@@ -59,10 +60,8 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
 
 /// The config checks only this binary can make: the receivers it links.
 pub fn binary_checks(config: &Config) -> Vec<FieldError> {
-    let Some(names) = config.ingest.receivers.as_deref() else {
-        return Vec::new();
-    };
-    names
+    let names = config.ingest.receivers.as_deref().unwrap_or_default();
+    let mut errors: Vec<FieldError> = names
         .iter()
         .enumerate()
         .filter_map(|(i, name)| {
@@ -70,7 +69,9 @@ pub fn binary_checks(config: &Config) -> Vec<FieldError> {
                 .err()
                 .map(|e| FieldError::new(format!("ingest.receivers[{i}]"), e.to_string()))
         })
-        .collect()
+        .collect();
+    errors.extend(analyzer::config_checks(&config.analyzer));
+    errors
 }
 
 /// Taishan's own metrics, registered.
@@ -192,6 +193,8 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     );
     let ui = taishan_dashboards::UiState::new(dashboards.clone(), live)
         .context("compiling the UI's page templates")?;
+    let analyzer =
+        analyzer::LiveAnalyzer::open(&config, demo_on, &args.data_dir, &metrics.registry)?;
     let app = router::api_router(router::ApiParts {
         ui,
         ingest: surface.api,
@@ -209,6 +212,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         books: books.clone(),
         drill_history,
         drill_desk: drill_desk.clone(),
+        analyzer: analyzer.routes(),
         registry: metrics.registry,
     });
 
@@ -228,6 +232,13 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     };
     let otlp = OtlpServers::start(otlp_endpoints, cancel.clone()).await?;
     tokio::spawn(dashboards.watch(cancel.clone()));
+    let analyzer_task = analyzer.spawn(
+        config.analyzer.interval,
+        taishan_query::Engine::new(stores.db.clone(), config.query, clock.clone()),
+        stores.bus.clone(),
+        clock.clone(),
+        &cancel,
+    );
     tokio::spawn(drill_desk.run_schedule(config.chaos.schedule.clone(), cancel.clone()));
     banner::print_banner(addr, &otlp, &args, &surface.summaries);
     for p in &config.chaos.proxies {
@@ -293,6 +304,8 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         .context("serving HTTP")?;
     otlp.join().await;
     alerter_tasks.extend(loops);
+    // The analyzer saves its detectors' state as it stops.
+    alerter_tasks.push(analyzer_task);
     for task in alerter_tasks {
         let _ = task.await;
     }

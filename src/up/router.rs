@@ -51,6 +51,8 @@ pub struct ApiParts<'a> {
     pub drill_history: std::sync::Arc<crate::chaos_api::history::DrillHistory>,
     /// The drills this process runs itself.
     pub drill_desk: std::sync::Arc<crate::chaos_api::drills::DrillDesk>,
+    /// The analyzer's API.
+    pub analyzer: Router,
     /// Taishan's own metrics.
     pub registry: Registry,
 }
@@ -74,6 +76,7 @@ pub fn api_router(p: ApiParts<'_>) -> Router {
         .merge(p.ingest)
         .merge(query_routes(query))
         .merge(admin::routes(p.stores.db.clone()))
+        .merge(p.analyzer)
         .merge(rules_routes(p.rules.manager.clone()))
         .merge(rule_engine::reload_routes(
             p.rules,

@@ -95,8 +95,8 @@ pub enum DetectorConfig {
 }
 
 /// A member's configuration when it runs on its own, with the tail that calibrates it.
+/// (Read from YAML by [`DetectorConfig::from_yaml`], which checks every field.)
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Standalone<C> {
     #[serde(flatten)]
     pub member: C,
@@ -111,6 +111,59 @@ impl Default for DetectorConfig {
 }
 
 impl DetectorConfig {
+    /// The detectors' names, as `type:` takes them.
+    pub const NAMES: [&'static str; 4] = ["level", "seasonal", "mixture", "ensemble"];
+
+    /// Reads a configuration written as YAML (`type:` defaults to `ensemble`); the error
+    /// names the field at fault (`tail.peaks: invalid type ...`).
+    pub fn from_yaml(value: serde_yaml_ng::Value) -> Result<DetectorConfig, String> {
+        let mut map = match value {
+            serde_yaml_ng::Value::Mapping(m) => m,
+            serde_yaml_ng::Value::Null => serde_yaml_ng::Mapping::new(),
+            _ => return Err("must be a mapping with a `type`".into()),
+        };
+        let kind = match map.remove("type") {
+            None => "ensemble".to_string(),
+            Some(serde_yaml_ng::Value::String(s)) => s,
+            Some(other) => return Err(format!("type: must be a name, got {other:?}")),
+        };
+        let rest = serde_yaml_ng::Value::Mapping(map);
+        fn read<T: serde::de::DeserializeOwned>(v: serde_yaml_ng::Value) -> Result<T, String> {
+            serde_path_to_error::deserialize(v).map_err(|e| {
+                let path = e.path().to_string();
+                if path == "." {
+                    e.inner().to_string()
+                } else {
+                    format!("{path}: {}", e.inner())
+                }
+            })
+        }
+        // A member on its own: its tail apart, so each part is read with its paths.
+        fn standalone<C: serde::de::DeserializeOwned>(
+            rest: serde_yaml_ng::Value,
+        ) -> Result<Standalone<C>, String> {
+            let serde_yaml_ng::Value::Mapping(mut map) = rest else {
+                return Err("must be a mapping".into());
+            };
+            let tail = match map.remove("tail") {
+                Some(t) => read(t).map_err(|e| format!("tail.{e}"))?,
+                None => TailConfig::default(),
+            };
+            let member = read(serde_yaml_ng::Value::Mapping(map))?;
+            Ok(Standalone { member, tail })
+        }
+        match kind.as_str() {
+            "level" => standalone(rest).map(DetectorConfig::Level),
+            "seasonal" => standalone(rest).map(DetectorConfig::Seasonal),
+            "mixture" => standalone(rest).map(DetectorConfig::Mixture),
+            "ensemble" => read(rest).map(DetectorConfig::Ensemble),
+            other => Err(format!(
+                "type: unknown detector `{other}`; known: {}",
+                Self::NAMES.join(", ")
+            )),
+        }
+    }
+
     /// A fresh detector; `seed` fixes every random choice it makes.
     pub fn build(&self, seed: u64) -> Box<dyn Detector> {
         match self {
@@ -159,6 +212,53 @@ impl DetectorState {
             DetectorState::Seasonal(d) => Box::new(d),
             DetectorState::Mixture(d) => Box::new(d),
             DetectorState::Ensemble(d) => d,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<DetectorConfig, String> {
+        DetectorConfig::from_yaml(serde_yaml_ng::from_str(text).unwrap())
+    }
+
+    #[test]
+    fn configurations_read_with_the_field_at_fault_named() {
+        assert_eq!(read("~"), Ok(DetectorConfig::default()));
+        assert!(matches!(read("type: level"), Ok(DetectorConfig::Level(_))));
+        let err = read("type: seasonal\nday_slots: many").unwrap_err();
+        assert!(err.starts_with("day_slots: invalid type"), "{err}");
+        let err = read("type: level\nbogus: 1").unwrap_err();
+        assert!(err.contains("bogus"), "{err}");
+        let err = read("type: ensemble\ntail: {peaks: x}").unwrap_err();
+        assert!(err.starts_with("tail.peaks: invalid type"), "{err}");
+        let err = read("type: prophet").unwrap_err();
+        assert!(
+            err.contains("unknown detector `prophet`; known: level"),
+            "{err}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod roundtrip {
+    use super::*;
+
+    #[test]
+    fn every_configuration_reads_back_as_written() {
+        for text in [
+            "type: level",
+            "type: seasonal",
+            "type: mixture",
+            "type: ensemble",
+            "type: level\ntail: {peaks: 8, horizon: 500}",
+        ] {
+            let config = DetectorConfig::from_yaml(serde_yaml_ng::from_str(text).unwrap()).unwrap();
+            let json = serde_json::to_string(&config).unwrap();
+            let back: DetectorConfig = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, config, "{json}");
         }
     }
 }

@@ -5,6 +5,7 @@
 //! `file:line:column: field.path: what is wrong`.
 
 mod alerter;
+mod analyzer;
 mod chaos;
 mod demo;
 mod ingest;
@@ -27,6 +28,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use alerter::{AlerterConfig, ReceiverRateLimit};
+pub use analyzer::{AnalyzerConfig, WatchConfig};
 pub use chaos::{ChaosConfig, ProxyConfig, ScheduledDrill};
 pub use demo::{ChannelProfile, DemoConfig, TrafficConfig};
 pub use ingest::IngestConfig;
@@ -78,11 +80,14 @@ pub struct Config {
     /// Drills: where they are and their schedule.
     #[serde(default)]
     pub chaos: ChaosConfig,
+    /// The anomaly detectors: what they watch.
+    #[serde(default)]
+    pub analyzer: AnalyzerConfig,
 }
 
 const SECTIONS: &[&str] = &[
     "server", "storage", "ingest", "scrape", "query", "traces", "logs", "demo", "rules", "alerter",
-    "chaos",
+    "chaos", "analyzer",
 ];
 
 /// A problem with one field, before it is placed in a file.
@@ -200,6 +205,7 @@ impl Config {
         self.rules.validate(&mut errors);
         self.alerter.validate(&mut errors);
         self.chaos.validate(&mut errors);
+        self.analyzer.validate(&mut errors);
         errors
     }
 }
@@ -244,6 +250,7 @@ fn deserialize_sections(
             "rules" => read_section(name, value, errors, &mut config.rules),
             "alerter" => read_section(name, value, errors, &mut config.alerter),
             "chaos" => read_section(name, value, errors, &mut config.chaos),
+            "analyzer" => read_section(name, value, errors, &mut config.analyzer),
             other => errors.push(FieldError::new(
                 other,
                 format!(
