@@ -21,6 +21,8 @@ use super::Point;
 
 /// Features per point.
 const FEATURES: usize = 4;
+/// Points over which the first fits of series started together are spread.
+const FIRST_FIT_SPREAD: u64 = 16;
 /// Most mixture components allowed.
 const MAX_COMPONENTS: usize = 16;
 
@@ -185,8 +187,22 @@ impl MixtureModel {
         }
         self.since_fit += 1;
         let enough = self.samples.len() >= (self.config.components * 8).max(24);
-        if enough && (self.model.is_empty() || self.since_fit >= self.config.refit_every) {
-            self.since_fit = 0;
+        // Each series fits at its own phase (from its seed), so thousands of series started
+        // together do not all fit in the same tick: the first fit within FIRST_FIT_SPREAD
+        // points of having enough samples, the refits spread over the whole period.
+        let every = self.config.refit_every.max(1) as u64;
+        let first = self.model.is_empty();
+        let due = if first {
+            self.seen % FIRST_FIT_SPREAD == self.seed % FIRST_FIT_SPREAD
+        } else {
+            self.since_fit >= self.config.refit_every
+        };
+        if enough && due {
+            self.since_fit = if first {
+                (self.seed % every) as usize
+            } else {
+                0
+            };
             self.refit();
         }
     }
