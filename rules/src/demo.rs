@@ -1,6 +1,6 @@
 //! The rules `taishan up` evaluates while the demo services run: RED and saturation per
 //! service, the business alerts, burn-rate SLO alerts on payment success (by count and by
-//! money), and the actions that open a failing bank channel's breaker and degrade risk. The
+//! money), anomaly alerts on the analyzer's scores, and the actions that open a failing bank channel's breaker and degrade risk. The
 //! files live in `rules/demo/` of the repository, with a promtool-format unit test each.
 
 use crate::loader::NamedText;
@@ -19,6 +19,10 @@ pub fn demo_files() -> Vec<NamedText> {
         (
             "rules/demo/slo.rules.yaml",
             include_str!("../demo/slo.rules.yaml"),
+        ),
+        (
+            "rules/demo/anomaly.rules.yaml",
+            include_str!("../demo/anomaly.rules.yaml"),
         ),
         (
             "rules/demo/actions.yaml",
@@ -41,7 +45,7 @@ mod tests {
     #[test]
     fn the_built_in_demo_rules_load_and_their_actions_find_their_alerts() {
         let set = RuleSet::parse(&demo_files()).expect("the demo rules are valid");
-        assert_eq!(set.rules.len(), 3);
+        assert_eq!(set.rules.len(), 4);
         assert_eq!(set.action_count(), 5);
         assert!(set.rule_count() > 30);
     }
