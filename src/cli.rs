@@ -86,6 +86,14 @@ pub enum Command {
     /// Check and test Prometheus rule files (as `promtool check rules` / `test rules`).
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Rank the likely root causes of an alert on a running Taishan.
+    ///
+    /// Ranks the services and the calls between them (the service graph of the traces) by
+    /// how their errors, latency, traffic and business series moved around the alert's start
+    /// compared with the half hour before, following failures from callee to caller and
+    /// earlier onsets first. Prints each suspect with its score and why; --at looks at
+    /// another moment (RFC 3339 or Unix seconds) instead of the alert's activeAt.
+    Rca(RcaArgs),
     /// Run the anomaly detector over the Numenta Anomaly Benchmark and score it.
     ///
     /// Reads the corpus under --data (data/<category>/<file>.csv, labels/combined_windows.json,
@@ -509,6 +517,18 @@ pub enum LogsCommand {
         #[command(flatten)]
         server: Server,
     },
+}
+
+/// Options of `taishan rca`.
+#[derive(Debug, clap::Args)]
+pub struct RcaArgs {
+    /// The alert's name (its `alertname`).
+    pub alert: String,
+    /// When the incident began (RFC 3339 or Unix seconds); default: when the alert became active.
+    #[arg(long)]
+    pub at: Option<String>,
+    #[command(flatten)]
+    pub server: Server,
 }
 
 /// Options of `taishan nab`.

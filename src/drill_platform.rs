@@ -175,6 +175,20 @@ impl Platform for HttpPlatform {
             .map_err(|e| PlatformError(format!("the books answer: {e}")))
     }
 
+    async fn root_cause(&self, alertname: &str, at_ms: i64) -> Result<Vec<String>, PlatformError> {
+        let params = [
+            ("alertname", alertname.to_string()),
+            ("at", format!("{:.3}", at_ms as f64 / 1000.0)),
+        ];
+        let answer = self.get("/api/v1/analyzer/rca", &params).await?;
+        Ok(answer["data"]["ranking"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["name"].as_str().map(str::to_string))
+            .collect())
+    }
+
     async fn sleep(&self, d: Duration) {
         tokio::time::sleep(d).await;
     }

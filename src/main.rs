@@ -17,6 +17,7 @@ mod nab_cmd;
 mod otlp;
 mod promql_test;
 mod query_cmd;
+mod rca_cmd;
 mod rule_engine;
 mod rules_cmd;
 mod self_metrics;
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
         cli::Command::Dashboards(cmd) => dashboards_cmd::run(&cmd),
         cli::Command::Drill(cmd) => drill_cmd::run(&cmd),
         cli::Command::Nab(args) => nab_cmd::run(&args),
+        cli::Command::Rca(args) => rca_cmd::run(&args),
         cli::Command::Rules(cli::RulesCommand::Check { files }) => rules_cmd::check(&files),
         cli::Command::Rules(cli::RulesCommand::Test { files }) => rules_cmd::test(&files),
         cli::Command::Up(args) => match up::run(args) {

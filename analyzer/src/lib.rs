@@ -5,11 +5,14 @@
 //!   a `linfa` mixture model, their ensemble), with persistent state.
 //! - [`watch`]: live series watched by PromQL queries, each with its own detector, the
 //!   verdicts written back as `taishan_anomaly_*` series, the state saved across restarts.
+//! - [`rca`]: root cause — the services and calls that most likely caused an alert, from
+//!   the service graph and how each one's series moved.
 //! - [`nab`]: the Numenta Anomaly Benchmark's corpus, scoring and runner.
 #![forbid(unsafe_code)]
 
 pub mod detectors;
 pub mod nab;
+pub mod rca;
 pub mod watch;
 
 pub use detectors::{Detector, DetectorConfig, DetectorState, Point, Verdict};

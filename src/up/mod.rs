@@ -6,6 +6,7 @@ mod alerter;
 mod analyzer;
 mod banner;
 mod loops;
+mod rca_api;
 mod router;
 mod stores;
 
@@ -212,7 +213,11 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         books: books.clone(),
         drill_history,
         drill_desk: drill_desk.clone(),
-        analyzer: analyzer.routes(),
+        analyzer: analyzer.routes().merge(rca_api::routes(rca_api::RcaState {
+            engine: taishan_query::Engine::new(stores.db.clone(), config.query, clock.clone()),
+            rules: rules.manager.clone(),
+            clock: clock.clone(),
+        })),
         registry: metrics.registry,
     });
 

@@ -86,4 +86,14 @@ pub trait Platform: Send + Sync {
     ) -> Result<Books, PlatformError>;
     /// Waits `d` (the real platform sleeps; a test's moves its manual clock).
     async fn sleep(&self, d: Duration);
+    /// The root-cause ranking of `alertname` as of an incident at `at_ms`, most likely
+    /// first (names as the ranking gives them: `ledger`, `compensation → ledger`). A
+    /// platform without an analyzer ranks nothing.
+    async fn root_cause(
+        &self,
+        _alertname: &str,
+        _at_ms: i64,
+    ) -> Result<Vec<String>, PlatformError> {
+        Ok(Vec::new())
+    }
 }

@@ -80,6 +80,9 @@ pub struct DrillReport {
     pub drill: String,
     /// The service (or bank channel) the faults went into, for root-cause scoring.
     pub injected_service: String,
+    /// Where the root-cause ranking put what the faults hit (when the alert fired and the
+    /// platform ranks root causes).
+    pub root_cause: Option<RootCauseCheck>,
     /// Pass or fail.
     pub verdict: Verdict,
     /// Why it failed (empty when it passed).
@@ -189,6 +192,7 @@ pub fn judge(spec: &DrillSpec, timeline: Timeline, money: MoneyProof) -> DrillRe
     DrillReport {
         drill: spec.name.clone(),
         injected_service: injected(spec),
+        root_cause: None,
         verdict: if reasons.is_empty() {
             Verdict::Pass
         } else {
@@ -215,6 +219,7 @@ pub fn not_run(spec: &DrillSpec, why: String) -> DrillReport {
     DrillReport {
         drill: spec.name.clone(),
         injected_service: injected(spec),
+        root_cause: None,
         verdict: Verdict::Fail,
         reasons: vec![why],
         time_to_detect_seconds: None,
@@ -266,6 +271,45 @@ fn money_reasons(m: &MoneyProof, reasons: &mut Vec<String>) {
 }
 
 /// Where the faults went: the first fault's bank channel or service.
+/// The root-cause ranking of a drill's alert against what the faults hit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RootCauseCheck {
+    /// The names that count as the right answer (`expect.root_cause`, or the injected
+    /// service).
+    pub expected: Vec<String>,
+    /// The ranking, most likely first.
+    pub ranking: Vec<String>,
+    /// Where the first right answer stands (1 is first); `None`: not ranked at all.
+    pub rank: Option<usize>,
+}
+
+impl RootCauseCheck {
+    /// Scores `ranking` against what `spec` says the cause is.
+    pub fn new(spec: &DrillSpec, ranking: Vec<String>) -> Self {
+        let expected = if spec.expect.root_cause.is_empty() {
+            vec![injected(spec)]
+        } else {
+            spec.expect.root_cause.clone()
+        };
+        let rank = ranking
+            .iter()
+            .position(|name| expected.iter().any(|e| same_suspect(name, e)))
+            .map(|i| i + 1);
+        RootCauseCheck {
+            expected,
+            ranking,
+            rank,
+        }
+    }
+}
+
+/// Whether a ranked name (`ledger`, `compensation → ledger`) is the expected one (calls may
+/// be written `a->b`).
+fn same_suspect(ranked: &str, expected: &str) -> bool {
+    let norm = |s: &str| s.replace(" → ", "->").replace('→', "->");
+    norm(ranked) == norm(expected)
+}
+
 fn injected(spec: &DrillSpec) -> String {
     spec.faults
         .first()

@@ -14,7 +14,7 @@ use taishan_core::Clock;
 
 use crate::drill::loss::LossTrace;
 use crate::drill::platform::{Books, Platform};
-use crate::drill::report::{judge, not_run, DrillReport, MoneyProof, Timeline};
+use crate::drill::report::{judge, not_run, DrillReport, MoneyProof, RootCauseCheck, Timeline};
 use crate::drill::spec::DrillSpec;
 
 /// How the runner paces itself.
@@ -74,6 +74,7 @@ pub async fn run_drill(
         armed: vec![None; spec.faults.len()],
         done: vec![false; spec.faults.len()],
         noise_per_s: 0.0,
+        ranking: None,
     };
     let result = run.execute().await;
     run.disarm_all().await;
@@ -81,6 +82,10 @@ pub async fn run_drill(
         Ok(money) => judge(spec, run.timeline.clone(), money),
         Err(why) => not_run(spec, why),
     };
+    report.root_cause = run
+        .ranking
+        .take()
+        .map(|ranking| RootCauseCheck::new(spec, ranking));
     report.timeline.started_ms = run.started_ms;
     report.timeline.finished_ms = clock.now_ms();
     report.loss_after_stop = report
@@ -104,6 +109,8 @@ struct Run<'a> {
     /// Faults whose time is over.
     done: Vec<bool>,
     noise_per_s: f64,
+    /// The root-cause ranking of the expected alert, once asked.
+    ranking: Option<Vec<String>>,
 }
 
 impl Run<'_> {
@@ -124,8 +131,33 @@ impl Run<'_> {
             .await
             .map_err(|e| format!("reading the books before the faults: {e}"))?;
         self.inject().await;
+        self.rank_root_cause().await;
         self.recover().await;
         Ok(self.money_proof(&before).await)
+    }
+
+    /// Asks the platform to rank the root causes of the expected alert as it fired.
+    async fn rank_root_cause(&mut self) {
+        let (Some(at), false) = (self.timeline.detected_ms, self.spec.expect.alert.is_empty())
+        else {
+            return;
+        };
+        match self.platform.root_cause(&self.spec.expect.alert, at).await {
+            Ok(ranking) if !ranking.is_empty() => {
+                self.say(&format!(
+                    "root cause ranking: {}",
+                    ranking
+                        .iter()
+                        .take(3)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                self.ranking = Some(ranking);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "the root-cause ranking could not be had"),
+        }
     }
 
     /// The steady state holds (and the expected alert is quiet); the loss's noise.

@@ -150,6 +150,18 @@ impl Platform for Scripted {
             ..Books::default()
         })
     }
+    async fn root_cause(&self, alertname: &str, at_ms: i64) -> Result<Vec<String>, PlatformError> {
+        // Ranked as of the alert's firing, which came 20 s after the fault.
+        let armed = self.log.lock().armed_ms.unwrap_or(0);
+        assert_eq!(alertname, "BankChannelFailing");
+        assert_eq!((at_ms - armed) / 1000, 20, "asked about the alert's onset");
+        Ok(vec![
+            "payment".into(),
+            "payment → bank-a".into(),
+            "bank-a".into(),
+        ])
+    }
+
     async fn sleep(&self, d: Duration) {
         self.clock.advance(d);
         if let (Some(flag), Some(s)) = (&self.stop_at_40s, self.secs_since_armed()) {
@@ -214,6 +226,9 @@ async fn a_drill_the_platform_handles_passes_with_its_times() {
         r.time_to_recover_seconds
     );
     assert_eq!(r.failed_amount, 5000.0);
+    let rc = r.root_cause.as_ref().expect("the root cause was ranked");
+    assert_eq!(rc.expected, ["bank-a"]);
+    assert_eq!(rc.rank, Some(3), "{rc:?}");
     let log = p.log.lock();
     assert!(!log.armed_now, "the fault is disarmed");
     // 3 minutes of fault, renewed every 5 s.

@@ -99,6 +99,11 @@ pub struct Expectation {
     /// The guard that must act.
     #[serde(default)]
     pub action: Option<ExpectedAction>,
+    /// What the root-cause ranking should name first, when not the faults' own scope: a
+    /// node (`ledger`) or a call (`compensation->ledger`), e.g. for a fault proxy on a link.
+    /// Default: the service (or bank channel) the first fault is scoped to.
+    #[serde(default)]
+    pub root_cause: Vec<String>,
 }
 
 /// A guard reaching a state.

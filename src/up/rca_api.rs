@@ -1,0 +1,145 @@
+//! `GET /api/v1/analyzer/rca?alertname=NAME[&at=TIME]`: the likely root causes of an alert,
+//! ranked over the service graph (see `taishan_analyzer::rca`).
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use taishan_analyzer::rca::{collect, rank, Window};
+use taishan_core::{Clock, TenantId};
+use taishan_query::{Engine, QueryValue};
+use taishan_rules::RuleManager;
+
+/// What the route needs.
+#[derive(Clone)]
+pub struct RcaState {
+    pub engine: Engine,
+    pub rules: Arc<RuleManager>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The route.
+pub fn routes(state: RcaState) -> Router {
+    Router::new()
+        .route("/api/v1/analyzer/rca", get(rca))
+        .with_state(state)
+}
+
+#[derive(serde::Deserialize)]
+struct Params {
+    alertname: Option<String>,
+    /// When the incident began: RFC 3339 or Unix seconds; default: the alert's activeAt.
+    at: Option<String>,
+}
+
+fn error(status: StatusCode, message: String) -> Response {
+    let body = json!({"status": "error", "errorType": "bad_data", "error": message});
+    (status, Json(body)).into_response()
+}
+
+async fn rca(State(s): State<RcaState>, Query(p): Query<Params>) -> Response {
+    let now = s.clock.now_ms();
+    let alert = p.alertname.as_deref().and_then(|n| find_alert(&s.rules, n));
+    let at_ms = match (&p.at, &alert) {
+        (Some(text), _) => match parse_time(text) {
+            Some(t) => t,
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("at: not RFC 3339 or Unix seconds: {text:?}"),
+                )
+            }
+        },
+        (None, Some(a)) => a.1,
+        (None, None) => {
+            let which = p.alertname.as_deref().unwrap_or("");
+            return error(
+                StatusCode::NOT_FOUND,
+                format!("no active alert named {which:?}; give `at` to look at another time"),
+            );
+        }
+    };
+    let window = Window::around(at_ms, (at_ms + 60_000).min(now));
+    let engine = s.engine.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let tenant = TenantId::default_tenant();
+        collect(&window, &mut |query| {
+            let out = engine
+                .range(
+                    &tenant,
+                    query,
+                    window.start_ms,
+                    window.end_ms,
+                    window.step_ms,
+                )
+                .map_err(|e| e.to_string())?;
+            match out.value {
+                QueryValue::Matrix(series) => Ok(series
+                    .into_iter()
+                    .map(|s| {
+                        let points = s
+                            .samples
+                            .iter()
+                            .map(|p| (p.timestamp_ms, p.value))
+                            .collect();
+                        (s.labels, points)
+                    })
+                    .collect()),
+                _ => Err("not a range answer".into()),
+            }
+        })
+        .map(|(scene, problems)| (rank(&scene), scene.edges, problems))
+    })
+    .await;
+    match found {
+        Ok(Ok((ranking, edges, problems))) => Json(json!({
+            "status": "success",
+            "data": {
+                "alert": alert.map(|a| a.0),
+                "at": at_ms as f64 / 1000.0,
+                "window": {"start": window.start_ms as f64 / 1000.0, "split": window.split_ms as f64 / 1000.0, "end": window.end_ms as f64 / 1000.0},
+                "ranking": ranking.into_iter().take(10).collect::<Vec<_>>(),
+                "edges": edges,
+                "problems": problems,
+            }
+        }))
+        .into_response(),
+        Ok(Err(e)) => error(StatusCode::UNPROCESSABLE_ENTITY, e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// The earliest active alert named `name`: its JSON and its activeAt (ms).
+fn find_alert(rules: &RuleManager, name: &str) -> Option<(Value, i64)> {
+    let mut best: Option<(Value, i64)> = None;
+    for slot in rules.groups() {
+        let view = slot.view();
+        for rule in view.json["rules"].as_array().into_iter().flatten() {
+            for a in rule["alerts"].as_array().into_iter().flatten() {
+                if a["labels"]["alertname"] != name {
+                    continue;
+                }
+                let Some(at) = a["activeAt"].as_str().and_then(parse_time) else {
+                    continue;
+                };
+                if best.as_ref().is_none_or(|b| at < b.1) {
+                    best = Some((a.clone(), at));
+                }
+            }
+        }
+    }
+    best
+}
+
+fn parse_time(text: &str) -> Option<i64> {
+    if let Ok(seconds) = text.parse::<f64>() {
+        return seconds.is_finite().then_some((seconds * 1000.0) as i64);
+    }
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
