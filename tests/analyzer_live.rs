@@ -111,6 +111,47 @@ fn a_watch_scores_its_series_and_resumes_after_a_restart() {
         "loudest first: {series}"
     );
 
+    // A seasonal forecast of each series, with its interval.
+    let forecast: serde_json::Value = client()
+        .get(format!("{}/api/v1/analyzer/forecast", t.base))
+        .query(&[
+            ("query", "max by (channel) (pay_latency_seconds)"),
+            ("horizon", "20s"),
+            ("step", "2s"),
+            ("history", "2m"),
+        ])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let ccb = forecast["data"]
+        .as_array()
+        .and_then(|d| d.iter().find(|s| s["metric"]["channel"] == "ccb"))
+        .unwrap_or_else(|| panic!("{forecast}"));
+    let points = ccb["forecast"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{forecast}"));
+    assert_eq!(points.len(), 10);
+    let (value, lower, upper) = (
+        points[0][1].as_f64().unwrap(),
+        points[0][2].as_f64().unwrap(),
+        points[0][3].as_f64().unwrap(),
+    );
+    assert!(
+        lower < value && value < upper && (0.1..0.4).contains(&value),
+        "{ccb}"
+    );
+    let refused = client()
+        .get(format!("{}/api/v1/analyzer/forecast", t.base))
+        .query(&[("query", "pay_latency_seconds"), ("horizon", "soon")])
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused
+        .text()
+        .unwrap()
+        .contains("horizon: not a positive duration"));
+
     // A clean stop saves the detectors; the next start resumes both series.
     assert!(t.stop().success());
     assert!(dir.path().join("data/analyzer/state.json").exists());

@@ -19,6 +19,7 @@ fn main() {
         name: "bench".into(),
         query: "x".into(),
         detector: None,
+        forecast: None,
     })
     .expect("default detector");
     let config = AnalyzerConfig {

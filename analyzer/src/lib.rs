@@ -7,10 +7,12 @@
 //!   verdicts written back as `taishan_anomaly_*` series, the state saved across restarts.
 //! - [`rca`]: root cause — the services and calls that most likely caused an alert, from
 //!   the service graph and how each one's series moved.
+//! - [`forecast`]: seasonal forecasts with intervals, for capacity.
 //! - [`nab`]: the Numenta Anomaly Benchmark's corpus, scoring and runner.
 #![forbid(unsafe_code)]
 
 pub mod detectors;
+pub mod forecast;
 pub mod nab;
 pub mod rca;
 pub mod watch;

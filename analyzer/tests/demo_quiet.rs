@@ -67,6 +67,7 @@ fn scores(values: &[f64]) -> Vec<f64> {
         name: "payment_success_rate".into(),
         query: "unused".into(),
         detector: None,
+        forecast: None,
     })
     .unwrap();
     let mut watcher = Watcher::new(vec![watch], &AnalyzerConfig::default());

@@ -12,6 +12,7 @@ fn watch(name: &str, detector: Option<&str>) -> Watch {
         name: name.into(),
         query: "payments".into(),
         detector: detector.map(|d| serde_yaml_ng::from_str(d).unwrap()),
+        forecast: None,
     })
     .unwrap()
 }
@@ -140,7 +141,33 @@ fn a_bad_detector_is_named_by_its_field() {
         name: "pay".into(),
         query: "payments".into(),
         detector: Some(serde_yaml_ng::from_str("type: ensemble\nrefractory: soon").unwrap()),
+        forecast: None,
     })
     .unwrap_err();
     assert!(err.starts_with("refractory: invalid type"), "{err}");
+}
+
+#[test]
+fn a_watch_with_a_horizon_writes_its_forecast() {
+    let mut w = watch("pay", None);
+    w.forecast = Some(Duration::from_secs(3600));
+    let mut watcher = Watcher::new(vec![w], &AnalyzerConfig::default());
+    run(&mut watcher, 0..30, &["icbc"]);
+    let report = watcher.tick(1_700_000_000_000 + 15_000 * 30, &mut |_| {
+        Ok(vec![(series("icbc"), value("icbc", 30))])
+    });
+    let forecast: Vec<String> = report
+        .samples
+        .iter()
+        .filter(|(l, _)| {
+            l.metric_name()
+                .is_some_and(|n| n.starts_with("taishan_forecast"))
+        })
+        .map(|(l, s)| format!("{l} {:.0}", s.value.round()))
+        .collect();
+    assert_eq!(forecast.len(), 3, "{forecast:?}");
+    assert!(
+        forecast[0].starts_with(r#"taishan_forecast{channel="icbc", horizon="1h", watch="pay"}"#),
+        "{forecast:?}"
+    );
 }

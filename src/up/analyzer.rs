@@ -24,22 +24,28 @@ use tokio_util::sync::CancellationToken;
 const SAVE_EVERY_TICKS: u64 = 20;
 
 /// The demo's watches: the business view's payment success rate and loans granted, and
-/// the system view's RED series per service (the root-cause ranking reads these too).
+/// the system view's RED series per service (the root-cause ranking reads these too);
+/// loans granted and each service's requests with their forecast an hour ahead (capacity).
 pub fn demo_watches() -> Vec<WatchConfig> {
     let watch = |name: &str, query: &str| WatchConfig {
         name: name.into(),
         query: query.into(),
         detector: None,
+        forecast: None,
+    };
+    let with_forecast = |mut w: WatchConfig| {
+        w.forecast = Some(Duration::from_secs(3600));
+        w
     };
     vec![
         watch(
             "payment_success_rate",
             r#"sum by (channel) (rate(payment_results_total{status="succeeded"}[2m])) / sum by (channel) (rate(payment_results_total{status=~"succeeded|failed"}[2m]))"#,
         ),
-        watch("loans_granted", "sum(rate(loan_granted_total[5m]))"),
+        with_forecast(watch("loans_granted", "sum(rate(loan_granted_total[5m]))")),
         watch("service_p99_latency", "service:latency_seconds:p99_1m"),
         watch("service_error_ratio", "service:errors:ratio_rate1m"),
-        watch("service_requests", "service:requests:rate1m"),
+        with_forecast(watch("service_requests", "service:requests:rate1m")),
     ]
 }
 

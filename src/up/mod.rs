@@ -5,6 +5,7 @@
 mod alerter;
 mod analyzer;
 mod banner;
+mod forecast_api;
 mod loops;
 mod rca_api;
 mod router;
@@ -213,11 +214,17 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         books: books.clone(),
         drill_history,
         drill_desk: drill_desk.clone(),
-        analyzer: analyzer.routes().merge(rca_api::routes(rca_api::RcaState {
-            engine: taishan_query::Engine::new(stores.db.clone(), config.query, clock.clone()),
-            rules: rules.manager.clone(),
-            clock: clock.clone(),
-        })),
+        analyzer: analyzer
+            .routes()
+            .merge(rca_api::routes(rca_api::RcaState {
+                engine: taishan_query::Engine::new(stores.db.clone(), config.query, clock.clone()),
+                rules: rules.manager.clone(),
+                clock: clock.clone(),
+            }))
+            .merge(forecast_api::routes(forecast_api::ForecastState {
+                engine: taishan_query::Engine::new(stores.db.clone(), config.query, clock.clone()),
+                clock: clock.clone(),
+            })),
         registry: metrics.registry,
     });
 

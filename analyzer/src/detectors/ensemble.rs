@@ -120,6 +120,10 @@ impl Detector for EnsembleDetector {
         DetectorState::Ensemble(Box::new(self.clone()))
     }
 
+    fn forecast(&self, time: i64) -> Option<super::Forecast> {
+        self.seasonal.0.forecast(time)
+    }
+
     fn memory_bytes(&self) -> usize {
         let mixture = self
             .mixture

@@ -34,6 +34,19 @@ pub trait Member: Send + Clone {
     fn measure(&mut self, point: Point) -> Measurement;
     /// Bytes of state held.
     fn memory_bytes(&self) -> usize;
+    /// What it expects at `time` (s) ahead of the points seen, with a band: only members
+    /// that model time (the seasonal one) can say.
+    fn forecast(&self, _time: i64) -> Option<Forecast> {
+        None
+    }
+}
+
+/// A value expected ahead, with its band.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Forecast {
+    pub value: f64,
+    pub lower: f64,
+    pub upper: f64,
 }
 
 /// A member on its own: its deviations through a [`Tail`] into scores.
@@ -64,6 +77,10 @@ impl<M: Member> Calibrated<M> {
         }
     }
 
+    pub(crate) fn member(&self) -> &M {
+        &self.member
+    }
+
     pub(crate) fn bytes(&self) -> usize {
         self.member.memory_bytes() + self.tail.memory_bytes()
     }
@@ -83,6 +100,10 @@ macro_rules! calibrated_detector {
 
             fn memory_bytes(&self) -> usize {
                 self.bytes()
+            }
+
+            fn forecast(&self, time: i64) -> Option<$crate::detectors::Forecast> {
+                $crate::detectors::Member::forecast(self.member(), time)
             }
         }
     };

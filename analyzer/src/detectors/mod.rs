@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 pub use calibration::{to_score, TailConfig};
 pub use ensemble::{EnsembleConfig, EnsembleDetector};
 pub use level::{LevelConfig, LevelDetector};
-pub use member::{Calibrated, Measurement, Member};
+pub use member::{Calibrated, Forecast, Measurement, Member};
 pub use mixture::{MixtureConfig, MixtureDetector};
 pub use seasonal::{SeasonalConfig, SeasonalDetector};
 
@@ -78,6 +78,11 @@ pub trait Detector: Send {
     fn snapshot(&self) -> DetectorState;
     /// Bytes of state held for this series.
     fn memory_bytes(&self) -> usize;
+    /// The value it expects at `time` (s, ahead of the points seen) with a band, when it
+    /// models the series' seasons.
+    fn forecast(&self, _time: i64) -> Option<Forecast> {
+        None
+    }
 }
 
 /// Every detector, with its configuration: the family's one registration point.

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::member::{calibrated_detector, Calibrated, Measurement, Member};
+use super::member::{calibrated_detector, Calibrated, Forecast, Measurement, Member};
 use super::Point;
 
 const DAY: i64 = 86_400;
@@ -135,6 +135,16 @@ impl Member for SeasonalBaseline {
     fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + (self.day.len() + self.week.len()) * std::mem::size_of::<f32>()
+    }
+
+    fn forecast(&self, time: i64) -> Option<Forecast> {
+        let value = self.expected_at(time)?;
+        let half = self.config.band * self.scale;
+        Some(Forecast {
+            value,
+            lower: value - half,
+            upper: value + half,
+        })
     }
 }
 

@@ -23,6 +23,10 @@ pub const SCORE_METRIC: &str = "taishan_anomaly_score";
 pub const EXPECTED_METRIC: &str = "taishan_anomaly_expected";
 pub const LOWER_METRIC: &str = "taishan_anomaly_lower";
 pub const UPPER_METRIC: &str = "taishan_anomaly_upper";
+/// The series written for a watch with a forecast horizon.
+pub const FORECAST_METRIC: &str = "taishan_forecast";
+pub const FORECAST_LOWER_METRIC: &str = "taishan_forecast_lower";
+pub const FORECAST_UPPER_METRIC: &str = "taishan_forecast_upper";
 
 /// A query's answer at one instant: each series' labels and value, or why it failed.
 pub type Answer = Result<Vec<(Labels, f64)>, String>;
@@ -33,6 +37,8 @@ pub struct Watch {
     pub name: String,
     pub query: String,
     pub detector: DetectorConfig,
+    /// How far ahead a forecast is written, if at all.
+    pub forecast: Option<std::time::Duration>,
 }
 
 impl Watch {
@@ -46,6 +52,7 @@ impl Watch {
             name: config.name.clone(),
             query: config.query.clone(),
             detector,
+            forecast: config.forecast,
         })
     }
 }
@@ -188,22 +195,27 @@ impl Watcher {
         if !value.is_finite() {
             return;
         }
-        let base = output_labels(&self.watches[index].name, &key.1);
-        for (metric, v) in [
+        let watch = &self.watches[index];
+        let mut base = output_labels(&watch.name, &key.1);
+        let mut out = vec![
             (SCORE_METRIC, verdict.score),
             (EXPECTED_METRIC, verdict.expected),
             (LOWER_METRIC, verdict.lower),
             (UPPER_METRIC, verdict.upper),
-        ] {
-            if let Some(labels) = with_name(&base, metric) {
-                report.samples.push((
-                    labels,
-                    Sample {
-                        timestamp_ms: now_ms,
-                        value: v,
-                    },
-                ));
-            }
+        ];
+        let ahead = watch.forecast.and_then(|h| {
+            let at = now_ms.div_euclid(1000) + h.as_secs() as i64;
+            tracked.detector.forecast(at).map(|f| (h, f))
+        });
+        push_samples(&mut report.samples, &base, &out, now_ms);
+        if let Some((h, f)) = ahead {
+            base.push(("horizon".into(), humantime::format_duration(h).to_string()));
+            out = vec![
+                (FORECAST_METRIC, f.value),
+                (FORECAST_LOWER_METRIC, f.lower),
+                (FORECAST_UPPER_METRIC, f.upper),
+            ];
+            push_samples(&mut report.samples, &base, &out, now_ms);
         }
     }
 
@@ -226,6 +238,25 @@ impl Watcher {
                 at_ms: t.last_seen_ms,
             })
             .collect()
+    }
+}
+
+fn push_samples(
+    into: &mut Vec<(Labels, Sample)>,
+    base: &[(String, String)],
+    values: &[(&str, f64)],
+    now_ms: i64,
+) {
+    for &(metric, value) in values {
+        if let Some(labels) = with_name(base, metric) {
+            into.push((
+                labels,
+                Sample {
+                    timestamp_ms: now_ms,
+                    value,
+                },
+            ));
+        }
     }
 }
 

@@ -38,6 +38,10 @@ pub struct WatchConfig {
     /// `mixture`); default: the ensemble.
     #[serde(default)]
     pub detector: Option<serde_yaml_ng::Value>,
+    /// Also write each series' seasonal forecast this far ahead (`taishan_forecast` and its
+    /// `_lower` / `_upper`, label `horizon`), e.g. `1h`. Default: none.
+    #[serde(default, with = "humantime_serde")]
+    pub forecast: Option<Duration>,
 }
 
 fn default_interval() -> Duration {
