@@ -18,12 +18,20 @@ const RESEND_DELAY: Duration = Duration::from_secs(60);
 /// Forgets a resolution sent this long ago (Prometheus keeps resolved alerts 15 minutes).
 const FORGET_AFTER_MS: i64 = 30 * 60 * 1000;
 
+/// Adds annotations to firing alerts on their way to the alerter (the root-cause ranking).
+pub trait AlertAnnotator: Send + Sync + std::fmt::Debug {
+    /// Adds what it knows of the alert with `labels` that began at `began_ms` (its pending
+    /// start) to `annotations`.
+    fn annotate(&self, labels: &LabelSet, began_ms: i64, annotations: &mut LabelSet);
+}
+
 /// Listens to rule evaluations and posts their alerts to the alerter.
 #[derive(Debug)]
 pub struct AlertForwarder {
     alerter: Arc<Alerter>,
     external_url: String,
     resolutions_sent: Mutex<HashMap<Fingerprint, i64>>,
+    annotators: Vec<Arc<dyn AlertAnnotator>>,
 }
 
 impl AlertForwarder {
@@ -33,7 +41,14 @@ impl AlertForwarder {
             alerter,
             external_url,
             resolutions_sent: Mutex::new(HashMap::new()),
+            annotators: Vec::new(),
         }
+    }
+
+    /// Also annotates firing alerts with `annotator`.
+    pub fn with_annotator(mut self, annotator: Arc<dyn AlertAnnotator>) -> Self {
+        self.annotators.push(annotator);
+        self
     }
 
     fn generator_url(&self, expr: &str) -> String {
@@ -73,13 +88,19 @@ impl EvaluationListener for AlertForwarder {
                         a.resolved_at_ms
                     }
                 };
+                let mut annotations: LabelSet = a
+                    .annotations
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if a.state == AlertState::Firing {
+                    for annotator in &self.annotators {
+                        annotator.annotate(&labels, a.active_at_ms, &mut annotations);
+                    }
+                }
                 out.push(Alert {
                     labels,
-                    annotations: a
-                        .annotations
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
+                    annotations,
                     starts_at_ms: a.fired_at_ms,
                     ends_at_ms,
                     generator_url: self.generator_url(&spec.expr),

@@ -32,7 +32,18 @@ pub fn run(args: &RcaArgs) -> ExitCode {
 pub fn render(alert: &str, data: &Value) -> String {
     let mut out = String::new();
     let ranking = data["ranking"].as_array().cloned().unwrap_or_default();
-    out.push_str(&format!("likely root causes of {alert}:\n"));
+    let focus: Vec<&str> = data["focus"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if focus.is_empty() {
+        out.push_str(&format!("likely root causes of {alert}:\n"));
+    } else {
+        let about = focus.join(", ");
+        out.push_str(&format!("likely root causes of {alert} (about {about}):\n"));
+    }
     if ranking.is_empty() {
         out.push_str("  nothing moved: no service or call left its baseline around the alert\n");
     }

@@ -123,12 +123,23 @@ fn every_view_shows_data_updates_live_and_acts_in_chromium() {
     let at_end = format!("flow@{settled}");
     let mut args = vec![t.base.as_str(), shots.to_str().unwrap()];
     args.extend(&DASHBOARDS[1..]);
+    // Business again, and system with one service chosen: the analyzer's bands by now.
+    args.extend(["business", "system?var-service=payment"]);
     args.push(&at_end);
     let out = support::run_test_python("ui/views.py", &args);
     let report: Value = serde_json::from_str(out.trim()).expect("the script's JSON report");
     for view in &DASHBOARDS[1..] {
         check_dashboard(view, &report[view]);
     }
+    check_dashboard("system", &report["system?var-service=payment"]);
+    check_bands(
+        &report["business"],
+        &["Loans granted /s against the usual", "Success per channel"],
+    );
+    check_bands(
+        &report["system?var-service=payment"],
+        &["Requests /s", "Error ratio", "Latency p99"],
+    );
     check_flow_equals_promql(&t, &report[at_end.as_str()], &settled);
 
     let out = support::run_test_python("ui/journeys.py", &[&t.base, shots.to_str().unwrap()]);
@@ -183,6 +194,19 @@ fn check_dashboard(view: &str, v: &Value) {
             text.contains("sre: alice") || text.contains("sre: bob"),
             "{text}"
         );
+    }
+}
+
+/// The charts named draw the analyzer's band (its expected range) behind their lines.
+fn check_bands(v: &Value, titles: &[&str]) {
+    let bands = v["bands"].as_array().expect("bands");
+    for title in titles {
+        let band = bands
+            .iter()
+            .find(|b| b["title"] == *title)
+            .unwrap_or_else(|| panic!("{title}: no band in {bands:?}"));
+        assert_eq!(band["band"], "shown", "{title}: {band}");
+        assert!(band["band_points"].as_u64() > Some(0), "{title}: {band}");
     }
 }
 

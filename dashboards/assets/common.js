@@ -64,8 +64,11 @@ window.Taishan = (function () {
     return s < 120 ? s + "s ago" : s < 7200 ? Math.round(s / 60) + "m ago" : Math.round(s / 3600) + "h ago";
   };
 
-  // A uPlot line chart of [xs, ...ys] into el; `names` label the series.
-  function lineChart(el, unit, columns, names, height) {
+  // A uPlot line chart of [xs, ...ys] into el; `names` label the series. `extra`, when
+  // given: `styles[i]` overrides series i's look ({stroke, dash, width, fill, points;
+  // legend: false leaves it out of the legend}), and
+  // `bands` are uPlot bands (a fill between two series).
+  function lineChart(el, unit, columns, names, height, extra) {
     const many = names.length > 8;
     const opts = {
       width: Math.max(200, el.clientWidth),
@@ -80,14 +83,19 @@ window.Taishan = (function () {
       axes: [{ stroke: "#8a93a6", grid: { stroke: "#2a3142" } }, { stroke: "#8a93a6", grid: { stroke: "#2a3142" }, size: 70, values: (u, vals) => vals.map((v) => format(unit, v)) }],
       // A series of a few values (just after start, or a short-lived one) is drawn as points
       // too: a line of three values at the edge of the range is too thin to see.
-      series: [{}].concat(names.map((name, i) => ({
+      series: [{}].concat(names.map((name, i) => Object.assign({
         label: name, stroke: COLORS[i % COLORS.length], width: 1.5,
         points: { size: 5, fill: COLORS[i % COLORS.length], show: (u, si) => u.data[si].filter((v) => v !== null).length < 40 },
         value: (u, v) => format(unit, v),
-      }))),
+      }, (extra && extra.styles && extra.styles[i]) || {}))),
+      bands: (extra && extra.bands) || [],
     };
     el.classList.toggle("many-series", many);
-    return new uPlot(opts, columns, el);
+    const plot = new uPlot(opts, columns, el);
+    // Series styled `legend: false` draw but are not listed.
+    const rows = plot.root.querySelectorAll(".u-legend .u-series");
+    names.forEach((_, i) => { if (extra && extra.styles && extra.styles[i] && extra.styles[i].legend === false && rows[i + 1]) rows[i + 1].style.display = "none"; });
+    return plot;
   }
 
   // A view page's parts: its body, its controls form, the query string it was opened with.

@@ -92,22 +92,71 @@
     });
     el.innerHTML = `<div class="scroll"><table><thead><tr>${labels.map((l) => `<th>${T.esc(l)}</th>`).join("")}${heads.map((h) => `<th class="num">${T.esc(h)}</th>`).join("")}</tr></thead><tbody>${body.join("")}</tbody></table></div>`;
   }
+  // Past this many bands a chart marks anomalous points only: choose a series to see its band.
+  const MAX_BANDS = 4;
+  const SUBJECT = new Set(["watch", "metric"]);
+  // Whether a band (the analyzer's labels) is about series s (the chart's labels).
+  const bandOf = (band, s) => Object.entries(band.metric).every(([k, v]) => SUBJECT.has(k) || s.metric[k] === v);
+
+  // The analyzer's bands behind the lines: a shaded band from lower to upper, the expected
+  // value dashed, and each series' points whose anomaly score passed 0.8 marked red.
+  function addBands(panel, data, columns, names, aligned) {
+    const styles = data.series.map(() => null);
+    const bands = [];
+    const shown = (data.bands || []).length <= MAX_BANDS ? data.bands || [] : [];
+    for (const b of shown) {
+      if (!b.lower || !b.upper) continue;
+      // Named as the query names its own series ("usual range bank-a").
+      const label = (panel.queries[b.query] || {}).legend ? legendOf(panel, b) : Object.entries(b.metric).filter(([k]) => !SUBJECT.has(k)).map(([, v]) => v).join(" ") || b.metric.watch;
+      const at = columns.length;
+      // Every unit but a plain number reads from zero: a band below it means nothing.
+      const floor = panel.unit && panel.unit !== "none" ? (v) => (v === null ? null : Math.max(0, v)) : (v) => v;
+      columns.push(aligned(b.upper), aligned(b.lower).map(floor), aligned(b.expected || []));
+      names.push(`usual range ${label}`, `usual low ${label}`, `expected ${label}`);
+      // One legend entry per band: its low and expected lines go unlisted.
+      const faint = { stroke: "rgba(138,147,166,0.45)", width: 1, points: { show: false } };
+      styles.push(faint, Object.assign({ legend: false }, faint), { stroke: "#8a93a6", width: 1, dash: [4, 4], points: { show: false }, legend: false });
+      bands.push({ series: [at, at + 1], fill: "rgba(138,147,166,0.14)" });
+    }
+    for (const b of data.bands || []) {
+      if (!b.score) continue;
+      const scores = aligned(b.score);
+      data.series.forEach((s, si) => {
+        if (!bandOf(b, s)) return;
+        const ys = columns[si + 1].map((v, i) => (scores[i] !== null && scores[i] > 0.8 ? v : null));
+        if (!ys.some((v) => v !== null)) return;
+        columns.push(ys);
+        names.push(`anomalous ${names[si]}`);
+        styles.push({ stroke: "transparent", width: 0, points: { show: true, size: 7, fill: "#eb5757", stroke: "#eb5757" } });
+      });
+    }
+    return { styles, bands };
+  }
+
   function drawChart(el, key, panel, data, frame) {
     const xs = [];
     for (let t = frame.start; t <= frame.end + 1e-9; t += frame.step) xs.push(Math.round(t));
     const index = new Map(xs.map((t, i) => [t, i]));
-    const columns = [xs];
-    for (const s of data.series) {
+    const aligned = (values) => {
       const ys = new Array(xs.length).fill(null);
-      for (const [t, v] of s.values) {
+      for (const [t, v] of values) {
         const i = index.get(Math.round(t));
         if (i !== undefined) ys[i] = v;
       }
-      columns.push(ys);
-    }
+      return ys;
+    };
+    const columns = [xs];
+    for (const s of data.series) columns.push(aligned(s.values));
     // How many values the chart holds: the page's test reads it, as a person reads the lines.
-    el.closest("[data-panel]").dataset.points = columns.slice(1).flat().filter((v) => v !== null).length;
+    const article = el.closest("[data-panel]");
+    article.dataset.points = columns.slice(1).flat().filter((v) => v !== null).length;
     const names = data.series.map((s) => legendOf(panel, s));
+    const extra = addBands(panel, data, columns, names, aligned);
+    // What the band holds, for the page's test: whether bands are drawn ("shown") or only
+    // anomalous points marked ("marks-only"), band points drawn and anomalous points marked.
+    article.dataset.band = panel.queries.some((q) => q.band) ? ((data.bands || []).length > MAX_BANDS ? "marks-only" : "shown") : "";
+    article.dataset.bandPoints = extra.bands.reduce((n, b) => n + columns[b.series[0]].filter((v) => v !== null).length, 0);
+    article.dataset.anomalies = names.reduce((n, name, i) => n + (name.startsWith("anomalous ") ? columns[i + 1].filter((v) => v !== null).length : 0), 0);
     const existing = charts.get(key);
     const width = Math.max(200, el.clientWidth);
     if (existing && existing.names === names.join("\u0000")) {
@@ -118,7 +167,7 @@
     if (existing) existing.plot.destroy();
     el.innerHTML = data.series.length ? "" : `<div class="note">no series matched</div>`;
     if (!data.series.length) { charts.delete(key); return; }
-    charts.set(key, { plot: T.lineChart(el, panel.unit, columns, names), names: names.join("\u0000") });
+    charts.set(key, { plot: T.lineChart(el, panel.unit, columns, names, 180, extra), names: names.join("\u0000") });
   }
   function drawFlow(el, panel, data) {
     const cell = (stage, field, unit) => {

@@ -86,6 +86,15 @@ pub fn evaluate(engine: &Engine, d: &Dashboard, view: &View, now_ms: i64) -> Val
     })
 }
 
+/// The analyzer's series a band is drawn from (written by `taishan_analyzer::watch`), by the
+/// field the page reads.
+const BAND_SERIES: [(&str, &str); 4] = [
+    ("expected", "taishan_anomaly_expected"),
+    ("lower", "taishan_anomaly_lower"),
+    ("upper", "taishan_anomaly_upper"),
+    ("score", "taishan_anomaly_score"),
+];
+
 /// Where and when a panel is evaluated.
 struct Window<'a> {
     engine: &'a Engine,
@@ -111,7 +120,38 @@ impl Window<'_> {
                 Err(e) => return json!({ "error": e }),
             }
         }
-        json!({ "series": series })
+        if panel.kind != PanelKind::Timeseries {
+            return json!({ "series": series });
+        }
+        match self.bands(panel, expr) {
+            Ok(bands) => json!({ "series": series, "bands": bands }),
+            // The lines are still worth drawing without their band.
+            Err(e) => json!({ "series": series, "band_error": e }),
+        }
+    }
+
+    /// Each band's series as the page draws them: per label set of the analyzer's output,
+    /// `expected`, `lower`, `upper` and `score` over the range.
+    fn bands(&self, panel: &Panel, expr: &dyn Fn(&str) -> String) -> Result<Vec<Value>, String> {
+        let mut out = Vec::new();
+        for (q, query) in panel.queries.iter().enumerate() {
+            let Some(band) = &query.band else { continue };
+            let mut by_labels: BTreeMap<BTreeMap<String, String>, serde_json::Map<String, Value>> =
+                BTreeMap::new();
+            for (field, metric) in BAND_SERIES {
+                for mut s in self.range(&expr(&band.selector(metric)))? {
+                    s.metric.remove("__name__");
+                    let entry = by_labels.entry(s.metric).or_default();
+                    entry.insert(field.into(), json!(s.values));
+                }
+            }
+            out.extend(by_labels.into_iter().map(|(metric, mut fields)| {
+                fields.insert("query".into(), json!(q));
+                fields.insert("metric".into(), json!(metric));
+                Value::Object(fields)
+            }));
+        }
+        Ok(out)
     }
 
     /// Each stage's numbers at the end of the range; a failed field is reported in its place.

@@ -221,6 +221,7 @@ fn panel(p: &Value, at: &str, width: f64, notes: &mut Vec<String>) -> Option<Pan
             expr: promql_of(expr, &at, notes),
             legend: legend.unwrap_or("").to_string(),
             unit: None,
+            band: None,
         });
     }
     if queries.is_empty() {

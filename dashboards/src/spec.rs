@@ -201,6 +201,34 @@ pub struct PanelQuery {
     /// This query's unit, when it differs from the panel's (a table's columns).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<Unit>,
+    /// On a chart: the analyzer's expected band for these series, shaded behind them, with
+    /// the points it found anomalous marked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<Band>,
+}
+
+/// Which of the analyzer's series draw a query's band: those of a watch
+/// (`taishan_anomaly_expected`, `_lower`, `_upper` and `_score` with `watch="..."`).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Band {
+    /// The watch's name (`analyzer.watch[].name`).
+    pub watch: String,
+    /// More label matchers, e.g. `channel=~"$channel"` (variables are substituted).
+    #[serde(default, rename = "match")]
+    pub matchers: String,
+}
+
+impl Band {
+    /// The selector of one of the band's series (`metric` is `taishan_anomaly_lower` etc.).
+    pub fn selector(&self, metric: &str) -> String {
+        let watch = self.watch.replace('\\', "\\\\").replace('"', "\\\"");
+        if self.matchers.trim().is_empty() {
+            format!("{metric}{{watch=\"{watch}\"}}")
+        } else {
+            format!("{metric}{{watch=\"{watch}\", {}}}", self.matchers)
+        }
+    }
 }
 
 /// A colour from a value up.
@@ -270,13 +298,23 @@ fn validate(d: &Dashboard) -> Vec<FieldError> {
                 let message = format!("{} is not a width from 1 to 12 columns", panel.width);
                 errors.push(FieldError::new(format!("{at}.width"), message));
             }
-            let mut exprs: Vec<(String, &str)> = Vec::new();
+            let mut exprs: Vec<(String, String)> = Vec::new();
             for (q, query) in panel.queries.iter().enumerate() {
-                exprs.push((format!("{at}.queries[{q}].expr"), &query.expr));
+                exprs.push((format!("{at}.queries[{q}].expr"), query.expr.clone()));
+                if let Some(band) = &query.band {
+                    let path = format!("{at}.queries[{q}].band");
+                    if panel.kind != PanelKind::Timeseries {
+                        errors.push(FieldError::new(
+                            &path,
+                            "only a timeseries panel draws a band",
+                        ));
+                    }
+                    exprs.push((path, band.selector("taishan_anomaly_score")));
+                }
             }
             for (s, stage) in panel.stages.iter().enumerate() {
                 for (field, expr) in stage.exprs() {
-                    exprs.push((format!("{at}.stages[{s}].{field}"), expr));
+                    exprs.push((format!("{at}.stages[{s}].{field}"), expr.to_string()));
                 }
             }
             let needs = match panel.kind {
@@ -297,7 +335,7 @@ fn validate(d: &Dashboard) -> Vec<FieldError> {
                         .any(|v| v.name == name)
                         .then(|| ".*".to_string())
                 };
-                if let Err(e) = promql_parser::parser::parse(&substitute(expr, "1h", any)) {
+                if let Err(e) = promql_parser::parser::parse(&substitute(&expr, "1h", any)) {
                     errors.push(FieldError::new(path, format!("not PromQL: {e}")));
                 }
             }
@@ -357,6 +395,26 @@ mod tests {
         assert!(shown[0].contains("width from 1 to 12"));
         assert!(shown[1].starts_with("d.yaml:11:"), "{shown:?}");
         assert!(shown[1].contains("not PromQL"));
+    }
+
+    #[test]
+    fn a_band_names_a_watch_and_is_checked_as_promql() {
+        let text = "title: X\nrows:\n  - title: R\n    panels:\n      - title: A\n        queries:\n          - expr: x\n            band: {watch: orders, match: 'region=\"eu\"'}\n      - title: B\n        type: stat\n        queries:\n          - expr: y\n            band:\n              watch: orders\n              match: 'region=='\n";
+        let errors = parse_dashboard("d.yaml", text).unwrap_err();
+        let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(shown[0].starts_with("d.yaml:13:"), "{shown:?}");
+        assert!(shown[0].contains("only a timeseries panel"), "{shown:?}");
+        assert!(shown[1].contains("not PromQL"), "{shown:?}");
+        let fixed = text
+            .replace("        type: stat\n", "")
+            .replace("region==", "region=\"us\"");
+        let d = parse_dashboard("d.yaml", &fixed).unwrap();
+        let band = d.rows[0].panels[0].queries[0].band.as_ref().unwrap();
+        assert_eq!(
+            band.selector("taishan_anomaly_lower"),
+            r#"taishan_anomaly_lower{watch="orders", region="eu"}"#
+        );
     }
 
     #[test]

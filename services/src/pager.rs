@@ -32,6 +32,8 @@ pub struct Page {
     pub alerts: Vec<String>,
     /// The group's labels.
     pub group: serde_json::Value,
+    /// What the phone shows of each alert: its name, summary and likely root cause.
+    pub lines: Vec<String>,
 }
 
 /// The phones.
@@ -68,12 +70,31 @@ impl Pager {
                     .collect()
             })
             .unwrap_or_default();
+        let lines = body["alerts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| {
+                let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+                let mut line = text(&a["labels"]["alertname"]);
+                let summary = text(&a["annotations"]["summary"]);
+                if !summary.is_empty() {
+                    line.push_str(&format!(": {summary}"));
+                }
+                let cause = text(&a["annotations"]["root_cause"]);
+                if !cause.is_empty() {
+                    line.push_str(&format!(" (likely root cause: {cause})"));
+                }
+                line
+            })
+            .collect();
         let page = Page {
             person,
             received_ms: self.clock.now_ms(),
             status: body["status"].as_str().unwrap_or("").to_string(),
             alerts,
             group: body["groupLabels"].clone(),
+            lines,
         };
         tracing::info!(person = %page.person, status = %page.status, alerts = ?page.alerts, "demo pager: paged");
         let mut pages = self.pages.lock();
@@ -120,7 +141,7 @@ mod tests {
     #[test]
     fn pages_are_kept_newest_first_and_bounded() {
         let pager = Pager::new(Arc::new(ManualClock::at(1_000)));
-        let body = serde_json::json!({"status": "firing", "alerts": [{"labels": {"alertname": "BankChannelFailing"}}], "groupLabels": {}});
+        let body = serde_json::json!({"status": "firing", "alerts": [{"labels": {"alertname": "BankChannelFailing"}, "annotations": {"summary": "bank-a fails", "root_cause": "bank-a (0.91)"}}], "groupLabels": {}});
         for i in 0..KEPT + 5 {
             pager.take(if i % 2 == 0 { "alice" } else { "bob" }.into(), &body);
         }
@@ -128,5 +149,9 @@ mod tests {
         let alice = pager.pages(Some("alice"));
         assert!(alice.iter().all(|p| p.person == "alice"));
         assert_eq!(alice[0].alerts, vec!["BankChannelFailing".to_string()]);
+        assert_eq!(
+            alice[0].lines,
+            ["BankChannelFailing: bank-a fails (likely root cause: bank-a (0.91))"]
+        );
     }
 }

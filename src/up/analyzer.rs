@@ -44,8 +44,19 @@ pub fn demo_watches() -> Vec<WatchConfig> {
         ),
         with_forecast(watch("loans_granted", "sum(rate(loan_granted_total[5m]))")),
         watch("service_p99_latency", "service:latency_seconds:p99_1m"),
-        watch("service_error_ratio", "service:errors:ratio_rate1m"),
+        // Zero, not absent, while a service has no errors: its detector learns the quiet
+        // before the first error, not from it.
+        watch(
+            "service_error_ratio",
+            "(service:errors:rate1m or service:requests:rate1m * 0) / service:requests:rate1m",
+        ),
         with_forecast(watch("service_requests", "service:requests:rate1m")),
+        // The share of credit decisions risk could not make (its model failing inside it,
+        // where no span fails), named by the scrape job's service.
+        watch(
+            "risk_decision_errors",
+            r#"label_replace((sum by (job) (rate(risk_decisions_total{verdict="error"}[1m])) or 0 * sum by (job) (rate(risk_decisions_total[1m]))) / sum by (job) (rate(risk_decisions_total[1m])), "service_name", "$1", "job", "(?:.*/)?(.+)")"#,
+        ),
     ]
 }
 

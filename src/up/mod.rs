@@ -8,6 +8,7 @@ mod banner;
 mod forecast_api;
 mod loops;
 mod rca_api;
+mod root_cause;
 mod router;
 mod stores;
 
@@ -160,6 +161,10 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     )
     .await?;
     let ui_url = format!("http://{}", config.server.http_listen);
+    let (root_causes, root_cause_worker) = root_cause::RootCauseNotes::new(
+        taishan_query::Engine::new(stores.db.clone(), config.query, clock.clone()),
+        clock.clone(),
+    );
     let forwarder = AlertForwarder::new(
         alerter.alerter.clone(),
         config
@@ -167,7 +172,8 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
             .external_url
             .clone()
             .unwrap_or_else(|| ui_url.clone()),
-    );
+    )
+    .with_annotator(root_causes);
     let rules = Arc::new(
         RuleEngine::start(
             rule_engine::RuleEngineParts {
@@ -251,6 +257,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         clock.clone(),
         &cancel,
     );
+    root_cause_worker.spawn(&cancel);
     tokio::spawn(drill_desk.run_schedule(config.chaos.schedule.clone(), cancel.clone()));
     banner::print_banner(addr, &otlp, &args, &surface.summaries);
     for p in &config.chaos.proxies {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use taishan_analyzer::rca::{collect, rank, Window};
+use taishan_analyzer::rca::{collect, rank_for, Ranked, Window};
 use taishan_core::{Clock, TenantId};
 use taishan_query::{Engine, QueryValue};
 use taishan_rules::RuleManager;
@@ -65,43 +65,25 @@ async fn rca(State(s): State<RcaState>, Query(p): Query<Params>) -> Response {
     };
     let window = Window::around(at_ms, (at_ms + 60_000).min(now));
     let engine = s.engine.clone();
+    let name = p.alertname.clone().unwrap_or_default();
     let found = tokio::task::spawn_blocking(move || {
-        let tenant = TenantId::default_tenant();
-        collect(&window, &mut |query| {
-            let out = engine
-                .range(
-                    &tenant,
-                    query,
-                    window.start_ms,
-                    window.end_ms,
-                    window.step_ms,
-                )
-                .map_err(|e| e.to_string())?;
-            match out.value {
-                QueryValue::Matrix(series) => Ok(series
-                    .into_iter()
-                    .map(|s| {
-                        let points = s
-                            .samples
-                            .iter()
-                            .map(|p| (p.timestamp_ms, p.value))
-                            .collect();
-                        (s.labels, points)
-                    })
-                    .collect()),
-                _ => Err("not a range answer".into()),
-            }
-        })
-        .map(|(scene, problems)| (rank(&scene), scene.edges, problems))
+        let focus = focus_of_alert(&engine, &name, window.end_ms);
+        rank_in(&engine, &window, &focus)
     })
     .await;
     match found {
-        Ok(Ok((ranking, edges, problems))) => Json(json!({
+        Ok(Ok(Found {
+            focus,
+            ranking,
+            edges,
+            problems,
+        })) => Json(json!({
             "status": "success",
             "data": {
                 "alert": alert.map(|a| a.0),
                 "at": at_ms as f64 / 1000.0,
                 "window": {"start": window.start_ms as f64 / 1000.0, "split": window.split_ms as f64 / 1000.0, "end": window.end_ms as f64 / 1000.0},
+                "focus": focus,
                 "ranking": ranking.into_iter().take(10).collect::<Vec<_>>(),
                 "edges": edges,
                 "problems": problems,
@@ -111,6 +93,89 @@ async fn rca(State(s): State<RcaState>, Query(p): Query<Params>) -> Response {
         Ok(Err(e)) => error(StatusCode::UNPROCESSABLE_ENTITY, e),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
+}
+
+/// A ranking with what it was drawn from.
+pub struct Found {
+    /// The services the alert is about (suspects off their call paths are discounted).
+    pub focus: Vec<String>,
+    pub ranking: Vec<Ranked>,
+    pub edges: Vec<(String, String)>,
+    /// Queries that failed (the ranking is drawn without them).
+    pub problems: Vec<String>,
+}
+
+/// Labels whose values name the services an alert is about.
+const SUBJECT_LABELS: [&str; 3] = ["service", "service_name", "channel"];
+
+/// The services an alert named `alertname` is about, from its labels: `service`,
+/// `service_name` and `channel` of its `ALERTS` series firing in the 5 minutes up to `at_ms`
+/// (so an alert already resolved still says what it was about).
+pub fn focus_of_alert(engine: &Engine, alertname: &str, at_ms: i64) -> Vec<String> {
+    let name = alertname.replace('\\', "\\\\").replace('"', "\\\"");
+    let query = format!(
+        r#"max by ({}) (last_over_time(ALERTS{{alertname="{name}", alertstate="firing"}}[5m]))"#,
+        SUBJECT_LABELS.join(", ")
+    );
+    let Ok(out) = engine.instant(&TenantId::default_tenant(), &query, at_ms) else {
+        return Vec::new();
+    };
+    let QueryValue::Vector(series) = out.value else {
+        return Vec::new();
+    };
+    focus_of_labels(series.iter().flat_map(|(labels, _)| {
+        labels
+            .iter()
+            .map(|l| (l.name.to_string(), l.value.to_string()))
+    }))
+}
+
+/// The services named by `labels` (name, value pairs), each once.
+pub fn focus_of_labels(labels: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+    let mut focus: Vec<String> = Vec::new();
+    for (name, value) in labels {
+        if SUBJECT_LABELS.contains(&name.as_str()) && !focus.contains(&value) {
+            focus.push(value);
+        }
+    }
+    focus
+}
+
+/// The likely root causes within `window` of an alert about the services in `focus`, from
+/// the query engine (blocking: it runs the window's range queries).
+pub fn rank_in(engine: &Engine, window: &Window, focus: &[String]) -> Result<Found, String> {
+    let tenant = TenantId::default_tenant();
+    let (scene, problems) = collect(window, &mut |query| {
+        let out = engine
+            .range(
+                &tenant,
+                query,
+                window.start_ms,
+                window.end_ms,
+                window.step_ms,
+            )
+            .map_err(|e| e.to_string())?;
+        match out.value {
+            QueryValue::Matrix(series) => Ok(series
+                .into_iter()
+                .map(|s| {
+                    let points = s
+                        .samples
+                        .iter()
+                        .map(|p| (p.timestamp_ms, p.value))
+                        .collect();
+                    (s.labels, points)
+                })
+                .collect()),
+            _ => Err("not a range answer".into()),
+        }
+    })?;
+    Ok(Found {
+        focus: focus.to_vec(),
+        ranking: rank_for(&scene, focus),
+        edges: scene.edges,
+        problems,
+    })
 }
 
 /// The earliest active alert named `name`: its JSON and its activeAt (ms).

@@ -4,9 +4,10 @@ logs no console error and redraws by itself; a screenshot of each view at 1280x8
 phone's width goes to the artifacts directory. A name written NAME@END opens the dashboard
 at the fixed end time END (Unix seconds), as a shared link to a past moment does; such a
 page is not expected to change, and its flow stages' numbers are reported with their
-queries so the caller can ask PromQL the same questions.
+queries so the caller can ask PromQL the same questions. A name written NAME?VAR=VALUE opens
+it with a variable chosen. Charts with the analyzer's bands report the band points drawn.
 
-usage: views.py BASE_URL ARTIFACTS_DIR NAME[@END]...
+usage: views.py BASE_URL ARTIFACTS_DIR NAME[?VAR=VALUE][@END]...
 """
 import json
 import sys
@@ -19,13 +20,15 @@ with sync_playwright() as p:
     browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
     for spec in names:
         name, _, end = spec.partition("@")
+        name, _, params = name.partition("?")
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         errors = []
         page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda x, e=errors: e.append(str(x)))
         path = "/" if name == "home" else f"/d/{name}"
         # A short refresh so live updates are seen within the test.
-        page.goto(f"{base}{path}?refresh=5" + (f"&range=300&end={end}" if end else ""))
+        page.goto(f"{base}{path}?refresh=5" + (f"&range=300&end={end}" if end else "")
+                  + (f"&{params}" if params else ""))
         page.wait_for_function(
             "document.getElementById('updated').textContent.startsWith('updated')", timeout=20000
         )
@@ -70,7 +73,25 @@ with sync_playwright() as p:
                 shown: el.innerText,
             }))""",
         )
-        shot = name + ("-at-end" if end else "")
+        # The analyzer's bands follow its first scores (every 15 s by default).
+        try:
+            page.wait_for_function(
+                """() => [...document.querySelectorAll('[data-band="shown"]')]
+                    .every(el => Number(el.dataset.bandPoints || 0) > 0)""",
+                timeout=60000,
+            )
+        except Exception:
+            pass
+        bands = page.eval_on_selector_all(
+            "[data-band]:not([data-band=''])",
+            """els => els.map(el => ({
+                title: el.querySelector('h3').innerText,
+                band: el.dataset.band,
+                band_points: Number(el.dataset.bandPoints || 0),
+                anomalies: Number(el.dataset.anomalies || 0),
+            }))""",
+        )
+        shot = name + ("-at-end" if end else "") + ("-" + params.partition("=")[2] if params else "")
         page.screenshot(path=f"{artifacts}/{shot}-1280.png", full_page=True)
         redrawn = False
         if not end:
@@ -85,6 +106,7 @@ with sync_playwright() as p:
         page.screenshot(path=f"{artifacts}/{shot}-phone.png", full_page=True)
         report[spec] = {
             "panels": panels,
+            "bands": bands,
             "flow": flow,
             "end": page.evaluate("document.body.dataset.end"),
             "collected_at_ms": collected_at_ms,

@@ -118,6 +118,17 @@ const SIGNALS: &[Signal] = &[
         direction: Direction::Up,
         floor: 0.02,
     },
+    // Decisions a service could not make (the demo's risk model failing inside risk, where
+    // no span fails): the service named by the scrape job. Over 30 s, as the demo's
+    // RiskErrorBurst sees them, so the ranking drawn as that alert fires sees them too.
+    Signal {
+        words: "failed decisions ratio",
+        query: r#"label_replace((sum by (job) (rate(risk_decisions_total{verdict="error"}[30s])) or 0 * sum by (job) (rate(risk_decisions_total[30s]))) / sum by (job) (rate(risk_decisions_total[30s])), "service_name", "$1", "job", "(?:.*/)?(.+)")"#,
+        about: About::Node("service_name"),
+        traffic: false,
+        direction: Direction::Up,
+        floor: 0.01,
+    },
     Signal {
         words: "payments overdue",
         query: r#"sum by (channel) (payment_overdue)"#,

@@ -103,8 +103,16 @@ pub fn judge(
     // run of SUSTAINED points past the onset level.
     let mut ranked: Vec<&(i64, f64, f64)> = moves.iter().collect();
     ranked.sort_by(|a, b| b.2.total_cmp(&a.2));
+    // A move still rising at the window's end (the alert just fired) cannot have held yet
+    // for SUSTAINED points: one point fewer counts.
+    let rising_at_end = matches!((ranked.first(), moves.last()), (Some(a), Some(b)) if a.0 == b.0);
+    let needed = if rising_at_end {
+        SUSTAINED - 1
+    } else {
+        SUSTAINED
+    };
     let held = ranked
-        .get(SUSTAINED - 1)
+        .get(needed - 1)
         .or(ranked.last())
         .map_or(0.0, |m| m.2.max(0.0));
     let extreme = ranked.first().map_or(baseline, |m| m.1);
@@ -182,5 +190,16 @@ mod tests {
         assert!(judge("requests/s", &points, 0, Direction::Up, 0.05, None).is_none());
         let f = judge("requests/s", &points, 0, Direction::Either, 0.05, Some(0.0)).unwrap();
         assert!(f.anomaly > 0.9);
+    }
+
+    #[test]
+    fn a_move_still_rising_at_the_end_counts_with_two_points_and_not_one() {
+        let before = [0.0, 0.0, 0.0, 0.0, 0.0];
+        let rising = series(&before, &[0.0, 0.0, 0.15, 0.3]);
+        let f = judge("failed", &rising, 5000, Direction::Up, 0.01, None).unwrap();
+        assert!(f.anomaly > NOTABLE, "{f:?}");
+        let one = series(&before, &[0.0, 0.0, 0.0, 0.3]);
+        let f = judge("failed", &one, 5000, Direction::Up, 0.01, None).unwrap();
+        assert!(f.anomaly < 0.1, "{f:?}");
     }
 }

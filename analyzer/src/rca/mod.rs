@@ -17,7 +17,7 @@ mod rank;
 use serde::Serialize;
 
 pub use collect::{collect, RangeAnswer, Window};
-pub use rank::rank;
+pub use rank::{rank, rank_for};
 
 /// A candidate root cause.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -11,8 +11,63 @@ const EXPLAINED: f64 = 0.8;
 const LATE_MS: i64 = 30_000;
 const LATE_FACTOR: f64 = 0.9;
 
+/// Suspects off the alerting services' call paths keep this much of their score: a fault
+/// reaches a caller from what it calls, so the cause of a symptom at a service is that
+/// service or one it calls (directly or not); a surge from a caller is the exception, kept
+/// possible rather than ruled out.
+const OFF_PATH_FACTOR: f64 = 0.35;
+
+/// Every suspect with evidence, most likely cause first, for an alert about the services
+/// in `focus` (its `service` or `channel` labels; empty when it names none): suspects off
+/// their call paths are discounted.
+pub fn rank_for(scene: &Scene, focus: &[String]) -> Vec<Ranked> {
+    let mut on_path: Vec<&str> = focus
+        .iter()
+        .map(String::as_str)
+        .filter(|f| scene.edges.iter().any(|(c, s)| c == f || s == f))
+        .collect();
+    if on_path.is_empty() {
+        return rank(scene);
+    }
+    // Everything the focus calls, transitively.
+    let mut i = 0;
+    while i < on_path.len() {
+        let from = on_path[i];
+        for (c, s) in &scene.edges {
+            if c == from && !on_path.contains(&s.as_str()) {
+                on_path.push(s);
+            }
+        }
+        i += 1;
+    }
+    let on = |s: &Suspect| {
+        on_path.contains(&match s {
+            Suspect::Node { name } => name.as_str(),
+            Suspect::Edge { client, .. } => client.as_str(),
+        })
+    };
+    // An earlier incident elsewhere says nothing of how late a suspect on the path began.
+    let mut ranked = ranked_by(scene, &on);
+    let about = focus.join(", ");
+    for r in &mut ranked {
+        if !on(&r.suspect) {
+            r.score *= OFF_PATH_FACTOR;
+            r.reasons.push(format!(
+                "not on the call path of {about}, which the alert is about"
+            ));
+        }
+    }
+    ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.name.cmp(&b.name)));
+    ranked
+}
+
 /// Every suspect with evidence, most likely cause first.
 pub fn rank(scene: &Scene) -> Vec<Ranked> {
+    ranked_by(scene, &|_| true)
+}
+
+/// The ranking, onsets counted late from the first clear anomaly among `reference`.
+fn ranked_by(scene: &Scene, reference: &dyn Fn(&Suspect) -> bool) -> Vec<Ranked> {
     let nodes = scene.nodes();
     let edge_quality = |c: &str, s: &str| scene.of(&Suspect::edge(c, s)).quality;
     let incoming = |n: &str| -> Vec<&(String, String)> {
@@ -103,7 +158,7 @@ pub fn rank(scene: &Scene) -> Vec<Ranked> {
     }
     let first = ranked
         .iter()
-        .filter(|r| scene.of(&r.suspect).quality >= NOTABLE)
+        .filter(|r| scene.of(&r.suspect).quality >= NOTABLE && reference(&r.suspect))
         .filter_map(|r| r.onset_ms)
         .min();
     for r in &mut ranked {
@@ -232,5 +287,32 @@ mod tests {
         with(&mut s, Suspect::edge("payment", "bank-a"), 0.8, 0.0, 1000);
         with(&mut s, Suspect::node("payment"), 0.6, 0.0, 5000);
         assert_eq!(top(&s), "bank-a");
+    }
+
+    #[test]
+    fn an_earlier_incident_off_the_alerts_path_ranks_below_the_alerting_service() {
+        // bank-a still failing from an outage a minute before risk began to fail: louder,
+        // but not what risk calls.
+        let mut s = graph();
+        with(&mut s, Suspect::node("bank-a"), 0.95, 0.0, 1000);
+        with(&mut s, Suspect::node("risk"), 0.7, 0.0, 60_000);
+        assert_eq!(top(&s), "bank-a");
+        let ranked = rank_for(&s, &["risk".to_string()]);
+        assert_eq!(ranked[0].name, "risk");
+        assert!(
+            !ranked[0]
+                .reasons
+                .iter()
+                .any(|r| r.contains("after the first")),
+            "an incident off the path sets no onset: {:?}",
+            ranked[0].reasons
+        );
+        assert!(ranked[1]
+            .reasons
+            .iter()
+            .any(|r| r.contains("not on the call path of risk")));
+        // For the bank's own alert, the bank stays first; an unknown focus changes nothing.
+        assert_eq!(rank_for(&s, &["bank-a".to_string()])[0].name, "bank-a");
+        assert_eq!(rank_for(&s, &["nobody".to_string()])[0].name, "bank-a");
     }
 }
