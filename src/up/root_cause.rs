@@ -147,11 +147,12 @@ impl RootCauseWorker {
                 let now = self.clock.now_ms();
                 let window = Window::around(firing.1, now.max(firing.1));
                 let engine = self.engine.clone();
-                let drawn =
-                    tokio::task::spawn_blocking(move || rank_in(&engine, &window, &focus)).await;
+                let drawn = tokio::task::spawn_blocking(move || rank_in(&engine, &window, &focus))
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|ranked| ranked);
                 let annotations = match drawn {
-                    Ok(Ok(found)) => annotations_of(&found.ranking),
-                    Ok(Err(e)) => LabelSet::from([(ROOT_CAUSE.into(), format!("not ranked: {e}"))]),
+                    Ok(found) => annotations_of(&found.ranking),
                     Err(e) => LabelSet::from([(ROOT_CAUSE.into(), format!("not ranked: {e}"))]),
                 };
                 self.notes.keep(firing, annotations);

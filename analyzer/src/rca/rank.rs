@@ -75,14 +75,12 @@ fn ranked_by(scene: &Scene, reference: &dyn Fn(&Suspect) -> bool) -> Vec<Ranked>
     };
     // A node's own evidence: its signals, or every caller failing it; its traffic only as
     // far as failing calls into it or its callers' own traffic do not explain it.
+    // How far every call into a node fails (none failing when nothing calls it).
+    let all_calls_in_fail = |n: &str| least(incoming(n).iter().map(|(c, s)| edge_quality(c, s)));
     let node_evidence = |n: &str| -> f64 {
         let ev = scene.of(&Suspect::node(n));
         let calls_in = incoming(n);
-        let all_fail = calls_in
-            .iter()
-            .map(|(c, s)| edge_quality(c, s))
-            .fold(f64::INFINITY, f64::min);
-        let all_fail = if calls_in.is_empty() { 0.0 } else { all_fail };
+        let all_fail = all_calls_in_fail(n);
         let upstream = calls_in
             .iter()
             .map(|(c, s)| edge_quality(c, s).max(scene.of(&Suspect::node(c)).traffic))
@@ -92,13 +90,10 @@ fn ranked_by(scene: &Scene, reference: &dyn Fn(&Suspect) -> bool) -> Vec<Ranked>
     // What a node's callees show of their own (not their traffic, which follows the
     // caller's): their signals, or every caller failing them.
     let callee_quality = |n: &str| -> f64 {
-        let calls_in = incoming(n);
-        let all_fail = calls_in
-            .iter()
-            .map(|(c, s)| edge_quality(c, s))
-            .fold(f64::INFINITY, f64::min);
-        let all_fail = if calls_in.is_empty() { 0.0 } else { all_fail };
-        scene.of(&Suspect::node(n)).quality.max(all_fail)
+        scene
+            .of(&Suspect::node(n))
+            .quality
+            .max(all_calls_in_fail(n))
     };
     let mut ranked = Vec::new();
     for n in &nodes {
@@ -137,8 +132,7 @@ fn ranked_by(scene: &Scene, reference: &dyn Fn(&Suspect) -> bool) -> Vec<Ranked>
             .filter(|(o, _)| o != c)
             .map(|(o, s)| edge_quality(o, s))
             .collect();
-        let others_fail = others.iter().cloned().fold(f64::INFINITY, f64::min);
-        let others_fail = if others.is_empty() { 0.0 } else { others_fail };
+        let others_fail = least(others.iter().copied());
         let explained = server.max(others_fail);
         let suspect = Suspect::edge(c, s);
         let mut reasons = scene.of(&suspect).reasons;
@@ -174,6 +168,11 @@ fn ranked_by(scene: &Scene, reference: &dyn Fn(&Suspect) -> bool) -> Vec<Ranked>
     }
     ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.name.cmp(&b.name)));
     ranked
+}
+
+/// The smallest of `values`; 0 when there are none (no call fails when none is made).
+fn least(values: impl Iterator<Item = f64>) -> f64 {
+    values.reduce(f64::min).unwrap_or(0.0)
 }
 
 fn line(scene: &Scene, suspect: Suspect, score: f64, reasons: Vec<String>) -> Ranked {
