@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::spec::{Color, Dashboard, Panel, PanelKind, PanelQuery, Row, Threshold, Unit, Variable};
+use crate::spec::{
+    Band, Color, Dashboard, Panel, PanelKind, PanelQuery, Row, Threshold, Unit, Variable,
+};
 
 /// A converted dashboard and what could not be converted.
 #[derive(Debug)]
@@ -207,7 +209,10 @@ fn panel(p: &Value, at: &str, width: f64, notes: &mut Vec<String>) -> Option<Pan
         .flatten()
         .enumerate()
     {
-        if target.get("hide").and_then(Value::as_bool) == Some(true) {
+        // Hidden targets, and the lines an export adds to draw a band, are not queries of their own.
+        if target.get("hide").and_then(Value::as_bool) == Some(true)
+            || target.get(BAND_LINE_OF).is_some()
+        {
             continue;
         }
         let Some(expr) = text_of(target, "expr") else {
@@ -221,7 +226,7 @@ fn panel(p: &Value, at: &str, width: f64, notes: &mut Vec<String>) -> Option<Pan
             expr: promql_of(expr, &at, notes),
             legend: legend.unwrap_or("").to_string(),
             unit: None,
-            band: None,
+            band: band_of(target, &format!("{at}: targets[{t}]"), notes),
         });
     }
     if queries.is_empty() {
@@ -252,6 +257,51 @@ fn panel(p: &Value, at: &str, width: f64, notes: &mut Vec<String>) -> Option<Pan
             .to_string(),
         description: text_of(p, "description").unwrap_or("").to_string(),
     })
+}
+
+/// The target field that carries a query's band through Grafana, which keeps a
+/// target's fields it does not know.
+const BAND: &str = "taishanBand";
+/// The field marking a target an export added to draw a band's edge in Grafana.
+const BAND_LINE_OF: &str = "taishanBandOf";
+
+fn band_of(target: &Value, at: &str, notes: &mut Vec<String>) -> Option<Band> {
+    let band = target.get(BAND)?;
+    match serde_json::from_value(band.clone()) {
+        Ok(band) => Some(band),
+        Err(e) => {
+            notes.push(format!("{at}: {BAND} is not a band ({e}); left out"));
+            None
+        }
+    }
+}
+
+/// A query's targets: the query, and when it has a band, the band's edges as two more
+/// (dashed in Grafana; skipped when read back).
+fn targets_of(queries: &[PanelQuery], datasource: &Value) -> Vec<Value> {
+    let mut ref_ids = ('A'..='Z').map(String::from);
+    let mut next_ref = move || ref_ids.next().unwrap_or_default();
+    let mut targets = Vec::new();
+    let mut edges = Vec::new();
+    for q in queries {
+        let ref_id = next_ref();
+        let mut target = json!({"refId": ref_id, "expr": q.expr, "legendFormat": q.legend, "datasource": datasource});
+        if let Some(band) = &q.band {
+            target[BAND] = json!(band);
+            for (metric, edge) in [
+                ("taishan_anomaly_lower", "low"),
+                ("taishan_anomaly_upper", "high"),
+            ] {
+                edges.push(json!({"refId": "", "expr": band.selector(metric), "legendFormat": format!("usual {edge}"), "datasource": datasource, BAND_LINE_OF: ref_id}));
+            }
+        }
+        targets.push(target);
+    }
+    for mut edge in edges {
+        edge["refId"] = json!(next_ref());
+        targets.push(edge);
+    }
+    targets
 }
 
 /// Grafana's variable spellings as Taishan's; its interval macros as a fixed window.
@@ -373,11 +423,11 @@ pub fn export(d: &Dashboard, datasource_uid: &str) -> Value {
             let Some(kind) = grafana_kind(p.kind) else {
                 continue;
             };
-            let targets: Vec<Value> = p
-                .queries
+            let targets = targets_of(&p.queries, &datasource);
+            let dashed: Vec<Value> = targets
                 .iter()
-                .zip('A'..)
-                .map(|(q, r)| json!({"refId": r.to_string(), "expr": q.expr, "legendFormat": q.legend, "datasource": datasource}))
+                .filter(|t| t.get(BAND_LINE_OF).is_some())
+                .map(|t| json!({"matcher": {"id": "byFrameRefID", "options": t["refId"]}, "properties": [{"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [6, 4]}}]}))
                 .collect();
             let steps: Vec<Value> = p
                 .thresholds
@@ -389,7 +439,7 @@ pub fn export(d: &Dashboard, datasource_uid: &str) -> Value {
                 "id": id, "type": kind, "title": p.title, "description": p.description,
                 "gridPos": {"x": x, "y": y, "w": w, "h": 8},
                 "datasource": datasource, "targets": targets,
-                "fieldConfig": {"defaults": {"unit": grafana_unit(p.unit), "thresholds": {"mode": "absolute", "steps": steps}}, "overrides": []},
+                "fieldConfig": {"defaults": {"unit": grafana_unit(p.unit), "thresholds": {"mode": "absolute", "steps": steps}}, "overrides": dashed},
                 "options": {},
             }));
             id += 1;

@@ -151,3 +151,25 @@ fn the_shipped_grafana_business_dashboard_is_the_built_in_one() {
         "regenerate it: taishan dashboards export business > dashboards/grafana/business.json"
     );
 }
+
+#[test]
+fn a_band_grafana_cannot_read_back_is_named_and_the_query_kept() {
+    let json = r#"{"title": "t", "panels": [{"type": "timeseries", "title": "p", "gridPos": {"w": 12},
+        "targets": [{"refId": "A", "expr": "up", "taishanBand": {"watch": 3}},
+                    {"refId": "B", "expr": "taishan_anomaly_lower{watch=\"w\"}", "taishanBandOf": "A"}]}]}"#;
+    let back = import(json).unwrap();
+    let queries = &back.dashboard.rows[0].panels[0].queries;
+    assert_eq!(
+        queries.len(),
+        1,
+        "the band's edge is not a query: {queries:?}"
+    );
+    assert_eq!((queries[0].expr.as_str(), &queries[0].band), ("up", &None));
+    assert!(
+        back.notes
+            .iter()
+            .any(|n| n.contains("taishanBand is not a band")),
+        "{:?}",
+        back.notes
+    );
+}
