@@ -35,16 +35,17 @@ impl Noise {
     }
 }
 
-/// Success rate over 2 minutes of payments arriving at 1 to 4 a second through the day.
-fn success_rates(days: usize, drop_at: Option<usize>, noise: &mut Noise) -> Vec<f64> {
+/// Success rate over 2 minutes of payments arriving at 1 to 4 a second through the day;
+/// from `drop` (point, share failing) 40 points fail at that share instead of 0.5%.
+fn success_rates(days: usize, drop: Option<(usize, f64)>, noise: &mut Noise) -> Vec<f64> {
     let mut window: Vec<(u32, u32)> = Vec::new();
     (0..days * DAY_POINTS)
         .map(|i| {
             let hour = (i % DAY_POINTS) as f64 / DAY_POINTS as f64 * 24.0;
             let busy = 2.5 + 1.5 * ((hour - 9.0) / 24.0 * std::f64::consts::TAU).sin();
             let total = noise.poisson(busy * 15.0);
-            let fail_p = match drop_at {
-                Some(at) if i >= at && i < at + 40 => 0.25,
+            let fail_p = match drop {
+                Some((at, share)) if i >= at && i < at + 40 => share,
                 _ => 0.005,
             };
             let failed = (0..total).filter(|_| noise.uniform() < fail_p).count() as u32;
@@ -102,7 +103,16 @@ fn three_days_of_ordinary_traffic_stay_under_the_alert_threshold() {
 fn a_quarter_of_payments_failing_for_ten_minutes_crosses_it() {
     let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
     let at = 2 * DAY_POINTS + 14 * 240; // the third day, 14:00
-    let s = scores(&success_rates(3, Some(at), &mut noise));
+    let s = scores(&success_rates(3, Some((at, 0.25)), &mut noise));
     let onset = s[at..at + 20].iter().cloned().fold(0.0, f64::max);
     assert!(onset > 0.8, "the drop scored {onset}");
+}
+
+#[test]
+fn a_bank_failing_everything_half_an_hour_into_the_demo_crosses_it() {
+    let mut noise = Noise(0x2545_f491_4f6c_dd1d);
+    let at = 120; // 30 minutes after the first point
+    let s = scores(&success_rates(1, Some((at, 1.0)), &mut noise));
+    let onset = s[at..at + 20].iter().cloned().fold(0.0, f64::max);
+    assert!(onset > 0.8, "the outage scored {onset}");
 }

@@ -16,5 +16,5 @@ pub use api::response::{success, ApiError};
 pub use api::{query_routes, tenant, QueryMetrics, QueryState, ServerStatus};
 pub use engine::value::Grid;
 pub use engine::{
-    Annotations, Engine, QueryError, QueryLimits, QueryOutput, QueryStats, QueryValue,
+    each_node, Annotations, Engine, QueryError, QueryLimits, QueryOutput, QueryStats, QueryValue,
 };

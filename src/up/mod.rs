@@ -8,6 +8,7 @@ mod banner;
 mod forecast_api;
 mod loops;
 mod rca_api;
+mod rca_subject;
 mod root_cause;
 mod router;
 mod stores;
@@ -257,7 +258,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         clock.clone(),
         &cancel,
     );
-    root_cause_worker.spawn(&cancel);
+    root_cause_worker.spawn(&cancel, rules.manager.clone());
     tokio::spawn(drill_desk.run_schedule(config.chaos.schedule.clone(), cancel.clone()));
     banner::print_banner(addr, &otlp, &args, &surface.summaries);
     for p in &config.chaos.proxies {

@@ -14,6 +14,8 @@ use taishan_core::{Clock, TenantId};
 use taishan_query::{Engine, QueryValue};
 use taishan_rules::RuleManager;
 
+use super::rca_subject::{labels_of_alert, Subject};
+
 /// What the route needs.
 #[derive(Clone)]
 pub struct RcaState {
@@ -66,9 +68,10 @@ async fn rca(State(s): State<RcaState>, Query(p): Query<Params>) -> Response {
     let window = Window::around(at_ms, (at_ms + 60_000).min(now));
     let engine = s.engine.clone();
     let name = p.alertname.clone().unwrap_or_default();
+    let rules = s.rules.clone();
     let found = tokio::task::spawn_blocking(move || {
-        let focus = focus_of_alert(&engine, &name, window.end_ms);
-        rank_in(&engine, &window, &focus)
+        let subject = Subject::of_alert(&rules, labels_of_alert(&engine, &name, window.end_ms));
+        rank_in(&engine, &window, &subject)
     })
     .await;
     match found {
@@ -105,45 +108,9 @@ pub struct Found {
     pub problems: Vec<String>,
 }
 
-/// Labels whose values name the services an alert is about.
-const SUBJECT_LABELS: [&str; 3] = ["service", "service_name", "channel"];
-
-/// The services an alert named `alertname` is about, from its labels: `service`,
-/// `service_name` and `channel` of its `ALERTS` series firing in the 5 minutes up to `at_ms`
-/// (so an alert already resolved still says what it was about).
-pub fn focus_of_alert(engine: &Engine, alertname: &str, at_ms: i64) -> Vec<String> {
-    let name = alertname.replace('\\', "\\\\").replace('"', "\\\"");
-    let query = format!(
-        r#"max by ({}) (last_over_time(ALERTS{{alertname="{name}", alertstate="firing"}}[5m]))"#,
-        SUBJECT_LABELS.join(", ")
-    );
-    let Ok(out) = engine.instant(&TenantId::default_tenant(), &query, at_ms) else {
-        return Vec::new();
-    };
-    let QueryValue::Vector(series) = out.value else {
-        return Vec::new();
-    };
-    focus_of_labels(series.iter().flat_map(|(labels, _)| {
-        labels
-            .iter()
-            .map(|l| (l.name.to_string(), l.value.to_string()))
-    }))
-}
-
-/// The services named by `labels` (name, value pairs), each once.
-pub fn focus_of_labels(labels: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
-    let mut focus: Vec<String> = Vec::new();
-    for (name, value) in labels {
-        if SUBJECT_LABELS.contains(&name.as_str()) && !focus.contains(&value) {
-            focus.push(value);
-        }
-    }
-    focus
-}
-
-/// The likely root causes within `window` of an alert about the services in `focus`, from
-/// the query engine (blocking: it runs the window's range queries).
-pub fn rank_in(engine: &Engine, window: &Window, focus: &[String]) -> Result<Found, String> {
+/// The likely root causes within `window` of an alert about `subject`, from the query
+/// engine (blocking: it runs the window's range queries).
+pub fn rank_in(engine: &Engine, window: &Window, subject: &Subject) -> Result<Found, String> {
     let tenant = TenantId::default_tenant();
     let (scene, problems) = collect(window, &mut |query| {
         let out = engine
@@ -170,9 +137,10 @@ pub fn rank_in(engine: &Engine, window: &Window, focus: &[String]) -> Result<Fou
             _ => Err("not a range answer".into()),
         }
     })?;
+    let focus = subject.focus_in(&scene);
     Ok(Found {
-        focus: focus.to_vec(),
-        ranking: rank_for(&scene, focus),
+        ranking: rank_for(&scene, &focus),
+        focus,
         edges: scene.edges,
         problems,
     })

@@ -17,11 +17,13 @@ use taishan_alerter::{Fingerprint, LabelSet};
 use taishan_analyzer::rca::{Ranked, Window};
 use taishan_core::Clock;
 use taishan_query::Engine;
+use taishan_rules::RuleManager;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::rca_api::{focus_of_labels, rank_in};
+use super::rca_api::rank_in;
+use super::rca_subject::Subject;
 use crate::alert_forwarder::AlertAnnotator;
 
 /// The annotation naming the first suspects.
@@ -52,13 +54,13 @@ enum Note {
 #[derive(Debug)]
 pub struct RootCauseNotes {
     notes: Mutex<(HashMap<Firing, Note>, u64)>,
-    asks: mpsc::Sender<(Firing, Vec<String>)>,
+    asks: mpsc::Sender<(Firing, LabelSet)>,
 }
 
 /// Draws the rankings asked for, one at a time.
 pub struct RootCauseWorker {
     notes: Arc<RootCauseNotes>,
-    asks: mpsc::Receiver<(Firing, Vec<String>)>,
+    asks: mpsc::Receiver<(Firing, LabelSet)>,
     engine: Engine,
     clock: Arc<dyn Clock>,
 }
@@ -110,10 +112,7 @@ impl AlertAnnotator for RootCauseNotes {
                 annotations.extend(a.iter().map(|(k, v)| (k.clone(), v.clone())));
             }
             Some(Note::Asked) => {}
-            None => match self
-                .asks
-                .try_send((firing, focus_of_labels(labels.clone())))
-            {
+            None => match self.asks.try_send((firing, labels.clone())) {
                 Ok(()) => {
                     guard.0.insert(firing, Note::Asked);
                 }
@@ -127,12 +126,13 @@ impl AlertAnnotator for RootCauseNotes {
 }
 
 impl RootCauseWorker {
-    /// Draws rankings until `cancel`.
-    pub fn spawn(mut self, cancel: &CancellationToken) -> JoinHandle<()> {
+    /// Draws rankings until `cancel`; an alert whose labels name no service is about what
+    /// its rule among `rules` reads.
+    pub fn spawn(mut self, cancel: &CancellationToken, rules: Arc<RuleManager>) -> JoinHandle<()> {
         let cancel = cancel.clone();
         tokio::spawn(async move {
             loop {
-                let (firing, focus) = tokio::select! {
+                let (firing, labels) = tokio::select! {
                     _ = cancel.cancelled() => return,
                     f = self.asks.recv() => match f { Some(f) => f, None => return },
                 };
@@ -147,10 +147,13 @@ impl RootCauseWorker {
                 let now = self.clock.now_ms();
                 let window = Window::around(firing.1, now.max(firing.1));
                 let engine = self.engine.clone();
-                let drawn = tokio::task::spawn_blocking(move || rank_in(&engine, &window, &focus))
-                    .await
-                    .map_err(|e| e.to_string())
-                    .and_then(|ranked| ranked);
+                let rules = rules.clone();
+                let drawn = tokio::task::spawn_blocking(move || {
+                    rank_in(&engine, &window, &Subject::of_alert(&rules, labels))
+                })
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|ranked| ranked);
                 let annotations = match drawn {
                     Ok(found) => annotations_of(&found.ranking),
                     Err(e) => LabelSet::from([(ROOT_CAUSE.into(), format!("not ranked: {e}"))]),

@@ -2,7 +2,8 @@
 // (active, silenced, inhibited, acknowledged: /alerter/api/v2/alerts and incidents), who is
 // on call, the silences and the history. Ack, resolve and silence act through the alerter's
 // API with the page's CSRF token, the operator's name and a reason. Each alert shows the
-// loudest anomaly score of the analyzer's series about the same service or channel, and its
+// loudest anomaly score (its peak over 15 minutes, so it still shows once the series has
+// settled) of the analyzer's series about the same service or channel, and its
 // likely root causes (the `root_cause` annotation; "Why?" opens the whole ranking).
 "use strict";
 
@@ -78,7 +79,7 @@
       T.api("/alerter/api/taishan/v1/oncall"),
       T.api("/alerter/api/v2/silences"),
       T.api("/alerter/api/taishan/v1/history", { limit: 30 }),
-      T.api("/api/v1/query", { query: "taishan_anomaly_score" }).then((d) => d.result).catch(() => []),
+      T.api("/api/v1/query", { query: "max_over_time(taishan_anomaly_score[15m])" }).then((d) => d.result).catch(() => []),
     ]);
     const acked = new Set();
     for (const i of incidents.incidents || []) if (i.acknowledged) for (const fp of i.firing) acked.add(typeof fp === "string" ? fp : fp.toString(16));
@@ -97,7 +98,7 @@
     const events = (history.events || []).map((e) => `<tr data-kind="${T.esc(e.kind)}"><td>${new Date(e.atMs).toLocaleTimeString("en-GB")}</td><td>${T.esc(e.kind.replace(/_/g, " "))}</td><td>${T.esc(e.alertname)} <span class="note">${T.esc(e.service)}</span></td><td>${T.esc([e.team, e.person, e.detail && (e.detail.via || e.detail.comment || e.detail.by)].filter(Boolean).join(" · "))}</td></tr>`);
     const firingCount = held.filter((a) => stateOf(a, acked) === "firing").length;
     view.innerHTML = `<div class="summary"><span class="badge firing">${firingCount} firing</span> <span class="badge pending">${pending.length} pending</span> <span class="badge acknowledged">${held.filter((a) => stateOf(a, acked) === "acknowledged").length} acknowledged</span> <span class="badge silenced">${held.filter((a) => stateOf(a, acked) === "silenced").length} silenced</span></div>` +
-      section("Alerts", "alert-list", heldRows.length + pendingRows.length ? `<div class="scroll"><table><thead><tr><th>state</th><th>alert</th><th>anomaly</th><th>since</th><th>to</th><th></th></tr></thead><tbody>${heldRows.join("")}${pendingRows.join("")}</tbody></table></div>` : `<p class="note">Nothing is firing or pending.</p>`) +
+      section("Alerts", "alert-list", heldRows.length + pendingRows.length ? `<div class="scroll"><table><thead><tr><th>state</th><th>alert</th><th title="the loudest anomaly score of a related series over the last 15 minutes">anomaly, 15m peak</th><th>since</th><th>to</th><th></th></tr></thead><tbody>${heldRows.join("")}${pendingRows.join("")}</tbody></table></div>` : `<p class="note">Nothing is firing or pending.</p>`) +
       `<div class="grid">` +
       `<div style="--span:6">${section("On call now", "oncall", teams.length ? `<table><thead><tr><th>team</th><th>paged first</th><th>schedules</th></tr></thead><tbody>${teams.join("")}</tbody></table>` : `<p class="note">No on-call file loaded (taishan up --alerter-oncall FILE).</p>`)}</div>` +
       `<div style="--span:6">${section("Silences", "silences", silenceRows.length ? `<table><tbody>${silenceRows.join("")}</tbody></table>` : `<p class="note">No active silence.</p>`)}</div>` +

@@ -333,3 +333,27 @@ fn finish(value: Value, grid: Grid, is_range: bool) -> Result<QueryValue, QueryE
         ),
     })
 }
+
+/// Calls `f` on `e` and every expression inside it, a matrix selector's vector selector
+/// included (as a `VectorSelector`).
+pub fn each_node(e: &Expr, f: &mut impl FnMut(&Expr)) {
+    f(e);
+    match e {
+        Expr::Aggregate(a) => {
+            each_node(&a.expr, f);
+            if let Some(p) = &a.param {
+                each_node(p, f);
+            }
+        }
+        Expr::Unary(u) => each_node(&u.expr, f),
+        Expr::Binary(b) => {
+            each_node(&b.lhs, f);
+            each_node(&b.rhs, f);
+        }
+        Expr::Paren(p) => each_node(&p.expr, f),
+        Expr::Subquery(s) => each_node(&s.expr, f),
+        Expr::MatrixSelector(m) => f(&Expr::VectorSelector(m.vs.clone())),
+        Expr::Call(c) => c.args.args.iter().for_each(|a| each_node(a, f)),
+        _ => {}
+    }
+}

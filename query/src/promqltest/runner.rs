@@ -12,7 +12,7 @@ use super::script::{
 };
 use crate::engine::functions::stats::almost_equal;
 use crate::engine::selector::SelectorPlan;
-use crate::engine::{Engine, QueryError, QueryLimits, QueryOutput, QueryValue};
+use crate::engine::{each_node, Engine, QueryError, QueryLimits, QueryOutput, QueryValue};
 
 /// Relative error tolerated between expected and actual values (Prometheus's runner's).
 pub const EPSILON: f64 = 1e-6;
@@ -236,7 +236,7 @@ fn skip_reason(ev: &Eval, histograms: &[Labels]) -> Option<String> {
         return None;
     };
     let mut reason = None;
-    walk(&expr, &mut |e| {
+    each_node(&expr, &mut |e| {
         if reason.is_some() {
             return;
         }
@@ -255,28 +255,6 @@ fn skip_reason(ev: &Eval, histograms: &[Labels]) -> Option<String> {
         }
     });
     reason
-}
-
-fn walk(e: &Expr, f: &mut impl FnMut(&Expr)) {
-    f(e);
-    match e {
-        Expr::Aggregate(a) => {
-            walk(&a.expr, f);
-            if let Some(p) = &a.param {
-                walk(p, f);
-            }
-        }
-        Expr::Unary(u) => walk(&u.expr, f),
-        Expr::Binary(b) => {
-            walk(&b.lhs, f);
-            walk(&b.rhs, f);
-        }
-        Expr::Paren(p) => walk(&p.expr, f),
-        Expr::Subquery(s) => walk(&s.expr, f),
-        Expr::MatrixSelector(m) => f(&Expr::VectorSelector(m.vs.clone())),
-        Expr::Call(c) => c.args.args.iter().for_each(|a| walk(a, f)),
-        _ => {}
-    }
 }
 
 /// Compares a result with the case's expectations.
