@@ -90,7 +90,7 @@ impl EnsembleDetector {
 
 fn surprise_of<M: Member>(member: &mut (M, Tail), point: Point, weight: f64) -> (f64, Verdict) {
     let m = member.0.measure(point);
-    let surprise = weight * member.1.update(m.deviation);
+    let surprise = weight * m.deviation.map_or(0.0, |d| member.1.update(d));
     let verdict = Verdict {
         score: 0.0,
         expected: m.expected,

@@ -59,7 +59,7 @@ impl Member for LevelBaseline {
         let distance = (v - self.median).abs();
         let half = self.config.band * self.spread;
         let measured = Measurement {
-            deviation: distance,
+            deviation: Some(distance),
             expected: self.median,
             lower: self.median - half,
             upper: self.median + half,

@@ -9,8 +9,9 @@ use super::{Point, Verdict};
 /// What a member measured at one point.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Measurement {
-    /// How far from ordinary the point is, in the member's own unit (≥ 0).
-    pub deviation: f64,
+    /// How far from ordinary the point is, in the member's own unit (≥ 0); `None` while the
+    /// member has no baseline to measure against, so its tail learns nothing from it.
+    pub deviation: Option<f64>,
     pub expected: f64,
     pub lower: f64,
     pub upper: f64,
@@ -20,7 +21,7 @@ impl Measurement {
     /// Nothing learnt yet: no deviation, the point itself expected.
     pub fn nothing_yet(value: f64) -> Self {
         Measurement {
-            deviation: 0.0,
+            deviation: None,
             expected: value,
             lower: value,
             upper: value,
@@ -70,7 +71,7 @@ impl<M: Member> Calibrated<M> {
         }
         let m = self.member.measure(point);
         Verdict {
-            score: to_score(self.tail.update(m.deviation)),
+            score: to_score(m.deviation.map_or(0.0, |d| self.tail.update(d))),
             expected: m.expected,
             lower: m.lower,
             upper: m.upper,

@@ -270,7 +270,7 @@ impl Member for MixtureModel {
         self.mean_nll += self.config.likelihood_rate * (nll - self.mean_nll);
         self.learn(value, &features);
         Measurement {
-            deviation: excess.max(0.0),
+            deviation: Some(excess.max(0.0)),
             ..Measurement::nothing_yet(value)
         }
     }

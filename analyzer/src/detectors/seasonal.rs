@@ -65,6 +65,10 @@ pub struct SeasonalBaseline {
     week: Vec<f32>,
     scale: f64,
     residuals: u64,
+    /// When the first point came: until a whole day has been seen, some times of day have
+    /// no profile yet, and their residuals are the season itself, not a deviation.
+    #[serde(default)]
+    first: Option<i64>,
 }
 
 impl SeasonalBaseline {
@@ -76,6 +80,7 @@ impl SeasonalBaseline {
             week: vec![0.0; week],
             scale: 0.0,
             residuals: 0,
+            first: None,
             config,
         }
     }
@@ -103,14 +108,13 @@ impl Member for SeasonalBaseline {
     fn measure(&mut self, point: Point) -> Measurement {
         let Some(expected) = self.expected_at(point.time) else {
             self.level = Some(point.value);
+            self.first = Some(point.time);
             return Measurement::nothing_yet(point.value);
         };
         let residual = point.value - expected;
-        let deviation = if self.residuals < SCALE_WARM_UP {
-            0.0
-        } else {
-            residual.abs() / self.scale.max(1e-9 * (1.0 + expected.abs()))
-        };
+        let a_day_seen = self.first.is_none_or(|first| point.time - first >= DAY);
+        let deviation = (self.residuals >= SCALE_WARM_UP && a_day_seen)
+            .then(|| residual.abs() / self.scale.max(1e-9 * (1.0 + expected.abs())));
         let half = self.config.band * self.scale;
         let measured = Measurement {
             deviation,
