@@ -84,6 +84,10 @@ pub struct MixtureModel {
     since_fit: usize,
     model: Vec<Component>,
     mean_nll: f64,
+    /// Points scored under a fitted model: the mean likelihood is a plain mean at first, so
+    /// the first fit's level is not mistaken for a surprise while the mean climbs to it.
+    #[serde(default)]
+    scored: u64,
 }
 
 impl MixtureModel {
@@ -99,6 +103,7 @@ impl MixtureModel {
             since_fit: 0,
             model: Vec::new(),
             mean_nll: 0.0,
+            scored: 0,
             config,
         }
     }
@@ -261,13 +266,19 @@ impl Member for MixtureModel {
     fn measure(&mut self, point: Point) -> Measurement {
         let value = point.value;
         let features = self.features(value);
-        let nll = if self.model.is_empty() {
+        if self.model.is_empty() {
+            self.learn(value, &features);
+            return Measurement::nothing_yet(value);
+        }
+        let nll = self.negative_log_likelihood(&features);
+        let excess = if self.scored == 0 {
             0.0
         } else {
-            self.negative_log_likelihood(&features)
+            nll - self.mean_nll
         };
-        let excess = nll - self.mean_nll;
-        self.mean_nll += self.config.likelihood_rate * (nll - self.mean_nll);
+        self.scored += 1;
+        let rate = self.config.likelihood_rate.max(1.0 / self.scored as f64);
+        self.mean_nll += rate * (nll - self.mean_nll);
         self.learn(value, &features);
         Measurement {
             deviation: Some(excess.max(0.0)),
