@@ -25,7 +25,7 @@ pub fn run(cmd: &AlertsCommand) -> ExitCode {
                 }
             }
             Err(e) => {
-                eprintln!("taishan alerts test: {e:#}");
+                eprintln!("taishan alerts test: {}", crate::error_text::chain(&e));
                 ExitCode::from(1)
             }
         };
@@ -53,7 +53,7 @@ pub fn run(cmd: &AlertsCommand) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("taishan alerts: {e:#}");
+            eprintln!("taishan alerts: {}", crate::error_text::chain(&e));
             ExitCode::from(1)
         }
     }

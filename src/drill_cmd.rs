@@ -45,7 +45,7 @@ pub fn run(cmd: &DrillCommand) -> ExitCode {
     match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("taishan: {e:#}");
+            eprintln!("taishan: {}", crate::error_text::chain(&e));
             ExitCode::from(1)
         }
     }
@@ -124,7 +124,10 @@ fn record(server: &Server, report: &DrillReport) {
             v["data"]["id"].as_str().unwrap_or("?"),
             server.url.trim_end_matches('/')
         ),
-        Err(e) => eprintln!("drill: the report could not be recorded: {e:#}"),
+        Err(e) => eprintln!(
+            "drill: the report could not be recorded: {}",
+            crate::error_text::chain(&e)
+        ),
     }
 }
 

@@ -42,7 +42,7 @@ pub fn run(cmd: &GuardsCommand) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("taishan guards: {e:#}");
+            eprintln!("taishan guards: {}", crate::error_text::chain(&e));
             ExitCode::from(1)
         }
     }

@@ -12,6 +12,7 @@ mod cli;
 mod dashboards_cmd;
 mod drill_cmd;
 mod drill_platform;
+mod error_text;
 mod guards_cmd;
 mod nab_cmd;
 mod otlp;
@@ -69,7 +70,7 @@ fn main() -> ExitCode {
         cli::Command::Up(args) => match up::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("taishan: {e:#}");
+                eprintln!("taishan: {}", crate::error_text::chain(&e));
                 ExitCode::FAILURE
             }
         },

@@ -22,7 +22,7 @@ pub fn run(args: &NabArgs) -> ExitCode {
     match benchmark(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("taishan nab: {e:#}");
+            eprintln!("taishan nab: {}", crate::error_text::chain(&e));
             ExitCode::from(2)
         }
     }

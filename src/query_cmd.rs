@@ -16,7 +16,7 @@ pub fn run(args: &QueryArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("taishan query: {e:#}");
+            eprintln!("taishan query: {}", crate::error_text::chain(&e));
             ExitCode::from(1)
         }
     }

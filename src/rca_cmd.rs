@@ -22,7 +22,7 @@ pub fn run(args: &RcaArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("taishan rca: {e:#}");
+            eprintln!("taishan rca: {}", crate::error_text::chain(&e));
             ExitCode::FAILURE
         }
     }

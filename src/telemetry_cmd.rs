@@ -44,7 +44,7 @@ fn finish(result: anyhow::Result<String>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("taishan: {e:#}");
+            eprintln!("taishan: {}", crate::error_text::chain(&e));
             ExitCode::from(1)
         }
     }

@@ -144,6 +144,26 @@ fn a_broken_corpus_is_named_with_file_and_line() {
     );
 }
 
+#[test]
+fn a_missing_corpus_is_named_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-corpus");
+    let out = taishan(&[
+        "nab",
+        "--data",
+        missing.to_str().unwrap(),
+        "--out",
+        "/tmp/unused",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no-corpus/labels/combined_windows.json: "),
+        "{err}"
+    );
+    assert_eq!(err.matches("(os error 2)").count(), 1, "said once: {err}");
+}
+
 fn shared_corpus() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/nab");
     assert!(
