@@ -12,13 +12,12 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
+from browser import launch, watched_page
+
 base, artifacts = sys.argv[1], sys.argv[2]
 with sync_playwright() as p:
-    browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda x: errors.append(str(x)))
+    browser = launch(p)
+    page, errors = watched_page(browser)
     dialogs = []
 
     def answer(d):

@@ -14,16 +14,15 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
+from browser import launch, watched_page
+
 base, artifacts = sys.argv[1], sys.argv[2]
 REASON = "checked by the UI test"
 report = {}
 
 
 def open_view(browser, name, query=""):
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda x: errors.append(str(x)))
+    page, errors = watched_page(browser)
     # Who acts, as the page asks once per browser; every prompt gets the reason.
     page.add_init_script("localStorage.setItem('taishan.operator', 'ui-test')")
     page.on("dialog", lambda d: d.accept(REASON) if d.type == "prompt" else d.accept())
@@ -44,7 +43,7 @@ def rows(page, selector):
 
 
 with sync_playwright() as p:
-    browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+    browser = launch(p)
 
     # Topology: the demo's real edges, drawn and listed.
     page, errors = open_view(browser, "topology", "?range=300")

@@ -14,17 +14,16 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
+from browser import launch, watched_page
+
 base, artifacts, names = sys.argv[1], sys.argv[2], sys.argv[3:]
 report = {}
 with sync_playwright() as p:
-    browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+    browser = launch(p)
     for spec in names:
         name, _, end = spec.partition("@")
         name, _, params = name.partition("?")
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        errors = []
-        page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda x, e=errors: e.append(str(x)))
+        page, errors = watched_page(browser)
         path = "/" if name == "home" else f"/d/{name}"
         # A short refresh so live updates are seen within the test.
         page.goto(f"{base}{path}?refresh=5" + (f"&range=300&end={end}" if end else "")
