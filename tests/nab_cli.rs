@@ -120,6 +120,19 @@ fn a_corpus_is_scored_and_every_row_gets_a_score() {
     assert_eq!(loudest, Some(1500), "the spike is the loudest row");
 }
 
+/// What `taishan nab` says, refusing the corpus at `data` (it must exit with 2).
+fn refused_corpus(data: &Path) -> String {
+    let out = taishan(&[
+        "nab",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        "/tmp/unused",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn a_broken_corpus_is_named_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -129,15 +142,7 @@ fn a_broken_corpus_is_named_with_file_and_line() {
     let mut text = std::fs::read_to_string(&data).unwrap();
     text.push_str("2014-06-01 00:00:00,not-a-number\n");
     std::fs::write(&data, text).unwrap();
-    let out = taishan(&[
-        "nab",
-        "--data",
-        root.to_str().unwrap(),
-        "--out",
-        "/tmp/unused",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_corpus(&root);
     assert!(
         err.contains("quiet.csv:2002: bad value \"not-a-number\""),
         "{err}"
@@ -148,15 +153,7 @@ fn a_broken_corpus_is_named_with_file_and_line() {
 fn a_missing_corpus_is_named_once() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-corpus");
-    let out = taishan(&[
-        "nab",
-        "--data",
-        missing.to_str().unwrap(),
-        "--out",
-        "/tmp/unused",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_corpus(&missing);
     assert!(
         err.contains("no-corpus/labels/combined_windows.json: "),
         "{err}"
