@@ -64,6 +64,11 @@ impl Tail {
         surprise
     }
 
+    /// Whether any deviation above zero is among the peaks.
+    fn has_history(&self) -> bool {
+        self.peaks.first().is_some_and(|p| p.0 > 0.0)
+    }
+
     fn surprise(&self, d: f64) -> f64 {
         if self.seen < WARM_UP || self.peaks.len() < self.capacity {
             return 0.0;
@@ -104,6 +109,57 @@ impl Tail {
 
     pub(crate) fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Self>() + self.capacity * std::mem::size_of::<(f64, u64)>()
+    }
+}
+
+/// A member's tails: one when its deviations have no direction, one per side when they do,
+/// so a dip is judged against the series' dips and a spike against its spikes (a series
+/// that often spikes seldom drops, and the other way round).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tails {
+    above: Tail,
+    /// Deviations below what was expected, for members whose deviations are signed.
+    below: Option<Tail>,
+}
+
+impl Tails {
+    pub fn new(config: &TailConfig, sided: bool) -> Self {
+        Tails {
+            above: Tail::new(config),
+            below: sided.then(|| Tail::new(config)),
+        }
+    }
+
+    /// The surprise of `deviation` (negative: below what was expected), learning from it
+    /// afterwards. Each side's tail counts every point, so its rates are per point of the
+    /// series, not per point on its side. A side that has never deviated has nothing to
+    /// judge by, and its first deviation is judged by the other side's (a series rising
+    /// since it started does not alarm the first time it turns down).
+    pub fn update(&mut self, deviation: f64) -> f64 {
+        let Some(below) = &mut self.below else {
+            return self.above.update(deviation.abs());
+        };
+        let (up, down) = (deviation.max(0.0), (-deviation).max(0.0));
+        let (own, other, size) = if down > 0.0 {
+            (&*below, &self.above, down)
+        } else {
+            (&self.above, &*below, up)
+        };
+        let judge = if own.has_history() || !other.has_history() {
+            own
+        } else {
+            other
+        };
+        let surprise = judge.surprise(size);
+        self.above.learn(up);
+        below.learn(down);
+        surprise
+    }
+
+    pub(crate) fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() - std::mem::size_of::<Tail>()
+            + self.above.memory_bytes()
+            + self.below.as_ref().map_or(0, Tail::memory_bytes)
     }
 }
 
@@ -169,6 +225,49 @@ mod tests {
         assert!(
             tail.update(100.0) > 10.0,
             "once forgotten, it surprises again"
+        );
+    }
+
+    #[test]
+    fn a_sided_member_is_judged_against_its_own_side() {
+        // Spikes up to 10 are ordinary here, drops never go beyond 1.
+        let mut one = Tails::new(&TailConfig::default(), false);
+        let mut two = Tails::new(&TailConfig::default(), true);
+        for (i, d) in noise(3000, 5).into_iter().enumerate() {
+            let signed = if i % 2 == 0 { 10.0 * d } else { -d };
+            one.update(signed);
+            two.update(signed);
+        }
+        let drop = -5.0;
+        assert_eq!(
+            one.update(drop),
+            0.0,
+            "unsigned, a drop of 5 is an ordinary size"
+        );
+        assert!(
+            two.update(drop) > 3.0,
+            "signed, no drop was ever half as deep"
+        );
+        assert!(two.update(9.0) < 1.0, "and a spike of 9 is still ordinary");
+    }
+
+    #[test]
+    fn a_first_turn_is_judged_by_the_other_side() {
+        let mut tails = Tails::new(&TailConfig::default(), true);
+        for d in noise(200, 9) {
+            tails.update(d);
+        }
+        assert!(
+            tails.update(-0.5) < 0.5,
+            "the first dip is of an ordinary size"
+        );
+        let mut flat = Tails::new(&TailConfig::default(), true);
+        for _ in 0..200 {
+            flat.update(0.0);
+        }
+        assert!(
+            flat.update(-0.5) > 10.0,
+            "a still series' first move is news either way"
         );
     }
 

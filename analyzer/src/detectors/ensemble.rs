@@ -1,10 +1,11 @@
 //! The ensemble: the level, seasonal and mixture members side by side, each deviation made a
-//! surprise by its own tail, the loudest (weighted) taken, and a detection held back for a
-//! moment once made, so an anomaly is reported at its onset rather than as a stream.
+//! surprise by the member's own tails (one per side for the level and seasonal members), the
+//! loudest (weighted) taken, and a detection held back for a moment once made, so an anomaly
+//! is reported at its onset rather than as a stream.
 
 use serde::{Deserialize, Serialize};
 
-use super::calibration::{to_score, Tail, TailConfig};
+use super::calibration::{to_score, TailConfig, Tails};
 use super::level::{LevelBaseline, LevelConfig};
 use super::member::Member;
 use super::mixture::{MixtureConfig, MixtureModel};
@@ -50,9 +51,9 @@ impl Default for EnsembleConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnsembleDetector {
     config: EnsembleConfig,
-    level: (LevelBaseline, Tail),
-    seasonal: (SeasonalBaseline, Tail),
-    mixture: Option<(MixtureModel, Tail)>,
+    level: (LevelBaseline, Tails),
+    seasonal: (SeasonalBaseline, Tails),
+    mixture: Option<(MixtureModel, Tails)>,
     /// The last reported surprise, and points since.
     reported: f64,
     since_reported: u32,
@@ -60,14 +61,22 @@ pub struct EnsembleDetector {
 
 impl EnsembleDetector {
     pub fn new(config: EnsembleConfig, seed: u64) -> Self {
-        let tail = || Tail::new(&config.tail);
+        fn tails<M: Member>(config: &EnsembleConfig) -> Tails {
+            Tails::new(&config.tail, M::SIDED)
+        }
         EnsembleDetector {
-            level: (LevelBaseline::new(config.level.clone()), tail()),
-            seasonal: (SeasonalBaseline::new(config.seasonal.clone()), tail()),
+            level: (
+                LevelBaseline::new(config.level.clone()),
+                tails::<LevelBaseline>(&config),
+            ),
+            seasonal: (
+                SeasonalBaseline::new(config.seasonal.clone()),
+                tails::<SeasonalBaseline>(&config),
+            ),
             mixture: config
                 .mixture
                 .clone()
-                .map(|m| (MixtureModel::new(m, seed), tail())),
+                .map(|m| (MixtureModel::new(m, seed), tails::<MixtureModel>(&config))),
             reported: 0.0,
             since_reported: 0,
             config,
@@ -88,7 +97,7 @@ impl EnsembleDetector {
     }
 }
 
-fn surprise_of<M: Member>(member: &mut (M, Tail), point: Point, weight: f64) -> (f64, Verdict) {
+fn surprise_of<M: Member>(member: &mut (M, Tails), point: Point, weight: f64) -> (f64, Verdict) {
     let m = member.0.measure(point);
     let surprise = weight * m.deviation.map_or(0.0, |d| member.1.update(d));
     let verdict = Verdict {

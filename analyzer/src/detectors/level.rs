@@ -1,5 +1,6 @@
 //! The level member: distance from the series' running median. Catches what is simply
 //! higher or lower than the series has been (spikes, dips, level shifts) whatever its shape.
+//! The deviation is signed, so spikes and dips are each judged against their own kind.
 
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +50,8 @@ impl LevelBaseline {
 }
 
 impl Member for LevelBaseline {
+    const SIDED: bool = true;
+
     fn measure(&mut self, point: Point) -> Measurement {
         let v = point.value;
         self.seen += 1;
@@ -59,7 +62,7 @@ impl Member for LevelBaseline {
         let distance = (v - self.median).abs();
         let half = self.config.band * self.spread;
         let measured = Measurement {
-            deviation: Some(distance),
+            deviation: Some(v - self.median),
             expected: self.median,
             lower: self.median - half,
             upper: self.median + half,

@@ -3,14 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::calibration::{to_score, Tail, TailConfig};
+use super::calibration::{to_score, TailConfig, Tails};
 use super::{Point, Verdict};
 
 /// What a member measured at one point.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Measurement {
-    /// How far from ordinary the point is, in the member's own unit (≥ 0); `None` while the
-    /// member has no baseline to measure against, so its tail learns nothing from it.
+    /// How far from ordinary the point is, in the member's own unit: ≥ 0, or for a
+    /// [`Member::SIDED`] member negative below what was expected. `None` while the member has
+    /// no baseline to measure against, so its tails learn nothing from it.
     pub deviation: Option<f64>,
     pub expected: f64,
     pub lower: f64,
@@ -31,6 +32,8 @@ impl Measurement {
 
 /// A source of raw deviations. Same promises as [`Detector`] (causal, bounded, seeded).
 pub trait Member: Send + Clone {
+    /// Whether its deviations have a direction, each side then calibrated on its own.
+    const SIDED: bool = false;
     /// Measures `point`, then learns from it.
     fn measure(&mut self, point: Point) -> Measurement;
     /// Bytes of state held.
@@ -50,18 +53,18 @@ pub struct Forecast {
     pub upper: f64,
 }
 
-/// A member on its own: its deviations through a [`Tail`] into scores.
+/// A member on its own: its deviations through its [`Tails`] into scores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibrated<M> {
     member: M,
-    tail: Tail,
+    tail: Tails,
 }
 
 impl<M: Member> Calibrated<M> {
     pub fn new(member: M, tail: &TailConfig) -> Self {
         Calibrated {
             member,
-            tail: Tail::new(tail),
+            tail: Tails::new(tail, M::SIDED),
         }
     }
 

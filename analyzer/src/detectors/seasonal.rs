@@ -3,7 +3,8 @@
 //! The expected value is a level plus the profile value of the point's time of day and hour
 //! of week. Profiles are kept per time slot (not per point), so memory is fixed whatever the
 //! scrape interval and irregular series fall into the right slot. The deviation is the
-//! residual over its running mean size: what the time of day and week cannot explain.
+//! residual over its running mean size, signed: what the time of day and week cannot explain,
+//! above or below.
 
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +113,8 @@ impl SeasonalBaseline {
 }
 
 impl Member for SeasonalBaseline {
+    const SIDED: bool = true;
+
     fn measure(&mut self, point: Point) -> Measurement {
         let Some(expected) = self.expected_at(point.time) else {
             self.level = Some(point.value);
@@ -121,7 +124,7 @@ impl Member for SeasonalBaseline {
         let residual = point.value - expected;
         let a_day_seen = self.first.is_none_or(|first| point.time - first >= DAY);
         let deviation = (self.residuals >= SCALE_WARM_UP && a_day_seen)
-            .then(|| residual.abs() / self.scale.max(1e-9 * (1.0 + expected.abs())));
+            .then(|| residual / self.scale.max(1e-9 * (1.0 + expected.abs())));
         let half = self.config.band * self.scale;
         let measured = Measurement {
             deviation,

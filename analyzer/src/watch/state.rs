@@ -11,7 +11,8 @@ use super::{Tracked, Watcher};
 use crate::detectors::{DetectorConfig, DetectorState, Verdict};
 
 /// The format written; a file of another version is set aside, not misread.
-pub const STATE_VERSION: u32 = 1;
+/// (2: the level and seasonal members keep a tail per side.)
+pub const STATE_VERSION: u32 = 2;
 
 /// Everything the watcher knows, as saved.
 #[derive(Debug, Clone, Serialize, Deserialize)]
