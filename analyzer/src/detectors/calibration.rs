@@ -82,14 +82,17 @@ impl Tail {
         let start = k as f64 / n;
         let mean_excess = self.peaks.iter().map(|p| p.0 - floor).sum::<f64>() / (k - 1) as f64;
         let scale = mean_excess.max(1e-12 * (1.0 + floor.abs()));
-        // Within the peaks, their own ranks; beyond, the fitted exponential, whichever says
-        // the deviation is more common (the fit must not overrule what was observed).
+        // Beyond every peak, the fitted exponential says how rare it is. Among the peaks, the
+        // fit may not call rarer what was observed: a deviation the size of ones seen before
+        // (a daily spike whose time jitters) is as common as their count says.
         let fitted = start * (-(d - floor) / scale).exp();
         let above = self.peaks.iter().filter(|p| p.0 >= d).count();
-        let observed = (above as f64 + 0.5) / n;
-        (start / fitted.min(observed).max(f64::MIN_POSITIVE))
-            .log10()
-            .max(0.0)
+        let p = if above > 0 {
+            fitted.max((above as f64 + 0.5) / n)
+        } else {
+            fitted
+        };
+        (start / p.max(f64::MIN_POSITIVE)).log10().max(0.0)
     }
 
     fn learn(&mut self, d: f64) {
@@ -249,6 +252,21 @@ mod tests {
             "signed, no drop was ever half as deep"
         );
         assert!(two.update(9.0) < 1.0, "and a spike of 9 is still ordinary");
+    }
+
+    #[test]
+    fn a_spike_the_size_of_ones_seen_before_is_as_common_as_they_were() {
+        let mut tail = Tail::new(&TailConfig::default());
+        for (i, d) in noise(3000, 11).into_iter().enumerate() {
+            tail.update(if i % 300 == 150 { 5.0 } else { d });
+        }
+        let again = tail.update(5.0);
+        assert!(again < 1.0, "the eleventh spike of 5 surprised {again}");
+        let beyond = tail.update(20.0);
+        assert!(
+            beyond > 3.0,
+            "four times any spike seen surprised only {beyond}"
+        );
     }
 
     #[test]
