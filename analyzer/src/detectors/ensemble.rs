@@ -1,7 +1,8 @@
 //! The ensemble: the level, seasonal and mixture members side by side, each deviation made a
 //! surprise by the member's own tails (one per side for the level and seasonal members), the
-//! loudest (weighted) taken, and a detection held back for a moment once made, so an anomaly
-//! is reported at its onset rather than as a stream.
+//! seasonal one weighed by how strong the series' daily season is, the loudest (weighted)
+//! taken, and a detection held back for a moment once made, so an anomaly is reported at its
+//! onset rather than as a stream.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,11 @@ pub struct EnsembleConfig {
     pub seasonal: SeasonalConfig,
     /// Weight of the seasonal member's surprise (default 1).
     pub seasonal_weight: f64,
+    /// The power of the daily season's strength the seasonal member's surprise is weighed by
+    /// (default 3; 0 weighs it fully on every series): on a series with no daily shape the
+    /// seasonal residuals are noise about a moving level, which the level member judges
+    /// better, and there they raised most of the false alarms.
+    pub seasonal_gate: f64,
     /// The learned model; `null` leaves it out (the ablation).
     pub mixture: Option<MixtureConfig>,
     /// Weight of the mixture member's surprise (default 0.75).
@@ -39,6 +45,7 @@ impl Default for EnsembleConfig {
             level_weight: 1.0,
             seasonal: SeasonalConfig::default(),
             seasonal_weight: 1.0,
+            seasonal_gate: 3.0,
             mixture: Some(MixtureConfig::default()),
             mixture_weight: 0.75,
             tail: TailConfig::default(),
@@ -115,8 +122,15 @@ impl Detector for EnsembleDetector {
             return Verdict::unknown(point.value);
         }
         let (level, _) = surprise_of(&mut self.level, point, self.config.level_weight);
-        let (seasonal, mut verdict) =
-            surprise_of(&mut self.seasonal, point, self.config.seasonal_weight);
+        let gate = match self.config.seasonal_gate {
+            g if g > 0.0 => self.seasonal.0.strength().powf(g),
+            _ => 1.0,
+        };
+        let (seasonal, mut verdict) = surprise_of(
+            &mut self.seasonal,
+            point,
+            self.config.seasonal_weight * gate,
+        );
         let mut surprise = level.max(seasonal);
         if let Some(mixture) = &mut self.mixture {
             surprise = surprise.max(surprise_of(mixture, point, self.config.mixture_weight).0);

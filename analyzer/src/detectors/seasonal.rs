@@ -106,6 +106,23 @@ impl SeasonalBaseline {
             .map(|level| level + f64::from(self.day[d]) + f64::from(self.week[w]))
     }
 
+    /// How strong the daily season is, in [0, 1): the daily profile's half-range over that
+    /// plus the residuals' mean size. Near 0 for a series with no daily shape (its residuals
+    /// are then only noise about a moving level), near 1 for one the time of day explains.
+    pub fn strength(&self) -> f64 {
+        let (lo, hi) = self
+            .day
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &x| {
+                (l.min(x), h.max(x))
+            });
+        let half_range = f64::from(hi - lo) / 2.0;
+        if half_range.is_nan() || half_range <= 0.0 {
+            return 0.0;
+        }
+        half_range / (half_range + self.scale)
+    }
+
     /// The residuals' mean size.
     pub fn residual_scale(&self) -> f64 {
         self.scale
@@ -177,3 +194,32 @@ fn visited(visits: &mut [u8], slot: usize, rate: f64) -> f64 {
 /// The seasonal member as a detector on its own.
 pub type SeasonalDetector = Calibrated<SeasonalBaseline>;
 calibrated_detector!(SeasonalBaseline, Seasonal);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two days of 5-minute points: `daily` times a daily sine plus noise of ±1.
+    fn strength_after(daily: f64) -> f64 {
+        let mut seasonal = SeasonalBaseline::new(SeasonalConfig::default());
+        let mut state = 17u64;
+        for i in 0..2 * 288 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            let noise = (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+            let time = 300 * i;
+            let day = (time % DAY) as f64 / DAY as f64;
+            let value = 50.0 + daily * (day * std::f64::consts::TAU).sin() + noise;
+            seasonal.measure(Point { time, value });
+        }
+        seasonal.strength()
+    }
+
+    #[test]
+    fn a_series_the_time_of_day_explains_has_a_strong_season() {
+        let (none, strong) = (strength_after(0.0), strength_after(20.0));
+        assert!(none < 0.7, "noise alone: {none} (with a daily swing {strong})");
+        assert!(strong > 0.8, "a daily swing 20 times the noise: {strong} (noise alone {none})");
+    }
+}
