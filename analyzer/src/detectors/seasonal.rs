@@ -219,7 +219,13 @@ mod tests {
     #[test]
     fn a_series_the_time_of_day_explains_has_a_strong_season() {
         let (none, strong) = (strength_after(0.0), strength_after(20.0));
-        assert!(none < 0.7, "noise alone: {none} (with a daily swing {strong})");
-        assert!(strong > 0.8, "a daily swing 20 times the noise: {strong} (noise alone {none})");
+        assert!(
+            none < 0.7,
+            "noise alone: {none} (with a daily swing {strong})"
+        );
+        assert!(
+            strong > 0.8,
+            "a daily swing 20 times the noise: {strong} (noise alone {none})"
+        );
     }
 }
