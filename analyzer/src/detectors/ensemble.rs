@@ -6,9 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::calibration::{to_score, TailConfig, Tails};
+use super::calibration::{to_score, TailConfig};
 use super::level::{LevelBaseline, LevelConfig};
-use super::member::Member;
+use super::member::{Calibrated, Member};
 use super::mixture::{MixtureConfig, MixtureModel};
 use super::seasonal::{SeasonalBaseline, SeasonalConfig};
 use super::{Detector, DetectorState, Point, Verdict};
@@ -58,9 +58,9 @@ impl Default for EnsembleConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnsembleDetector {
     config: EnsembleConfig,
-    level: (LevelBaseline, Tails),
-    seasonal: (SeasonalBaseline, Tails),
-    mixture: Option<(MixtureModel, Tails)>,
+    level: Calibrated<LevelBaseline>,
+    seasonal: Calibrated<SeasonalBaseline>,
+    mixture: Option<Calibrated<MixtureModel>>,
     /// The last reported surprise, and points since.
     reported: f64,
     since_reported: u32,
@@ -68,22 +68,14 @@ pub struct EnsembleDetector {
 
 impl EnsembleDetector {
     pub fn new(config: EnsembleConfig, seed: u64) -> Self {
-        fn tails<M: Member>(config: &EnsembleConfig) -> Tails {
-            Tails::new(&config.tail, M::SIDED)
-        }
+        let tail = &config.tail;
         EnsembleDetector {
-            level: (
-                LevelBaseline::new(config.level.clone()),
-                tails::<LevelBaseline>(&config),
-            ),
-            seasonal: (
-                SeasonalBaseline::new(config.seasonal.clone()),
-                tails::<SeasonalBaseline>(&config),
-            ),
+            level: Calibrated::new(LevelBaseline::new(config.level.clone()), tail),
+            seasonal: Calibrated::new(SeasonalBaseline::new(config.seasonal.clone()), tail),
             mixture: config
                 .mixture
                 .clone()
-                .map(|m| (MixtureModel::new(m, seed), tails::<MixtureModel>(&config))),
+                .map(|m| Calibrated::new(MixtureModel::new(m, seed), tail)),
             reported: 0.0,
             since_reported: 0,
             config,
@@ -104,39 +96,28 @@ impl EnsembleDetector {
     }
 }
 
-fn surprise_of<M: Member>(member: &mut (M, Tails), point: Point, weight: f64) -> (f64, Verdict) {
-    let m = member.0.measure(point);
-    let surprise = weight * m.deviation.map_or(0.0, |d| member.1.update(d));
-    let verdict = Verdict {
-        score: 0.0,
-        expected: m.expected,
-        lower: m.lower,
-        upper: m.upper,
-    };
-    (surprise, verdict)
-}
-
 impl Detector for EnsembleDetector {
     fn observe(&mut self, point: Point) -> Verdict {
         if !point.value.is_finite() {
             return Verdict::unknown(point.value);
         }
-        let (level, _) = surprise_of(&mut self.level, point, self.config.level_weight);
+        let (level, _) = self.level.surprise(point);
         let gate = match self.config.seasonal_gate {
-            g if g > 0.0 => self.seasonal.0.strength().powf(g),
+            g if g > 0.0 => self.seasonal.member().strength().powf(g),
             _ => 1.0,
         };
-        let (seasonal, mut verdict) = surprise_of(
-            &mut self.seasonal,
-            point,
-            self.config.seasonal_weight * gate,
-        );
-        let mut surprise = level.max(seasonal);
+        let (seasonal, band) = self.seasonal.surprise(point);
+        let mut surprise =
+            (self.config.level_weight * level).max(self.config.seasonal_weight * gate * seasonal);
         if let Some(mixture) = &mut self.mixture {
-            surprise = surprise.max(surprise_of(mixture, point, self.config.mixture_weight).0);
+            surprise = surprise.max(self.config.mixture_weight * mixture.surprise(point).0);
         }
-        verdict.score = to_score(self.report(surprise));
-        verdict
+        Verdict {
+            score: to_score(self.report(surprise)),
+            expected: band.expected,
+            lower: band.lower,
+            upper: band.upper,
+        }
     }
 
     fn snapshot(&self) -> DetectorState {
@@ -144,19 +125,13 @@ impl Detector for EnsembleDetector {
     }
 
     fn forecast(&self, time: i64) -> Option<super::Forecast> {
-        self.seasonal.0.forecast(time)
+        self.seasonal.member().forecast(time)
     }
 
     fn memory_bytes(&self) -> usize {
-        let mixture = self
-            .mixture
-            .as_ref()
-            .map_or(0, |(m, t)| m.memory_bytes() + t.memory_bytes());
         std::mem::size_of::<Self>()
-            + self.level.0.memory_bytes()
-            + self.level.1.memory_bytes()
-            + self.seasonal.0.memory_bytes()
-            + self.seasonal.1.memory_bytes()
-            + mixture
+            + self.level.bytes()
+            + self.seasonal.bytes()
+            + self.mixture.as_ref().map_or(0, Calibrated::bytes)
     }
 }

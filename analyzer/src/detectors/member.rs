@@ -72,13 +72,20 @@ impl<M: Member> Calibrated<M> {
         if !point.value.is_finite() {
             return Verdict::unknown(point.value);
         }
-        let m = self.member.measure(point);
+        let (surprise, m) = self.surprise(point);
         Verdict {
-            score: to_score(m.deviation.map_or(0.0, |d| self.tail.update(d))),
+            score: to_score(surprise),
             expected: m.expected,
             lower: m.lower,
             upper: m.upper,
         }
+    }
+
+    /// Measures `point` (a finite value) and makes its deviation a surprise, both learning
+    /// from it; what the member measured comes with it.
+    pub(crate) fn surprise(&mut self, point: Point) -> (f64, Measurement) {
+        let m = self.member.measure(point);
+        (m.deviation.map_or(0.0, |d| self.tail.update(d)), m)
     }
 
     pub(crate) fn member(&self) -> &M {
