@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 /// Deviations before the tail is trusted: until then nothing surprises.
 const WARM_UP: u64 = 30;
+/// The longest horizon: a peak's age is told from point indices kept modulo 2³².
+const MAX_HORIZON: u64 = 1 << 31;
 
 /// How the tail of deviations is estimated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,15 +39,17 @@ pub struct Tail {
     horizon: u64,
     capacity: usize,
     seen: u64,
-    /// (deviation, index of its point), largest first.
-    peaks: Vec<(f64, u64)>,
+    /// (deviation, index of its point modulo 2³²), largest first. Single precision halves
+    /// the tails' share of a series' memory; seven significant digits are plenty to fit a
+    /// tail, and every comparison is made at that precision.
+    peaks: Vec<(f32, u32)>,
 }
 
 impl Tail {
     pub fn new(config: &TailConfig) -> Self {
         let capacity = config.peaks.clamp(4, 1024);
         Tail {
-            horizon: config.horizon.max(capacity as u64),
+            horizon: config.horizon.clamp(capacity as u64, MAX_HORIZON),
             capacity,
             seen: 0,
             peaks: Vec::with_capacity(capacity),
@@ -73,20 +77,26 @@ impl Tail {
         if self.seen < WARM_UP || self.peaks.len() < self.capacity {
             return 0.0;
         }
+        let d = f64::from(single(d));
         let k = self.peaks.len();
-        let floor = self.peaks[k - 1].0;
+        let floor = f64::from(self.peaks[k - 1].0);
         if d <= floor {
             return 0.0;
         }
         let n = self.seen.min(self.horizon) as f64;
         let start = k as f64 / n;
-        let mean_excess = self.peaks.iter().map(|p| p.0 - floor).sum::<f64>() / (k - 1) as f64;
+        let mean_excess = self
+            .peaks
+            .iter()
+            .map(|p| f64::from(p.0) - floor)
+            .sum::<f64>()
+            / (k - 1) as f64;
         let scale = mean_excess.max(1e-12 * (1.0 + floor.abs()));
         // Beyond every peak, the fitted exponential says how rare it is. Among the peaks, the
         // fit may not call rarer what was observed: a deviation the size of ones seen before
         // (a daily spike whose time jitters) is as common as their count says.
         let fitted = start * (-(d - floor) / scale).exp();
-        let above = self.peaks.iter().filter(|p| p.0 >= d).count();
+        let above = self.peaks.iter().filter(|p| f64::from(p.0) >= d).count();
         let p = if above > 0 {
             fitted.max((above as f64 + 0.5) / n)
         } else {
@@ -96,10 +106,13 @@ impl Tail {
     }
 
     fn learn(&mut self, d: f64) {
-        let now = self.seen;
+        let d = single(d);
+        // Indices modulo 2³²: an age is their wrapping difference, exact below MAX_HORIZON.
+        let now = self.seen as u32;
         self.seen += 1;
         let horizon = self.horizon;
-        self.peaks.retain(|p| now - p.1 < horizon);
+        self.peaks
+            .retain(|p| u64::from(now.wrapping_sub(p.1)) < horizon);
         if self.peaks.len() == self.capacity {
             if d <= self.peaks[self.capacity - 1].0 {
                 return;
@@ -111,8 +124,14 @@ impl Tail {
     }
 
     pub(crate) fn memory_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.capacity * std::mem::size_of::<(f64, u64)>()
+        std::mem::size_of::<Self>() + self.capacity * std::mem::size_of::<(f32, u32)>()
     }
+}
+
+/// A deviation (≥ 0) at the precision the peaks keep, the largest finite `f32` for one
+/// beyond its range.
+fn single(d: f64) -> f32 {
+    (d as f32).min(f32::MAX)
 }
 
 /// A member's tails: one when its deviations have no direction, one per side when they do,

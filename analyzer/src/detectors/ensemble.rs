@@ -1,5 +1,5 @@
-//! The ensemble: the level, seasonal and mixture members side by side, each deviation made a
-//! surprise by the member's own tails (one per side for the level and seasonal members), the
+//! The ensemble: the level, drift, seasonal and mixture members side by side, each deviation
+//! made a surprise by the member's own tails (one per side for the signed members), the
 //! seasonal one weighed by how strong the series' daily season is, the loudest (weighted)
 //! taken, and a detection held back for a moment once made, so an anomaly is reported at its
 //! onset rather than as a stream.
@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::calibration::{to_score, TailConfig};
+use super::drift::{DriftBaseline, DriftConfig};
 use super::level::{LevelBaseline, LevelConfig};
 use super::member::{Calibrated, Member};
 use super::mixture::{MixtureConfig, MixtureModel};
@@ -20,6 +21,10 @@ pub struct EnsembleConfig {
     pub level: LevelConfig,
     /// Weight of the level member's surprise (default 1).
     pub level_weight: f64,
+    /// The sustained move from the median; `null` leaves it out.
+    pub drift: Option<DriftConfig>,
+    /// Weight of the drift member's surprise (default 0.75).
+    pub drift_weight: f64,
     pub seasonal: SeasonalConfig,
     /// Weight of the seasonal member's surprise (default 1).
     pub seasonal_weight: f64,
@@ -36,6 +41,11 @@ pub struct EnsembleConfig {
     pub tail: TailConfig,
     /// Points after a detection during which only a louder one is reported (default 50).
     pub refractory: u32,
+    /// How much louder, in decades of rarity, a detection within the refractory period must
+    /// be than the last one reported (default 1.5, some thirty times rarer). A surprise that
+    /// creeps up while an anomaly goes on is that anomaly still, not another to report; a
+    /// drift's surprise always creeps up.
+    pub louder_by: f64,
 }
 
 impl Default for EnsembleConfig {
@@ -43,6 +53,8 @@ impl Default for EnsembleConfig {
         EnsembleConfig {
             level: LevelConfig::default(),
             level_weight: 1.0,
+            drift: Some(DriftConfig::default()),
+            drift_weight: 0.75,
             seasonal: SeasonalConfig::default(),
             seasonal_weight: 1.0,
             seasonal_gate: 3.0,
@@ -50,6 +62,7 @@ impl Default for EnsembleConfig {
             mixture_weight: 0.75,
             tail: TailConfig::default(),
             refractory: 50,
+            louder_by: 1.5,
         }
     }
 }
@@ -59,6 +72,7 @@ impl Default for EnsembleConfig {
 pub struct EnsembleDetector {
     config: EnsembleConfig,
     level: Calibrated<LevelBaseline>,
+    drift: Option<Calibrated<DriftBaseline>>,
     seasonal: Calibrated<SeasonalBaseline>,
     mixture: Option<Calibrated<MixtureModel>>,
     /// The last reported surprise, and points since.
@@ -71,6 +85,10 @@ impl EnsembleDetector {
         let tail = &config.tail;
         EnsembleDetector {
             level: Calibrated::new(LevelBaseline::new(config.level.clone()), tail),
+            drift: config
+                .drift
+                .clone()
+                .map(|d| Calibrated::new(DriftBaseline::new(d), tail)),
             seasonal: Calibrated::new(SeasonalBaseline::new(config.seasonal.clone()), tail),
             mixture: config
                 .mixture
@@ -82,11 +100,13 @@ impl EnsembleDetector {
         }
     }
 
-    /// The surprise to report: a louder one than the last always, any once the refractory
-    /// period has passed.
+    /// The surprise to report: one louder by `louder_by` than the last always, any once the
+    /// refractory period has passed.
     fn report(&mut self, surprise: f64) -> f64 {
         self.since_reported = self.since_reported.saturating_add(1);
-        if surprise > self.reported || self.since_reported > self.config.refractory {
+        if surprise > self.reported + self.config.louder_by
+            || self.since_reported > self.config.refractory
+        {
             self.reported = surprise;
             self.since_reported = 0;
             surprise
@@ -102,13 +122,15 @@ impl Detector for EnsembleDetector {
             return Verdict::unknown(point.value);
         }
         let (level, _) = self.level.surprise(point);
+        let drift = self.drift.as_mut().map_or(0.0, |d| d.surprise(point).0);
         let gate = match self.config.seasonal_gate {
             g if g > 0.0 => self.seasonal.member().strength().powf(g),
             _ => 1.0,
         };
         let (seasonal, band) = self.seasonal.surprise(point);
-        let mut surprise =
-            (self.config.level_weight * level).max(self.config.seasonal_weight * gate * seasonal);
+        let mut surprise = (self.config.level_weight * level)
+            .max(self.config.drift_weight * drift)
+            .max(self.config.seasonal_weight * gate * seasonal);
         if let Some(mixture) = &mut self.mixture {
             surprise = surprise.max(self.config.mixture_weight * mixture.surprise(point).0);
         }
@@ -131,7 +153,29 @@ impl Detector for EnsembleDetector {
     fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.level.bytes()
+            + self.drift.as_ref().map_or(0, Calibrated::bytes)
             + self.seasonal.bytes()
             + self.mixture.as_ref().map_or(0, Calibrated::bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn within_the_refractory_period_only_a_much_louder_detection_is_reported() {
+        let mut ensemble = EnsembleDetector::new(EnsembleConfig::default(), 1);
+        assert_eq!(ensemble.report(2.0), 2.0, "the first detection");
+        assert_eq!(
+            ensemble.report(3.0),
+            0.0,
+            "ten times rarer is the same anomaly"
+        );
+        assert_eq!(ensemble.report(4.0), 4.0, "a hundred times rarer is news");
+        for _ in 0..50 {
+            assert_eq!(ensemble.report(1.0), 0.0, "held back");
+        }
+        assert_eq!(ensemble.report(1.0), 1.0, "the refractory period is over");
     }
 }

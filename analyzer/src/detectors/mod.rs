@@ -21,6 +21,7 @@
 //! detector is a file here and one variant there (and in [`DetectorState`]).
 
 mod calibration;
+pub mod drift;
 pub mod ensemble;
 pub mod level;
 mod member;
@@ -31,6 +32,7 @@ mod window;
 use serde::{Deserialize, Serialize};
 
 pub use calibration::{to_score, TailConfig};
+pub use drift::{DriftConfig, DriftDetector};
 pub use ensemble::{EnsembleConfig, EnsembleDetector};
 pub use level::{LevelConfig, LevelDetector};
 pub use member::{Calibrated, Forecast, Measurement, Member};
@@ -91,11 +93,13 @@ pub trait Detector: Send {
 pub enum DetectorConfig {
     /// Distance from the running median.
     Level(Standalone<LevelConfig>),
+    /// A sustained move from the running median.
+    Drift(Standalone<DriftConfig>),
     /// Residuals from a level with daily and weekly seasonal profiles.
     Seasonal(Standalone<SeasonalConfig>),
     /// A `linfa` Gaussian mixture over windowed features.
     Mixture(Standalone<MixtureConfig>),
-    /// The three combined (the default).
+    /// The four combined (the default).
     Ensemble(EnsembleConfig),
 }
 
@@ -117,7 +121,7 @@ impl Default for DetectorConfig {
 
 impl DetectorConfig {
     /// The detectors' names, as `type:` takes them.
-    pub const NAMES: [&'static str; 4] = ["level", "seasonal", "mixture", "ensemble"];
+    pub const NAMES: [&'static str; 5] = ["level", "drift", "seasonal", "mixture", "ensemble"];
 
     /// Reads a configuration written as YAML (`type:` defaults to `ensemble`); the error
     /// names the field at fault (`tail.peaks: invalid type ...`).
@@ -159,6 +163,7 @@ impl DetectorConfig {
         }
         match kind.as_str() {
             "level" => standalone(rest).map(DetectorConfig::Level),
+            "drift" => standalone(rest).map(DetectorConfig::Drift),
             "seasonal" => standalone(rest).map(DetectorConfig::Seasonal),
             "mixture" => standalone(rest).map(DetectorConfig::Mixture),
             "ensemble" => read(rest).map(DetectorConfig::Ensemble),
@@ -174,6 +179,10 @@ impl DetectorConfig {
         match self {
             DetectorConfig::Level(c) => Box::new(LevelDetector::new(
                 level::LevelBaseline::new(c.member.clone()),
+                &c.tail,
+            )),
+            DetectorConfig::Drift(c) => Box::new(DriftDetector::new(
+                drift::DriftBaseline::new(c.member.clone()),
                 &c.tail,
             )),
             DetectorConfig::Seasonal(c) => Box::new(SeasonalDetector::new(
@@ -192,6 +201,7 @@ impl DetectorConfig {
     pub fn name(&self) -> &'static str {
         match self {
             DetectorConfig::Level(_) => "level",
+            DetectorConfig::Drift(_) => "drift",
             DetectorConfig::Seasonal(_) => "seasonal",
             DetectorConfig::Mixture(_) => "mixture",
             DetectorConfig::Ensemble(_) => "ensemble",
@@ -204,6 +214,7 @@ impl DetectorConfig {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DetectorState {
     Level(LevelDetector),
+    Drift(DriftDetector),
     Seasonal(SeasonalDetector),
     Mixture(MixtureDetector),
     Ensemble(Box<EnsembleDetector>),
@@ -214,6 +225,7 @@ impl DetectorState {
     pub fn resume(self) -> Box<dyn Detector> {
         match self {
             DetectorState::Level(d) => Box::new(d),
+            DetectorState::Drift(d) => Box::new(d),
             DetectorState::Seasonal(d) => Box::new(d),
             DetectorState::Mixture(d) => Box::new(d),
             DetectorState::Ensemble(d) => d,
@@ -255,6 +267,8 @@ mod roundtrip {
     fn every_configuration_reads_back_as_written() {
         for text in [
             "type: level",
+            "type: drift",
+            "type: drift\nrate: 0.1\nlevel: {band: 2}",
             "type: seasonal",
             "type: mixture",
             "type: ensemble",

@@ -11,8 +11,9 @@ use super::{Tracked, Watcher};
 use crate::detectors::{DetectorConfig, DetectorState, Verdict};
 
 /// The format written; a file of another version is set aside, not misread.
-/// (2: the level and seasonal members keep a tail per side.)
-pub const STATE_VERSION: u32 = 2;
+/// (2: the level and seasonal members keep a tail per side; 3: tails in single precision,
+/// and the ensemble's drift member.)
+pub const STATE_VERSION: u32 = 3;
 
 /// Everything the watcher knows, as saved.
 #[derive(Debug, Clone, Serialize, Deserialize)]
