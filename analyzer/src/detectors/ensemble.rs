@@ -39,12 +39,15 @@ pub struct EnsembleConfig {
     pub mixture_weight: f64,
     /// How each member's deviations become surprises.
     pub tail: TailConfig,
-    /// Points after a detection during which only a louder one is reported (default 50).
+    /// The surprise, in decades of rarity, that counts as an alarm and starts a refractory
+    /// period (default 1.5: thirty times rarer than the series' usual largest, a score of
+    /// 0.43).
+    pub alarm: f64,
+    /// Points after an alarm during which only a louder one is reported (default 50).
     pub refractory: u32,
-    /// How much louder, in decades of rarity, a detection within the refractory period must
-    /// be than the last one reported (default 1.5, some thirty times rarer). A surprise that
-    /// creeps up while an anomaly goes on is that anomaly still, not another to report; a
-    /// drift's surprise always creeps up.
+    /// How much louder, in decades, a surprise within the refractory period must be than
+    /// the alarm (default 1.5). A surprise that creeps up while an anomaly goes on is that
+    /// anomaly still, not another to report; a drift's surprise always creeps up.
     pub louder_by: f64,
 }
 
@@ -61,6 +64,7 @@ impl Default for EnsembleConfig {
             mixture: Some(MixtureConfig::default()),
             mixture_weight: 0.75,
             tail: TailConfig::default(),
+            alarm: 1.5,
             refractory: 50,
             louder_by: 1.5,
         }
@@ -75,7 +79,7 @@ pub struct EnsembleDetector {
     drift: Option<Calibrated<DriftBaseline>>,
     seasonal: Calibrated<SeasonalBaseline>,
     mixture: Option<Calibrated<MixtureModel>>,
-    /// The last reported surprise, and points since.
+    /// The last alarm's surprise, and points since.
     reported: f64,
     since_reported: u32,
 }
@@ -95,24 +99,25 @@ impl EnsembleDetector {
                 .clone()
                 .map(|m| Calibrated::new(MixtureModel::new(m, seed), tail)),
             reported: 0.0,
-            since_reported: 0,
+            // No alarm yet, so nothing is held back.
+            since_reported: u32::MAX,
             config,
         }
     }
 
-    /// The surprise to report: one louder by `louder_by` than the last always, any once the
-    /// refractory period has passed.
+    /// The surprise to report: any outside a refractory period; within one, only one louder
+    /// by `louder_by` than the alarm that started it. An alarm starts the period.
     fn report(&mut self, surprise: f64) -> f64 {
         self.since_reported = self.since_reported.saturating_add(1);
-        if surprise > self.reported + self.config.louder_by
-            || self.since_reported > self.config.refractory
-        {
+        let held = self.since_reported <= self.config.refractory;
+        if held && surprise <= self.reported + self.config.louder_by {
+            return 0.0;
+        }
+        if surprise >= self.config.alarm {
             self.reported = surprise;
             self.since_reported = 0;
-            surprise
-        } else {
-            0.0
         }
+        surprise
     }
 }
 
@@ -164,18 +169,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn within_the_refractory_period_only_a_much_louder_detection_is_reported() {
+    fn within_the_refractory_period_only_a_much_louder_alarm_is_reported() {
         let mut ensemble = EnsembleDetector::new(EnsembleConfig::default(), 1);
-        assert_eq!(ensemble.report(2.0), 2.0, "the first detection");
+        assert_eq!(ensemble.report(1.0), 1.0, "below an alarm, as it is");
+        assert_eq!(ensemble.report(2.0), 2.0, "the first alarm");
         assert_eq!(
             ensemble.report(3.0),
             0.0,
-            "ten times rarer is the same anomaly"
+            "ten times rarer: the same anomaly"
         );
         assert_eq!(ensemble.report(4.0), 4.0, "a hundred times rarer is news");
         for _ in 0..50 {
             assert_eq!(ensemble.report(1.0), 0.0, "held back");
         }
         assert_eq!(ensemble.report(1.0), 1.0, "the refractory period is over");
+        assert_eq!(ensemble.report(1.2), 1.2, "and no alarm started another");
     }
 }
