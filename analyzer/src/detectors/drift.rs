@@ -1,7 +1,9 @@
 //! The drift member: a sustained move away from the running median. Its deviation is the
 //! exponentially weighted mean of the signed distances from the median over the last few
 //! dozen points, so a move too small for any one point to stand out (a level creeping up,
-//! a rate settling lower for an hour) adds up until it does, while a lone spike is diluted.
+//! a rate settling lower for an hour) adds up until it does, while a lone spike is diluted:
+//! each distance is first clipped to a few spreads, so even a spike a hundred spreads high
+//! moves the mean no more than a sustained move would (spikes are the level member's).
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +17,9 @@ use super::Point;
 pub struct DriftConfig {
     /// Weight of the newest distance in the mean (default 0.03: about the last 30 points).
     pub rate: f64,
+    /// The largest distance a point adds to the mean, in spreads (default 10, chosen on the
+    /// odd NAB files; 0 leaves distances unclipped).
+    pub clip: f64,
     /// The running median the distances are measured from.
     pub level: LevelConfig,
 }
@@ -23,15 +28,23 @@ impl Default for DriftConfig {
     fn default() -> Self {
         DriftConfig {
             rate: 0.03,
+            clip: default_clip(),
             level: LevelConfig::default(),
         }
     }
+}
+
+fn default_clip() -> f64 {
+    10.0
 }
 
 /// The drift member's state for one series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DriftBaseline {
     rate: f64,
+    /// Absent from states saved before it existed, which resume clipping at the default.
+    #[serde(default = "default_clip")]
+    clip: f64,
     level: LevelBaseline,
     /// The weighted mean of recent distances from the median.
     drift: f64,
@@ -41,6 +54,7 @@ impl DriftBaseline {
     pub fn new(config: DriftConfig) -> Self {
         DriftBaseline {
             rate: config.rate.clamp(1e-4, 1.0),
+            clip: config.clip.max(0.0),
             level: LevelBaseline::new(config.level),
             drift: 0.0,
         }
@@ -51,9 +65,16 @@ impl Member for DriftBaseline {
     const SIDED: bool = true;
 
     fn measure(&mut self, point: Point) -> Measurement {
+        let most = self.clip * self.level.spread();
         let from_median = self.level.measure(point);
         let Some(distance) = from_median.deviation else {
             return from_median;
+        };
+        // No spread yet (a flat start) gives no scale to clip by.
+        let distance = if most > 0.0 {
+            distance.clamp(-most, most)
+        } else {
+            distance
         };
         // The mean starts at zero, not at the first distance: a series that starts away from
         // where its median settles has not drifted.
@@ -130,6 +151,34 @@ mod tests {
             drift > 0.55 && level < 0.35,
             "the shift scored {drift} as a drift, {level} point by point"
         );
+    }
+
+    #[test]
+    fn a_lone_spike_moves_the_mean_no_more_than_the_clip() {
+        let mut member = DriftBaseline::new(DriftConfig::default());
+        for p in shifted(1000, 1000, 0.0) {
+            member.measure(p);
+        }
+        let spread = member.level.spread();
+        let before = member.drift;
+        member.measure(Point {
+            time: 60_000,
+            value: 1e6,
+        });
+        let moved = member.drift - before;
+        assert!(
+            moved > 0.0 && moved <= 0.03 * 10.0 * spread + 1e-9,
+            "a spike of 10⁶ moved the mean by {moved} (spread {spread})"
+        );
+    }
+
+    #[test]
+    fn a_state_saved_before_the_clip_resumes_with_it() {
+        let mut saved =
+            serde_json::to_value(DriftBaseline::new(DriftConfig::default())).expect("serialises");
+        saved.as_object_mut().expect("an object").remove("clip");
+        let resumed: DriftBaseline = serde_json::from_value(saved).expect("resumes");
+        assert_eq!(resumed, DriftBaseline::new(DriftConfig::default()));
     }
 
     #[test]

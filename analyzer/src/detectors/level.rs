@@ -47,6 +47,11 @@ impl LevelBaseline {
             spread: 0.0,
         }
     }
+
+    /// The mean distance of points from the running median.
+    pub(crate) fn spread(&self) -> f64 {
+        self.spread
+    }
 }
 
 impl Member for LevelBaseline {
