@@ -8,7 +8,10 @@ window.Taishan = (function () {
 
   async function unwrap(r) {
     const body = await r.json().catch(() => ({ error: r.status + " " + r.statusText }));
-    if (!r.ok || (body && body.status === "error")) throw new Error((body && body.error) || r.statusText);
+    if (!r.ok || (body && body.status === "error")) {
+      // The status travels with the message: a page may treat "not yet there" (404) apart.
+      throw Object.assign(new Error((body && body.error) || r.statusText), { status: r.status });
+    }
     return body && body.status === "success" ? body.data : body;
   }
   // GET path?params, the `data` of Prometheus's envelope (or the whole body without one).

@@ -1,22 +1,26 @@
 """Walks the views that are not panel dashboards in headless Chromium as an on-call engineer
 would, and reports what each showed: the topology's nodes and edges; a trace opened from the
-search list with its waterfall, a span's details and the trace's logs; the logs, then the
-live tail bringing new lines; an alert acknowledged and silenced with the buttons; a breaker
+search list with its waterfall, a span's details and the trace's logs; a trace opened
+before its spans arrive, waited for and drawn once they do; the logs, then the live tail
+bringing new lines; an alert acknowledged and silenced with the buttons; a breaker
 opened and released with the operator buttons, and the audit trail after; an ad-hoc PromQL
 query's graph and table. Dialogs (who, why, confirm) are answered as a person would. Every
 page's console errors are collected; screenshots at 1280x800 and phone width go to the
 artifacts directory.
 
-usage: journeys.py BASE_URL ARTIFACTS_DIR
+usage: journeys.py BASE_URL ARTIFACTS_DIR OTLP_HTTP_URL
 """
 import json
+import secrets
 import sys
+import time
+import urllib.request
 
 from playwright.sync_api import sync_playwright
 
 from browser import launch, watched_page
 
-base, artifacts = sys.argv[1], sys.argv[2]
+base, artifacts, otlp = sys.argv[1], sys.argv[2], sys.argv[3]
 REASON = "checked by the UI test"
 report = {}
 
@@ -40,6 +44,26 @@ def shots(page, name):
 
 def rows(page, selector):
     return page.eval_on_selector_all(selector, "els => els.length")
+
+
+def export_trace(trace_id):
+    """Sends a two-span trace as an app would, OTLP/JSON over HTTP."""
+    now = time.time_ns()
+    span = lambda span_id, parent, name, start, end: {
+        "traceId": trace_id, "spanId": span_id, "parentSpanId": parent, "name": name, "kind": 2,
+        "startTimeUnixNano": str(start), "endTimeUnixNano": str(end),
+    }
+    body = {"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "late-app"}}]},
+        "scopeSpans": [{"spans": [
+            span("00000000000000a1", "", "GET /late", now - 50_000_000, now),
+            span("00000000000000a2", "00000000000000a1", "SELECT late", now - 40_000_000, now - 10_000_000),
+        ]}],
+    }]}
+    request = urllib.request.Request(f"{otlp}/v1/traces", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as r:
+        return r.status
 
 
 with sync_playwright() as p:
@@ -80,6 +104,23 @@ with sync_playwright() as p:
     }
     shots(page, "traces")
     report["traces"]["errors"] = errors
+    page.close()
+
+    # A trace opened before its spans arrive (a log line's link can be that quick): the page
+    # says it is waiting, and draws the waterfall once the spans come.
+    late = secrets.token_hex(16)
+    page, errors = open_view(browser, "traces", f"?trace={late}")
+    page.wait_for_selector("#trace-waiting", timeout=10000)
+    waiting = page.inner_text("#trace-waiting")
+    page.screenshot(path=f"{artifacts}/traces-waiting-1280.png")
+    exported = export_trace(late)
+    page.wait_for_selector("#waterfall .span-row", timeout=15000)
+    report["late_trace"] = {
+        "waiting": waiting,
+        "exported": exported,
+        "spans": rows(page, "#waterfall .span-row"),
+        "errors": errors,
+    }
     page.close()
 
     # Logs: the search, a jump to a trace, and the live tail bringing new lines.

@@ -73,14 +73,38 @@
       <tr><th>status</th><td>${s.status && s.status.code === 2 ? `<span class="badge firing">error</span> ${T.esc(s.status.message)}` : "ok"}</td></tr><tr><th>span id</th><td><code>${T.esc(s.spanId)}</code></td></tr>${rows}</table>${events ? `<ul>${events}</ul>` : ""}`;
   }
 
+  // A trace linked from a log line may not be here yet: services export a span when it ends,
+  // a second or more after the logs written inside it. A 404 is asked again for a while.
+  const ARRIVAL_RETRY_MS = 2000, ARRIVAL_PATIENCE_MS = 60000;
+  let opening = 0;
+
+  async function fetchArrived(id, attempt) {
+    const started = Date.now();
+    for (;;) {
+      try {
+        return await T.api("/api/traces/" + encodeURIComponent(id));
+      } catch (e) {
+        if (e.status !== 404 || Date.now() - started >= ARRIVAL_PATIENCE_MS) throw e;
+        if (attempt !== opening) return null;
+        traceBox.innerHTML = `<p class="note waiting" id="trace-waiting">The spans of trace <code>${T.esc(id)}</code> have not arrived yet (services send a span when it ends, a little after its logs). Trying again every ${ARRIVAL_RETRY_MS / 1000} s for up to ${ARRIVAL_PATIENCE_MS / 1000} s…</p>`;
+        await new Promise((done) => setTimeout(done, ARRIVAL_RETRY_MS));
+        if (attempt !== opening) return null;
+      }
+    }
+  }
+
   async function openTrace(id) {
+    const attempt = ++opening;
     const url = new URL(location.href);
     url.searchParams.set("trace", id);
     history.replaceState(null, "", url);
     document.getElementById("layout").classList.add("split");
     traceBox.innerHTML = `<span class="loading">loading trace…</span>`;
     try {
-      const spans = spansOf(await T.api("/api/traces/" + encodeURIComponent(id)));
+      const found = await fetchArrived(id, attempt);
+      // Another trace was opened meanwhile: it owns the box now.
+      if (found === null || attempt !== opening) return;
+      const spans = spansOf(found);
       const t0 = Math.min(...spans.map((s) => s.start)), t1 = Math.max(...spans.map((s) => s.end));
       const total = Math.max(t1 - t0, 0.001);
       const bars = spans.map((s, i) => `<div class="span-row ${s.status && s.status.code === 2 ? "bad" : ""}" data-span="${i}" tabindex="0"><div class="span-name" style="padding-left:${s.depth * 12}px">${T.esc(s.service)} <span class="note">${T.esc(s.name)}</span></div><div class="span-track"><div class="span-bar" style="left:${(100 * (s.start - t0)) / total}%;width:${Math.max(0.3, (100 * (s.end - s.start)) / total)}%"></div><span class="span-dur">${T.format("seconds", (s.end - s.start) / 1000)}</span></div></div>`).join("");
@@ -93,11 +117,12 @@
       });
       const start = Math.floor(t0 / 1000) - 60, end = Math.ceil(t1 / 1000) + 60;
       const logs = await T.api("/api/logs/search", { trace_id: id, start, end, limit: 200 });
+      if (attempt !== opening) return;
       document.getElementById("trace-logs").innerHTML = logs.lines.length
         ? `<table class="logs">${logs.lines.map((l) => `<tr class="sev-${T.esc((l.severityText || "").toLowerCase())}"><td>${T.time(Number(l.timeUnixNano) / 1e9)}</td><td>${T.esc(l.service)}</td><td>${T.esc(l.severityText)}</td><td>${T.esc(l.body)}</td></tr>`).join("")}</table>`
         : `<p class="note">This trace logged nothing.</p>`;
     } catch (e) {
-      traceBox.innerHTML = `<div class="error">${T.esc(e.message)}</div>`;
+      if (attempt === opening) traceBox.innerHTML = `<div class="error">${T.esc(e.message)}</div>`;
     }
   }
 
