@@ -27,7 +27,7 @@ pub fn load_rule_set(config: &Config, with_demo: bool) -> Result<RuleSet, Vec<St
     let mut problems = Vec::new();
     for pattern in &config.rules.files {
         let pattern = pattern.display().to_string();
-        let matched = taishan_rules::paths::glob(Path::new("."), &pattern);
+        let matched = taishan_template::paths::glob(Path::new("."), &pattern);
         if matched.is_empty() {
             problems.push(format!("rules.files: no file matches {pattern}"));
         }

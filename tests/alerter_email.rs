@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{client, free_port, otel_python, wait_for, Taishan};
+use support::{client, free_port, otel_python, wait_for, with_retries, StartError, Taishan};
 
 /// aiosmtpd on a free loopback port, its messages collected as they arrive.
 struct SmtpSink {
@@ -22,21 +22,25 @@ struct SmtpSink {
 
 impl SmtpSink {
     fn start(user: &str, password: &str) -> Self {
-        let port = free_port();
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/sink.py");
-        let mut child = Command::new(otel_python())
-            .arg(script)
-            .args([&port.to_string(), user, password])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("starting the SMTP sink");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = lines.next().and_then(Result::ok);
-        assert_eq!(
-            first.as_deref(),
-            Some("ready"),
-            "the SMTP sink did not start"
-        );
+        let (child, port, lines) = with_retries("the SMTP sink", || {
+            let port = free_port();
+            let mut child = Command::new(otel_python())
+                .arg(&script)
+                .args([&port.to_string(), user, password])
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("starting the SMTP sink");
+            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+            match lines.next().and_then(Result::ok).as_deref() {
+                Some("ready") => Ok((child, port, lines)),
+                Some("port-taken") => {
+                    let _ = child.wait();
+                    Err(StartError::PortTaken(format!("127.0.0.1:{port} in use")))
+                }
+                other => panic!("the SMTP sink did not start: {other:?}"),
+            }
+        });
         let messages = Arc::new(Mutex::new(Vec::new()));
         let collected = messages.clone();
         std::thread::spawn(move || {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::alertmanager::Alertmanager;
-use support::{client, free_port, wait_for, Taishan, WebhookSink};
+use support::{client, free_port, wait_for, with_retries, Taishan, WebhookSink};
 
 const ALERTS: usize = 40;
 const PEER_TIMEOUT: Duration = Duration::from_secs(1);
@@ -88,10 +88,9 @@ fn killing_the_sending_replica_loses_nothing_and_duplicates_are_counted() {
     let sink = WebhookSink::start();
     let am = dir.path().join("alertmanager.yml");
     std::fs::write(&am, am_config(&sink.url)).unwrap();
-    let (pa, pb) = (free_port(), free_port());
     let url = |p: u16| format!("http://127.0.0.1:{p}");
     let replica = |name: &str, own: u16, peer: u16| {
-        Taishan::start_on(
+        Taishan::try_start_on(
             &dir.path().join(name),
             &format!(
                 "alerter:\n  config_file: {}\n  peers: ['{}']\n  peer_timeout: {}ms\n",
@@ -102,8 +101,14 @@ fn killing_the_sending_replica_loses_nothing_and_duplicates_are_counted() {
             own,
         )
     };
-    let a = replica("a", pa, pb);
-    let b = replica("b", pb, pa);
+    // Each replica is told the other's port before either binds: both start again on
+    // fresh ports when one was taken meanwhile.
+    let (pa, pb, a, b) = with_retries("two alerter replicas", || {
+        let (pa, pb) = (free_port(), free_port());
+        let a = replica("a", pa, pb)?;
+        let b = replica("b", pb, pa)?;
+        Ok((pa, pb, a, b))
+    });
     // The replica whose URL sorts first delivers at once: it is the one killed.
     let (mut sender, other) = if url(pa) < url(pb) { (a, b) } else { (b, a) };
     let (sender_url, other_url) = (sender.alerter.clone(), other.alerter.clone());

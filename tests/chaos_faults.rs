@@ -12,15 +12,10 @@ use support::{client, wait_for, Taishan};
 
 fn start() -> (tempfile::TempDir, Taishan, u16) {
     let dir = tempfile::tempdir().unwrap();
-    let base = support::free_port_run(11);
-    let (grpc, http) = (support::free_port(), support::free_port());
-    let config = dir.path().join("chaos.yaml");
-    std::fs::write(
-        &config,
-        format!("server:\n  otlp_grpc_listen: 127.0.0.1:{grpc}\n  otlp_http_listen: 127.0.0.1:{http}\nscrape:\n  self_scrape: false\ndemo:\n  base_port: {base}\n  metrics_interval: 1s\n  traffic:\n    rate: 2\n"),
-    )
-    .unwrap();
-    let t = Taishan::start_with_config(&dir.path().join("data"), &config);
+    let t = Taishan::start_demo(&dir.path().join("data"), |base| {
+        format!("scrape:\n  self_scrape: false\ndemo:\n  base_port: {base}\n  metrics_interval: 1s\n  traffic:\n    rate: 2\n")
+    });
+    let base = t.demo_base;
     (dir, t, base)
 }
 

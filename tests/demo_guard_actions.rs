@@ -88,27 +88,21 @@ fn payments(payment_url: String, stop: Arc<AtomicBool>, sent: Arc<AtomicU64>) {
 #[test]
 fn a_failing_channel_is_cut_off_by_a_rule_and_restored_through_half_open() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let base_port = support::free_port_run(11);
-    let (grpc, http) = (support::free_port(), support::free_port());
     let rules = dir.path().join("fast.rules.yaml");
     let actions = dir.path().join("fast.actions.yaml");
     std::fs::write(&rules, RULES).expect("rules");
     std::fs::write(&actions, ACTIONS).expect("actions");
-    let config = dir.path().join("taishan.yaml");
     let reliable = "latency: 5ms, settle_after: 50ms, error_rate: 0, timeout_rate: 0, failure_rate: 0, callback_loss_rate: 0, callback_duplicate_rate: 0";
-    std::fs::write(
-        &config,
+    let t = Taishan::start_demo(&dir.path().join("data"), |base_port| {
         format!(
-            "server:\n  otlp_grpc_listen: 127.0.0.1:{grpc}\n  otlp_http_listen: 127.0.0.1:{http}\n\
-             scrape:\n  self_scrape: false\n\
+            "scrape:\n  self_scrape: false\n\
              demo:\n  base_port: {base_port}\n  metrics_interval: 500ms\n  traffic:\n    rate: 0.5\n    daily_amplitude: 0\n    customers: 50\n    seed: 3\n  channels:\n    - {{name: bank-a, weight: 1, {reliable}}}\n    - {{name: bank-b, weight: 1, {reliable}}}\n\
              rules:\n  demo_rules: false\n  evaluation_interval: 1s\n  files: [{}, {}]\n",
             rules.display(),
             actions.display()
-        ),
-    )
-    .expect("config");
-    let t = Taishan::start_with_config(&dir.path().join("data"), &config);
+        )
+    });
+    let base_port = t.demo_base;
     let payment_url = format!("http://127.0.0.1:{}", base_port + 3);
     let banks_url = format!("http://127.0.0.1:{}", base_port + 8);
     let stop = Arc::new(AtomicBool::new(false));

@@ -9,18 +9,11 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use support::{client, wait_for, Taishan};
 
-fn demo_config(dir: &std::path::Path, name: &str, base: u16, rate: f64) -> std::path::PathBuf {
-    let (grpc, http) = (support::free_port(), support::free_port());
-    let path = dir.join(name);
-    // Channels that lose and repeat callbacks and sometimes hang, so that the crash finds
-    // payments in every state.
-    std::fs::write(
-        &path,
-        format!(
-            "server:
-  otlp_grpc_listen: 127.0.0.1:{grpc}
-  otlp_http_listen: 127.0.0.1:{http}
-scrape:
+/// The config after the `server` section: channels that lose and repeat callbacks and
+/// sometimes hang, so that the crash finds payments in every state.
+fn demo_config(base: u16, rate: f64) -> String {
+    format!(
+        "scrape:
   self_scrape: false
 demo:
   base_port: {base}
@@ -33,10 +26,7 @@ demo:
     - {{name: bank-a, weight: 2, callback_loss_rate: 0.2, callback_duplicate_rate: 0.2, timeout_rate: 0.02, settle_after: 200ms}}
     - {{name: bank-b, weight: 1, callback_loss_rate: 0.1, failure_rate: 0.05, settle_after: 400ms}}
 "
-        ),
     )
-    .unwrap();
-    path
 }
 
 fn get(url: &str) -> Value {
@@ -47,10 +37,9 @@ fn get(url: &str) -> Value {
 fn the_demo_is_observed_and_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let base = support::free_port_run(11);
+    let mut t = Taishan::start_demo(&data, |base| demo_config(base, 40.0));
+    let base = t.demo_base;
     let svc = |offset: u16| format!("http://127.0.0.1:{}", base + offset);
-    let busy = demo_config(dir.path(), "busy.yaml", base, 40.0);
-    let mut t = Taishan::start_with_config(&data, &busy);
 
     // Traffic flows: drawdowns get paid out through the banks.
     wait_for("payments to be made", Duration::from_secs(60), || {
@@ -116,7 +105,10 @@ fn the_demo_is_observed_and_survives_kill_9() {
     // Crash mid-traffic, then come back with the traffic off.
     std::thread::sleep(Duration::from_secs(2));
     t.kill9();
-    let quiet = demo_config(dir.path(), "quiet.yaml", base, 0.0);
+    // The same demo ports again, traffic off.
+    let quiet = dir.path().join("quiet.yaml");
+    let otlp_any = "server:\n  otlp_grpc_listen: 127.0.0.1:0\n  otlp_http_listen: 127.0.0.1:0\n";
+    std::fs::write(&quiet, format!("{otlp_any}{}", demo_config(base, 0.0))).unwrap();
     let t = Taishan::start_with_config(&data, &quiet);
 
     // The crash left work behind (open payments, undelivered postings and notices), so the

@@ -20,20 +20,14 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// and the demo pager's URL (where the on-call team's pages land).
 fn start(extra: &str) -> (tempfile::TempDir, Taishan, String) {
     let dir = tempfile::tempdir().unwrap();
-    let base = support::free_port_run(11);
-    let (grpc, http) = (support::free_port(), support::free_port());
-    let config = dir.path().join("drill.yaml");
-    std::fs::write(
-        &config,
+    let t = Taishan::start_demo(&dir.path().join("data"), |base| {
         format!(
-            "server:\n  otlp_grpc_listen: 127.0.0.1:{grpc}\n  otlp_http_listen: 127.0.0.1:{http}\n\
-             scrape:\n  self_scrape: false\n\
+            "scrape:\n  self_scrape: false\n\
              demo:\n  base_port: {base}\n  metrics_interval: 2s\n  traffic:\n    rate: 12\n    daily_amplitude: 0\n    seed: 16\n{extra}"
-        ),
-    )
-    .unwrap();
-    let t = Taishan::start_with_config(&dir.path().join("data"), &config);
-    (dir, t, format!("http://127.0.0.1:{}", base + 9))
+        )
+    });
+    let pager = format!("http://127.0.0.1:{}", t.demo_base + 9);
+    (dir, t, pager)
 }
 
 fn drill_command(t: &Taishan, file: &str, args: &[&str]) -> Command {

@@ -41,18 +41,11 @@ fn line_of(list: &str, guard: &str) -> String {
 #[test]
 fn operators_pin_and_release_guards_and_pins_survive_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let base_port = support::free_port_run(11);
-    let (grpc, http) = (support::free_port(), support::free_port());
-    let config = dir.path().join("taishan.yaml");
-    std::fs::write(
-        &config,
+    let mut t = Taishan::start_demo(&dir.path().join("data"), |base_port| {
         format!(
-            "server:\n  otlp_grpc_listen: 127.0.0.1:{grpc}\n  otlp_http_listen: 127.0.0.1:{http}\n\
-             scrape:\n  self_scrape: false\ndemo:\n  base_port: {base_port}\n  traffic:\n    rate: 1\n"
-        ),
-    )
-    .expect("config");
-    let mut t = Taishan::start_with_config(&dir.path().join("data"), &config);
+            "scrape:\n  self_scrape: false\ndemo:\n  base_port: {base_port}\n  traffic:\n    rate: 1\n"
+        )
+    });
     let base = t.base.clone();
     wait_for(
         "the demo's guards to report",

@@ -32,17 +32,14 @@ fn artifacts() -> PathBuf {
 /// started (Unix ms).
 fn demo() -> (tempfile::TempDir, Taishan, String, u128) {
     let dir = tempfile::tempdir().unwrap();
-    let base = support::free_port_run(11);
-    let config = dir.path().join("ui.yaml");
-    let (grpc, http) = (support::free_port(), support::free_port());
-    std::fs::write(
-        &config,
-        format!("server:\n  otlp_grpc_listen: 127.0.0.1:{grpc}\n  otlp_http_listen: 127.0.0.1:{http}\nscrape:\n  self_scrape: false\ndemo:\n  base_port: {base}\n  traffic:\n    rate: 20\n"),
-    )
-    .unwrap();
     let started = now_ms();
-    let t = Taishan::start_with_config(&dir.path().join("data"), &config);
-    (dir, t, format!("http://127.0.0.1:{http}"), started)
+    let t = Taishan::start_demo(&dir.path().join("data"), |base| {
+        format!(
+            "scrape:\n  self_scrape: false\ndemo:\n  base_port: {base}\n  traffic:\n    rate: 20\n"
+        )
+    });
+    let otlp_http = t.otlp_http.clone();
+    (dir, t, otlp_http, started)
 }
 
 /// Waits for the demo's first transfers and spans, so rates have two points.

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use taishan_rules::template::TemplateSet;
+use taishan_template::TemplateSet;
 
 use taishan_core::config::FieldError;
 
@@ -235,7 +235,7 @@ fn load_templates(globs: &[String], base: &Path) -> Result<TemplateSet, Vec<Fiel
     }
     for (i, pattern) in globs.iter().enumerate() {
         let at = format!("templates[{i}]");
-        for path in taishan_rules::paths::glob(base, pattern) {
+        for path in taishan_template::paths::glob(base, pattern) {
             let shown = path.display();
             match std::fs::read_to_string(&path) {
                 Ok(text) => {

@@ -1,52 +1,10 @@
 //! Label matchers in Alertmanager's syntax: `name="value"`, `!=`, `=~`, `!~`, alone or as a
-//! `{a="1", b=~"x|y"}` list, with values quoted or bare. Regexes are anchored, as in
-//! Alertmanager and PromQL.
+//! `{a="1", b=~"x|y"}` list, with values quoted or bare, read into the matchers of
+//! `taishan-core` (anchored regexes, absent labels as `""`, as in Alertmanager and PromQL).
 
-use std::fmt;
-
-use regex::Regex;
-use serde::{Deserialize, Serialize};
+pub use taishan_core::matcher::{InvalidMatcher, MatchOp, Matcher};
 
 use crate::model::LabelSet;
-
-/// How a matcher compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum MatchOp {
-    /// `=`
-    #[serde(rename = "=")]
-    Equal,
-    /// `!=`
-    #[serde(rename = "!=")]
-    NotEqual,
-    /// `=~`
-    #[serde(rename = "=~")]
-    Regex,
-    /// `!~`
-    #[serde(rename = "!~")]
-    NotRegex,
-}
-
-impl MatchOp {
-    /// Its operator text.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MatchOp::Equal => "=",
-            MatchOp::NotEqual => "!=",
-            MatchOp::Regex => "=~",
-            MatchOp::NotRegex => "!~",
-        }
-    }
-
-    /// Whether it is a regex operator.
-    pub fn is_regex(self) -> bool {
-        matches!(self, MatchOp::Regex | MatchOp::NotRegex)
-    }
-
-    /// Whether it is a negative operator.
-    pub fn is_negative(self) -> bool {
-        matches!(self, MatchOp::NotEqual | MatchOp::NotRegex)
-    }
-}
 
 /// Why a matcher could not be read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -58,102 +16,15 @@ pub enum MatcherError {
     #[error("matcher value contains unescaped double quote: {0}")]
     Quote(String),
     /// The regex does not compile.
-    #[error("invalid regular expression {pattern:?}: {reason}")]
-    Regex {
-        /// The pattern as given.
-        pattern: String,
-        /// The regex engine's reason.
-        reason: String,
-    },
-}
-
-/// One label matcher.
-#[derive(Debug, Clone)]
-pub struct Matcher {
-    /// The label.
-    pub name: String,
-    /// The comparison.
-    pub op: MatchOp,
-    /// The value or pattern.
-    pub value: String,
-    regex: Option<Regex>,
-}
-
-impl PartialEq for Matcher {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.op == other.op && self.value == other.value
-    }
-}
-
-impl Eq for Matcher {}
-
-impl Matcher {
-    /// A matcher; a regex operator compiles `value`, anchored.
-    pub fn new(name: &str, op: MatchOp, value: &str) -> Result<Self, MatcherError> {
-        let regex = if op.is_regex() {
-            Some(
-                Regex::new(&format!("^(?s:{value})$")).map_err(|e| MatcherError::Regex {
-                    pattern: value.to_string(),
-                    reason: regex_reason(&e),
-                })?,
-            )
-        } else {
-            None
-        };
-        Ok(Self {
-            name: name.to_string(),
-            op,
-            value: value.to_string(),
-            regex,
-        })
-    }
-
-    /// Whether `value` (the label's value, "" when absent) satisfies it.
-    pub fn matches_value(&self, value: &str) -> bool {
-        match (&self.regex, self.op) {
-            (Some(re), MatchOp::Regex) => re.is_match(value),
-            (Some(re), _) => !re.is_match(value),
-            (None, MatchOp::Equal) => value == self.value,
-            (None, _) => value != self.value,
-        }
-    }
-
-    /// Whether `labels` satisfy it.
-    pub fn matches(&self, labels: &LabelSet) -> bool {
-        self.matches_value(labels.get(&self.name).map_or("", String::as_str))
-    }
-
-    /// Alertmanager's order of matchers in a route: name, then value, then operator.
-    pub fn sort_key(&self) -> (&str, &str, MatchOp) {
-        (&self.name, &self.value, self.op)
-    }
-}
-
-impl fmt::Display for Matcher {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let escaped = self
-            .value
-            .replace('\\', "\\\\")
-            .replace('\n', "\\n")
-            .replace('"', "\\\"");
-        write!(f, "{}{}\"{escaped}\"", self.name, self.op.as_str())
-    }
-}
-
-/// The regex engine's reason in one line (its message also draws the anchored pattern).
-fn regex_reason(e: &regex::Error) -> String {
-    let text = e.to_string();
-    let last = text
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or(&text);
-    last.trim().trim_start_matches("error: ").to_string()
+    #[error(transparent)]
+    Regex(#[from] InvalidMatcher),
 }
 
 /// Whether every matcher holds for `labels`.
 pub fn all_match(matchers: &[Matcher], labels: &LabelSet) -> bool {
-    matchers.iter().all(|m| m.matches(labels))
+    matchers
+        .iter()
+        .all(|m| m.matches(labels.get(&m.name).map_or("", String::as_str)))
 }
 
 /// `{a="1",b=~"x"}`: matchers as Alertmanager prints them in route keys.
@@ -220,7 +91,7 @@ pub fn parse_matcher(text: &str) -> Result<Matcher, MatcherError> {
     .iter()
     .find_map(|(text, op)| rest.strip_prefix(text).map(|r| (*op, r.trim())))
     .ok_or_else(|| MatcherError::Format(text.to_string()))?;
-    Matcher::new(name, op, &unquote(raw)?)
+    Ok(Matcher::new(name, op, unquote(raw)?)?)
 }
 
 fn unquote(raw: &str) -> Result<String, MatcherError> {
@@ -284,11 +155,11 @@ mod tests {
     #[test]
     fn matching_treats_absent_labels_as_empty_and_anchors_regexes() {
         let l = set(&[("team", "database")]);
-        assert!(parse_matcher("team=~data.*").unwrap().matches(&l));
-        assert!(!parse_matcher("team=~data").unwrap().matches(&l));
-        assert!(parse_matcher("env=\"\"").unwrap().matches(&l));
-        assert!(parse_matcher("env!~.+").unwrap().matches(&l));
-        assert!(!parse_matcher("team!=database").unwrap().matches(&l));
+        assert!(all_match(&[parse_matcher("team=~data.*").unwrap()], &l));
+        assert!(!all_match(&[parse_matcher("team=~data").unwrap()], &l));
+        assert!(all_match(&[parse_matcher("env=\"\"").unwrap()], &l));
+        assert!(all_match(&[parse_matcher("env!~.+").unwrap()], &l));
+        assert!(!all_match(&[parse_matcher("team!=database").unwrap()], &l));
     }
 
     #[test]

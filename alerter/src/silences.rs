@@ -206,7 +206,7 @@ fn validate(s: &Silence, now_ms: i64) -> Result<(), SilenceError> {
     if s.matchers.is_empty() {
         return invalid("at least one matcher required");
     }
-    if s.matchers.iter().all(|m| m.matches_value("")) {
+    if s.matchers.iter().all(|m| m.matches_empty()) {
         return invalid("at least one matcher must not match the empty string");
     }
     if s.ends_at_ms < s.starts_at_ms {

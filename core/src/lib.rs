@@ -1,21 +1,25 @@
 //! `taishan-core`: the vocabulary every other Taishan crate speaks.
 //!
-//! Labels and series identity, samples and the staleness marker, tenants, the batches that
+//! Labels and series identity, the label [`Matcher`], samples and the staleness marker, tenants, the batches that
 //! receivers hand to storage through the [`Bus`], the injected [`Clock`], the decisions
 //! rules and operators make about guards ([`GuardDecision`]), the YAML configuration
-//! with its validation, and the [`Ticker`] of background loops.
+//! with its validation, Prometheus's [`duration`] notation, the HMAC [`signer`], and the [`Ticker`] of
+//! background loops.
 #![forbid(unsafe_code)]
 
 pub mod batch;
 pub mod bus;
 pub mod clock;
 pub mod config;
+pub mod duration;
 pub mod guard_decision;
 pub mod labels;
 #[cfg(feature = "telemetry")]
 pub mod logs;
+pub mod matcher;
 pub mod metadata;
 pub mod sample;
+pub mod signer;
 #[cfg(feature = "telemetry")]
 pub mod spans;
 pub mod tenant;
@@ -32,6 +36,7 @@ pub use guard_decision::{
 pub use labels::{Label, LabelError, LabelRef, Labels, METRIC_NAME};
 #[cfg(feature = "telemetry")]
 pub use logs::{LogBatch, LogSink};
+pub use matcher::{InvalidMatcher, MatchOp, Matcher};
 pub use metadata::{MetadataRegistry, MetricMetadata};
 pub use sample::{is_stale_marker, Sample, STALE_NAN_BITS};
 #[cfg(feature = "telemetry")]

@@ -8,7 +8,6 @@
 #![forbid(unsafe_code)]
 
 pub mod catalog;
-pub mod csrf;
 pub mod evaluate;
 pub mod grafana;
 pub mod live;

@@ -20,9 +20,9 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::catalog::Catalog;
-use crate::csrf::CsrfGuard;
 use crate::evaluate::View;
 use crate::live::{FeedKey, LiveHub};
+use taishan_edge::csrf::{self, CsrfGuard};
 
 /// What the pages are served from.
 #[derive(Clone)]
@@ -34,22 +34,20 @@ pub struct UiState {
 }
 
 impl UiState {
-    /// Pages over `catalog`, their data from `hub`.
-    pub fn new(catalog: Arc<Catalog>, hub: Arc<LiveHub>) -> Result<Self, tera::Error> {
+    /// Pages over `catalog`, their data from `hub`; their forms carry `csrf`'s token.
+    pub fn new(
+        catalog: Arc<Catalog>,
+        hub: Arc<LiveHub>,
+        csrf: CsrfGuard,
+    ) -> Result<Self, tera::Error> {
         let mut templates = tera::Tera::default();
         templates.add_raw_templates(TEMPLATES.iter().copied())?;
         Ok(Self {
             catalog,
             hub,
-            csrf: CsrfGuard::new(),
+            csrf,
             templates: Arc::new(templates),
         })
-    }
-
-    /// The guard whose token the pages carry: layer [`crate::csrf::check`] with it over
-    /// every route that changes state.
-    pub fn csrf(&self) -> CsrfGuard {
-        self.csrf.clone()
     }
 
     /// The context every page starts from: navigation, problems, the CSRF token.
@@ -65,7 +63,7 @@ impl UiState {
             .map(ToString::to_string)
             .collect();
         ctx.insert("problems", &problems);
-        ctx.insert("csrf_token", &self.csrf.token(crate::csrf::SESSION));
+        ctx.insert("csrf_token", &self.csrf.token(csrf::SESSION));
         ctx
     }
 
@@ -232,7 +230,7 @@ async fn live(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     // Browsers let any site's page open a WebSocket here: only the pages' own may read.
-    if let Err(why) = crate::csrf::same_origin(&headers) {
+    if let Err(why) = csrf::same_origin(&headers) {
         return (StatusCode::FORBIDDEN, why).into_response();
     }
     let key = match feed_key(name.clone(), &q) {

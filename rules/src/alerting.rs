@@ -13,7 +13,7 @@ use crate::alert::{
 };
 use crate::file::LabelTemplate;
 use crate::labelset::LabelEdit;
-use crate::template::{AlertData, Expansion, TemplateQuery};
+use taishan_template::{AlertData, Expansion, TemplateQuery};
 
 /// How long a resolved alert is kept (and reported resolved), as in Prometheus.
 pub const RESOLVED_RETENTION: Duration = Duration::from_secs(15 * 60);

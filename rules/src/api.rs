@@ -19,7 +19,7 @@ use crate::alert::{Alert, AlertState};
 use crate::file::RuleKind;
 use crate::group::{Group, Rule};
 use crate::manager::RuleManager;
-use crate::template::go_fmt::format_e_shortest;
+use taishan_template::go_fmt::format_e_shortest;
 
 /// The routes, over `manager`.
 pub fn rules_routes(manager: Arc<RuleManager>) -> Router {

@@ -14,7 +14,7 @@ use crate::alert::{ALERTS_FOR_STATE_METRIC, ALERTS_METRIC};
 use crate::alerting::{AlertContext, AlertingRule};
 use crate::file::{GroupSpec, RuleKind, RuleSpec};
 use crate::recording::RecordingRule;
-use crate::template::{QuerySample, TemplateQuery, TemplateQueryError};
+use taishan_template::{QuerySample, TemplateQuery, TemplateQueryError};
 
 /// Where a group's output goes: the store, through the bus or directly.
 pub trait SampleWriter: Send + Sync {

@@ -1,6 +1,6 @@
 //! `taishan-rules`: the rule engine.
 //!
-//! Rule files in Prometheus's format ([`file`]) with alert templates ([`template`]) are
+//! Rule files in Prometheus's format ([`file`]) with alert templates (`taishan-template`) are
 //! evaluated group by group ([`group`]): recording rules ([`recording`]) write series,
 //! alerting rules ([`alerting`]) keep [`alert`]s through pending, firing and resolved and
 //! write `ALERTS` / `ALERTS_FOR_STATE`, from which [`restore`] rebuilds `for` state after a
@@ -15,7 +15,6 @@ pub mod alert;
 pub mod alerting;
 pub mod api;
 pub mod demo;
-pub mod duration;
 pub mod eval_error;
 pub mod file;
 pub mod group;
@@ -23,11 +22,9 @@ mod labelset;
 pub mod loader;
 pub mod manager;
 pub mod metrics;
-pub mod paths;
 pub mod recording;
 pub mod restore;
 pub mod schedule;
-pub mod template;
 pub mod unittest;
 
 pub use actions::{ActionEngine, ActionFile, ActionSpec};

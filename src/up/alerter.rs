@@ -10,6 +10,7 @@ use anyhow::Context;
 use taishan_alerter::{alerter_routes, Alerter, AlerterMetrics, AlerterOptions, CompiledConfig};
 use taishan_core::config::Config;
 use taishan_core::Clock;
+use taishan_edge::{Edge, ListenerKind};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -188,8 +189,8 @@ impl AlerterServer {
     }
 
     /// Serves the API and runs the flush loop and SIGHUP reloads until `cancel`.
-    pub fn spawn(self, cancel: &CancellationToken) -> Vec<JoinHandle<()>> {
-        let app = alerter_routes(self.alerter.clone());
+    pub fn spawn(self, edge: &Edge, cancel: &CancellationToken) -> Vec<JoinHandle<()>> {
+        let app = edge.wrap(ListenerKind::Alerter, alerter_routes(self.alerter.clone()));
         let shutdown = cancel.clone();
         let server = tokio::spawn(async move {
             let served = axum::serve(self.listener, app)

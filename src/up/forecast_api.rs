@@ -47,7 +47,7 @@ fn bad(message: String) -> Response {
 
 fn duration(name: &str, text: Option<&str>, default: &str) -> Result<Duration, String> {
     let text = text.unwrap_or(default);
-    humantime::parse_duration(text)
+    taishan_core::duration::parse(text)
         .ok()
         .filter(|d| !d.is_zero())
         .ok_or_else(|| format!("{name}: not a positive duration: {text:?} (e.g. 6h)"))

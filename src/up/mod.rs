@@ -200,7 +200,8 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         dashboards.clone(),
         clock.clone(),
     );
-    let ui = taishan_dashboards::UiState::new(dashboards.clone(), live)
+    let edge = taishan_edge::Edge::new();
+    let ui = taishan_dashboards::UiState::new(dashboards.clone(), live, edge.csrf())
         .context("compiling the UI's page templates")?;
     let analyzer =
         analyzer::LiveAnalyzer::open(&config, demo_on, &args.data_dir, &metrics.registry)?;
@@ -233,6 +234,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
                 clock: clock.clone(),
             })),
         registry: metrics.registry,
+        edge: &edge,
     });
 
     let listener = tokio::net::TcpListener::bind(config.server.http_listen)
@@ -246,8 +248,10 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     let otlp_endpoints = OtlpEndpoints {
         grpc: uses(Listener::OtlpGrpc)
             .then_some((surface.otlp_grpc, config.server.otlp_grpc_listen)),
-        http: uses(Listener::OtlpHttp)
-            .then_some((surface.otlp_http, config.server.otlp_http_listen)),
+        http: uses(Listener::OtlpHttp).then_some((
+            edge.wrap(taishan_edge::ListenerKind::OtlpHttp, surface.otlp_http),
+            config.server.otlp_http_listen,
+        )),
     };
     let otlp = OtlpServers::start(otlp_endpoints, cancel.clone()).await?;
     tokio::spawn(dashboards.watch(cancel.clone()));
@@ -272,7 +276,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         tokio::spawn(proxy.run(cancel.clone().cancelled_owned()));
     }
     banner::print_alerter(&alerter);
-    let mut alerter_tasks = alerter.spawn(&cancel);
+    let mut alerter_tasks = alerter.spawn(&edge, &cancel);
     if let Some(pager) = demo_pager {
         println!(
             "  demo pager (on-call)     {}/pages (what the demo's on-call team was paged)",

@@ -8,6 +8,7 @@ use axum::Router;
 use prometheus::Registry;
 use taishan_core::config::Config;
 use taishan_core::{Clock, MetadataRegistry};
+use taishan_edge::{Edge, ListenerKind};
 use taishan_guard_control::{guard_routes, ControlPlane};
 use taishan_query::{query_routes, QueryMetrics, QueryState, ServerStatus};
 use taishan_rules::rules_routes;
@@ -55,6 +56,8 @@ pub struct ApiParts<'a> {
     pub analyzer: Router,
     /// Taishan's own metrics.
     pub registry: Registry,
+    /// The layers every listener gets.
+    pub edge: &'a Edge,
 }
 
 /// The whole router of the API address.
@@ -71,8 +74,7 @@ pub fn api_router(p: ApiParts<'_>) -> Router {
     .with_logs(p.stores.logs.clone())
     .with_status(status);
     let registry = p.registry;
-    let csrf = p.ui.csrf();
-    Router::new()
+    let routes = Router::new()
         .merge(p.ingest)
         .merge(query_routes(query))
         .merge(admin::routes(p.stores.db.clone()))
@@ -93,12 +95,8 @@ pub fn api_router(p: ApiParts<'_>) -> Router {
         .route(
             "/metrics",
             get(move || async move { self_metrics::render(&registry) }),
-        )
-        // Every state-changing request, the UI's and the APIs', is checked for forgery.
-        .layer(axum::middleware::from_fn_with_state(
-            csrf,
-            taishan_dashboards::csrf::check,
-        ))
+        );
+    p.edge.wrap(ListenerKind::Api, routes)
 }
 
 /// What `/api/v1/status/*` reports: the config, the settings as Prometheus-style flags.

@@ -39,7 +39,7 @@ fn tenant(id: &str) -> TenantId {
 fn all(db: &Tsdb, t: &TenantId) -> Vec<(String, Vec<(i64, f64)>)> {
     db.select(
         t,
-        &[Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()],
+        &[Matcher::new("__name__", MatchOp::Regex, ".+").unwrap()],
         i64::MIN,
         i64::MAX,
     )

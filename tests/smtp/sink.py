@@ -3,13 +3,15 @@
 Listens on 127.0.0.1:PORT, requires PLAIN or LOGIN with USER/PASSWORD (without TLS, which
 loopback does not need), refuses RCPT for any address starting with "refuse", and prints one
 JSON line per message received: the envelope, the login, every header in order and the
-decoded MIME parts. Prints "ready" once it listens.
+decoded MIME parts. Prints "ready" once it listens, or "port-taken" and exits when PORT
+was bound by someone else meanwhile.
 
 usage: sink.py PORT USER PASSWORD
 """
 
 import asyncio
 import email
+import errno
 import email.policy
 import json
 import sys
@@ -60,7 +62,14 @@ def main():
         auth_require_tls=False,
         auth_required=True,
     )
-    controller.start()
+    try:
+        controller.start()
+    except OSError as e:
+        # The test chose the port before this bound it: it tries again on another.
+        if e.errno == errno.EADDRINUSE:
+            print("port-taken", flush=True)
+            sys.exit(1)
+        raise
     print("ready", flush=True)
     try:
         asyncio.get_event_loop().run_forever()

@@ -3,7 +3,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use super::{client, free_port, wait_for, which};
+use super::{client, free_port, port_taken, wait_for, which, with_retries, StartError};
 
 /// A running `prometheus-alertmanager`.
 pub struct Alertmanager {
@@ -27,7 +27,18 @@ impl Alertmanager {
         Self::launch(config, Some(peer_timeout), peers)
     }
 
+    /// Alertmanager is told its ports: started again on fresh ones when one was taken.
     fn launch(config: &str, peer_timeout: Option<Duration>, peers: &[String]) -> Self {
+        with_retries("alertmanager", || {
+            Self::try_launch(config, peer_timeout, peers)
+        })
+    }
+
+    fn try_launch(
+        config: &str,
+        peer_timeout: Option<Duration>,
+        peers: &[String],
+    ) -> Result<Self, StartError> {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("alertmanager.yml");
         std::fs::write(&cfg, config).unwrap();
@@ -63,24 +74,38 @@ impl Alertmanager {
             .stderr(log)
             .spawn()
             .expect("start prometheus-alertmanager");
-        let ready = format!("{base}/-/ready");
-        wait_for(
+        let mut am = Self {
+            child: Some(child),
+            base,
+            cluster_addr,
+            dir,
+        };
+        let ready = format!("{}/-/ready", am.base);
+        let up = wait_for(
             "alertmanager to become ready",
             Duration::from_secs(30),
             || {
+                let exited = am.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+                if exited.is_some() {
+                    return Some(false);
+                }
                 client()
                     .get(&ready)
                     .send()
                     .ok()
                     .filter(|r| r.status().is_success())
+                    .map(|_| true)
             },
         );
-        Self {
-            child: Some(child),
-            base,
-            cluster_addr,
-            dir,
+        if !up {
+            let log = am.log();
+            am.kill9();
+            match port_taken(&log) {
+                true => return Err(StartError::PortTaken(log)),
+                false => panic!("alertmanager exited:\n{log}"),
+            }
         }
+        Ok(am)
     }
 
     /// Its log so far.

@@ -68,61 +68,130 @@ fn demo_wanted(path: &Path) -> bool {
     std::fs::read_to_string(path).is_ok_and(|c| c.contains("\ndemo:"))
 }
 
+/// Why a start did not come up: a port it was given was taken meanwhile (try again on
+/// others), or anything else (the test fails with the log).
+#[derive(Debug)]
+pub enum StartError {
+    /// Someone else bound a port between choosing it and binding it.
+    PortTaken(String),
+}
+
+/// Whether a failed start's log says a port was taken.
+pub fn port_taken(log: &str) -> bool {
+    let lower = log.to_ascii_lowercase();
+    lower.contains("address already in use") || lower.contains("address in use")
+}
+
+/// Tries `start` with fresh ports up to five times while it reports a port taken: for
+/// servers that must be told their ports before they start (peers, the demo services).
+pub fn with_retries<T>(what: &str, mut start: impl FnMut() -> Result<T, StartError>) -> T {
+    let mut last = String::new();
+    for _ in 0..5 {
+        match start() {
+            Ok(v) => return v,
+            Err(StartError::PortTaken(log)) => last = log,
+        }
+    }
+    panic!("{what}: a port was taken on every one of 5 tries; the last log:\n{last}")
+}
+
+/// The address after `label` in a banner line of `taishan up` (`  label   http://addr/...`).
+fn banner_addr(banner: &str, label: &str) -> Option<String> {
+    let line = banner.lines().find(|l| l.trim_start().starts_with(label))?;
+    let rest = line.trim_start()[label.len()..].trim_start();
+    let rest = rest.strip_prefix("http://").unwrap_or(rest);
+    let end = rest.find(['/', ',', ' ']).unwrap_or(rest.len());
+    Some(rest[..end].to_string())
+}
+
 /// A running `taishan up`.
 pub struct Taishan {
     child: Option<Child>,
     pub base: String,
-    /// OTLP/gRPC address (`127.0.0.1:port`), when the helper chose it.
+    /// OTLP/gRPC address (`127.0.0.1:port`), as the banner printed it.
     pub otlp_grpc: String,
-    /// OTLP/HTTP base URL, when the helper chose it.
+    /// OTLP/HTTP base URL, as the banner printed it.
     pub otlp_http: String,
     pub data_dir: PathBuf,
     /// The alerter's base URL (its Alertmanager API).
     pub alerter: String,
+    /// The first port of the demo services, when [`Taishan::start_demo`] chose it.
+    pub demo_base: u16,
     config: PathBuf,
     log: PathBuf,
+    /// The alerter port it was told to bind (0: any), kept for [`Taishan::restart`].
+    alerter_port: u16,
 }
 
+/// The OTLP listeners on ports the kernel picks, for configs the helpers write.
+const OTLP_ON_ANY_PORT: &str =
+    "server:\n  otlp_grpc_listen: 127.0.0.1:0\n  otlp_http_listen: 127.0.0.1:0\n";
+
 impl Taishan {
-    /// Starts Taishan on a free port with `data_dir`, self-scraping off, plus `extra` YAML
-    /// (top-level sections other than `scrape`).
+    /// Starts Taishan with `data_dir`, self-scraping off, plus `extra` YAML (top-level
+    /// sections other than `server` and `scrape`). Every listener binds a port the kernel
+    /// picks; the banner says which.
     pub fn start(data_dir: &Path, extra: &str) -> Self {
-        Self::start_on(data_dir, extra, free_port())
+        Self::start_on(data_dir, extra, 0)
     }
 
     /// Starts Taishan like [`Taishan::start`] with its alerter on `alerter_port`, for
     /// replicas that must know each other's address before either starts.
     pub fn start_on(data_dir: &Path, extra: &str, alerter_port: u16) -> Self {
+        Self::try_start_on(data_dir, extra, alerter_port)
+            .unwrap_or_else(|StartError::PortTaken(log)| panic!("taishan could not bind:\n{log}"))
+    }
+
+    /// [`Taishan::start_on`], reporting a taken alerter port instead of failing.
+    pub fn try_start_on(
+        data_dir: &Path,
+        extra: &str,
+        alerter_port: u16,
+    ) -> Result<Self, StartError> {
         let config = data_dir.with_extension("yaml");
-        // OTLP ports too must not clash between tests running side by side.
-        let (grpc, http) = (free_port(), free_port());
         std::fs::write(
             &config,
-            format!(
-                "server:\n  otlp_grpc_listen: 127.0.0.1:{grpc}\n  otlp_http_listen: 127.0.0.1:{http}\nscrape:\n  self_scrape: false\n{extra}"
-            ),
+            format!("{OTLP_ON_ANY_PORT}scrape:\n  self_scrape: false\n{extra}"),
         )
         .expect("write config");
-        let mut t = Self::launch(data_dir, &config, alerter_port);
-        t.otlp_grpc = format!("127.0.0.1:{grpc}");
-        t.otlp_http = format!("http://127.0.0.1:{http}");
-        t
+        Self::launch(data_dir, &config, alerter_port)
     }
 
+    /// Starts Taishan with the demo services: `config(base_port)` gives the YAML after the
+    /// `server` section (the OTLP listeners on any port) for the demo's first port; tried
+    /// again on other ports while one is taken.
+    pub fn start_demo(data_dir: &Path, config: impl Fn(u16) -> String) -> Self {
+        let path = data_dir.with_extension("yaml");
+        with_retries("taishan with the demo", || {
+            let base = free_port_run(11);
+            std::fs::write(&path, format!("{OTLP_ON_ANY_PORT}{}", config(base)))
+                .expect("write config");
+            let mut t = Self::launch(data_dir, &path, 0)?;
+            t.demo_base = base;
+            Ok(t)
+        })
+    }
+
+    /// Starts Taishan with a config file as written (its listeners as it says, the API and
+    /// the alerter on any port).
     pub fn start_with_config(data_dir: &Path, config: &Path) -> Self {
-        Self::launch(data_dir, config, free_port())
+        Self::launch(data_dir, config, 0)
+            .unwrap_or_else(|StartError::PortTaken(log)| panic!("taishan could not bind:\n{log}"))
     }
 
-    fn launch(data_dir: &Path, config: &Path, alerter_port: u16) -> Self {
-        let port = free_port();
-        let log = data_dir.with_extension(format!("{port}.log"));
+    fn launch(data_dir: &Path, config: &Path, alerter_port: u16) -> Result<Self, StartError> {
+        static LAUNCHES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = LAUNCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = data_dir.with_extension(format!("{n}.log"));
+        let out = data_dir.with_extension(format!("{n}.out"));
         let log_file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_taishan"))
+        let out_file = std::fs::File::create(&out).expect("stdout file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_taishan"))
             .args(["up", "--data-dir"])
             .arg(data_dir)
             .arg("--config")
             .arg(config)
-            .args(["--http-listen", &format!("127.0.0.1:{port}")])
+            .args(["--http-listen", "127.0.0.1:0"])
             .args(["--alerter-listen", &format!("127.0.0.1:{alerter_port}")])
             .env("RUST_LOG", "info")
             // Tests that want the demo services say so in their config (`demo.enabled`).
@@ -130,36 +199,55 @@ impl Taishan {
                 "TAISHAN_NO_DEMO",
                 if demo_wanted(config) { "false" } else { "true" },
             )
-            .stdout(Stdio::null())
+            .stdout(out_file)
             .stderr(log_file)
             .spawn()
             .expect("start taishan");
-        let mut t = Self {
+        // The banner ends once everything is bound and the demo started.
+        let start = Instant::now();
+        let banner = loop {
+            let banner = std::fs::read_to_string(&out).unwrap_or_default();
+            if banner.contains("Press Ctrl-C to stop.") {
+                break banner;
+            }
+            let exited = child.try_wait().ok().flatten();
+            if exited.is_some() || start.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                let _ = child.wait();
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                if exited.is_some() && port_taken(&text) {
+                    return Err(StartError::PortTaken(text));
+                }
+                panic!(
+                    "taishan did not start ({}):\n{text}",
+                    exited.map_or("timed out after 60s".to_string(), |s| s.to_string()),
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let addr = |label| banner_addr(&banner, label).unwrap_or_default();
+        let base = format!("http://{}", addr("dashboards (browser)"));
+        let t = Self {
             child: Some(child),
-            base: format!("http://127.0.0.1:{port}"),
-            otlp_grpc: String::new(),
-            otlp_http: String::new(),
+            otlp_grpc: addr("OTLP/gRPC"),
+            otlp_http: format!("http://{}", addr("OTLP/HTTP")),
+            alerter: format!("http://{}", addr("alerter (Alertmanager)")),
+            base,
             data_dir: data_dir.to_path_buf(),
-            alerter: format!("http://127.0.0.1:{alerter_port}"),
+            demo_base: 0,
             config: config.to_path_buf(),
             log,
+            alerter_port,
         };
         let c = client();
         let ready = format!("{}/-/ready", t.base);
-        let start = Instant::now();
-        while !c.get(&ready).send().is_ok_and(|r| r.status().is_success()) {
-            // A process that exited (a port taken meanwhile, a bad config) says why in its log.
-            let exited = t.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
-            if exited.is_some() || start.elapsed() > Duration::from_secs(60) {
-                panic!(
-                    "taishan did not become ready ({}):\n{}",
-                    exited.map_or("timed out after 60s".to_string(), |s| s.to_string()),
-                    t.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        t
+        wait_for("taishan to be ready", Duration::from_secs(60), || {
+            c.get(&ready)
+                .send()
+                .ok()
+                .filter(|r| r.status().is_success())
+        });
+        Ok(t)
     }
 
     /// The log written so far.
@@ -185,18 +273,23 @@ impl Taishan {
         c.wait().expect("wait for taishan")
     }
 
-    /// Starts again on the same data directory, config and alerter port.
+    /// Starts again on the same data directory, config and alerter port (the alerter's
+    /// replicas know each other by it); the API and OTLP listeners get new ports.
     pub fn restart(&mut self) -> Taishan {
         self.kill9();
-        let alerter_port = self
-            .alerter
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(free_port);
-        let mut t = Self::launch(&self.data_dir, &self.config, alerter_port);
-        t.otlp_grpc = self.otlp_grpc.clone();
-        t.otlp_http = self.otlp_http.clone();
+        let alerter_port = match self.alerter_port {
+            0 => 0,
+            _ => self
+                .alerter
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0),
+        };
+        let mut t = Self::launch(&self.data_dir, &self.config, alerter_port).unwrap_or_else(
+            |StartError::PortTaken(log)| panic!("taishan could not bind again:\n{log}"),
+        );
+        t.demo_base = self.demo_base;
         t
     }
 
@@ -412,8 +505,13 @@ pub struct Prometheus {
 }
 
 impl Prometheus {
-    /// Starts Prometheus with `config` (YAML) on a free port.
+    /// Starts Prometheus with `config` (YAML) on a free port; again on another when it was
+    /// taken meanwhile.
     pub fn start(config: &str, extra_args: &[&str]) -> Self {
+        with_retries("prometheus", || Self::try_start(config, extra_args))
+    }
+
+    fn try_start(config: &str, extra_args: &[&str]) -> Result<Self, StartError> {
         let bin = which("prometheus");
         let dir = tempfile::tempdir().expect("tempdir");
         let cfg = dir.path().join("prometheus.yml");
@@ -432,24 +530,35 @@ impl Prometheus {
             .stderr(log)
             .spawn()
             .expect("start prometheus");
-        let p = Self {
+        let mut p = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
             _dir: dir,
         };
         let c = client();
         let ready = format!("{}/-/ready", p.base);
-        wait_for(
+        let up = wait_for(
             "prometheus to become ready",
             Duration::from_secs(60),
             || {
+                if p.child.try_wait().ok().flatten().is_some() {
+                    return Some(false);
+                }
                 c.get(&ready)
                     .send()
                     .ok()
                     .filter(|r| r.status().is_success())
+                    .map(|_| true)
             },
         );
-        p
+        if !up {
+            let log = p.log();
+            match port_taken(&log) {
+                true => return Err(StartError::PortTaken(log)),
+                false => panic!("prometheus exited:\n{log}"),
+            }
+        }
+        Ok(p)
     }
 
     pub fn query(&self, q: &str, time: f64) -> Value {

@@ -37,7 +37,7 @@ impl PromDuration {
 impl<'de> Deserialize<'de> for PromDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        taishan_rules::duration::parse_prometheus(&text)
+        taishan_core::duration::parse(&text)
             .map(PromDuration)
             .map_err(serde::de::Error::custom)
     }
@@ -45,31 +45,8 @@ impl<'de> Deserialize<'de> for PromDuration {
 
 impl Serialize for PromDuration {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format_prometheus(self.0))
+        s.serialize_str(&taishan_core::duration::format(self.0))
     }
-}
-
-/// `1h30m`, `5m`, `0s`: Prometheus's way of writing a duration.
-pub fn format_prometheus(d: Duration) -> String {
-    let mut ms = d.as_millis();
-    if ms == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    for (unit, size) in [
-        ("w", 604_800_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ] {
-        if ms >= size {
-            out.push_str(&format!("{}{unit}", ms / size));
-            ms %= size;
-        }
-    }
-    out
 }
 
 /// A named set of time intervals (`time_intervals` and the older `mute_time_intervals`).

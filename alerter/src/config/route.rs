@@ -171,5 +171,5 @@ fn legacy(name: &str, op: MatchOp, value: &str) -> Result<Matcher, MatcherError>
             "{name:?} is not a valid label name"
         )));
     }
-    Matcher::new(name, op, value)
+    Ok(Matcher::new(name, op, value)?)
 }

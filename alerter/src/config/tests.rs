@@ -100,7 +100,7 @@ inhibit_rules:
     for expected in [
         "alertmanager.yml:2:3: route.receiver: undefined receiver \"nobody\" used in route",
         "alertmanager.yml:3:25: route.group_by[1]: cannot have wildcard group_by",
-        "alertmanager.yml:5:18: route.routes[0].matchers[0]: invalid regular expression \"(crit\": unclosed group",
+        "alertmanager.yml:5:18: route.routes[0].matchers[0]: invalid regular expression \"(crit\" for label \"severity\": unclosed group",
         "alertmanager.yml:7:7: route.routes[0].repeat_interval: repeat_interval cannot be zero",
         "route.routes[0].mute_time_intervals[0]: undefined time interval \"weekends\"",
         "alertmanager.yml:11:5: receivers[1].name: notification config name \"ops\" is not unique",
@@ -129,9 +129,12 @@ fn syntax_and_type_errors_are_placed() {
 
 #[test]
 fn durations_print_as_prometheus_writes_them() {
-    assert_eq!(format_prometheus(Duration::from_secs(5400)), "1h30m");
-    assert_eq!(format_prometheus(Duration::ZERO), "0s");
-    assert_eq!(format_prometheus(Duration::from_secs(86_400 * 8)), "1w1d");
+    // As Alertmanager's status shows its config: weeks only when they divide the whole.
+    let text = |secs| serde_json::to_string(&PromDuration::from_secs(secs)).unwrap();
+    assert_eq!(text(5400), "\"1h30m\"");
+    assert_eq!(text(0), "\"0s\"");
+    assert_eq!(text(86_400 * 8), "\"8d\"");
+    assert_eq!(text(86_400 * 14), "\"2w\"");
 }
 
 #[test]

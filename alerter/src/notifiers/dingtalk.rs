@@ -6,12 +6,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::Sha256;
 use taishan_core::config::FieldError;
+use taishan_core::signer::Signer;
 
 use super::{
     post_json, robot_answer, text_or_default, BuildContext, NotificationText, Notifier,
@@ -109,10 +107,7 @@ fn build(ctx: &BuildContext<'_>) -> Result<Arc<dyn Notifier>, Vec<FieldError>> {
 
 /// DingTalk's signature of a request made at `timestamp_ms`.
 pub fn sign(secret: &str, timestamp_ms: i64) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
-        .expect("HMAC takes keys of any length");
-    mac.update(format!("{timestamp_ms}\n{secret}").as_bytes());
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    Signer::new(secret.as_bytes()).sign_base64(format!("{timestamp_ms}\n{secret}").as_bytes())
 }
 
 impl DingTalk {

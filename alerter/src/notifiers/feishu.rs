@@ -6,12 +6,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::Sha256;
 use taishan_core::config::FieldError;
+use taishan_core::signer::Signer;
 
 use super::{
     post_json, robot_answer, text_or_default, BuildContext, NotificationText, Notifier,
@@ -91,9 +89,8 @@ fn build(ctx: &BuildContext<'_>) -> Result<Arc<dyn Notifier>, Vec<FieldError>> {
 /// Feishu's signature of a message sent at `timestamp_s` (Unix seconds).
 pub fn sign(secret: &str, timestamp_s: i64) -> String {
     let key = format!("{timestamp_s}\n{secret}");
-    let mac = <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes())
-        .expect("HMAC takes keys of any length");
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    // Feishu signs nothing with the timestamp and secret as the key.
+    Signer::new(key.into_bytes()).sign_base64(b"")
 }
 
 impl Feishu {

@@ -247,7 +247,7 @@ fn the_default_wecom_message_lists_firing_and_resolved_alerts() {
     )
     .unwrap();
     let n = job(vec![alert("a", 0), alert("b", 5_000)], 10_000).notification;
-    let ctx = taishan_rules::template::Expansion {
+    let ctx = taishan_template::Expansion {
         query: None,
         external_url: &n.external_url,
         time_ms: n.at_ms,

@@ -37,7 +37,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use taishan_core::config::FieldError;
 
-use taishan_rules::template::{Expansion, SetText, TemplateSet};
+use taishan_template::{Expansion, SetText, TemplateSet};
 
 use crate::config::{GlobalConfig, IntegrationConfig};
 use crate::notify::Notification;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use serde::Serialize;
-use taishan_rules::template::{GoTime, Value};
+use taishan_template::{GoTime, Value};
 
 use crate::model::{Alert, AlertStatus, LabelSet};
 use crate::timefmt::go_json_time;
@@ -214,7 +214,7 @@ fn common<'a>(mut sets: impl Iterator<Item = &'a LabelSet>) -> LabelSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use taishan_rules::template::{Expansion, TemplateSet};
+    use taishan_template::{Expansion, TemplateSet};
 
     fn alert(instance: &str, ends_at_ms: i64) -> Alert {
         Alert {

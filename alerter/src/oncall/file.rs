@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDateTime, TimeZone};
 use serde::Deserialize;
 use taishan_core::config::{read_section, FieldError};
-use taishan_rules::template::TemplateSet;
+use taishan_template::TemplateSet;
 
 use super::schedule::{Layer, Override, Schedule};
 use super::{EscalationLevel, EscalationPolicy, Member, OnCall, Ownership, Target, Team};

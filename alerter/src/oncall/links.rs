@@ -7,11 +7,8 @@ use std::io::Write;
 use std::path::Path;
 
 use base64::Engine;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
-
-type HmacSha256 = Hmac<Sha256>;
+use taishan_core::signer::Signer;
 
 /// What a link does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,21 +60,17 @@ pub enum LinkError {
 }
 
 /// Signs and checks links with one key.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct LinkSigner {
-    key: Vec<u8>,
-}
-
-impl std::fmt::Debug for LinkSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LinkSigner(..)")
-    }
+    signer: Signer,
 }
 
 impl LinkSigner {
     /// A signer with `key`.
     pub fn new(key: Vec<u8>) -> Self {
-        Self { key }
+        Self {
+            signer: Signer::new(key),
+        }
     }
 
     /// The key in `path`, created (32 random bytes, owner-only) when missing, so links stay
@@ -107,26 +100,22 @@ impl LinkSigner {
         Ok(Self::new(key.to_vec()))
     }
 
-    fn mac(&self, c: &LinkClaims) -> HmacSha256 {
-        // Any key length is accepted by HMAC.
-        let mut mac = HmacSha256::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!());
-        mac.update(
-            format!(
-                "{}\n{}\n{}\n{}",
-                c.action.as_str(),
-                c.incident,
-                c.member,
-                c.expires
-            )
-            .as_bytes(),
-        );
-        mac
+    /// What a link's signature covers: every claim but the signature.
+    fn message(c: &LinkClaims) -> String {
+        format!(
+            "{}\n{}\n{}\n{}",
+            c.action.as_str(),
+            c.incident,
+            c.member,
+            c.expires
+        )
     }
 
     /// `claims` with their signature.
     pub fn sign(&self, mut claims: LinkClaims) -> LinkClaims {
-        let tag = self.mac(&claims).finalize().into_bytes();
-        claims.sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag);
+        claims.sig = self
+            .signer
+            .sign_base64url(Self::message(&claims).as_bytes());
         claims
     }
 
@@ -145,12 +134,12 @@ impl LinkSigner {
 
     /// Checks a link's claims at `now_ms`.
     pub fn verify(&self, c: &LinkClaims, now_ms: i64) -> Result<(), LinkError> {
-        let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(&c.sig)
-            .map_err(|_| LinkError::BadSignature)?;
-        self.mac(c)
-            .verify_slice(&sig)
-            .map_err(|_| LinkError::BadSignature)?;
+        if !self
+            .signer
+            .verify_base64url(Self::message(c).as_bytes(), &c.sig)
+        {
+            return Err(LinkError::BadSignature);
+        }
         if now_ms.div_euclid(1000) > c.expires {
             return Err(LinkError::Expired(c.expires));
         }
@@ -203,8 +192,12 @@ mod tests {
         let path = dir.path().join("alerter/link.key");
         let first = LinkSigner::load_or_create(&path).unwrap();
         let again = LinkSigner::load_or_create(&path).unwrap();
-        assert_eq!(first.key, again.key);
-        assert_eq!(first.key.len(), 32);
+        let key = std::fs::read_to_string(&path).unwrap();
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(key.trim())
+            .unwrap();
+        assert_eq!(key.len(), 32);
+        assert_eq!(first.sign(claims()), again.sign(claims()));
         let signed = first.sign(claims());
         assert_eq!(again.verify(&signed, 0), Ok(()));
     }

@@ -46,7 +46,7 @@ services:
 "#;
 
 fn load(text: &str) -> Result<OnCall, crate::ConfigErrors> {
-    let templates = Arc::new(taishan_rules::template::TemplateSet::new());
+    let templates = Arc::new(taishan_template::TemplateSet::new());
     let env = ContactEnv {
         global: &GlobalConfig::default(),
         http: &reqwest::Client::new(),

@@ -1,8 +1,6 @@
 //! Request parameters as Prometheus reads them: from the query string and, for POST, from a
 //! form body; times as RFC 3339 or Unix seconds; durations as seconds or `5m`-style.
 
-use std::time::Duration;
-
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::Method;
@@ -109,8 +107,9 @@ pub fn parse_duration(s: &str) -> Option<i64> {
     if let Ok(secs) = s.parse::<f64>() {
         return (secs.is_finite() && secs > 0.0).then(|| (secs * 1000.0).round() as i64);
     }
-    let d: Duration = humantime::parse_duration(s).ok()?;
-    i64::try_from(d.as_millis()).ok().filter(|ms| *ms > 0)
+    taishan_core::duration::parse_ms(s)
+        .ok()
+        .filter(|ms| *ms > 0)
 }
 
 #[cfg(test)]

@@ -103,7 +103,7 @@ fn convert(m: &PMatcher) -> Result<Matcher, QueryError> {
         PMatchOp::Re(_) => MatchOp::Regex,
         PMatchOp::NotRe(_) => MatchOp::NotRegex,
     };
-    Matcher::new(op, m.name.clone(), m.value.clone())
+    Matcher::new(m.name.clone(), op, m.value.clone())
         .map_err(|e| QueryError::BadData(e.to_string()))
 }
 

@@ -339,40 +339,13 @@ pub fn parse_time(s: &str) -> Option<i64> {
     parse_duration(body).map(|d| if neg { -d } else { d })
 }
 
-/// A Prometheus duration (`1h30m`, `10s`, `500ms`) in ms.
+/// A Prometheus duration (`1h30m`, `10s`, `500ms`) in ms; a bare integer is seconds, as
+/// the test scripts' `load 5` and `step 10` write.
 pub fn parse_duration(s: &str) -> Option<i64> {
-    if s.is_empty() {
-        return None;
-    }
     if let Ok(n) = s.parse::<i64>() {
-        return Some(n * 1000);
+        return n.checked_mul(1000);
     }
-    let mut total: i64 = 0;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-        if digits == 0 {
-            return None;
-        }
-        let n: i64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ms" => 1,
-            "s" => 1000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "w" => 7 * 86_400_000,
-            "y" => 365 * 86_400_000,
-            _ => return None,
-        };
-        total = total.checked_add(n.checked_mul(unit)?)?;
-        rest = &rest[unit_len..];
-    }
-    Some(total)
+    taishan_core::duration::parse_ms(s).ok()
 }
 
 /// The total of a Prometheus duration, for `Duration` users.

@@ -16,7 +16,7 @@ use crate::alert::{Alert, AlertState};
 use crate::group::{Group, GroupRun, Rule};
 use crate::labelset::to_map;
 use crate::manager::EvaluationListener;
-use crate::template::{AlertData, Expansion};
+use taishan_template::{AlertData, Expansion};
 
 /// One action's memory of one alert.
 #[derive(Debug, Clone, Default)]
@@ -274,9 +274,7 @@ impl ActionEngine {
                             "{}{} still firing after the action's max_duration of {}; released",
                             a.alert,
                             describe(&alert.labels),
-                            promql_parser::util::display_duration(
-                                &a.max_duration.unwrap_or_default()
-                            )
+                            taishan_core::duration::format(a.max_duration.unwrap_or_default())
                         );
                         self.let_go(&mut st, &key, group, reason, alert.value, at_ms);
                     }
@@ -303,7 +301,7 @@ impl ActionEngine {
                         a.alert,
                         describe(&alert.labels),
                         a.after,
-                        crate::template::go_fmt::format_g(alert.value, None)
+                        taishan_template::go_fmt::format_g(alert.value, None)
                     );
                     let cause = Cause {
                         labels: &alert.labels,

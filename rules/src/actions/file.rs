@@ -23,9 +23,8 @@ use serde_yaml_ng::Value;
 use taishan_core::config::{FieldPositions, Position};
 use taishan_core::GuardCommand;
 
-use crate::duration::parse_prometheus;
 use crate::file::{RuleFile, RuleFileError, RuleKind};
-use crate::template::Template;
+use taishan_template::Template;
 
 /// A loaded action file.
 #[derive(Debug, Clone)]
@@ -228,7 +227,7 @@ impl ActionFile {
             }
             let max_duration = match a.max_duration.as_deref() {
                 None | Some("") => None,
-                Some(d) => match parse_prometheus(d) {
+                Some(d) => match taishan_core::duration::parse(d) {
                     Ok(d) if !d.is_zero() => Some(d),
                     Ok(_) => {
                         push(

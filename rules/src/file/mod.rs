@@ -17,7 +17,7 @@ use promql_parser::parser::Expr;
 use taishan_core::config::{FieldPositions, Position};
 use taishan_core::TenantId;
 
-use crate::template::Template;
+use taishan_template::Template;
 
 /// A loaded rule file.
 #[derive(Debug, Clone)]

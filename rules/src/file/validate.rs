@@ -12,8 +12,8 @@ use taishan_query::Engine;
 
 use super::raw::{read, RawFile, RawGroup, RawRule, Scalar};
 use super::{GroupSpec, LabelTemplate, Problem, RuleKind, RuleSpec};
-use crate::duration::parse_prometheus;
-use crate::template::Template;
+use taishan_core::duration;
+use taishan_template::Template;
 
 struct Sink<'a> {
     problems: &'a mut Vec<Problem>,
@@ -77,7 +77,7 @@ fn duration(
     if text.is_empty() {
         return None;
     }
-    match parse_prometheus(text) {
+    match duration::parse(text) {
         Ok(d) => Some(d),
         Err(e) => {
             sink.push(path, context, e.to_string());

@@ -13,7 +13,7 @@ use taishan_store::{Tsdb, TsdbOptions};
 
 use super::spec::{InputSeries, PromqlTest};
 use crate::group::SampleWriter;
-use crate::template::go_fmt::format_e_shortest;
+use taishan_template::go_fmt::format_e_shortest;
 
 pub(crate) struct Harness {
     _dir: tempfile::TempDir,

@@ -13,14 +13,12 @@ use std::time::Duration;
 
 use taishan_core::Labels;
 
-use promql_parser::util::display_duration;
-
-use crate::duration::parse_prometheus;
 use crate::file::RuleFile;
 use crate::group::{EvalEnv, Group, Rule};
 use crate::labelset::LabelEdit;
 use harness::Harness;
 use spec::{TestFile, TestGroup};
+use taishan_core::duration as prom_duration;
 
 /// The outcome of one test file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -72,7 +70,7 @@ pub fn render(reports: &[TestFileReport]) -> String {
 fn duration(text: &Option<String>, field: &str) -> Result<Option<Duration>, String> {
     match text.as_deref() {
         None | Some("") => Ok(None),
-        Some(t) => parse_prometheus(t)
+        Some(t) => prom_duration::parse(t)
             .map(Some)
             .map_err(|e| format!("{field}: {e}")),
     }
@@ -96,7 +94,7 @@ fn run(path: &Path) -> Result<Vec<String>, String> {
     let base = path.parent().unwrap_or(Path::new("."));
     let mut rule_files = Vec::new();
     for pattern in &file.rule_files {
-        let matched = crate::paths::glob(base, pattern);
+        let matched = taishan_template::paths::glob(base, pattern);
         if matched.is_empty() {
             eprintln!("  WARNING: no file match pattern {pattern}");
         }
@@ -151,13 +149,14 @@ fn run_test(
                 t.eval_time
             )));
         }
-        let at = parse_prometheus(&t.eval_time).map_err(|e| format!("    eval_time: {e}"))?;
+        let at = prom_duration::parse(&t.eval_time).map_err(|e| format!("    eval_time: {e}"))?;
         alert_times.push((at, i));
     }
     alert_times.sort();
     let mut expr_times = Vec::new();
     for t in &test.promql_expr_test {
-        expr_times.push(parse_prometheus(&t.eval_time).map_err(|e| format!("    eval_time: {e}"))?);
+        expr_times
+            .push(prom_duration::parse(&t.eval_time).map_err(|e| format!("    eval_time: {e}"))?);
     }
     let max = alert_times
         .iter()
@@ -186,7 +185,7 @@ fn run_test(
                     errors.push(format!(
                         "    rule: {}, time: {}, err: {e}",
                         spec.name(),
-                        display_duration(&Duration::from_millis(ts as u64))
+                        prom_duration::format_ms(ts)
                     ));
                 }
             }

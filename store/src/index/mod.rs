@@ -1,7 +1,7 @@
-//! Series selection: matchers and the postings they are evaluated against.
+//! Series selection: matchers (`taishan-core`'s, one for the whole platform) and the
+//! postings they are evaluated against.
 
-pub mod matcher;
 pub mod postings;
 
-pub use matcher::{InvalidMatcher, MatchOp, Matcher};
 pub use postings::Postings;
+pub use taishan_core::matcher::{InvalidMatcher, MatchOp, Matcher};

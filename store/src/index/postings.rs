@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use roaring::RoaringBitmap;
 
-use super::matcher::{MatchOp, Matcher};
 use crate::interned::{LabelPair, Sym};
+use taishan_core::matcher::{MatchOp, Matcher};
 
 /// Postings of one set of series (one tenant in the head, or in a block).
 #[derive(Debug, Default, Clone)]
@@ -175,7 +175,7 @@ mod tests {
                 Just("x.*")
             ],
         )
-            .prop_map(|(n, op, v)| Matcher::new(op, n, v).unwrap())
+            .prop_map(|(n, op, v)| Matcher::new(n, op, v).unwrap())
     }
 
     proptest! {
@@ -211,9 +211,9 @@ mod tests {
 
     #[test]
     fn regexes_are_anchored() {
-        let m = Matcher::new(MatchOp::Regex, "a", "x").unwrap();
+        let m = Matcher::new("a", MatchOp::Regex, "x").unwrap();
         assert!(m.matches("x"));
         assert!(!m.matches("xx"));
-        assert!(Matcher::new(MatchOp::Regex, "a", "(").is_err());
+        assert!(Matcher::new("a", MatchOp::Regex, "(").is_err());
     }
 }

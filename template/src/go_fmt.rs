@@ -88,7 +88,7 @@ fn fixed_form(neg: &str, d: &str, point: i32, decimals: usize) -> String {
 
 /// Go's `%g` (`strconv.FormatFloat(v, 'g', prec, 64)`); `None` is the shortest form, which is
 /// also how `{{ $value }}` prints.
-pub(crate) fn format_g(v: f64, precision: Option<usize>) -> String {
+pub fn format_g(v: f64, precision: Option<usize>) -> String {
     if let Some(s) = special(v) {
         return s;
     }

@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 use super::text::{compare, go_sprint, html_escape, js_escape, query_escape};
 use super::{Call, Value};
-use crate::template::go_fmt::sprintf;
+use crate::go_fmt::sprintf;
 
 /// The first false argument, else the last.
 pub(super) fn and(c: Call<'_, '_>) -> Result<Value, String> {
@@ -30,7 +30,7 @@ pub(super) fn len(c: Call<'_, '_>) -> Result<Value, String> {
         Value::StrMap(m) => m.len(),
         Value::Map(m) => m.len(),
         Value::Samples(v) => v.len(),
-        other => match crate::template::collections::len(other) {
+        other => match crate::collections::len(other) {
             Some(n) => n,
             None => return Err(format!("len of type {}", other.go_type())),
         },

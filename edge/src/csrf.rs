@@ -17,8 +17,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use taishan_core::signer::Signer;
 
 /// The header the pages send the token in.
 pub const TOKEN_HEADER: &str = "x-csrf-token";
@@ -26,37 +25,24 @@ pub const TOKEN_HEADER: &str = "x-csrf-token";
 /// Issues and checks tokens.
 #[derive(Clone)]
 pub struct CsrfGuard {
-    secret: [u8; 32],
+    signer: Signer,
 }
 
 impl CsrfGuard {
     /// A guard with a fresh random secret (tokens from a previous run are refused).
     pub fn new() -> Self {
         Self {
-            secret: rand::random(),
+            signer: Signer::new(rand::random::<[u8; 32]>()),
         }
     }
 
     /// The token of `session`.
     pub fn token(&self, session: &str) -> String {
-        let mut mac = self.mac();
-        mac.update(session.as_bytes());
-        let bytes = mac.finalize().into_bytes();
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    fn mac(&self) -> Hmac<Sha256> {
-        // An HMAC takes a key of any length: this cannot fail.
-        Hmac::<Sha256>::new_from_slice(&self.secret).unwrap_or_else(|_| unreachable!())
+        self.signer.sign_hex(session.as_bytes())
     }
 
     fn verify(&self, session: &str, token: &str) -> bool {
-        let Some(bytes) = decode_hex(token) else {
-            return false;
-        };
-        let mut mac = self.mac();
-        mac.update(session.as_bytes());
-        mac.verify_slice(&bytes).is_ok()
+        self.signer.verify_hex(session.as_bytes(), token)
     }
 
     /// Why `method` with `headers` is refused, if it is.
@@ -125,16 +111,6 @@ pub const SESSION: &str = "anonymous";
 fn origin_host(url: &str) -> Option<&str> {
     let rest = url.split_once("://")?.1;
     Some(rest.split(['/', '?', '#']).next().unwrap_or(rest))
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// The middleware: refuses forged requests with 403 and the reason.

@@ -6,9 +6,9 @@ use super::text::{
     query_escape, strip_domain as domainless, strip_port as portless, title as titled, url_path,
 };
 use super::{Call, Value};
-use crate::template::go_fmt::format_g;
-use crate::template::go_time::GoTime;
-use crate::template::humanize as human;
+use crate::go_fmt::format_g;
+use crate::go_time::GoTime;
+use crate::humanize as human;
 
 /// The instant vector of a PromQL query at the alert's evaluation time.
 pub(super) fn query(c: Call<'_, '_>) -> Result<Value, String> {
@@ -157,7 +157,7 @@ pub(super) fn table_link(c: Call<'_, '_>) -> Result<Value, String> {
 }
 
 pub(super) fn parse_duration(c: Call<'_, '_>) -> Result<Value, String> {
-    let d = crate::duration::parse_prometheus(&c.only_str()?).map_err(|e| e.to_string())?;
+    let d = taishan_core::duration::parse(&c.only_str()?).map_err(|e| e.to_string())?;
     Ok(Value::Float(d.as_secs_f64()))
 }
 
