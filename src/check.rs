@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use taishan_core::config::Config;
+use crate::up::config::Config;
 
 /// What a file is, from its top-level keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

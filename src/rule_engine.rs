@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::up::config::Config;
 use anyhow::Context;
-use taishan_core::config::Config;
 use taishan_core::{Bus, Clock, DecisionSink, DecisionSource, GuardCommand, GuardDecision};
 use taishan_guard_control::{ControlMetrics, ControlPlane};
 use taishan_query::Engine;

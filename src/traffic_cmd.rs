@@ -4,9 +4,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use taishan_core::config::TrafficConfig;
 use taishan_core::{Clock, SystemClock};
 use taishan_services::Traffic;
+use taishan_services::TrafficConfig;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::TrafficArgs;

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use taishan_analyzer::watch::{Watch, Watcher};
-use taishan_core::config::{AnalyzerConfig, WatchConfig};
+use taishan_analyzer::{AnalyzerConfig, WatchConfig};
 use taishan_core::Labels;
 
 fn main() {

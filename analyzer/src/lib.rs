@@ -11,11 +11,13 @@
 //! - [`nab`]: the Numenta Anomaly Benchmark's corpus, scoring and runner.
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod detectors;
 pub mod forecast;
 pub mod nab;
 pub mod rca;
 pub mod watch;
 
+pub use config::{AnalyzerConfig, WatchConfig};
 pub use detectors::{Detector, DetectorConfig, DetectorState, Point, Verdict};
 pub use watch::{Watch, Watcher, WatcherState};

@@ -4,7 +4,7 @@
 //! it once the first day has been learnt, while a real drop still crosses it.
 
 use taishan_analyzer::watch::{Watch, Watcher, SCORE_METRIC};
-use taishan_core::config::{AnalyzerConfig, WatchConfig};
+use taishan_analyzer::{AnalyzerConfig, WatchConfig};
 use taishan_core::Labels;
 
 const STEP_MS: i64 = 15_000;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use taishan_analyzer::watch::{Watch, Watcher, WatcherState, SCORE_METRIC};
-use taishan_core::config::{AnalyzerConfig, WatchConfig};
+use taishan_analyzer::{AnalyzerConfig, WatchConfig};
 use taishan_core::Labels;
 
 fn watch(name: &str, detector: Option<&str>) -> Watch {

@@ -26,9 +26,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use measure::{cpu_seconds, start_taishan, Taishan};
-use taishan_core::config::{ChannelProfile, DemoConfig};
+use taishan_chaos::ChannelProfile;
 use taishan_core::{Clock, SystemClock};
 use taishan_services::payment::{PaymentFilter, PaymentStatus};
+use taishan_services::DemoConfig;
 use taishan_services::{Demo, DemoOptions, TelemetryConfig};
 use tokio_util::sync::CancellationToken;
 

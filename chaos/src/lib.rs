@@ -11,6 +11,8 @@
 //! when to stop, written as YAML.
 #![forbid(unsafe_code)]
 
+pub mod channel_profile;
+pub mod config;
 pub mod drill;
 pub mod faults;
 pub mod layer;
@@ -19,6 +21,8 @@ pub mod proxy;
 pub mod scope;
 pub mod set;
 
+pub use channel_profile::ChannelProfile;
+pub use config::{ChaosConfig, ProxyConfig, ScheduledDrill};
 pub use drill::{parse_drill, run_drill, DrillReport, DrillSpec, Platform, RunOptions};
 pub use faults::{
     build_fault, Fault, FaultSpec, Injection, Lease, LinkEffect, Running, Start, FAULTS,

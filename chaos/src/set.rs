@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::ChannelProfile;
 use parking_lot::{Mutex, RwLock};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
-use taishan_core::config::ChannelProfile;
 use taishan_core::Clock;
 
 use crate::faults::{build_fault, Fault, FaultSpec, Injection, Lease, LinkEffect, Running, Start};

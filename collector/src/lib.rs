@@ -7,6 +7,7 @@
 //! Prometheus targets.
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod errors;
 pub mod ingest;
 pub mod metrics;
@@ -15,6 +16,7 @@ pub mod rpc;
 pub mod scrape;
 pub mod tenant;
 
+pub use config::{IngestConfig, ScrapeConfig, ScrapeJob};
 pub use errors::{ErrorBody, IngestError};
 pub use ingest::{IngestPath, IngestState};
 pub use metrics::IngestMetrics;

@@ -1,9 +1,10 @@
 //! `taishan-core`: the vocabulary every other Taishan crate speaks.
 //!
-//! Labels and series identity, the label [`Matcher`], samples and the staleness marker, tenants, the batches that
-//! receivers hand to storage through the [`Bus`], the injected [`Clock`], the decisions
-//! rules and operators make about guards ([`GuardDecision`]), the YAML configuration
-//! with its validation, Prometheus's [`duration`] notation, the HMAC [`signer`], and the [`Ticker`] of
+//! Labels and series identity, the label [`Matcher`], samples and the staleness marker,
+//! tenants, the batches that receivers hand to storage through the [`Bus`], the injected
+//! [`Clock`], the decisions rules and operators make about guards ([`GuardDecision`]), the
+//! [`config`] primitives every part's section is read with (placed YAML, field errors,
+//! sizes), Prometheus's [`duration`] notation, the HMAC [`signer`], and the [`Ticker`] of
 //! background loops.
 #![forbid(unsafe_code)]
 

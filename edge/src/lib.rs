@@ -7,8 +7,10 @@
 //! so no part applies a layer of its own and no listener is forgotten.
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod csrf;
 mod layers;
 
+pub use config::ServerConfig;
 pub use csrf::CsrfGuard;
 pub use layers::{Edge, ListenerKind};

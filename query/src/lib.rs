@@ -9,11 +9,13 @@
 #![forbid(unsafe_code)]
 
 mod api;
+pub mod config;
 mod engine;
 pub mod promqltest;
 
 pub use api::response::{success, ApiError};
 pub use api::{query_routes, tenant, QueryMetrics, QueryState, ServerStatus};
+pub use config::QueryConfig;
 pub use engine::value::Grid;
 pub use engine::{
     each_node, Annotations, Engine, QueryError, QueryLimits, QueryOutput, QueryStats, QueryValue,

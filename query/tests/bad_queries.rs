@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use taishan_core::config::{QueryConfig, StorageConfig};
 use taishan_core::{
     Labels, ManualClock, MetricBatch, Sample, SeriesSamples, SystemClock, TenantId,
 };
+use taishan_query::QueryConfig;
 use taishan_query::{Engine, QueryError};
+use taishan_store::StorageConfig;
 use taishan_store::{StoreMetrics, Tsdb, TsdbOptions};
 
 const MIN: i64 = 60_000;

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::DemoConfig;
 use axum::Router;
 use taishan_chaos::{FaultLayer, FaultProxy, FaultSet};
-use taishan_core::config::DemoConfig;
 use taishan_core::Clock;
 use taishan_guard_control::{follow, ControlPlane};
 use tokio::task::JoinHandle;

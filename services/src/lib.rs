@@ -16,6 +16,7 @@ pub mod bank;
 mod books;
 pub mod clearing;
 pub mod compensation;
+pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
@@ -32,6 +33,7 @@ pub mod telemetry;
 pub mod traffic;
 
 pub use books::DemoBooks;
+pub use config::{DemoConfig, TrafficConfig};
 pub use demo::{Demo, DemoOptions, LEDGER_LINK, SERVICES};
 pub use error::ServiceError;
 pub use money::Money;

@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::TrafficConfig;
 use parking_lot::Mutex;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::{json, Value};
-use taishan_core::config::TrafficConfig;
 use taishan_core::Clock;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;

@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use taishan_core::config::ChannelProfile;
+use taishan_chaos::ChannelProfile;
 
 async fn raw(method: reqwest::Method, url: &str, body: &str, key: bool) -> (u16, Value) {
     let mut r = reqwest::Client::new()

@@ -8,8 +8,8 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use taishan_chaos::ChannelProfile;
 use taishan_chaos::{FaultSet, FaultSpec, Scope};
-use taishan_core::config::ChannelProfile;
 use taishan_core::ManualClock;
 use taishan_services::{Demo, Money, LEDGER_LINK};
 

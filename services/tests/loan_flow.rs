@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::json;
-use taishan_core::config::ChannelProfile;
+use taishan_chaos::ChannelProfile;
 use taishan_services::payment::PaymentStatus;
 use taishan_services::Money;
 
@@ -182,8 +182,8 @@ async fn degraded_risk_decides_conservatively() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulated_customers_apply_draw_and_repay() {
     use std::sync::Arc;
-    use taishan_core::config::TrafficConfig;
     use taishan_services::Traffic;
+    use taishan_services::TrafficConfig;
     use tokio_util::sync::CancellationToken;
 
     let dir = tempfile::tempdir().unwrap();

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use taishan_core::config::ChannelProfile;
+use taishan_chaos::ChannelProfile;
 use taishan_services::bank::{BankStatus, StatementTamper};
 use taishan_services::payment::PaymentStatus;
 use taishan_services::reconciliation::{DifferenceKind, Side};

@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::json;
-use taishan_core::config::ChannelProfile;
+use taishan_chaos::ChannelProfile;
 use taishan_services::ledger::{JournalEntry, Leg};
 use taishan_services::payment::{PaymentStatus, Purpose};
 use taishan_services::Money;

@@ -22,7 +22,7 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use taishan_chaos::drill::{parse_drill, run_drill, DrillSpec, RunOptions};
-use taishan_core::config::ScheduledDrill;
+use taishan_chaos::ScheduledDrill;
 use taishan_core::Clock;
 use tokio_util::sync::CancellationToken;
 

@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::up::config::Config;
 use anyhow::Context;
 use taishan_alerter::{alerter_routes, Alerter, AlerterMetrics, AlerterOptions, CompiledConfig};
-use taishan_core::config::Config;
 use taishan_core::Clock;
 use taishan_edge::{Edge, ListenerKind};
 use tokio::task::JoinHandle;

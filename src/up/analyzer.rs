@@ -13,8 +13,11 @@ use axum::{Json, Router};
 use parking_lot::Mutex;
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge, Registry};
 use serde_json::json;
+use taishan_analyzer::{AnalyzerConfig, WatchConfig};
 use taishan_analyzer::{Watch, Watcher, WatcherState};
-use taishan_core::config::{AnalyzerConfig, Config, FieldError, WatchConfig};
+use taishan_core::config::FieldError;
+
+use super::config::Config;
 use taishan_core::{Bus, Clock, MetricBatch, TenantId, Ticker};
 use taishan_query::{Engine, QueryValue};
 use tokio::task::JoinHandle;

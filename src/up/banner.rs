@@ -4,9 +4,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::up::config::Config;
 use anyhow::Context;
 use taishan_collector::receivers::{Listener, Summary};
-use taishan_core::config::Config;
 use taishan_core::Clock;
 use taishan_guard_control::ControlPlane;
 use taishan_services::{Demo, DemoOptions, TelemetryConfig};

@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::up::config::Config;
 use anyhow::Context;
 use taishan_collector::{IngestMetrics, ScrapeManager, ScrapeTarget};
-use taishan_core::config::Config;
 use taishan_core::{run_every, Bus, Clock, MetadataRegistry, TenantId, Ticker};
 use taishan_store::traces::signals::SpanSignals;
 use taishan_store::{LogStore, TraceStore, Tsdb};

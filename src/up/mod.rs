@@ -5,6 +5,7 @@
 mod alerter;
 mod analyzer;
 mod banner;
+pub mod config;
 mod forecast_api;
 mod loops;
 mod rca_api;
@@ -19,7 +20,7 @@ use anyhow::{bail, Context};
 use taishan_alerter::AlerterMetrics;
 use taishan_collector::receivers::select;
 use taishan_collector::{ingest_surface, IngestMetrics, IngestState};
-use taishan_core::config::{Config, FieldError};
+use taishan_core::config::FieldError;
 use taishan_core::{Clock, MetadataRegistry, SystemClock};
 use taishan_guard_control::ControlMetrics;
 use taishan_query::QueryMetrics;
@@ -32,6 +33,7 @@ use crate::cli::UpArgs;
 use crate::otlp::{OtlpEndpoints, OtlpServers};
 use crate::rule_engine::{self, RuleEngine};
 use crate::self_metrics;
+use config::Config;
 use stores::Stores;
 
 /// Runs until Ctrl-C or SIGTERM.

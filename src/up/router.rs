@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::up::config::Config;
 use axum::routing::get;
 use axum::Router;
 use prometheus::Registry;
-use taishan_core::config::Config;
 use taishan_core::{Clock, MetadataRegistry};
 use taishan_edge::{Edge, ListenerKind};
 use taishan_guard_control::{guard_routes, ControlPlane};

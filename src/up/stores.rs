@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::up::config::Config;
 use anyhow::Context;
-use taishan_core::config::Config;
 use taishan_core::{Bus, Clock, InProcessBus};
 use taishan_store::append_gate::{AppendGate, DEFAULT_IN_FLIGHT};
 use taishan_store::logs::LogSink;

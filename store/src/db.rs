@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::config::StorageConfig;
 use async_trait::async_trait;
 use parking_lot::{Mutex, RwLock};
-use taishan_core::config::StorageConfig;
 use taishan_core::{
     AppendError, AppendOutcome, Clock, Labels, MetricBatch, MetricSink, Sample, TenantId,
 };

@@ -12,6 +12,7 @@ pub mod append_gate;
 pub mod block;
 pub mod chunk;
 mod codec;
+pub mod config;
 mod db;
 pub mod error;
 pub mod head;
@@ -25,6 +26,7 @@ pub mod traces;
 pub mod wal;
 mod writer;
 
+pub use config::{LogsConfig, StorageConfig, StorageLimits, TracesConfig, WalConfig, WalSync};
 pub use db::{OpenReport, SeriesData, Tsdb, TsdbOptions};
 pub use error::StoreError;
 pub use index::{MatchOp, Matcher};

@@ -11,7 +11,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use taishan_core::config::WalSync;
+use crate::config::WalSync;
 use taishan_core::{AppendError, AppendOutcome, MetricBatch, RejectReason, Rejection};
 use tokio::sync::oneshot;
 

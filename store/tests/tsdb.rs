@@ -4,10 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use taishan_core::config::{ByteSize, StorageConfig};
+use taishan_core::config::ByteSize;
 use taishan_core::{
     Labels, ManualClock, MetricBatch, RejectReason, Sample, SeriesSamples, TenantId,
 };
+use taishan_store::StorageConfig;
 use taishan_store::{MatchOp, Matcher, StoreMetrics, Tsdb, TsdbOptions};
 
 const HOUR: i64 = 3_600_000;

@@ -11,7 +11,7 @@ mod state;
 
 use std::collections::BTreeMap;
 
-use taishan_core::config::{AnalyzerConfig, WatchConfig};
+use crate::config::{AnalyzerConfig, WatchConfig};
 use taishan_core::{Labels, Sample, METRIC_NAME};
 
 use crate::detectors::{Detector, DetectorConfig, Point, Verdict};

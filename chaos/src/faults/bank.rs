@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::ChannelProfile;
 use serde::Deserialize;
-use taishan_core::config::ChannelProfile;
 
 use super::{params, Fault};
 

@@ -26,9 +26,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::ChannelProfile;
 use rand::rngs::SmallRng;
 use serde::{Deserialize, Serialize};
-use taishan_core::config::ChannelProfile;
 
 pub use network::LinkEffect;
 

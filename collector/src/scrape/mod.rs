@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use taishan_core::config::ScrapeConfig;
+use crate::config::ScrapeConfig;
 use taishan_core::{Bus, Clock, MetadataRegistry, TenantError, TenantId};
 use tokio_util::sync::CancellationToken;
 

@@ -8,7 +8,7 @@ use taishan_core::Clock;
 use super::QueryError;
 
 /// Limits every query runs under: the `query:` section of the config.
-pub type QueryLimits = taishan_core::config::QueryConfig;
+pub type QueryLimits = crate::config::QueryConfig;
 
 /// The running account of one query: its deadline, the samples it holds, and the
 /// annotations (warnings and infos) it has collected.

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
-use taishan_core::config::ChannelProfile;
+use taishan_chaos::ChannelProfile;
 
 use super::{Acceptance, BankChannels, StatementLine, StatementTamper, Transfer, TransferRequest};
 use crate::error::{ApiJson, ServiceError};

@@ -19,8 +19,8 @@ use parking_lot::{Mutex, RwLock};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
+use taishan_chaos::ChannelProfile;
 use taishan_chaos::FaultSet;
-use taishan_core::config::ChannelProfile;
 use taishan_core::Clock;
 use tokio_util::sync::CancellationToken;
 

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use taishan_core::config::{ChannelProfile, DemoConfig, TrafficConfig};
+use taishan_chaos::ChannelProfile;
 use taishan_core::{Clock, ManualClock};
 use taishan_services::payment::{Payment, PaymentFilter};
 use taishan_services::{Demo, DemoOptions, TelemetryConfig};
+use taishan_services::{DemoConfig, TrafficConfig};
 use tokio_util::sync::CancellationToken;
 
 /// A customer the model approves for up to 100 000.00 (a bureau score of 700 or more).

@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::config::StorageLimits;
 use parking_lot::{Mutex, RwLock};
 use roaring::RoaringBitmap;
 use rustc_hash::FxHashMap;
-use taishan_core::config::StorageLimits;
 use taishan_core::{Labels, RejectReason, TenantId};
 
 pub use series::{check_order, AppendCheck, MemSeries, SERIES_OVERHEAD_BYTES};

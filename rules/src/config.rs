@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::FieldError;
-use crate::labels::is_valid_label_name;
+use taishan_core::config::{FieldError, Section};
+use taishan_core::labels::is_valid_label_name;
 
 /// The rule engine's settings.
 #[derive(Deserialize, Serialize, Debug, Clone, PartialEq)]
@@ -68,8 +68,10 @@ impl Default for RulesConfig {
     }
 }
 
-impl RulesConfig {
-    pub(super) fn validate(&self, errors: &mut Vec<FieldError>) {
+impl Section for RulesConfig {
+    const NAME: &'static str = "rules";
+
+    fn validate(&self, errors: &mut Vec<FieldError>) {
         if self.evaluation_interval < Duration::from_millis(1) {
             errors.push(FieldError::new(
                 "rules.evaluation_interval",

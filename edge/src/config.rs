@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
+use taishan_core::config::Section;
 
 /// Listening addresses.
 #[derive(Deserialize, Serialize, Debug, Clone)]
@@ -40,4 +41,8 @@ impl Default for ServerConfig {
             otlp_http_listen: default_otlp_http_listen(),
         }
     }
+}
+
+impl Section for ServerConfig {
+    const NAME: &'static str = "server";
 }

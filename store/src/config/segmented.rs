@@ -4,20 +4,20 @@
 
 use std::time::Duration;
 
-use super::{ByteSize, FieldError};
+use taishan_core::config::{ByteSize, FieldError};
 
 /// Default retention: seven days.
-pub(super) fn default_retention() -> Duration {
+pub(crate) fn default_retention() -> Duration {
     Duration::from_secs(7 * 24 * 3600)
 }
 
 /// Default segment size: 64 MiB.
-pub(super) fn default_segment_size() -> ByteSize {
+pub(crate) fn default_segment_size() -> ByteSize {
     ByteSize::mib(64)
 }
 
 /// Checks the retention and segment size of section `section`.
-pub(super) fn validate(
+pub(crate) fn validate(
     section: &str,
     retention: Duration,
     segment_size: ByteSize,

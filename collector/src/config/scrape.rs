@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::FieldError;
-use crate::labels::is_valid_label_name;
-use crate::tenant::TenantId;
+use taishan_core::config::{FieldError, Section};
+use taishan_core::labels::is_valid_label_name;
+use taishan_core::tenant::TenantId;
 
 /// Scraping.
 #[derive(Deserialize, Serialize, Debug, Clone)]
@@ -80,7 +80,7 @@ pub struct ScrapeJob {
 }
 
 fn default_tenant() -> String {
-    crate::tenant::DEFAULT_TENANT.to_string()
+    taishan_core::tenant::DEFAULT_TENANT.to_string()
 }
 
 impl ScrapeJob {
@@ -95,8 +95,10 @@ impl ScrapeJob {
     }
 }
 
-impl ScrapeConfig {
-    pub(super) fn validate(&self, errors: &mut Vec<FieldError>) {
+impl Section for ScrapeConfig {
+    const NAME: &'static str = "scrape";
+
+    fn validate(&self, errors: &mut Vec<FieldError>) {
         check_interval_and_timeout(self.interval, self.timeout, "scrape", errors);
         let mut names = HashSet::new();
         for (i, job) in self.jobs.iter().enumerate() {

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use taishan_core::config::{FieldError, Section};
 
 /// The `alerter` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,25 +63,27 @@ pub struct ReceiverRateLimit {
     pub burst: Option<u32>,
 }
 
-impl AlerterConfig {
-    pub(crate) fn validate(&self, errors: &mut Vec<super::FieldError>) {
+impl Section for AlerterConfig {
+    const NAME: &'static str = "alerter";
+
+    fn validate(&self, errors: &mut Vec<FieldError>) {
         for (i, p) in self.peers.iter().enumerate() {
             if !(p.starts_with("http://") || p.starts_with("https://")) {
-                errors.push(super::FieldError::new(
+                errors.push(FieldError::new(
                     format!("alerter.peers[{i}]"),
                     format!("{p:?}: a peer is the URL of its API, e.g. http://10.0.0.2:9093"),
                 ));
             }
         }
         if self.link_ttl.is_zero() {
-            errors.push(super::FieldError::new(
+            errors.push(FieldError::new(
                 "alerter.link_ttl",
                 "must be longer than 0s",
             ));
         }
         for (name, l) in &self.rate_limits {
             if !(l.rate.is_finite() && l.rate > 0.0) {
-                errors.push(super::FieldError::new(
+                errors.push(FieldError::new(
                     format!("alerter.rate_limits.{name}.rate"),
                     format!(
                         "must be a positive number of notifications per second, got {}",
@@ -89,7 +92,7 @@ impl AlerterConfig {
                 ));
             }
             if l.burst == Some(0) {
-                errors.push(super::FieldError::new(
+                errors.push(FieldError::new(
                     format!("alerter.rate_limits.{name}.burst"),
                     "must be at least 1",
                 ));

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::FieldError;
+use taishan_core::config::{FieldError, Section};
 
 /// The drills `taishan up` can run (from the drills page, the API, or the schedule).
 #[derive(Deserialize, Serialize, Debug, Clone, PartialEq)]
@@ -64,8 +64,10 @@ impl Default for ChaosConfig {
     }
 }
 
-impl ChaosConfig {
-    pub(super) fn validate(&self, errors: &mut Vec<FieldError>) {
+impl Section for ChaosConfig {
+    const NAME: &'static str = "chaos";
+
+    fn validate(&self, errors: &mut Vec<FieldError>) {
         for (i, s) in self.schedule.iter().enumerate() {
             if s.every < Duration::from_secs(600) {
                 errors.push(FieldError::new(
@@ -103,12 +105,13 @@ impl ChaosConfig {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
+    use super::ChaosConfig;
+    use taishan_core::config::load_section;
 
     #[test]
     fn bad_schedules_and_proxies_are_named_with_their_lines() {
         let text = "chaos:\n  schedule:\n    - drill: outage\n      every: 1m\n  proxies:\n    - name: app-db\n      listen: 127.0.0.1:15432\n      upstream: 127.0.0.1:5432\n    - name: app-db\n      listen: 127.0.0.1:15433\n      upstream: db.internal\n";
-        let errors = Config::load_str("t.yaml", text).unwrap_err();
+        let errors = load_section::<ChaosConfig>("t.yaml", text).unwrap_err();
         let found: Vec<_> = errors
             .iter()
             .map(|e| (e.path.as_str(), e.position.map(|p| p.line)))
@@ -123,7 +126,7 @@ mod tests {
             "{errors:?}"
         );
         let ok = "chaos:\n  proxies:\n    - name: app-db\n      listen: 127.0.0.1:15432\n      upstream: localhost:5432\n";
-        let config = Config::load_str("t.yaml", ok).unwrap();
-        assert_eq!(config.chaos.proxies[0].upstream, "localhost:5432");
+        let config = load_section::<ChaosConfig>("t.yaml", ok).unwrap();
+        assert_eq!(config.proxies[0].upstream, "localhost:5432");
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ByteSize, FieldError};
+use taishan_core::config::{ByteSize, FieldError, Section};
 
 /// The metrics store.
 #[derive(Deserialize, Serialize, Debug, Clone)]
@@ -125,8 +125,10 @@ impl Default for StorageLimits {
     }
 }
 
-impl StorageConfig {
-    pub(super) fn validate(&self, errors: &mut Vec<FieldError>) {
+impl Section for StorageConfig {
+    const NAME: &'static str = "storage";
+
+    fn validate(&self, errors: &mut Vec<FieldError>) {
         if self.block_duration < Duration::from_secs(60) {
             errors.push(FieldError::new(
                 "storage.block_duration",

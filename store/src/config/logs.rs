@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::segmented::{self, default_retention, default_segment_size};
-use super::{ByteSize, FieldError};
+use taishan_core::config::{ByteSize, FieldError, Section};
 
 /// The log store.
 #[derive(Deserialize, Serialize, Debug, Clone)]
@@ -32,8 +32,10 @@ impl Default for LogsConfig {
     }
 }
 
-impl LogsConfig {
-    pub(super) fn validate(&self, errors: &mut Vec<FieldError>) {
+impl Section for LogsConfig {
+    const NAME: &'static str = "logs";
+
+    fn validate(&self, errors: &mut Vec<FieldError>) {
         segmented::validate("logs", self.retention, self.segment_size, errors);
     }
 }

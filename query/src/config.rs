@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::FieldError;
+use taishan_core::config::{FieldError, Section};
 
 /// Limits on one query.
 #[derive(Deserialize, Serialize, Debug, Clone, Copy, PartialEq)]
@@ -59,8 +59,10 @@ impl Default for QueryConfig {
     }
 }
 
-impl QueryConfig {
-    pub(super) fn validate(&self, errors: &mut Vec<FieldError>) {
+impl Section for QueryConfig {
+    const NAME: &'static str = "query";
+
+    fn validate(&self, errors: &mut Vec<FieldError>) {
         if self.timeout < Duration::from_millis(1) {
             errors.push(FieldError::new("query.timeout", "must be at least 1ms"));
         }

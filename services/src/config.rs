@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::FieldError;
+use taishan_chaos::ChannelProfile;
+use taishan_core::config::{FieldError, Section};
 
 /// The demo services and the traffic driving them.
 #[derive(Deserialize, Serialize, Debug, Clone, PartialEq)]
@@ -62,42 +63,6 @@ pub struct TrafficConfig {
     pub seed: Option<u64>,
 }
 
-/// A simulated bank channel: how fast and how reliably it moves money. Every setting can be
-/// changed while running through the channel's `faults` endpoint.
-#[derive(Deserialize, Serialize, Debug, Clone, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ChannelProfile {
-    /// The channel's name (`bank-a`): its ledger account is `bank:<name>`.
-    pub name: String,
-    /// Routing preference; higher is tried first. Default 1.
-    #[serde(default = "default_weight")]
-    pub weight: u32,
-    /// Typical time to accept a transfer. Default `40ms`.
-    #[serde(default = "default_latency", with = "humantime_serde")]
-    pub latency: Duration,
-    /// Typical time from acceptance to the final result. Default `300ms`.
-    #[serde(default = "default_settle_after", with = "humantime_serde")]
-    pub settle_after: Duration,
-    /// Share of transfers refused before acceptance (HTTP 503). Default 0.005.
-    #[serde(default = "default_error_rate")]
-    pub error_rate: f64,
-    /// Share of transfers accepted so slowly that the caller times out. Default 0.002.
-    #[serde(default = "default_timeout_rate")]
-    pub timeout_rate: f64,
-    /// Share of accepted transfers that end failed (account closed, limits). Default 0.01.
-    #[serde(default = "default_failure_rate")]
-    pub failure_rate: f64,
-    /// Extra delay before the result callback. Default `0s`.
-    #[serde(default, with = "humantime_serde")]
-    pub callback_delay: Duration,
-    /// Share of result callbacks never sent. Default 0.002.
-    #[serde(default = "default_callback_loss_rate")]
-    pub callback_loss_rate: f64,
-    /// Share of result callbacks sent twice. Default 0.01.
-    #[serde(default = "default_callback_duplicate_rate")]
-    pub callback_duplicate_rate: f64,
-}
-
 fn default_true() -> bool {
     true
 }
@@ -125,99 +90,6 @@ fn default_peak_hour() -> u8 {
 fn default_customers() -> u32 {
     2000
 }
-fn default_weight() -> u32 {
-    1
-}
-fn default_latency() -> Duration {
-    Duration::from_millis(40)
-}
-fn default_settle_after() -> Duration {
-    Duration::from_millis(300)
-}
-fn default_error_rate() -> f64 {
-    0.005
-}
-fn default_timeout_rate() -> f64 {
-    0.002
-}
-fn default_failure_rate() -> f64 {
-    0.01
-}
-fn default_callback_loss_rate() -> f64 {
-    0.002
-}
-fn default_callback_duplicate_rate() -> f64 {
-    0.01
-}
-
-impl ChannelProfile {
-    /// A channel named `name` with the default behaviour.
-    pub fn named(name: &str, weight: u32) -> Self {
-        Self {
-            name: name.into(),
-            weight,
-            latency: default_latency(),
-            settle_after: default_settle_after(),
-            error_rate: default_error_rate(),
-            timeout_rate: default_timeout_rate(),
-            failure_rate: default_failure_rate(),
-            callback_delay: Duration::ZERO,
-            callback_loss_rate: default_callback_loss_rate(),
-            callback_duplicate_rate: default_callback_duplicate_rate(),
-        }
-    }
-
-    /// A channel that never fails, loses or repeats anything (tests).
-    pub fn reliable(name: &str, weight: u32) -> Self {
-        Self {
-            error_rate: 0.0,
-            timeout_rate: 0.0,
-            failure_rate: 0.0,
-            callback_loss_rate: 0.0,
-            callback_duplicate_rate: 0.0,
-            latency: Duration::from_millis(1),
-            settle_after: Duration::from_millis(5),
-            ..Self::named(name, weight)
-        }
-    }
-
-    /// Every problem, with `path` (e.g. `demo.channels[0]`) in front of each field.
-    pub fn validate(&self, path: &str, errors: &mut Vec<FieldError>) {
-        let valid_name = !self.name.is_empty()
-            && self.name.len() <= 40
-            && self
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !valid_name {
-            errors.push(FieldError::new(
-                format!("{path}.name"),
-                "must be 1–40 of a-z 0-9 -",
-            ));
-        }
-        for (field, rate) in [
-            ("error_rate", self.error_rate),
-            ("timeout_rate", self.timeout_rate),
-            ("failure_rate", self.failure_rate),
-            ("callback_loss_rate", self.callback_loss_rate),
-            ("callback_duplicate_rate", self.callback_duplicate_rate),
-        ] {
-            if !(0.0..=1.0).contains(&rate) {
-                errors.push(FieldError::new(
-                    format!("{path}.{field}"),
-                    format!("must be a share between 0 and 1, got {rate}"),
-                ));
-            }
-        }
-        if self.latency > Duration::from_secs(60) || self.settle_after > Duration::from_secs(600) {
-            errors.push(FieldError::new(
-                format!("{path}.latency"),
-                "latency must be at most 60s and settle_after at most 10m",
-            ));
-        }
-    }
-}
-
 fn default_channels() -> Vec<ChannelProfile> {
     vec![
         ChannelProfile::named("bank-a", 3),
@@ -253,8 +125,10 @@ impl Default for DemoConfig {
     }
 }
 
-impl DemoConfig {
-    pub(super) fn validate(&self, errors: &mut Vec<FieldError>) {
+impl Section for DemoConfig {
+    const NAME: &'static str = "demo";
+
+    fn validate(&self, errors: &mut Vec<FieldError>) {
         if self.metrics_interval < Duration::from_millis(100) {
             errors.push(FieldError::new(
                 "demo.metrics_interval",
@@ -331,12 +205,13 @@ impl DemoConfig {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
+    use super::DemoConfig;
+    use taishan_core::config::load_section;
 
     #[test]
     fn every_bad_demo_field_is_named_with_its_line() {
         let text = "demo:\n  base_port: 65530\n  traffic:\n    rate: -1\n    peak_hour_utc: 24\n  channels:\n    - name: Bank A\n      error_rate: 1.5\n    - name: bank-b\n    - name: bank-b\n";
-        let errors = Config::load_str("t.yaml", text).unwrap_err();
+        let errors = load_section::<DemoConfig>("t.yaml", text).unwrap_err();
         let paths: Vec<_> = errors.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(
             paths,
@@ -355,7 +230,7 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_refused() {
-        let errors = Config::load_str(
+        let errors = load_section::<DemoConfig>(
             "t.yaml",
             "demo:\n  channels:\n    - name: a\n      speed: 3\n",
         )

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::segmented::{self, default_retention, default_segment_size};
-use super::{ByteSize, FieldError};
+use taishan_core::config::{ByteSize, FieldError, Section};
 
 /// The trace store.
 #[derive(Deserialize, Serialize, Debug, Clone)]
@@ -49,8 +49,10 @@ impl Default for TracesConfig {
     }
 }
 
-impl TracesConfig {
-    pub(super) fn validate(&self, errors: &mut Vec<FieldError>) {
+impl Section for TracesConfig {
+    const NAME: &'static str = "traces";
+
+    fn validate(&self, errors: &mut Vec<FieldError>) {
         segmented::validate("traces", self.retention, self.segment_size, errors);
         if self.signals_interval < Duration::from_secs(1) {
             errors.push(FieldError::new(

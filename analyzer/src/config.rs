@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::FieldError;
+use taishan_core::config::{FieldError, Section};
 
 /// The analyzer inside `taishan up`.
 #[derive(Deserialize, Serialize, Debug, Clone, PartialEq)]
@@ -67,8 +67,10 @@ impl Default for AnalyzerConfig {
     }
 }
 
-impl AnalyzerConfig {
-    pub(super) fn validate(&self, errors: &mut Vec<FieldError>) {
+impl Section for AnalyzerConfig {
+    const NAME: &'static str = "analyzer";
+
+    fn validate(&self, errors: &mut Vec<FieldError>) {
         if self.interval < Duration::from_secs(1) {
             errors.push(FieldError::new("analyzer.interval", "must be at least 1s"));
         }

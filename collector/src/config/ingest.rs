@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ByteSize, FieldError};
+use taishan_core::config::{ByteSize, FieldError, Section};
 
 /// Limits on incoming writes.
 #[derive(Deserialize, Serialize, Debug, Clone)]
@@ -54,8 +54,10 @@ impl Default for IngestConfig {
     }
 }
 
-impl IngestConfig {
-    pub(super) fn validate(&self, errors: &mut Vec<FieldError>) {
+impl Section for IngestConfig {
+    const NAME: &'static str = "ingest";
+
+    fn validate(&self, errors: &mut Vec<FieldError>) {
         if self.max_body_size < ByteSize(1024) {
             errors.push(FieldError::new(
                 "ingest.max_body_size",
