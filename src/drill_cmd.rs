@@ -12,7 +12,7 @@ use taishan_core::SystemClock;
 
 use crate::api_client;
 use crate::cli::{DrillCommand, OutputFormat, Server};
-use crate::drill_platform::HttpPlatform;
+use taishan_chaos::api::HttpPlatform;
 
 /// Runs the subcommand.
 pub fn run(cmd: &DrillCommand) -> ExitCode {

@@ -8,9 +8,12 @@
 //! atomic load; network faults act in a [`FaultProxy`] between services (or any TCP
 //! peers), and a crash takes a registered service module ([`Modules`]) down and back. A
 //! drill ([`drill`]) is the faults on a schedule with a steady state, what must happen and
-//! when to stop, written as YAML.
+//! when to stop, written as YAML. With the `api` feature, the part serves its [`api`]:
+//! faults, drills, their reports and the books of their money proofs.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "api")]
+pub mod api;
 pub mod channel_profile;
 pub mod config;
 pub mod drill;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use opentelemetry::Context;
-use taishan_chaos::drill::{Books, Reconciled};
+use taishan_chaos::drill::{BookKeeper, Books, BooksError, Reconciled};
 
 use crate::demo::Demo;
 use crate::error::ServiceError;
@@ -29,6 +29,18 @@ impl Demo {
             ledger: self.ledger.clone(),
             reconciliation: self.reconciliation.clone(),
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl BookKeeper for DemoBooks {
+    async fn read(&self, from_ms: i64, to_ms: i64, reconcile: bool) -> Result<Books, BooksError> {
+        DemoBooks::read(self, from_ms, to_ms, reconcile)
+            .await
+            .map_err(|e| match e {
+                ServiceError::BadRequest(why) => BooksError::Refused(why),
+                other => BooksError::Failed(other.to_string()),
+            })
     }
 }
 

@@ -136,11 +136,10 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         rule_engine::open_control_plane(&args.data_dir, clock.clone(), metrics.guards).await?;
     // The faults drills arm against the demo services (the chaos API on the API address).
     let faults = taishan_chaos::FaultSet::new(clock.clone(), clock.now_ms() as u64);
-    let books = crate::chaos_api::books::BooksSlot::default();
-    let drill_history =
-        crate::chaos_api::history::DrillHistory::open(&args.data_dir, clock.clone())
-            .with_context(|| format!("opening the drill history in {}", args.data_dir.display()))?;
-    let drill_desk = crate::chaos_api::drills::DrillDesk::new(
+    let books = taishan_chaos::api::BooksSlot::default();
+    let drill_history = taishan_chaos::api::DrillHistory::open(&args.data_dir, clock.clone())
+        .with_context(|| format!("opening the drill history in {}", args.data_dir.display()))?;
+    let drill_desk = taishan_chaos::api::DrillDesk::new(
         &config.chaos.drills_dir,
         drill_history.clone(),
         clock.clone(),
@@ -293,7 +292,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         false => None,
     };
     if let Some(demo) = &demo {
-        let _ = books.set(demo.books());
+        let _ = books.set(Arc::new(demo.books()));
     }
     println!("Press Ctrl-C to stop.");
 

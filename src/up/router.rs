@@ -47,11 +47,11 @@ pub struct ApiParts<'a> {
     /// The faults drills arm against the demo services.
     pub faults: taishan_chaos::FaultSet,
     /// The demo's books, once the demo runs (drills' money proofs).
-    pub books: crate::chaos_api::books::BooksSlot,
+    pub books: taishan_chaos::api::BooksSlot,
     /// The drill reports.
-    pub drill_history: std::sync::Arc<crate::chaos_api::history::DrillHistory>,
+    pub drill_history: Arc<taishan_chaos::api::DrillHistory>,
     /// The drills this process runs itself.
-    pub drill_desk: std::sync::Arc<crate::chaos_api::drills::DrillDesk>,
+    pub drill_desk: Arc<taishan_chaos::api::DrillDesk>,
     /// The analyzer's API.
     pub analyzer: Router,
     /// Taishan's own metrics.
@@ -86,10 +86,10 @@ pub fn api_router(p: ApiParts<'_>) -> Router {
             p.with_demo_rules,
         ))
         .merge(guard_routes(p.plane))
-        .merge(crate::chaos_api::routes(p.faults))
-        .merge(crate::chaos_api::books::routes(p.books))
-        .merge(crate::chaos_api::history::routes(p.drill_history))
-        .merge(crate::chaos_api::drills::routes(p.drill_desk))
+        .merge(taishan_chaos::api::faults::routes(p.faults))
+        .merge(taishan_chaos::api::books::routes(p.books))
+        .merge(taishan_chaos::api::history::routes(p.drill_history))
+        .merge(taishan_chaos::api::drills::routes(p.drill_desk))
         .merge(taishan_dashboards::ui_routes(p.ui))
         .nest("/alerter", taishan_alerter::alerter_routes(p.alerter))
         .route(

@@ -9,7 +9,7 @@ pub mod report;
 pub mod runner;
 pub mod spec;
 
-pub use platform::{Books, Platform, PlatformError, Reconciled};
+pub use platform::{BookKeeper, Books, BooksError, Platform, PlatformError, Reconciled};
 pub use report::{judge, not_run, DrillReport, MoneyProof, Timeline, Verdict};
 pub use runner::{run_drill, RunOptions};
 pub use spec::{parse_drill, DrillSpec, ScheduledFault};

@@ -35,6 +35,25 @@ pub struct Books {
     pub reconciliation: Option<Reconciled>,
 }
 
+/// Why the books could not be read.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum BooksError {
+    /// The window asked about is not one (a 400).
+    #[error("{0}")]
+    Refused(String),
+    /// The records could not be read (a 500).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Who keeps the books a drill's money proof reads: the demo services' own records,
+/// served by the chaos API (`POST /api/v1/chaos/books`).
+#[async_trait]
+pub trait BookKeeper: Send + Sync {
+    /// The books of payments created in `[from_ms, to_ms)`, reconciled when asked.
+    async fn read(&self, from_ms: i64, to_ms: i64, reconcile: bool) -> Result<Books, BooksError>;
+}
+
 /// What reconciliation found over a window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Reconciled {

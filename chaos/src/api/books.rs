@@ -5,16 +5,16 @@ use std::sync::{Arc, OnceLock};
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 use serde::Deserialize;
-use taishan_services::DemoBooks;
 
 use super::{answer, error};
+use crate::drill::{BookKeeper, BooksError};
 
 /// Where the demo's books will be once the demo runs (it starts after the API is built).
-pub type BooksSlot = Arc<OnceLock<DemoBooks>>;
+pub type BooksSlot = Arc<OnceLock<Arc<dyn BookKeeper>>>;
 
 /// The route over `slot`.
 pub fn routes(slot: BooksSlot) -> Router {
@@ -51,6 +51,7 @@ async fn books(State(slot): State<BooksSlot>, body: axum::body::Bytes) -> Respon
     };
     match books.read(w.from_ms, w.to_ms, w.reconcile).await {
         Ok(b) => answer(StatusCode::OK, b),
-        Err(e) => e.into_response(),
+        Err(BooksError::Refused(why)) => error(StatusCode::BAD_REQUEST, why),
+        Err(BooksError::Failed(why)) => error(StatusCode::INTERNAL_SERVER_ERROR, why),
     }
 }

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use crate::drill::{Books, Platform, PlatformError, ScheduledFault};
 use async_trait::async_trait;
 use serde_json::{json, Value};
-use taishan_chaos::drill::{Books, Platform, PlatformError, ScheduledFault};
 
 /// Taishan at `base` (`http://127.0.0.1:7070`).
 pub struct HttpPlatform {

@@ -13,6 +13,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use crate::drill::{parse_drill, run_drill, DrillSpec, RunOptions};
+use crate::ScheduledDrill;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -21,14 +23,12 @@ use axum::Router;
 use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use taishan_chaos::drill::{parse_drill, run_drill, DrillSpec, RunOptions};
-use taishan_chaos::ScheduledDrill;
 use taishan_core::Clock;
 use tokio_util::sync::CancellationToken;
 
 use super::history::DrillHistory;
+use super::http_platform::HttpPlatform;
 use super::{answer, error};
-use crate::drill_platform::HttpPlatform;
 
 /// Lines of progress kept for the page.
 const PROGRESS_LINES: usize = 200;

@@ -1,4 +1,4 @@
-//! The fault API of `taishan up`, over the demo services' fault set:
+//! The fault API, over the demo services' fault set:
 //!
 //! | endpoint | what |
 //! |---|---|
@@ -10,21 +10,17 @@
 //!
 //! A fault whose lease is not renewed reverts by itself when the lease runs out.
 
-pub mod books;
-pub mod drills;
-mod export;
-pub mod history;
-
 use std::time::Duration;
 
+use super::{answer, error};
+use crate::{FaultError, FaultSet, FaultSpec, Scope, FAULTS};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
-use taishan_chaos::{FaultError, FaultSet, FaultSpec, Scope, FAULTS};
 
 /// Longest lease the API grants: a forgotten fault reverts within this.
 const MAX_LEASE: Duration = Duration::from_secs(3600);
@@ -37,17 +33,6 @@ pub fn routes(set: FaultSet) -> Router {
         .route("/api/v1/chaos/faults/{id}", delete(disarm))
         .route("/api/v1/chaos/abort", post(abort))
         .with_state(set)
-}
-
-/// The chaos API's success envelope (the query API's shape).
-pub(crate) fn answer(status: StatusCode, data: impl serde::Serialize) -> Response {
-    (status, Json(json!({"status": "success", "data": data}))).into_response()
-}
-
-/// The chaos API's error envelope: the status and the reason.
-pub(crate) fn error(status: StatusCode, message: String) -> Response {
-    let body = json!({"status": "error", "errorType": "bad_data", "error": message});
-    (status, Json(body)).into_response()
 }
 
 fn refuse(e: FaultError) -> Response {
