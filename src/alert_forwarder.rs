@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use taishan_alerter::{Alert, Alerter, Fingerprint, LabelSet};
+use taishan_alerter::{Alert, AlertAnnotator, Alerter, Fingerprint, LabelSet};
 use taishan_rules::{AlertState, EvaluationListener, Group, GroupRun, Rule};
 
 /// Prometheus's default `--rules.alert.resend-delay`: the end of a firing alert is four of
@@ -17,13 +17,6 @@ const RESEND_DELAY: Duration = Duration::from_secs(60);
 
 /// Forgets a resolution sent this long ago (Prometheus keeps resolved alerts 15 minutes).
 const FORGET_AFTER_MS: i64 = 30 * 60 * 1000;
-
-/// Adds annotations to firing alerts on their way to the alerter (the root-cause ranking).
-pub trait AlertAnnotator: Send + Sync + std::fmt::Debug {
-    /// Adds what it knows of the alert with `labels` that began at `began_ms` (its pending
-    /// start) to `annotations`.
-    fn annotate(&self, labels: &LabelSet, began_ms: i64, annotations: &mut LabelSet);
-}
 
 /// Listens to rule evaluations and posts their alerts to the alerter.
 #[derive(Debug)]

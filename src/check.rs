@@ -80,10 +80,7 @@ fn check_one(path: &Path) -> usize {
             "drill",
             taishan_chaos::parse_drill(&path.display().to_string(), &text).err(),
         ),
-        Kind::Config => (
-            "config",
-            Config::load_file_with(path, &crate::up::binary_checks).err(),
-        ),
+        Kind::Config => ("config", Config::load_file(path).err()),
     };
     match found {
         None => {

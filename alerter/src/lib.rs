@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alerts;
+pub mod annotate;
 pub mod api;
 pub mod cluster;
 pub mod compiled;
@@ -31,6 +32,7 @@ pub mod state;
 pub mod time_intervals;
 pub mod timefmt;
 
+pub use annotate::AlertAnnotator;
 pub use api::alerter_routes;
 pub use compiled::{CompiledConfig, OnCallSource, OWNER_RECEIVER};
 pub use config::ConfigErrors;

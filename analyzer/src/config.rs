@@ -93,7 +93,22 @@ impl Section for AnalyzerConfig {
             }
             if w.query.trim().is_empty() {
                 errors.push(FieldError::new(at("query"), "must be a PromQL query"));
+            } else if let Err(why) = instant_vector_query(&w.query) {
+                errors.push(FieldError::new(at("query"), why));
+            }
+            if let Err(e) = crate::Watch::from_config(w) {
+                errors.push(FieldError::new(at("detector"), e));
             }
         }
+    }
+}
+
+/// Whether `query` parses as PromQL giving one value per series (a vector or a scalar).
+fn instant_vector_query(query: &str) -> Result<(), String> {
+    use promql_parser::parser::value::ValueType;
+    let expr = taishan_query::Engine::parse(query).map_err(|e| e.to_string())?;
+    match expr.value_type() {
+        ValueType::Vector | ValueType::Scalar => Ok(()),
+        _ => Err("must give an instant vector (a range vector has no one value per series)".into()),
     }
 }

@@ -8,12 +8,15 @@
 //! - [`rca`]: root cause — the services and calls that most likely caused an alert, from
 //!   the service graph and how each one's series moved.
 //! - [`forecast`]: seasonal forecasts with intervals, for capacity.
+//! - [`live`]: all of it running inside Taishan: the watches scored on the store, root
+//!   causes annotated on firing alerts, and the analyzer's API.
 //! - [`nab`]: the Numenta Anomaly Benchmark's corpus, scoring and runner.
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod detectors;
 pub mod forecast;
+pub mod live;
 pub mod nab;
 pub mod rca;
 pub mod watch;

@@ -3,14 +3,9 @@
 //! background work and [`banner`] says where everything is.
 
 mod alerter;
-mod analyzer;
 mod banner;
 pub mod config;
-mod forecast_api;
 mod loops;
-mod rca_api;
-mod rca_subject;
-mod root_cause;
 mod router;
 mod stores;
 
@@ -20,7 +15,6 @@ use anyhow::{bail, Context};
 use taishan_alerter::AlerterMetrics;
 use taishan_collector::receivers::select;
 use taishan_collector::{ingest_surface, IngestMetrics, IngestState};
-use taishan_core::config::FieldError;
 use taishan_core::{Clock, MetadataRegistry, SystemClock};
 use taishan_guard_control::ControlMetrics;
 use taishan_query::QueryMetrics;
@@ -39,7 +33,7 @@ use stores::Stores;
 /// Runs until Ctrl-C or SIGTERM.
 pub fn run(args: UpArgs) -> anyhow::Result<()> {
     let mut config = match &args.config {
-        Some(path) => match Config::load_file_with(path, &binary_checks) {
+        Some(path) => match Config::load_file(path) {
             Ok(c) => c,
             Err(diags) => {
                 for d in &diags {
@@ -62,22 +56,6 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(serve(config, args))
-}
-
-/// The config checks only this binary can make: the receivers it links.
-pub fn binary_checks(config: &Config) -> Vec<FieldError> {
-    let names = config.ingest.receivers.as_deref().unwrap_or_default();
-    let mut errors: Vec<FieldError> = names
-        .iter()
-        .enumerate()
-        .filter_map(|(i, name)| {
-            select(Some(std::slice::from_ref(name)))
-                .err()
-                .map(|e| FieldError::new(format!("ingest.receivers[{i}]"), e.to_string()))
-        })
-        .collect();
-    errors.extend(analyzer::config_checks(&config.analyzer));
-    errors
 }
 
 /// Taishan's own metrics, registered.
@@ -163,7 +141,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     )
     .await?;
     let ui_url = format!("http://{}", config.server.http_listen);
-    let (root_causes, root_cause_worker) = root_cause::RootCauseNotes::new(
+    let (root_causes, root_cause_worker) = taishan_analyzer::live::RootCauseNotes::new(
         taishan_query::Engine::new(stores.db.clone(), config.query, clock.clone()),
         clock.clone(),
     );
@@ -204,8 +182,12 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     let edge = taishan_edge::Edge::new();
     let ui = taishan_dashboards::UiState::new(dashboards.clone(), live, edge.csrf())
         .context("compiling the UI's page templates")?;
-    let analyzer =
-        analyzer::LiveAnalyzer::open(&config, demo_on, &args.data_dir, &metrics.registry)?;
+    let analyzer = taishan_analyzer::live::LiveAnalyzer::open(
+        &config.analyzer,
+        demo_on,
+        &args.data_dir,
+        &metrics.registry,
+    )?;
     let app = router::api_router(router::ApiParts {
         ui,
         ingest: surface.api,
@@ -223,17 +205,12 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
         books: books.clone(),
         drill_history,
         drill_desk: drill_desk.clone(),
-        analyzer: analyzer
-            .routes()
-            .merge(rca_api::routes(rca_api::RcaState {
-                engine: taishan_query::Engine::new(stores.db.clone(), config.query, clock.clone()),
-                rules: rules.manager.clone(),
-                clock: clock.clone(),
-            }))
-            .merge(forecast_api::routes(forecast_api::ForecastState {
-                engine: taishan_query::Engine::new(stores.db.clone(), config.query, clock.clone()),
-                clock: clock.clone(),
-            })),
+        analyzer: taishan_analyzer::live::routes(
+            &analyzer,
+            taishan_query::Engine::new(stores.db.clone(), config.query, clock.clone()),
+            rules.manager.clone(),
+            clock.clone(),
+        ),
         registry: metrics.registry,
         edge: &edge,
     });

@@ -74,6 +74,11 @@ impl Section for IngestConfig {
                     format!("ingest.receivers[{i}]"),
                     format!("{name:?} is listed twice"),
                 ));
+            } else if let Err(e) = crate::receivers::select(Some(std::slice::from_ref(name))) {
+                errors.push(FieldError::new(
+                    format!("ingest.receivers[{i}]"),
+                    e.to_string(),
+                ));
             }
         }
         if self.retry_after < Duration::from_secs(1) {

@@ -52,15 +52,11 @@ pub trait SectionedConfig: Default {
     fn sections(&mut self) -> Vec<&mut dyn SectionSlot>;
 }
 
-/// Reads and checks the config file at `path`, with `more` checks that only the caller can
-/// make (names of receivers the binary links, ...); their errors get positions too.
-pub fn load_file<C: SectionedConfig>(
-    path: &Path,
-    more: &dyn Fn(&C) -> Vec<FieldError>,
-) -> Result<C, Vec<ConfigDiagnostic>> {
+/// Reads and checks the config file at `path`.
+pub fn load_file<C: SectionedConfig>(path: &Path) -> Result<C, Vec<ConfigDiagnostic>> {
     let file = path.display().to_string();
     match std::fs::read_to_string(path) {
-        Ok(text) => load_str(&file, &text, more),
+        Ok(text) => load_str(&file, &text),
         Err(e) => Err(vec![ConfigDiagnostic {
             file,
             position: None,
@@ -71,11 +67,7 @@ pub fn load_file<C: SectionedConfig>(
 }
 
 /// Parses and checks config `text`; `file` names it in diagnostics.
-pub fn load_str<C: SectionedConfig>(
-    file: &str,
-    text: &str,
-    more: &dyn Fn(&C) -> Vec<FieldError>,
-) -> Result<C, Vec<ConfigDiagnostic>> {
+pub fn load_str<C: SectionedConfig>(file: &str, text: &str) -> Result<C, Vec<ConfigDiagnostic>> {
     // An empty file is a config of defaults, not a syntax error.
     let text = if text.trim().is_empty() { "~" } else { text };
     parse_placed(file, text, |root| {
@@ -87,7 +79,6 @@ pub fn load_str<C: SectionedConfig>(
         for section in config.sections() {
             section.check(&mut found);
         }
-        found.extend(more(&config));
         // Sections that did not deserialize hold defaults: their checks would mislead.
         errors.extend(
             found
@@ -110,7 +101,7 @@ pub fn load_section<T: Section>(file: &str, text: &str) -> Result<T, Vec<ConfigD
             vec![&mut self.0]
         }
     }
-    load_str::<Only<T>>(file, text, &|_| Vec::new()).map(|only| only.0)
+    load_str::<Only<T>>(file, text).map(|only| only.0)
 }
 
 /// Deserializes each section on its own; the config (failed sections at their defaults)
@@ -192,6 +183,11 @@ mod tests {
 
     impl Section for Cache {
         const NAME: &'static str = "cache";
+        fn validate(&self, errors: &mut Vec<FieldError>) {
+            if self.entries == 7 {
+                errors.push(FieldError::new("cache.entries", "7 is not allowed"));
+            }
+        }
     }
 
     #[derive(Default, Debug)]
@@ -206,18 +202,13 @@ mod tests {
         }
     }
 
-    fn none(_: &Both) -> Vec<FieldError> {
-        Vec::new()
-    }
-
     #[test]
     fn every_section_is_read_and_checked_and_problems_are_placed() {
-        let ok = load_str::<Both>("t.yaml", "pool:\n  size: 3\ncache:\n", &none).unwrap();
+        let ok = load_str::<Both>("t.yaml", "pool:\n  size: 3\ncache:\n").unwrap();
         assert_eq!((ok.pool.size, ok.cache.entries), (3, 0));
         let errors = load_str::<Both>(
             "t.yaml",
             "pool:\n  size: 11\ncache:\n  entries: many\nspool: {}\n",
-            &none,
         )
         .unwrap_err();
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -234,22 +225,18 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_section_is_not_also_checked_and_the_callers_checks_are_placed() {
-        let more = |b: &Both| match b.cache.entries {
-            0 => vec![FieldError::new("cache.entries", "must not be 0")],
-            _ => Vec::new(),
-        };
-        let errors = load_str::<Both>("t.yaml", "pool:\n  size: x\ncache:\n  entries: 0\n", &more)
-            .unwrap_err();
+    fn a_section_that_does_not_read_hides_no_other_sections_checks() {
+        let errors =
+            load_str::<Both>("t.yaml", "pool:\n  size: x\ncache:\n  entries: 7\n").unwrap_err();
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(text.len(), 2, "{text:?}");
         assert!(
             text[0].starts_with("t.yaml:2:3: pool.size: invalid type"),
             "{text:?}"
         );
-        assert_eq!(text[1], "t.yaml:4:3: cache.entries: must not be 0");
-        assert!(load_str::<Both>("t.yaml", "[1, 2]\n", &none).is_err());
-        assert!(load_str::<Both>("t.yaml", "", &none).is_ok());
+        assert_eq!(text[1], "t.yaml:4:3: cache.entries: 7 is not allowed");
+        assert!(load_str::<Both>("t.yaml", "[1, 2]\n").is_err());
+        assert!(load_str::<Both>("t.yaml", "").is_ok());
     }
 
     #[test]

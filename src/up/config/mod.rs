@@ -9,7 +9,7 @@ use taishan_alerter::AlerterConfig;
 use taishan_analyzer::AnalyzerConfig;
 use taishan_chaos::ChaosConfig;
 use taishan_collector::{IngestConfig, ScrapeConfig};
-use taishan_core::config::{self, ConfigDiagnostic, FieldError, SectionSlot, SectionedConfig};
+use taishan_core::config::{self, ConfigDiagnostic, SectionSlot, SectionedConfig};
 use taishan_edge::ServerConfig;
 use taishan_query::QueryConfig;
 use taishan_rules::RulesConfig;
@@ -65,12 +65,9 @@ impl SectionedConfig for Config {
 }
 
 impl Config {
-    /// Reads and checks a config file, with `more` checks only the binary can make.
-    pub fn load_file_with(
-        path: &Path,
-        more: &dyn Fn(&Config) -> Vec<FieldError>,
-    ) -> Result<Config, Vec<ConfigDiagnostic>> {
-        config::load_file(path, more)
+    /// Reads and checks a config file: every part checks its own section.
+    pub fn load_file(path: &Path) -> Result<Config, Vec<ConfigDiagnostic>> {
+        config::load_file(path)
     }
 }
 

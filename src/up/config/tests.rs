@@ -5,7 +5,7 @@ use taishan_core::config::ByteSize;
 use taishan_store::WalSync;
 
 fn load(file: &str, text: &str) -> Result<Config, Vec<ConfigDiagnostic>> {
-    config::load_str(file, text, &|_| Vec::new())
+    config::load_str(file, text)
 }
 
 #[test]

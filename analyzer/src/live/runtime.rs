@@ -1,4 +1,4 @@
-//! The analyzer inside `taishan up`: every watch scored at each interval off the async
+//! The analyzer inside a running Taishan: every watch scored at each interval off the async
 //! workers, the verdicts written as `taishan_anomaly_*` series, the detectors' state saved
 //! under the data directory (every five minutes and at shutdown), and its API.
 
@@ -6,18 +6,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
+use crate::{AnalyzerConfig, WatchConfig};
+use crate::{Watch, Watcher, WatcherState};
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use parking_lot::Mutex;
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge, Registry};
 use serde_json::json;
-use taishan_analyzer::{AnalyzerConfig, WatchConfig};
-use taishan_analyzer::{Watch, Watcher, WatcherState};
-use taishan_core::config::FieldError;
-
-use super::config::Config;
 use taishan_core::{Bus, Clock, MetricBatch, TenantId, Ticker};
 use taishan_query::{Engine, QueryValue};
 use tokio::task::JoinHandle;
@@ -63,33 +59,6 @@ pub fn demo_watches() -> Vec<WatchConfig> {
     ]
 }
 
-/// The checks of `analyzer:` only the binary can make: each query parses as PromQL giving
-/// a vector, each detector reads.
-pub fn config_checks(config: &AnalyzerConfig) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    for (i, w) in config.watch.iter().enumerate() {
-        match Engine::parse(&w.query) {
-            Ok(expr) => {
-                use promql_parser::parser::value::ValueType;
-                if !matches!(expr.value_type(), ValueType::Vector | ValueType::Scalar) {
-                    errors.push(FieldError::new(
-                        format!("analyzer.watch[{i}].query"),
-                        "must give an instant vector (a range vector has no one value per series)",
-                    ));
-                }
-            }
-            Err(e) => errors.push(FieldError::new(
-                format!("analyzer.watch[{i}].query"),
-                e.to_string(),
-            )),
-        }
-        if let Err(e) = Watch::from_config(w) {
-            errors.push(FieldError::new(format!("analyzer.watch[{i}].detector"), e));
-        }
-    }
-    errors
-}
-
 /// The analyzer's own metrics.
 #[derive(Clone)]
 struct AnalyzerMetrics {
@@ -102,7 +71,7 @@ struct AnalyzerMetrics {
 }
 
 impl AnalyzerMetrics {
-    fn register(registry: &Registry) -> anyhow::Result<Self> {
+    fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
         let m = Self {
             series: IntGauge::new("taishan_analyzer_series", "Series the analyzer watches.")?,
             state_bytes: IntGauge::new(
@@ -136,6 +105,22 @@ impl AnalyzerMetrics {
     }
 }
 
+/// Why the analyzer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// Its metrics clash with ones already registered.
+    #[error("registering analyzer metrics: {0}")]
+    Metrics(prometheus::Error),
+    /// A watch does not build (a checked config cannot have one).
+    #[error("analyzer watch {name}: {reason}")]
+    Watch {
+        /// The watch's name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+}
+
 /// The running analyzer, shared with its API.
 #[derive(Clone)]
 pub struct LiveAnalyzer {
@@ -148,27 +133,28 @@ impl LiveAnalyzer {
     /// The analyzer of `config` (plus the demo's watches when `with_demo`), its state
     /// resumed from `data_dir`, its metrics in `registry`.
     pub fn open(
-        config: &Config,
+        config: &AnalyzerConfig,
         with_demo: bool,
         data_dir: &Path,
         registry: &Registry,
-    ) -> anyhow::Result<Self> {
-        let metrics =
-            AnalyzerMetrics::register(registry).context("registering analyzer metrics")?;
+    ) -> Result<Self, LiveError> {
+        let metrics = AnalyzerMetrics::register(registry).map_err(LiveError::Metrics)?;
         let mut watches = Vec::new();
         let demo = if with_demo {
             demo_watches()
         } else {
             Vec::new()
         };
-        for w in config.analyzer.watch.iter().chain(&demo) {
-            let watch = Watch::from_config(w)
-                .map_err(|e| anyhow::anyhow!("analyzer watch {}: {e}", w.name))?;
+        for w in config.watch.iter().chain(&demo) {
+            let watch = Watch::from_config(w).map_err(|reason| LiveError::Watch {
+                name: w.name.clone(),
+                reason,
+            })?;
             if watches.iter().all(|o: &Watch| o.name != watch.name) {
                 watches.push(watch);
             }
         }
-        let mut watcher = Watcher::new(watches, &config.analyzer);
+        let mut watcher = Watcher::new(watches, config);
         let state_path = data_dir.join("analyzer").join("state.json");
         match WatcherState::load(&state_path) {
             Ok(Some(state)) => {

@@ -1,17 +1,17 @@
 //! `GET /api/v1/analyzer/forecast?query=EXPR&horizon=6h[&step=5m][&history=7d]`: a seasonal
 //! forecast with its 95% interval for each series of a query (see
-//! `taishan_analyzer::forecast`).
+//! `crate::forecast`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::forecast::{seasonal_forecast, ForecastConfig};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
-use taishan_analyzer::forecast::{seasonal_forecast, ForecastConfig};
 use taishan_core::{Clock, TenantId};
 use taishan_query::{Engine, QueryValue};
 

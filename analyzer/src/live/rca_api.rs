@@ -1,15 +1,15 @@
 //! `GET /api/v1/analyzer/rca?alertname=NAME[&at=TIME]`: the likely root causes of an alert,
-//! ranked over the service graph (see `taishan_analyzer::rca`).
+//! ranked over the service graph (see `crate::rca`).
 
 use std::sync::Arc;
 
+use crate::rca::{collect, rank_for, Ranked, Window};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use taishan_analyzer::rca::{collect, rank_for, Ranked, Window};
 use taishan_core::{Clock, TenantId};
 use taishan_query::{Engine, QueryValue};
 use taishan_rules::RuleManager;

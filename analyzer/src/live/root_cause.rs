@@ -12,9 +12,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::rca::{Ranked, Window};
 use parking_lot::Mutex;
 use taishan_alerter::{Fingerprint, LabelSet};
-use taishan_analyzer::rca::{Ranked, Window};
 use taishan_core::Clock;
 use taishan_query::Engine;
 use taishan_rules::RuleManager;
@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::rca_api::rank_in;
 use super::rca_subject::Subject;
-use crate::alert_forwarder::AlertAnnotator;
+use taishan_alerter::AlertAnnotator;
 
 /// The annotation naming the first suspects.
 pub const ROOT_CAUSE: &str = "root_cause";

@@ -2,8 +2,8 @@
 //! services its labels name (`service`, `service_name`, `channel`) or, when they name none,
 //! those its rule's expression reads (`payment:failures:ratio_rate5m` is about payment).
 
+use crate::rca::Scene;
 use promql_parser::parser::Expr;
-use taishan_analyzer::rca::Scene;
 use taishan_core::TenantId;
 use taishan_query::{each_node, Engine, QueryValue};
 use taishan_rules::RuleManager;
