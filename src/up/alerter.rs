@@ -207,7 +207,7 @@ impl AlerterServer {
 }
 
 async fn reload_on_sighup(alerter: Arc<Alerter>, cancel: CancellationToken) {
-    crate::sighup::on_each_sighup(cancel, move || {
+    crate::up::sighup::on_each_sighup(cancel, move || {
         let me = alerter.clone();
         async move {
             match tokio::task::spawn_blocking(move || me.reload()).await {

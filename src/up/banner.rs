@@ -12,8 +12,8 @@ use taishan_guard_control::ControlPlane;
 use taishan_services::{Demo, DemoOptions, TelemetryConfig};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::UpArgs;
-use crate::otlp::OtlpServers;
+use crate::cmd::up::UpArgs;
+use crate::up::otlp::OtlpServers;
 
 /// Prints where Taishan listens: the query API, each receiver served, the other APIs.
 pub fn print_banner(addr: SocketAddr, otlp: &OtlpServers, args: &UpArgs, receivers: &[Summary]) {

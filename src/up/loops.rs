@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::stores::Stores;
-use crate::rule_engine::{self, RuleEngine};
+use crate::up::rule_engine::{self, RuleEngine};
 
 /// How often storage upkeep (block cuts, compaction, retention) runs.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);

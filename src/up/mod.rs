@@ -2,11 +2,17 @@
 //! build the ingest surface, [`router`] puts the API address together, [`loops`] spawns the
 //! background work and [`banner`] says where everything is.
 
+mod admin;
+mod alert_forwarder;
 mod alerter;
 mod banner;
 pub mod config;
 mod loops;
+mod otlp;
 mod router;
+mod rule_engine;
+mod self_metrics;
+mod sighup;
 mod stores;
 
 use std::sync::Arc;
@@ -22,11 +28,11 @@ use taishan_rules::RuleMetrics;
 use taishan_store::StoreMetrics;
 use tokio_util::sync::CancellationToken;
 
-use crate::alert_forwarder::AlertForwarder;
-use crate::cli::UpArgs;
-use crate::otlp::{OtlpEndpoints, OtlpServers};
-use crate::rule_engine::{self, RuleEngine};
-use crate::self_metrics;
+use crate::cmd::up::UpArgs;
+use crate::up::alert_forwarder::AlertForwarder;
+use crate::up::otlp::{OtlpEndpoints, OtlpServers};
+use rule_engine::RuleEngine;
+
 use config::Config;
 use stores::Stores;
 

@@ -13,10 +13,10 @@ use taishan_guard_control::{guard_routes, ControlPlane};
 use taishan_query::{query_routes, QueryMetrics, QueryState, ServerStatus};
 use taishan_rules::rules_routes;
 
+use super::rule_engine::{self, RuleEngine};
 use super::stores::Stores;
-use crate::cli::UpArgs;
-use crate::rule_engine::{self, RuleEngine};
-use crate::{admin, self_metrics};
+use super::{admin, self_metrics};
+use crate::cmd::up::UpArgs;
 
 /// What the API router serves.
 pub struct ApiParts<'a> {

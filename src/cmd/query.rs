@@ -6,7 +6,38 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context};
 use serde_json::Value;
 
-use crate::cli::{OutputFormat, QueryArgs};
+use super::OutputFormat;
+
+/// Options of `taishan query`.
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    /// The PromQL expression.
+    pub expr: String,
+    /// Base URL of the server.
+    #[arg(long, default_value = "http://127.0.0.1:7070", env = "TAISHAN_URL")]
+    pub url: String,
+    /// Evaluation time of an instant query: RFC 3339 or Unix seconds (default: now).
+    #[arg(long, conflicts_with_all = ["start", "end", "step"])]
+    pub time: Option<String>,
+    /// Start of a range query: RFC 3339 or Unix seconds.
+    #[arg(long, requires_all = ["end", "step"])]
+    pub start: Option<String>,
+    /// End of a range query: RFC 3339 or Unix seconds.
+    #[arg(long, requires = "start")]
+    pub end: Option<String>,
+    /// Resolution of a range query, e.g. `15s`, `1m`.
+    #[arg(long, requires = "start")]
+    pub step: Option<String>,
+    /// Tenant to query (sent as X-Scope-OrgID).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// How to print the answer.
+    #[arg(long, short = 'o', value_enum, default_value = "table")]
+    pub output: OutputFormat,
+    /// Give up after this long.
+    #[arg(long, default_value = "2m")]
+    pub timeout: humantime::Duration,
+}
 
 /// Sends the query and prints the answer; exit code 1 on any error.
 pub fn run(args: &QueryArgs) -> ExitCode {
@@ -16,7 +47,7 @@ pub fn run(args: &QueryArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("taishan query: {}", crate::error_text::chain(&e));
+            eprintln!("taishan query: {}", crate::cmd::error_text::chain(&e));
             ExitCode::from(1)
         }
     }

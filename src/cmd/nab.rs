@@ -12,7 +12,34 @@ use taishan_analyzer::nab::{
 };
 use taishan_analyzer::DetectorConfig;
 
-use crate::cli::{NabArgs, OutputFormat};
+use super::OutputFormat;
+
+/// Options of `taishan nab`.
+#[derive(Debug, clap::Args)]
+pub struct NabArgs {
+    /// The corpus: a folder with data/, labels/ and profiles.json.
+    #[arg(long, default_value = "../shared/bench/nab")]
+    pub data: std::path::PathBuf,
+    /// Where the per-file results go (created if missing).
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// A detector configuration (YAML, as `analyzer.detector` in the config); default: the
+    /// ensemble with its default parameters.
+    #[arg(long)]
+    pub detector: Option<std::path::PathBuf>,
+    /// Also score the ensemble without its linfa mixture model.
+    #[arg(long)]
+    pub ablation: bool,
+    /// Also run the held-out check (27 candidates on half the corpus; a minute or two).
+    #[arg(long)]
+    pub holdout: bool,
+    /// Files scored at once (default: every core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// `table` for people, `json` for scripts.
+    #[arg(long, short = 'o', value_enum, default_value = "table")]
+    pub output: OutputFormat,
+}
 
 /// The best published normalised score of each profile, and whose (the corpus' README).
 const PUBLISHED_BEST: [(f64, &str); 3] = [(74.9, "ARTime"), (67.0, "CAD OSE"), (80.4, "ARTime")];
@@ -22,7 +49,7 @@ pub fn run(args: &NabArgs) -> ExitCode {
     match benchmark(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("taishan nab: {}", crate::error_text::chain(&e));
+            eprintln!("taishan nab: {}", crate::cmd::error_text::chain(&e));
             ExitCode::from(2)
         }
     }

@@ -4,8 +4,20 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::api_client;
-use crate::cli::{OutputFormat, RcaArgs};
+use super::{OutputFormat, Server};
+use crate::cmd::api_client;
+
+/// Options of `taishan rca`.
+#[derive(Debug, clap::Args)]
+pub struct RcaArgs {
+    /// The alert's name (its `alertname`).
+    pub alert: String,
+    /// When the incident began (RFC 3339 or Unix seconds); default: when the alert became active.
+    #[arg(long)]
+    pub at: Option<String>,
+    #[command(flatten)]
+    pub server: Server,
+}
 
 /// Runs the subcommand.
 pub fn run(args: &RcaArgs) -> ExitCode {
@@ -22,7 +34,7 @@ pub fn run(args: &RcaArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("taishan rca: {}", crate::error_text::chain(&e));
+            eprintln!("taishan rca: {}", crate::cmd::error_text::chain(&e));
             ExitCode::FAILURE
         }
     }

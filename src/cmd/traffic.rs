@@ -9,7 +9,37 @@ use taishan_services::Traffic;
 use taishan_services::TrafficConfig;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::TrafficArgs;
+/// Options of `taishan traffic`.
+#[derive(Debug, clap::Args)]
+pub struct TrafficArgs {
+    /// Base URL of the demo gateway.
+    #[arg(long, default_value = "http://127.0.0.1:7100")]
+    pub gateway: String,
+    /// API key sent as X-Api-Key.
+    #[arg(long, default_value = "demo-mobile-app")]
+    pub api_key: String,
+    /// Customer actions per second at the daily average.
+    #[arg(long, default_value_t = 4.0)]
+    pub rate: f64,
+    /// How far the rate swings over the day, 0 (flat) to 1.
+    #[arg(long, default_value_t = 0.6)]
+    pub daily_amplitude: f64,
+    /// Hour of the day (UTC) when traffic peaks.
+    #[arg(long, default_value_t = 6)]
+    pub peak_hour: u8,
+    /// Customers in the simulated population.
+    #[arg(long, default_value_t = 2000)]
+    pub customers: u32,
+    /// Stop after this long (`30s`, `10m`); default: until Ctrl-C.
+    #[arg(long)]
+    pub duration: Option<humantime::Duration>,
+    /// Stop after this many actions.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Seed of the random choices, for a repeatable run.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
 
 /// Runs until the duration or count is reached, or Ctrl-C.
 pub fn run(args: &TrafficArgs) -> ExitCode {

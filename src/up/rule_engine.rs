@@ -221,7 +221,7 @@ pub fn reload_on_sighup(
     with_demo: bool,
     cancel: tokio_util::sync::CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(crate::sighup::on_each_sighup(cancel, move || {
+    tokio::spawn(crate::up::sighup::on_each_sighup(cancel, move || {
         let (engine, config) = (engine.clone(), config.clone());
         async move {
             if let Err(problems) = engine.reload(&config, with_demo).await {

@@ -5,8 +5,78 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use crate::api_client::{get, post};
-use crate::cli::{GuardChange, GuardsCommand, OutputFormat, Server};
+use super::{OutputFormat, Server};
+use crate::cmd::api_client::{get, post};
+
+/// `taishan guards ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum GuardsCommand {
+    /// Every guard: reported state, the decision in force, and who made it.
+    List {
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Pin a breaker open (no probing) until released.
+    Open(GuardChange),
+    /// Force a breaker closed (no tripping) until released.
+    Close(GuardChange),
+    /// Put a breaker half-open: its probe calls decide.
+    HalfOpen(GuardChange),
+    /// Switch a degrade flag on.
+    Degrade(GuardChange),
+    /// Switch a degrade flag off.
+    Undegrade(GuardChange),
+    /// Put a rate limit in force instead of the configured one.
+    Limit {
+        #[command(flatten)]
+        change: GuardChange,
+        /// Calls per second.
+        #[arg(long)]
+        rate: f64,
+        /// Calls allowed at once (default: one second's worth).
+        #[arg(long)]
+        burst: Option<u32>,
+    },
+    /// Hand a guard back to its own logic (and the rules): drops every decision on it.
+    Release {
+        #[command(flatten)]
+        change: GuardChange,
+        /// Close an open breaker at once instead of probing first.
+        #[arg(long)]
+        no_probe: bool,
+    },
+    /// The audit log, newest first.
+    Audit {
+        /// Only this service's guards.
+        #[arg(long)]
+        service: Option<String>,
+        /// Only this guard.
+        #[arg(long)]
+        guard: Option<String>,
+        /// Most entries shown.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[command(flatten)]
+        server: Server,
+    },
+}
+
+/// Which guard, why, and who says so.
+#[derive(Debug, clap::Args)]
+pub struct GuardChange {
+    /// The service (`payment`, `risk`, `gateway`, or an external app's name).
+    pub service: String,
+    /// The guard's name within it (`bank-a`, `risk-model`, ...).
+    pub guard: String,
+    /// Why, for the audit log.
+    #[arg(long)]
+    pub reason: String,
+    /// Who decides (default: $USER).
+    #[arg(long, env = "USER", default_value = "operator")]
+    pub who: String,
+    #[command(flatten)]
+    pub server: Server,
+}
 
 /// Runs one guards command; exit 1 when the server refuses or cannot be reached.
 pub fn run(cmd: &GuardsCommand) -> ExitCode {
@@ -42,7 +112,7 @@ pub fn run(cmd: &GuardsCommand) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("taishan guards: {}", crate::error_text::chain(&e));
+            eprintln!("taishan guards: {}", crate::cmd::error_text::chain(&e));
             ExitCode::from(1)
         }
     }

@@ -1,12 +1,38 @@
 //! `taishan dashboards import|export`: Grafana dashboards in and out.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use taishan_dashboards::grafana;
 use taishan_dashboards::Catalog;
 
-use crate::cli::DashboardsCommand;
+/// `taishan dashboards ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum DashboardsCommand {
+    /// Convert a Grafana dashboard JSON (time series, stat, gauge and table panels with
+    /// Prometheus targets; label_values variables) into a Taishan dashboard YAML, and list
+    /// on stderr each part it could not convert. Put the file in the directory given to
+    /// `taishan up --dashboards`. Exits 1 when the file is not a Grafana dashboard.
+    Import {
+        /// The Grafana dashboard JSON (an export, or the API's answer).
+        file: PathBuf,
+        /// Where to write the YAML (default: stdout).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Print a dashboard (built in, or from --dir) as Grafana JSON for a Prometheus data
+    /// source pointed at Taishan (flow and alerts panels have no Grafana equivalent).
+    Export {
+        /// The dashboard's name (home, flow, business, system, or a file's name in --dir).
+        name: String,
+        /// A directory of dashboard YAML files, as given to `taishan up --dashboards`.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The uid of the Grafana data source the panels query.
+        #[arg(long, default_value = "taishan")]
+        datasource_uid: String,
+    },
+}
 
 /// Runs the subcommand.
 pub fn run(cmd: &DashboardsCommand) -> ExitCode {

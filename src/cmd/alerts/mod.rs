@@ -3,19 +3,100 @@
 //! timers (as `amtool config routes test` does, with more detail) and, for a team, who would
 //! be paged now; `ack` and `resolve` act on a running alerter's alerts.
 
-use std::path::Path;
+mod history;
+mod test;
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use taishan_alerter::routing::{GroupBy, RouteTree};
 use taishan_alerter::{CompiledConfig, LabelSet};
 
-use crate::cli::{AlertActionArgs, AlertsCommand};
+/// `taishan alerts ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum AlertsCommand {
+    /// Show where an alert with --labels is routed by --config: receivers, route path,
+    /// grouping and timers. Exits 1 when the config is refused or the labels are bad.
+    Route {
+        /// An alertmanager.yml.
+        #[arg(long)]
+        config: PathBuf,
+        /// The alert's labels, `name=value,name=value`.
+        #[arg(long)]
+        labels: String,
+        /// Taishan's on-call file: for a route to a team, also who would be paged now.
+        #[arg(long)]
+        oncall: Option<PathBuf>,
+    },
+    /// Acknowledge alerts on a running alerter: they stop paging and escalating until
+    /// they resolve. Give --incident, --filter matchers, or fingerprints.
+    Ack(AlertActionArgs),
+    /// Resolve alerts on a running alerter now (a source still firing fires them again).
+    Resolve(AlertActionArgs),
+    /// Run batches of routing cases (alerts at a moment → receivers, who is paged,
+    /// inhibitions) against an alertmanager.yml and on-call file; prints PASS/FAIL with
+    /// the differences, exits 1 when a case fails. See `alerts_test_cmd` for the format.
+    Test {
+        /// Test files (YAML: config, oncall, tests).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// The alert history of a running alerter: firing, resolved, notified, paged,
+    /// escalated, acknowledged, newest first.
+    History(history::AlertHistoryArgs),
+    /// Run the recorded alert history through a changed config: who would have been
+    /// notified and paged, against who was. Prints one line per alert that differs.
+    Replay {
+        /// The changed alertmanager.yml.
+        #[arg(long)]
+        config: PathBuf,
+        /// The changed on-call file, if routes name teams.
+        #[arg(long)]
+        oncall: Option<PathBuf>,
+        /// How far back (e.g. 7d, 12h).
+        #[arg(long, default_value = "7d")]
+        since: humantime::Duration,
+        /// The alerter whose history is replayed.
+        #[arg(
+            long,
+            default_value = "http://127.0.0.1:9093",
+            env = "TAISHAN_ALERTER_URL"
+        )]
+        alerter: String,
+    },
+}
+
+/// Which alerts `ack` and `resolve` act on, and who acts.
+#[derive(Debug, clap::Args)]
+pub struct AlertActionArgs {
+    /// Who acts (recorded with the acknowledgement).
+    #[arg(long)]
+    pub by: String,
+    /// Why, or what is being done.
+    #[arg(long, default_value = "")]
+    pub comment: String,
+    /// The incident (as in its page and GET /api/taishan/v1/incidents).
+    #[arg(long, conflicts_with_all = ["filter", "fingerprints"])]
+    pub incident: Option<String>,
+    /// Matchers over the firing alerts, e.g. 'service="payment"' (repeatable).
+    #[arg(long, conflicts_with = "fingerprints")]
+    pub filter: Vec<String>,
+    /// The alerts' fingerprints (16 hex digits).
+    pub fingerprints: Vec<String>,
+    /// The alerter.
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:9093",
+        env = "TAISHAN_ALERTER_URL"
+    )]
+    pub alerter: String,
+}
 
 /// Runs one alerts command; exit 1 on a bad config or bad labels.
 pub fn run(cmd: &AlertsCommand) -> ExitCode {
     if let AlertsCommand::Test { files } = cmd {
-        return match crate::alerts_test_cmd::run(files) {
+        return match test::run(files) {
             Ok((report, all_passed)) => {
                 print!("{report}");
                 if all_passed {
@@ -25,7 +106,7 @@ pub fn run(cmd: &AlertsCommand) -> ExitCode {
                 }
             }
             Err(e) => {
-                eprintln!("taishan alerts test: {}", crate::error_text::chain(&e));
+                eprintln!("taishan alerts test: {}", crate::cmd::error_text::chain(&e));
                 ExitCode::from(1)
             }
         };
@@ -38,13 +119,13 @@ pub fn run(cmd: &AlertsCommand) -> ExitCode {
         } => route(config, labels, oncall.as_deref()),
         AlertsCommand::Ack(args) => act("ack", args),
         AlertsCommand::Resolve(args) => act("resolve", args),
-        AlertsCommand::History(args) => crate::alerts_history_cmd::history(args),
+        AlertsCommand::History(args) => history::history(args),
         AlertsCommand::Replay {
             config,
             oncall,
             since,
             alerter,
-        } => crate::alerts_history_cmd::replay(alerter, config, oncall.as_deref(), (*since).into()),
+        } => history::replay(alerter, config, oncall.as_deref(), (*since).into()),
         AlertsCommand::Test { .. } => unreachable!("handled above"),
     };
     match result {
@@ -53,7 +134,7 @@ pub fn run(cmd: &AlertsCommand) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("taishan alerts: {}", crate::error_text::chain(&e));
+            eprintln!("taishan alerts: {}", crate::cmd::error_text::chain(&e));
             ExitCode::from(1)
         }
     }

@@ -4,7 +4,7 @@
 use anyhow::{bail, Context};
 use serde_json::Value;
 
-use crate::cli::Server;
+use super::Server;
 
 fn answer(url: &str, resp: reqwest::blocking::Response) -> anyhow::Result<Value> {
     let status = resp.status();

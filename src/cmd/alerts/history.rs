@@ -10,7 +10,42 @@ use anyhow::{bail, Context};
 use serde_json::Value;
 use taishan_alerter::{CompiledConfig, LabelSet};
 
-use crate::cli::AlertHistoryArgs;
+/// Filters of `taishan alerts history`.
+#[derive(Debug, clap::Args)]
+pub struct AlertHistoryArgs {
+    /// An alert: its fingerprint or its alertname.
+    #[arg(long)]
+    pub alert: Option<String>,
+    /// The `service` label.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The on-call team.
+    #[arg(long)]
+    pub team: Option<String>,
+    /// The person paged or acknowledging.
+    #[arg(long)]
+    pub person: Option<String>,
+    /// One kind: firing, resolved, notified, failed, paged, escalated, acknowledged,
+    /// resolved_by_hand.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// How far back (e.g. 24h, 7d).
+    #[arg(long, default_value = "24h")]
+    pub since: humantime::Duration,
+    /// At most this many rows.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// `table` for people, `json` for scripts.
+    #[arg(long, short = 'o', default_value = "table")]
+    pub output: String,
+    /// The alerter.
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:9093",
+        env = "TAISHAN_ALERTER_URL"
+    )]
+    pub alerter: String,
+}
 
 /// The history rows of `query` (`kind=firing&since=...`), newest first.
 fn fetch(alerter: &str, query: &[(&str, String)]) -> anyhow::Result<Vec<Value>> {

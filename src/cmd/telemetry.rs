@@ -6,8 +6,81 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::api_client::get;
-use crate::cli::{LogsCommand, OutputFormat, TracesCommand};
+use super::{OutputFormat, Server};
+use crate::cmd::api_client::get;
+
+/// `taishan traces ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum TracesCommand {
+    /// Traces with a span matching every filter, newest first.
+    Search {
+        /// A span of this service.
+        #[arg(long)]
+        service: Option<String>,
+        /// A span with this name.
+        #[arg(long)]
+        operation: Option<String>,
+        /// Span or resource attribute equality, `key=value` (repeatable); `status=error`
+        /// selects failed traces.
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// A matching span lasting at least this long (`250ms`, `2s`).
+        #[arg(long)]
+        min_duration: Option<String>,
+        /// A matching span lasting at most this long.
+        #[arg(long)]
+        max_duration: Option<String>,
+        /// How far back to look.
+        #[arg(long, default_value = "1h")]
+        since: humantime::Duration,
+        /// Most traces shown.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// Every span of one trace, as a tree.
+    Get {
+        /// The trace id (32 hex digits).
+        trace_id: String,
+        #[command(flatten)]
+        server: Server,
+    },
+}
+
+/// `taishan logs ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum LogsCommand {
+    /// Lines matching every filter, newest first.
+    Search {
+        /// Only this service.
+        #[arg(long)]
+        service: Option<String>,
+        /// At least this severity (`info`, `warn`, `error`, or 1-24).
+        #[arg(long)]
+        severity: Option<String>,
+        /// The body contains this text.
+        #[arg(long, short = 'q')]
+        query: Option<String>,
+        /// The body matches this regular expression.
+        #[arg(long)]
+        regex: Option<String>,
+        /// Attribute equality, `key=value` (repeatable).
+        #[arg(long = "attr")]
+        attrs: Vec<String>,
+        /// Only lines of this trace.
+        #[arg(long)]
+        trace_id: Option<String>,
+        /// How far back to look.
+        #[arg(long, default_value = "1h")]
+        since: humantime::Duration,
+        /// Most lines shown.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[command(flatten)]
+        server: Server,
+    },
+}
 
 fn now_s() -> f64 {
     SystemTime::now()
@@ -44,7 +117,7 @@ fn finish(result: anyhow::Result<String>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("taishan: {}", crate::error_text::chain(&e));
+            eprintln!("taishan: {}", crate::cmd::error_text::chain(&e));
             ExitCode::from(1)
         }
     }

@@ -1,7 +1,7 @@
 //! `taishan drill run|faults|abort`: a drill against a running Taishan, the faults armed
 //! on it, and the kill switch.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -10,9 +10,49 @@ use serde_json::{json, Value};
 use taishan_chaos::drill::{parse_drill, run_drill, DrillReport, RunOptions, Verdict};
 use taishan_core::SystemClock;
 
-use crate::api_client;
-use crate::cli::{DrillCommand, OutputFormat, Server};
+use super::{OutputFormat, Server};
+use crate::cmd::api_client;
 use taishan_chaos::api::HttpPlatform;
+
+/// `taishan drill ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum DrillCommand {
+    /// Run a drill: check its steady state, inject its faults on schedule, time detection,
+    /// notification, stop-loss and recovery, then prove the money (ledger balanced, nothing
+    /// paid twice, every payment final, compensation drained, reconciliation clean).
+    ///
+    /// Progress goes to stderr; the report to stdout (`-o json` for the JSON report). Exits
+    /// 0 when the drill passes, 1 when it fails, 2 when the file is wrong. Ctrl-C stops the
+    /// drill and reverts its faults; if this process is killed, the faults revert by
+    /// themselves when their lease (15 s) runs out.
+    Run {
+        /// The drill file (YAML; see drills/bank-channel-outage.yaml).
+        file: PathBuf,
+        /// Hold every fault this long instead of the file's durations (a shorter rehearsal;
+        /// e.g. `45s`).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        duration: Option<std::time::Duration>,
+        /// How long the books may take to settle after recovery (every payment of the drill
+        /// final, compensation drained) before the money proof is read.
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "5m")]
+        settle: std::time::Duration,
+        /// How long the steady state may take to hold before the faults.
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "2m")]
+        steady_wait: std::time::Duration,
+        #[command(flatten)]
+        server: Server,
+    },
+    /// The faults armed now: kind, scope, who armed them, until when their lease holds.
+    Faults {
+        #[command(flatten)]
+        server: Server,
+    },
+    /// The kill switch: disarm every fault at once. Prints how many there were.
+    Abort {
+        #[command(flatten)]
+        server: Server,
+    },
+}
 
 /// Runs the subcommand.
 pub fn run(cmd: &DrillCommand) -> ExitCode {
@@ -45,7 +85,7 @@ pub fn run(cmd: &DrillCommand) -> ExitCode {
     match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("taishan: {}", crate::error_text::chain(&e));
+            eprintln!("taishan: {}", crate::cmd::error_text::chain(&e));
             ExitCode::from(1)
         }
     }
@@ -126,7 +166,7 @@ fn record(server: &Server, report: &DrillReport) {
         ),
         Err(e) => eprintln!(
             "drill: the report could not be recorded: {}",
-            crate::error_text::chain(&e)
+            crate::cmd::error_text::chain(&e)
         ),
     }
 }

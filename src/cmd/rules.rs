@@ -8,8 +8,42 @@ use std::process::ExitCode;
 use taishan_rules::unittest::{render, run_file};
 use taishan_rules::{NamedText, RuleSet};
 
+/// `taishan rules ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum RulesCommand {
+    /// Check rule files and print every problem as file:line:column: where: what.
+    ///
+    /// Reads Prometheus rule files (groups, interval, limit, query_offset, recording and
+    /// alerting rules with for, keep_firing_for, labels and annotation templates) plus
+    /// Taishan's group `tenant`. Prints `SUCCESS: N rules found` per valid file; exits 1
+    /// when any file has a problem.
+    Check {
+        /// Rule files (YAML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Run rule unit tests written for `promtool test rules`.
+    ///
+    /// Each file names its rule_files (relative to it), an evaluation_interval and tests
+    /// with input_series, alert_rule_test and promql_expr_test. Prints SUCCESS or FAILED
+    /// with what was expected and what came, per file; exits 1 when any test fails.
+    Test {
+        /// Test files (YAML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
 /// Checks each file, printing every problem with file:line:column; exit 1 on any.
-pub fn check(files: &[PathBuf]) -> ExitCode {
+/// Carries out `taishan rules ...`.
+pub fn run(cmd: &RulesCommand) -> ExitCode {
+    match cmd {
+        RulesCommand::Check { files } => check(files),
+        RulesCommand::Test { files } => test(files),
+    }
+}
+
+fn check(files: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     let mut all = RuleSet::default();
     for path in files {
@@ -62,7 +96,7 @@ pub fn check(files: &[PathBuf]) -> ExitCode {
 }
 
 /// Runs promtool-format unit tests; exit 1 when any fails.
-pub fn test(files: &[PathBuf]) -> ExitCode {
+fn test(files: &[PathBuf]) -> ExitCode {
     let reports: Vec<_> = files.iter().map(|f| run_file(f)).collect();
     print!("{}", render(&reports));
     if reports.iter().all(|r| r.passed()) {
