@@ -19,8 +19,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Deserialize;
 use taishan_core::config::FieldError;
 
+use super::Notification;
 use super::{text_or_default, BuildContext, NotificationText, Notifier, NotifierKind, NotifyError};
-use crate::notify::Notification;
 
 /// The registration of email.
 pub const KIND: NotifierKind = NotifierKind {

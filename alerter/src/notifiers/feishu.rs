@@ -11,11 +11,11 @@ use serde_json::json;
 use taishan_core::config::FieldError;
 use taishan_core::signer::Signer;
 
+use super::Notification;
 use super::{
     post_json, robot_answer, text_or_default, BuildContext, NotificationText, Notifier,
     NotifierKind, NotifyError,
 };
-use crate::notify::Notification;
 
 /// The registration of Feishu bots.
 pub const KIND: NotifierKind = NotifierKind {

@@ -21,10 +21,12 @@
 //!
 //! Adding a notifier: its file here, and one line in [`NOTIFIERS`].
 
+mod data;
 mod dingtalk;
 mod email;
 mod feishu;
 mod http_config;
+mod notification;
 mod slack;
 mod webhook;
 mod wechat;
@@ -40,8 +42,9 @@ use taishan_core::config::FieldError;
 use taishan_template::{Expansion, SetText, TemplateSet};
 
 use crate::config::{GlobalConfig, IntegrationConfig};
-use crate::notify::Notification;
+pub use data::{AlertData, NotificationData, PageContext};
 pub use http_config::HttpClientConfig;
+pub use notification::Notification;
 
 /// Why a delivery failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -8,10 +8,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use taishan_core::config::FieldError;
 
+use super::Notification;
 use super::{
     post_json, text_or_default, BuildContext, NotificationText, Notifier, NotifierKind, NotifyError,
 };
-use crate::notify::Notification;
 
 /// The registration of Slack.
 pub const KIND: NotifierKind = NotifierKind {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use taishan_core::config::FieldError;
 
 use super::{post_json, BuildContext, Notifier, NotifierKind, NotifyError};
-use crate::notify::{Notification, NotificationData};
+use super::{Notification, NotificationData};
 
 /// The registration of webhooks.
 pub const KIND: NotifierKind = NotifierKind {

@@ -10,11 +10,11 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use taishan_core::config::FieldError;
 
+use super::Notification;
 use super::{
     post_json, robot_answer, text_or_default, BuildContext, NotificationText, Notifier,
     NotifierKind, NotifyError,
 };
-use crate::notify::Notification;
 
 /// The registration of WeCom application messages.
 pub const KIND: NotifierKind = NotifierKind {

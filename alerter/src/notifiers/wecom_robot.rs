@@ -9,11 +9,11 @@ use serde::Deserialize;
 use serde_json::json;
 use taishan_core::config::FieldError;
 
+use super::Notification;
 use super::{
     post_json, robot_answer, text_or_default, BuildContext, NotificationText, Notifier,
     NotifierKind, NotifyError,
 };
-use crate::notify::Notification;
 
 /// The registration of WeCom group robots.
 pub const KIND: NotifierKind = NotifierKind {

@@ -3,7 +3,6 @@
 //! retries and backoff until the group's next flush, record every attempt, and log what was
 //! delivered.
 
-mod data;
 pub mod nflog;
 
 use std::collections::BTreeSet;
@@ -13,46 +12,11 @@ use std::time::{Duration, Instant};
 use taishan_core::Clock;
 use taishan_guard::RateLimiter;
 
-pub use data::{AlertData, NotificationData, PageContext};
 use nflog::{Attempt, LogEntry, LogKey, NotificationLog};
 
 use crate::metrics::AlerterMetrics;
-use crate::model::{Alert, LabelSet};
-use crate::notifiers::{Integration, NotifyError};
 
-/// A group's notification, as every notifier receives it.
-#[derive(Debug, Clone)]
-pub struct Notification {
-    /// The receiver.
-    pub receiver: String,
-    /// The group key.
-    pub group_key: String,
-    /// The group labels.
-    pub group_labels: LabelSet,
-    /// The alerts (only firing ones for integrations without `send_resolved`).
-    pub alerts: Vec<Alert>,
-    /// The flush time (ms).
-    pub at_ms: i64,
-    /// The alerter's external URL.
-    pub external_url: String,
-    /// Set when it pages an on-call member: who, why, and their links.
-    pub page: Option<PageContext>,
-}
-
-impl Notification {
-    /// Alertmanager's template data of it.
-    pub fn data(&self) -> NotificationData {
-        let mut data = NotificationData::new(
-            &self.receiver,
-            &self.group_labels,
-            &self.alerts,
-            self.at_ms,
-            &self.external_url,
-        );
-        data.taishan = self.page.clone();
-        data
-    }
-}
+use crate::notifiers::{Integration, Notification, NotifyError};
 
 /// How retries wait: exponential from `initial`, capped at `max`.
 #[derive(Debug, Clone, Copy)]

@@ -10,6 +10,8 @@ use axum::http::StatusCode;
 use parking_lot::Mutex;
 use taishan_core::{Clock, ManualClock};
 
+use crate::model::LabelSet;
+
 use super::*;
 use crate::config::{GlobalConfig, IntegrationConfig};
 use crate::model::Alert;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use crate::history::EventKind;
 use crate::model::{Alert, Fingerprint};
-use crate::notify::{deliver, Delivery, DeliveryRecord, FlushJob, PageContext};
+use crate::notifiers::PageContext;
+use crate::notify::{deliver, Delivery, DeliveryRecord, FlushJob};
 use crate::oncall::links::{LinkAction, LinkClaims};
 use crate::oncall::pager::{Ack, Page, PagerEvent};
 use crate::oncall::{OnCall, Team};
