@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use super::{params, Fault, Running, Start, Stop};
+use super::{params, Fault, FaultKind, Running, Start, Stop};
 
 /// How often the restart watch looks at the clock and the lease.
 const WATCH: Duration = Duration::from_millis(50);
@@ -30,7 +30,14 @@ fn thirty_seconds() -> Duration {
 #[derive(Debug)]
 struct Crash(Params);
 
-pub(super) fn build(v: &serde_json::Value) -> Result<Arc<dyn Fault>, String> {
+/// `crash` in the registry.
+pub(super) const KIND: FaultKind = FaultKind {
+    name: "crash",
+    what: "crashes the scope's service module (connections refused and cut) and restarts it after `restart_after`",
+    build,
+};
+
+fn build(v: &serde_json::Value) -> Result<Arc<dyn Fault>, String> {
     let p: Params = params(v)?;
     if p.restart_after > MAX_DOWN {
         return Err(format!(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rand::rngs::SmallRng;
 use serde::Deserialize;
 
-use super::{params, Fault, Injection};
+use super::{params, Fault, FaultKind, Injection};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,7 +21,14 @@ fn unavailable() -> u16 {
     503
 }
 
-pub(super) fn build(v: &serde_json::Value) -> Result<Arc<dyn Fault>, String> {
+/// `error` in the registry.
+pub(super) const KIND: FaultKind = FaultKind {
+    name: "error",
+    what: "answers with an HTTP status (503 by default) instead of serving",
+    build,
+};
+
+fn build(v: &serde_json::Value) -> Result<Arc<dyn Fault>, String> {
     let p: Params = params(v)?;
     if !(400..=599).contains(&p.status) {
         return Err(format!(

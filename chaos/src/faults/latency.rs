@@ -8,7 +8,7 @@ use rand::rngs::SmallRng;
 use rand::Rng;
 use serde::Deserialize;
 
-use super::{params, Fault, Injection};
+use super::{params, Fault, FaultKind, Injection};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,7 +34,14 @@ enum Latency {
 /// Longest latency a fault may add: past this it is a timeout fault.
 const MAX: Duration = Duration::from_secs(300);
 
-pub(super) fn build(v: &serde_json::Value) -> Result<Arc<dyn Fault>, String> {
+/// `latency` in the registry.
+pub(super) const KIND: FaultKind = FaultKind {
+    name: "latency",
+    what: "adds latency: fixed (delay) or drawn between min and max, or around a mean",
+    build,
+};
+
+fn build(v: &serde_json::Value) -> Result<Arc<dyn Fault>, String> {
     let p: Params = params(v)?;
     let latency = match (p.delay, p.min, p.max, p.mean) {
         (Some(d), None, None, None) => Latency::Fixed(d),

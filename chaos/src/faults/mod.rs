@@ -14,12 +14,18 @@
 //! chunk is clean, the burn stopped, the memory freed, the crashed module serving again.
 //! Randomness comes from the `rng` passed in, so a drill with a seed replays the same way.
 
-mod bank;
+mod bank_callbacks;
+mod bank_outage;
+mod bank_slow;
+mod cpu_burn;
 mod crash;
 mod error;
 mod latency;
-mod network;
-mod resources;
+mod memory;
+mod net_bandwidth;
+mod net_blackhole;
+mod net_latency;
+mod net_reset;
 mod timeout;
 
 use std::fmt;
@@ -29,8 +35,6 @@ use std::time::Duration;
 use crate::ChannelProfile;
 use rand::rngs::SmallRng;
 use serde::{Deserialize, Serialize};
-
-pub use network::LinkEffect;
 
 use crate::module::Modules;
 use crate::scope::Scope;
@@ -49,6 +53,19 @@ pub enum Injection {
     },
     /// Held this long, then answered 504, as an upstream that never answers.
     Hold(Duration),
+}
+
+/// What a network fault does to a chunk of data crossing a fault proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkEffect {
+    /// Passed on after this long.
+    Delay(Duration),
+    /// Passed on no faster than this many bytes a second.
+    Throttle(u64),
+    /// The connection is reset, both sides.
+    Reset,
+    /// Dropped; the connection stays open.
+    Blackhole,
 }
 
 /// One armed fault's behaviour.
@@ -139,76 +156,28 @@ pub struct FaultKind {
     /// One line for `--help` and errors.
     pub what: &'static str,
     /// Builds it, or says which parameter is wrong and why.
-    pub build: fn(&serde_json::Value) -> Result<Arc<dyn Fault>, String>,
+    pub build: BuildFault,
 }
 
-/// Every fault kind: the one registration point.
+/// Builds a fault from its parameters, or says which one is wrong and why.
+pub type BuildFault = fn(&serde_json::Value) -> Result<Arc<dyn Fault>, String>;
+
+/// Every fault kind: the one registration point (each kind's name, help and builder sit
+/// in its own file).
 pub const FAULTS: &[FaultKind] = &[
-    FaultKind {
-        name: "latency",
-        what: "adds latency: fixed (delay) or drawn between min and max, or around a mean",
-        build: latency::build,
-    },
-    FaultKind {
-        name: "error",
-        what: "answers with an HTTP status (503 by default) instead of serving",
-        build: error::build,
-    },
-    FaultKind {
-        name: "timeout",
-        what: "holds the request (30s by default), then answers 504",
-        build: timeout::build,
-    },
-    FaultKind {
-        name: "cpu_burn",
-        what: "keeps `cores` cores busy for `share` of their time (1 core, all of it, by default)",
-        build: resources::build_burn,
-    },
-    FaultKind {
-        name: "memory",
-        what: "holds `size` of resident memory (e.g. 512MiB)",
-        build: resources::build_memory,
-    },
-    FaultKind {
-        name: "bank_outage",
-        what: "a bank channel down: transfers accepted then failed (mode: fail), or refused with 503 (mode: refuse)",
-        build: bank::build_outage,
-    },
-    FaultKind {
-        name: "bank_slow",
-        what: "a slow bank channel: acceptance takes `latency`, settlement `settle_after`",
-        build: bank::build_slow,
-    },
-    FaultKind {
-        name: "bank_callbacks",
-        what: "a bank channel's result callbacks lost, late or duplicated (shares 0 to 1, delay)",
-        build: bank::build_callbacks,
-    },
-    FaultKind {
-        name: "crash",
-        what: "crashes the scope's service module (connections refused and cut) and restarts it after `restart_after`",
-        build: crash::build,
-    },
-    FaultKind {
-        name: "net_latency",
-        what: "a fault proxy delays each chunk of data by `delay` (± `jitter`), both ways",
-        build: network::build_latency,
-    },
-    FaultKind {
-        name: "net_bandwidth",
-        what: "a fault proxy passes at most `rate` per second (e.g. 10KiB) each way",
-        build: network::build_bandwidth,
-    },
-    FaultKind {
-        name: "net_reset",
-        what: "a fault proxy resets connections (TCP RST) as data crosses them",
-        build: network::build_reset,
-    },
-    FaultKind {
-        name: "net_blackhole",
-        what: "a fault proxy swallows everything sent either way; connections hang",
-        build: network::build_blackhole,
-    },
+    latency::KIND,
+    error::KIND,
+    timeout::KIND,
+    cpu_burn::KIND,
+    memory::KIND,
+    bank_outage::KIND,
+    bank_slow::KIND,
+    bank_callbacks::KIND,
+    crash::KIND,
+    net_latency::KIND,
+    net_bandwidth::KIND,
+    net_reset::KIND,
+    net_blackhole::KIND,
 ];
 
 /// Builds the fault `spec` describes.
@@ -228,6 +197,30 @@ pub fn build_fault(spec: &FaultSpec) -> Result<Arc<dyn Fault>, String> {
 /// Reads a kind's parameters into `T`, naming the parameter at fault.
 pub(crate) fn params<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<T, String> {
     serde_json::from_value(v.clone()).map_err(|e| e.to_string())
+}
+
+/// A bank channel's profile as a test starts it (`bank-a`, defaults), with the fault
+/// `build` makes of `params` applied when there is one.
+#[cfg(test)]
+pub(crate) fn channel_under(fault: Option<(BuildFault, serde_json::Value)>) -> ChannelProfile {
+    let mut p: ChannelProfile =
+        serde_json::from_value(serde_json::json!({"name": "bank-a"})).expect("a profile");
+    if let Some((build, params)) = fault {
+        build(&params)
+            .expect("the fault builds")
+            .bank_channel(&mut p);
+    }
+    p
+}
+
+/// A lease live for `for_ms` from `clock`'s now.
+#[cfg(test)]
+pub(crate) fn lease_for(clock: &Arc<taishan_core::ManualClock>, for_ms: i64) -> Lease {
+    use taishan_core::Clock;
+    Lease::new(
+        Arc::new(std::sync::atomic::AtomicI64::new(clock.now_ms() + for_ms)),
+        clock.clone(),
+    )
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rand::rngs::SmallRng;
 use serde::Deserialize;
 
-use super::{params, Fault, Injection};
+use super::{params, Fault, FaultKind, Injection};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,7 +21,14 @@ fn half_a_minute() -> Duration {
     Duration::from_secs(30)
 }
 
-pub(super) fn build(v: &serde_json::Value) -> Result<Arc<dyn Fault>, String> {
+/// `timeout` in the registry.
+pub(super) const KIND: FaultKind = FaultKind {
+    name: "timeout",
+    what: "holds the request (30s by default), then answers 504",
+    build,
+};
+
+fn build(v: &serde_json::Value) -> Result<Arc<dyn Fault>, String> {
     let p: Params = params(v)?;
     if p.after.is_zero() || p.after > Duration::from_secs(600) {
         return Err("after must be above 0 and at most 10m".into());

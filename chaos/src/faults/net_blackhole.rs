@@ -1,0 +1,51 @@
+//! `net_blackhole`: a fault proxy swallows everything sent either way; connections stay
+//! open and nothing arrives, as on a dropped route. The scope's service is the proxy's
+//! name.
+
+use std::sync::Arc;
+
+use rand::rngs::SmallRng;
+use serde::Deserialize;
+
+use super::{params, Fault, FaultKind, LinkEffect};
+
+/// `net_blackhole` in the registry.
+pub(super) const KIND: FaultKind = FaultKind {
+    name: "net_blackhole",
+    what: "a fault proxy swallows everything sent either way; connections hang",
+    build,
+};
+
+/// It takes no parameters.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoParams {}
+
+#[derive(Debug)]
+struct Blackhole;
+
+impl Fault for Blackhole {
+    fn link(&self, _rng: &mut SmallRng) -> Option<LinkEffect> {
+        Some(LinkEffect::Blackhole)
+    }
+}
+
+fn build(v: &serde_json::Value) -> Result<Arc<dyn Fault>, String> {
+    params::<NoParams>(v)?;
+    Ok(Arc::new(Blackhole))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn every_chunk_meets_it_and_parameters_are_refused() {
+        let mut rng = SmallRng::seed_from_u64(7);
+        let fault = build(&serde_json::json!({})).unwrap();
+        assert_eq!(fault.link(&mut rng), Some(LinkEffect::Blackhole));
+        let e = build(&serde_json::json!({"after": "1s"})).unwrap_err();
+        assert!(e.contains("after"), "{e}");
+    }
+}
