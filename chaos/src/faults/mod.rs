@@ -194,6 +194,28 @@ pub fn build_fault(spec: &FaultSpec) -> Result<Arc<dyn Fault>, String> {
         .map_err(|e| format!("{} fault: {e}", kind.name))
 }
 
+/// A network fault that does the same to every chunk and takes no parameters.
+#[derive(Debug)]
+struct FixedLink(LinkEffect);
+
+impl Fault for FixedLink {
+    fn link(&self, _rng: &mut SmallRng) -> Option<LinkEffect> {
+        Some(self.0)
+    }
+}
+
+/// Builds a [`FixedLink`] doing `effect`, refusing any parameter.
+pub(crate) fn fixed_link(
+    v: &serde_json::Value,
+    effect: LinkEffect,
+) -> Result<Arc<dyn Fault>, String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NoParams {}
+    params::<NoParams>(v)?;
+    Ok(Arc::new(FixedLink(effect)))
+}
+
 /// Reads a kind's parameters into `T`, naming the parameter at fault.
 pub(crate) fn params<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<T, String> {
     serde_json::from_value(v.clone()).map_err(|e| e.to_string())

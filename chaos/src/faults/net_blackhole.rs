@@ -1,13 +1,9 @@
 //! `net_blackhole`: a fault proxy swallows everything sent either way; connections stay
-//! open and nothing arrives, as on a dropped route. The scope's service is the proxy's
-//! name.
+//! open and nothing arrives, as on a dropped route. The scope's service is the proxy's name.
 
 use std::sync::Arc;
 
-use rand::rngs::SmallRng;
-use serde::Deserialize;
-
-use super::{params, Fault, FaultKind, LinkEffect};
+use super::{fixed_link, Fault, FaultKind, LinkEffect};
 
 /// `net_blackhole` in the registry.
 pub(super) const KIND: FaultKind = FaultKind {
@@ -16,28 +12,14 @@ pub(super) const KIND: FaultKind = FaultKind {
     build,
 };
 
-/// It takes no parameters.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoParams {}
-
-#[derive(Debug)]
-struct Blackhole;
-
-impl Fault for Blackhole {
-    fn link(&self, _rng: &mut SmallRng) -> Option<LinkEffect> {
-        Some(LinkEffect::Blackhole)
-    }
-}
-
 fn build(v: &serde_json::Value) -> Result<Arc<dyn Fault>, String> {
-    params::<NoParams>(v)?;
-    Ok(Arc::new(Blackhole))
+    fixed_link(v, LinkEffect::Blackhole)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::rngs::SmallRng;
     use rand::SeedableRng;
 
     #[test]

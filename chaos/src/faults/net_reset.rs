@@ -1,12 +1,9 @@
-//! `net_reset`: a fault proxy resets the connections data crosses (TCP RST), both sides. The scope's service is the proxy's
-//! name.
+//! `net_reset`: a fault proxy resets the connections data crosses (TCP RST), both sides.
+//! The scope's service is the proxy's name.
 
 use std::sync::Arc;
 
-use rand::rngs::SmallRng;
-use serde::Deserialize;
-
-use super::{params, Fault, FaultKind, LinkEffect};
+use super::{fixed_link, Fault, FaultKind, LinkEffect};
 
 /// `net_reset` in the registry.
 pub(super) const KIND: FaultKind = FaultKind {
@@ -15,28 +12,14 @@ pub(super) const KIND: FaultKind = FaultKind {
     build,
 };
 
-/// It takes no parameters.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoParams {}
-
-#[derive(Debug)]
-struct Reset;
-
-impl Fault for Reset {
-    fn link(&self, _rng: &mut SmallRng) -> Option<LinkEffect> {
-        Some(LinkEffect::Reset)
-    }
-}
-
 fn build(v: &serde_json::Value) -> Result<Arc<dyn Fault>, String> {
-    params::<NoParams>(v)?;
-    Ok(Arc::new(Reset))
+    fixed_link(v, LinkEffect::Reset)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::rngs::SmallRng;
     use rand::SeedableRng;
 
     #[test]
