@@ -4,20 +4,20 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::up::config::Config;
 use anyhow::Context;
 use taishan_collector::receivers::{Listener, Summary};
 use taishan_core::Clock;
-use taishan_guard_control::ControlPlane;
 use taishan_services::{Demo, DemoOptions, TelemetryConfig};
 use tokio_util::sync::CancellationToken;
 
+use super::listeners::Addresses;
+use super::parts::AlerterPart;
+use super::platform::Platform;
 use crate::cmd::up::UpArgs;
-use crate::up::otlp::OtlpServers;
 
 /// Prints where Taishan listens: the query API, each receiver served, the other APIs.
-pub fn print_banner(addr: SocketAddr, otlp: &OtlpServers, args: &UpArgs, receivers: &[Summary]) {
-    let base = format!("http://{addr}");
+pub fn print_banner(at: &Addresses, args: &UpArgs, receivers: &[Summary]) {
+    let base = format!("http://{}", at.api);
     println!(
         "Taishan {} is up (data in {})",
         env!("CARGO_PKG_VERSION"),
@@ -28,8 +28,11 @@ pub fn print_banner(addr: SocketAddr, otlp: &OtlpServers, args: &UpArgs, receive
     for r in receivers {
         let at = match r.listener {
             Listener::Api => base.clone(),
-            Listener::OtlpHttp => otlp.http.map(|a| format!("http://{a}")).unwrap_or_default(),
-            Listener::OtlpGrpc => otlp.grpc.map(|a| a.to_string()).unwrap_or_default(),
+            Listener::OtlpHttp => at
+                .otlp_http
+                .map(|a| format!("http://{a}"))
+                .unwrap_or_default(),
+            Listener::OtlpGrpc => at.otlp_grpc.map(|a| a.to_string()).unwrap_or_default(),
         };
         let paths: Vec<String> = r.paths.iter().map(|p| format!("{at}{p}")).collect();
         let list = if paths.is_empty() {
@@ -49,8 +52,8 @@ pub fn print_banner(addr: SocketAddr, otlp: &OtlpServers, args: &UpArgs, receive
 }
 
 /// Prints where the alerter listens and what it notifies.
-pub fn print_alerter(server: &super::alerter::AlerterServer) {
-    let base = format!("http://{}", server.addr);
+pub fn print_alerter(server: &AlerterPart, addr: SocketAddr) {
+    let base = format!("http://{addr}");
     let config = match &server.config_file {
         Some(f) => f.display().to_string(),
         None if !server.alerter.config().oncall.teams.is_empty() => {
@@ -70,65 +73,83 @@ pub fn print_alerter(server: &super::alerter::AlerterServer) {
     }
 }
 
-/// Starts the demo services, exporting their telemetry to this process's OTLP receiver.
-pub async fn start_demo(
-    config: &Config,
-    args: &UpArgs,
-    otlp: &OtlpServers,
+/// How the demo services will start: exporting their telemetry to this process's OTLP
+/// receiver, guarded by its control plane, open to its faults.
+pub struct DemoStart {
+    options: anyhow::Result<DemoOptions>,
     clock: Arc<dyn Clock>,
-    plane: Arc<ControlPlane>,
-    faults: taishan_chaos::FaultSet,
-) -> anyhow::Result<Demo> {
-    let Some(mut receiver) = otlp.http else {
-        anyhow::bail!(
-            "the demo services export their telemetry over OTLP/HTTP: add otlp_http to ingest.receivers, or run with --no-demo"
-        );
-    };
-    if receiver.ip().is_unspecified() {
-        receiver.set_ip([127, 0, 0, 1].into());
+    rate: f64,
+}
+
+impl DemoStart {
+    /// The demo of `platform`'s config.
+    pub fn new(platform: &Platform) -> Self {
+        let config = &platform.config;
+        let options = match platform.addresses.otlp_http {
+            None => Err(anyhow::anyhow!(
+                "the demo services export their telemetry over OTLP/HTTP: add otlp_http to ingest.receivers, or run with --no-demo"
+            )),
+            Some(mut receiver) => {
+                if receiver.ip().is_unspecified() {
+                    receiver.set_ip([127, 0, 0, 1].into());
+                }
+                Ok(DemoOptions {
+                    config: config.demo.clone(),
+                    data_dir: platform.data_dir().join("demo"),
+                    telemetry: TelemetryConfig {
+                        otlp_endpoint: Some(format!("http://{receiver}")),
+                        metrics_interval: config.demo.metrics_interval,
+                    },
+                    traffic: true,
+                    workers: true,
+                    control: Some(platform.plane.clone()),
+                    faults: Some(platform.faults.clone()),
+                })
+            }
+        };
+        Self {
+            options,
+            clock: platform.clock.clone(),
+            rate: config.demo.traffic.rate,
+        }
     }
-    let options = DemoOptions {
-        config: config.demo.clone(),
-        data_dir: args.data_dir.join("demo"),
-        telemetry: TelemetryConfig {
-            otlp_endpoint: Some(format!("http://{receiver}")),
-            metrics_interval: config.demo.metrics_interval,
-        },
-        traffic: true,
-        workers: true,
-        control: Some(plane),
-        faults: Some(faults),
-    };
-    let demo = Demo::start(options, clock, CancellationToken::new())
+
+    /// Starts the services and says where they are.
+    pub async fn run(self) -> anyhow::Result<Demo> {
+        let (options, clock) = (self.options?, self.clock);
+        let demo = Demo::start(options, clock, CancellationToken::new())
         .await
         .context(
             "starting the demo services (use --no-demo or demo.base_port to avoid a port clash)",
         )?;
-    let url = |s: &str| demo.url(s).unwrap_or_default();
-    println!(
-        "Demo financial services (traffic ~{}/s; --no-demo turns them off):",
-        config.demo.traffic.rate
-    );
-    println!(
+        let url = |s: &str| demo.url(s).unwrap_or_default();
+        println!(
+            "Demo financial services (traffic ~{}/s; --no-demo turns them off):",
+            self.rate
+        );
+        println!(
         "  gateway                  {}/api/applications, /api/drawdowns, /api/repayments (X-Api-Key: demo-mobile-app)",
         url("gateway")
     );
-    // The services between the gateway and the banks, in port order.
-    for service in &taishan_services::SERVICES[1..taishan_services::SERVICES.len() - 1] {
-        println!("  {service:<24} {}", url(service));
-    }
-    println!(
-        "  bank channels            {}/channels/<name>/faults (PATCH to make one fail)",
-        url("banks")
-    );
-    println!("Where to look:");
-    println!("  taishan query 'sum by (channel) (rate(payment_results_total{{status=\"succeeded\"}}[5m])) / sum by (channel) (rate(payment_results_total[5m]))'");
-    println!("  taishan query 'sum(payment_in_flight_amount)'   taishan query 'ledger_imbalance'");
-    println!("  taishan traces search --service gateway          GET /api/topology");
-    println!("  taishan guards list                              taishan guards audit (rules acting on guards)");
-    println!(
+        // The services between the gateway and the banks, in port order.
+        for service in &taishan_services::SERVICES[1..taishan_services::SERVICES.len() - 1] {
+            println!("  {service:<24} {}", url(service));
+        }
+        println!(
+            "  bank channels            {}/channels/<name>/faults (PATCH to make one fail)",
+            url("banks")
+        );
+        println!("Where to look:");
+        println!("  taishan query 'sum by (channel) (rate(payment_results_total{{status=\"succeeded\"}}[5m])) / sum by (channel) (rate(payment_results_total[5m]))'");
+        println!(
+            "  taishan query 'sum(payment_in_flight_amount)'   taishan query 'ledger_imbalance'"
+        );
+        println!("  taishan traces search --service gateway          GET /api/topology");
+        println!("  taishan guards list                              taishan guards audit (rules acting on guards)");
+        println!(
         "  taishan logs search --severity warn               GET {}/runs/latest (reconciliation)",
         url("reconciliation")
     );
-    Ok(demo)
+        Ok(demo)
+    }
 }

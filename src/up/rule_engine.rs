@@ -6,9 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::up::config::Config;
-use anyhow::Context;
 use taishan_core::{Bus, Clock, DecisionSink, DecisionSource, GuardCommand, GuardDecision};
-use taishan_guard_control::{ControlMetrics, ControlPlane};
+use taishan_guard_control::ControlPlane;
 use taishan_query::Engine;
 use taishan_rules::{
     ActionEngine, BusWriter, EvaluationListener, ManagerOptions, NamedText, RuleManager,
@@ -49,21 +48,6 @@ pub fn load_rule_set(config: &Config, with_demo: bool) -> Result<RuleSet, Vec<St
             Err(problems)
         }
     }
-}
-
-/// Opens the guard control plane whose audit log lives under `data_dir`, counting into
-/// `metrics`.
-pub async fn open_control_plane(
-    data_dir: &Path,
-    clock: Arc<dyn Clock>,
-    metrics: ControlMetrics,
-) -> anyhow::Result<Arc<ControlPlane>> {
-    let path = data_dir.join("guards").join("audit.jsonl");
-    let plane = tokio::task::spawn_blocking(move || ControlPlane::open(&path, clock))
-        .await
-        .context("opening the guard control plane")?
-        .context("opening the guard control plane")?;
-    Ok(Arc::new(plane.with_metrics(metrics)))
 }
 
 /// What the rule engine is made of at run time.

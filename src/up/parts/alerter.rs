@@ -1,71 +1,32 @@
-//! The alerter of `taishan up`: its config (`--alerter-config`, else `alerter.config_file`,
-//! else one receiver that holds alerts without notifying), its API on `alerter.listen`,
-//! its flush loop, and reloads on `POST /-/reload` and SIGHUP.
+//! The alerter as a part: its config (`--alerter-config`, else `alerter.config_file`, else
+//! the demo's on-call team with the demo, else one receiver that holds alerts without
+//! notifying), its API on the alerter's listener and under `/alerter` on the API address
+//! (same origin as the pages), its flush loop, and reloads on `POST /-/reload` and SIGHUP.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::up::config::Config;
 use anyhow::Context;
-use taishan_alerter::{alerter_routes, Alerter, AlerterMetrics, AlerterOptions, CompiledConfig};
-use taishan_core::Clock;
-use taishan_edge::{Edge, ListenerKind};
+use async_trait::async_trait;
+use axum::Router;
+use taishan_alerter::{alerter_routes, Alerter, AlerterOptions, CompiledConfig};
+use taishan_edge::ListenerKind;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+use crate::cmd::up::UpArgs;
+use crate::up::part::{Endpoint, Part};
+use crate::up::platform::Platform;
 
 /// Used when no alerter config is given: alerts are grouped and shown, notified to nobody.
 const HOLD_ONLY: &str = "route:\n  receiver: hold\nreceivers:\n  - name: hold\n";
 
 /// Used with the demo when no alerter config is given: the demo's on-call team, paged on the
 /// demo's pager.
-const DEMO_CONFIG: &str = include_str!("../../alerter/demo/alertmanager.yml");
-const DEMO_ONCALL: &str = include_str!("../../alerter/demo/oncall.yaml");
+const DEMO_CONFIG: &str = include_str!("../../../alerter/demo/alertmanager.yml");
+const DEMO_ONCALL: &str = include_str!("../../../alerter/demo/oncall.yaml");
 /// Where the demo on-call file expects the pager; replaced by where it listens.
 const DEMO_PAGER_URL: &str = "http://127.0.0.1:7109";
-
-/// The demo's on-call phones, listening.
-pub struct DemoPager {
-    /// The phones.
-    pub pager: Arc<taishan_services::pager::Pager>,
-    /// Their base URL.
-    pub url: String,
-    listener: tokio::net::TcpListener,
-}
-
-impl DemoPager {
-    /// Binds the pager beside the demo services (`demo.base_port + 9`).
-    pub async fn bind(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let port = match config.demo.base_port {
-            0 => 0,
-            base => base + 9,
-        };
-        let addr = SocketAddr::new(config.demo.listen, port);
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding the demo pager on {addr}"))?;
-        let url = format!("http://{}", listener.local_addr()?);
-        Ok(Self {
-            pager: taishan_services::pager::Pager::new(clock),
-            url,
-            listener,
-        })
-    }
-
-    /// Serves `GET /pages` and the alerter's `POST /pages/{person}` until `cancel`.
-    pub fn spawn(self, cancel: &CancellationToken) -> JoinHandle<()> {
-        let app = taishan_services::pager::router(self.pager);
-        let stop = cancel.clone();
-        tokio::spawn(async move {
-            let served = axum::serve(self.listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "the demo pager stopped");
-            }
-        })
-    }
-}
 
 /// The files given on the command line, over the config's.
 #[derive(Debug, Clone, Default)]
@@ -81,33 +42,27 @@ pub struct AlerterFiles {
     pub demo_pager: Option<String>,
 }
 
-/// The alerter, built and listening.
-pub struct AlerterServer {
+/// The alerter, built.
+pub struct AlerterPart {
     /// The alerter.
     pub alerter: Arc<Alerter>,
-    /// Where its API listens.
-    pub addr: SocketAddr,
     /// Its config file, if any.
     pub config_file: Option<PathBuf>,
-    listener: tokio::net::TcpListener,
 }
 
-impl AlerterServer {
-    /// Loads the config and binds the API.
-    pub async fn open(
-        config: &Config,
-        flags: AlerterFiles,
-        data_dir: &std::path::Path,
-        clock: Arc<dyn Clock>,
-        metrics: AlerterMetrics,
-    ) -> anyhow::Result<Self> {
+impl AlerterPart {
+    /// Loads the config; the API is served on the platform's alerter listener.
+    pub async fn open(platform: &Platform, flags: AlerterFiles) -> anyhow::Result<Self> {
+        let (config, data_dir) = (&platform.config, platform.data_dir());
+        let clock = platform.clock.clone();
+        let metrics = platform.metrics.alerter.clone();
         let file = flags.config.or_else(|| config.alerter.config_file.clone());
         let oncall = flags.oncall.or_else(|| config.alerter.oncall_file.clone());
         let external_url = config
             .alerter
             .external_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", config.alerter.listen));
+            .unwrap_or_else(|| format!("http://{}", platform.addresses.alerter));
         let mut peers = config.alerter.peers.clone();
         peers.extend(flags.peers);
         let cluster = (!peers.is_empty()).then(|| taishan_alerter::cluster::ClusterConfig {
@@ -174,35 +129,41 @@ impl AlerterServer {
         }
         let alerter = Alerter::new(compiled, clock, options, metrics, http)
             .context("opening the alerter's state")?;
-        let listener = tokio::net::TcpListener::bind(config.alerter.listen)
-            .await
-            .with_context(|| format!("binding the alerter API on {}", config.alerter.listen))?;
-        let addr = listener
-            .local_addr()
-            .context("reading the alerter's address")?;
         Ok(Self {
             alerter,
-            addr,
             config_file: file,
-            listener,
         })
     }
 
-    /// Serves the API and runs the flush loop and SIGHUP reloads until `cancel`.
-    pub fn spawn(self, edge: &Edge, cancel: &CancellationToken) -> Vec<JoinHandle<()>> {
-        let app = edge.wrap(ListenerKind::Alerter, alerter_routes(self.alerter.clone()));
-        let shutdown = cancel.clone();
-        let server = tokio::spawn(async move {
-            let served = axum::serve(self.listener, app)
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "the alerter API stopped");
-            }
-        });
+    /// The alerter's files as the command line gives them, and the demo's pager.
+    pub fn files(args: &UpArgs, demo_pager: Option<String>) -> AlerterFiles {
+        AlerterFiles {
+            config: args.alerter_config.clone(),
+            oncall: args.alerter_oncall.clone(),
+            peers: args.alerter_peers.clone(),
+            demo_pager,
+        }
+    }
+}
+
+#[async_trait]
+impl Part for AlerterPart {
+    fn name(&self) -> &'static str {
+        "alerter"
+    }
+
+    fn endpoints(&mut self) -> Vec<Endpoint> {
+        let routes = || alerter_routes(self.alerter.clone());
+        vec![
+            Endpoint::Http(ListenerKind::Alerter, routes()),
+            Endpoint::Http(ListenerKind::Api, Router::new().nest("/alerter", routes())),
+        ]
+    }
+
+    async fn start(&mut self, cancel: &CancellationToken) -> anyhow::Result<Vec<JoinHandle<()>>> {
         let flusher = tokio::spawn(self.alerter.clone().run(cancel.clone()));
-        let reloads = tokio::spawn(reload_on_sighup(self.alerter, cancel.clone()));
-        vec![server, flusher, reloads]
+        let reloads = tokio::spawn(reload_on_sighup(self.alerter.clone(), cancel.clone()));
+        Ok(vec![flusher, reloads])
     }
 }
 
