@@ -1,8 +1,8 @@
 //! `taishan-guard`: the protection the services embed, Taishan's Sentinel.
 //!
-//! Four kinds of [`Guard`] ([`family`] holds their contract and the one registration
-//! point), each lock-free on the call path and driven by the injected clock:
-//! [`CircuitBreaker`] (error ratio, slow-call ratio, consecutive failures; closed → open →
+//! Four kinds of [`Guard`] ([`kinds`] holds their contract, one folder per kind with its
+//! tower layer, and the one registration point), each lock-free on the call path and
+//! driven by the injected clock: [`CircuitBreaker`] (error ratio, slow-call ratio, consecutive failures; closed → open →
 //! half-open probes → closed), [`RateLimiter`] and [`KeyedRateLimiter`] (token buckets),
 //! [`ConcurrencyLimit`], and [`DegradeSwitch`] (serve a fallback instead). Each is usable
 //! directly or as a tower layer from [`layer`]; every state change is reported to a
@@ -12,21 +12,17 @@
 //! brings no HTTP server, client or metrics registry).
 #![forbid(unsafe_code)]
 
-pub mod breaker;
-pub mod concurrency;
-pub mod degrade;
-pub mod family;
+pub mod kinds;
 pub mod layer;
-pub mod rate_limit;
 pub mod registry;
 pub mod rejection;
 pub mod transition;
 
-pub use breaker::{Admission, BreakerConfig, BreakerState, CallOutcome, CircuitBreaker};
-pub use concurrency::{ConcurrencyLimit, ConcurrencyPermit};
-pub use degrade::DegradeSwitch;
-pub use family::{Guard, GuardKind, GuardState, KindSpec, KINDS};
-pub use rate_limit::{KeyedRateLimiter, RateLimitConfig, RateLimiter};
+pub use kinds::breaker::{Admission, BreakerConfig, BreakerState, CallOutcome, CircuitBreaker};
+pub use kinds::concurrency::{ConcurrencyLimit, ConcurrencyPermit};
+pub use kinds::degrade::DegradeSwitch;
+pub use kinds::rate_limit::{KeyedRateLimiter, RateLimitConfig, RateLimiter};
+pub use kinds::{Guard, GuardKind, GuardState, KindSpec, KINDS};
 pub use registry::{ApplyError, GuardSnapshot, Guards};
 pub use rejection::Rejected;
 pub use taishan_core::GuardCommand;

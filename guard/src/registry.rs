@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use taishan_core::{Clock, GuardCommand};
 
-use crate::breaker::{BreakerConfig, CircuitBreaker};
-use crate::concurrency::ConcurrencyLimit;
-use crate::degrade::DegradeSwitch;
-use crate::family::{Guard, GuardKind, GuardState};
-use crate::rate_limit::{KeyedRateLimiter, RateLimitConfig, RateLimiter};
+use crate::kinds::breaker::{BreakerConfig, CircuitBreaker};
+use crate::kinds::concurrency::ConcurrencyLimit;
+use crate::kinds::degrade::DegradeSwitch;
+use crate::kinds::rate_limit::{KeyedRateLimiter, RateLimitConfig, RateLimiter};
+use crate::kinds::{Guard, GuardKind, GuardState};
 use crate::transition::SharedObserver;
 
 /// One guard's state and counters at a moment.

@@ -7,8 +7,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::family::GuardKind;
-use crate::family::GuardState;
+use crate::kinds::GuardKind;
+use crate::kinds::GuardState;
 
 /// One state change of one guard, with why it happened.
 #[derive(Debug, Clone, PartialEq)]

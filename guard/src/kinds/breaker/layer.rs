@@ -9,7 +9,7 @@ use std::time::Duration;
 use taishan_core::Clock;
 use tower::{BoxError, Layer, Service};
 
-use crate::breaker::{Admission, CallOutcome, CircuitBreaker};
+use crate::kinds::breaker::{Admission, CallOutcome, CircuitBreaker};
 use crate::rejection::Rejected;
 
 /// Decides whether a completed call counts as a failure for the breaker.

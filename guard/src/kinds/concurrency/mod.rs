@@ -1,11 +1,12 @@
 //! A cap on calls in flight, so a slow dependency cannot take every worker with it.
 
+pub mod layer;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use taishan_core::{Clock, GuardCommand};
 
-use crate::family::{Guard, GuardKind, GuardState, KindSpec};
+use crate::kinds::{Guard, GuardKind, GuardState, KindSpec};
 use crate::rejection::Rejected;
 use crate::transition::{SharedObserver, Transition};
 

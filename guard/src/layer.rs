@@ -1,25 +1,23 @@
-//! The guards as tower layers, one file each.
+//! The guards as tower layers: each kind's layer lives beside it (`kinds/<kind>/layer.rs`)
+//! and is re-exported here; what they share is here.
 //!
 //! Refusals surface as a boxed [`Rejected`] in the layer's `tower::BoxError` (as tower's own
 //! limit layers do), so layers stack without nesting error types; callers downcast to tell a
 //! refusal from a failure of the wrapped service. Each layer reads the clock once per call.
 
-mod breaker;
-mod concurrency;
-mod degrade;
-mod rate_limit;
-
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-pub use breaker::{BreakerFuture, BreakerLayer, BreakerService, FailureClassifier};
-pub use concurrency::{ConcurrencyLimitLayer, ConcurrencyLimitService};
-pub use degrade::{DegradeFuture, DegradeLayer, DegradeService};
-pub use rate_limit::{KeyOf, RateLimitLayer, RateLimitService, SharedKey};
+pub use crate::kinds::breaker::layer::{
+    BreakerFuture, BreakerLayer, BreakerService, FailureClassifier,
+};
+pub use crate::kinds::concurrency::layer::{ConcurrencyLimitLayer, ConcurrencyLimitService};
+pub use crate::kinds::degrade::layer::{DegradeFuture, DegradeLayer, DegradeService};
+pub use crate::kinds::rate_limit::layer::{KeyOf, RateLimitLayer, RateLimitService, SharedKey};
 pub use tower::BoxError;
 
-use crate::concurrency::ConcurrencyPermit;
+use crate::kinds::concurrency::ConcurrencyPermit;
 use crate::rejection::Rejected;
 
 /// The refusal in `error`, if a guard refused the call.

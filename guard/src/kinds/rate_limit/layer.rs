@@ -6,8 +6,8 @@ use std::task::{Context, Poll};
 use taishan_core::Clock;
 use tower::{BoxError, Layer, Service};
 
-use super::GuardedFuture;
-use crate::rate_limit::{KeyedRateLimiter, RateLimiter};
+use crate::kinds::rate_limit::{KeyedRateLimiter, RateLimiter};
+use crate::layer::GuardedFuture;
 
 /// Picks the key a request is limited under.
 pub trait KeyOf<Req>: Clone {

@@ -1,11 +1,12 @@
 //! Degrade switches: serve a cheaper, safer answer instead of the full one.
 
+pub mod layer;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use taishan_core::GuardCommand;
 
-use crate::family::{Guard, GuardKind, GuardState, KindSpec};
+use crate::kinds::{Guard, GuardKind, GuardState, KindSpec};
 use crate::transition::{SharedObserver, Transition};
 
 /// Degrade switches: normal or degraded, switched by `degrade` and `undegrade`.

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use tower::util::Oneshot;
 use tower::{Layer, Service, ServiceExt};
 
-use crate::degrade::DegradeSwitch;
+use crate::kinds::degrade::DegradeSwitch;
 
 /// Sends calls to `fallback` while the switch is on.
 #[derive(Debug, Clone)]

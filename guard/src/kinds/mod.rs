@@ -1,5 +1,6 @@
 //! The guard family: what every guard promises, its kinds and states, and the one place
-//! kinds are registered.
+//! kinds are registered. Each kind is a folder here: the guard and its state machine in
+//! `mod.rs`, its tower layer beside it in `layer.rs`.
 //!
 //! The contract every [`Guard`] keeps:
 //! - the call path (admit, record) is lock-free and never waits on the control plane;
@@ -10,10 +11,16 @@
 //!   whether its state changed; a guard held by a command stays so until released;
 //! - it counts the calls it refused.
 //!
-//! Adding a kind of guard is its own file (the guard, its `impl Guard` and its
-//! [`KindSpec`]), its variant in [`GuardKind`], and one line in [`KINDS`]; new states go in
-//! [`GuardState`]. Kinds, states and commands are serde enums, so they travel typed through
+//! Adding a kind of guard is its own folder (the guard, its `impl Guard`, its [`KindSpec`]
+//! and its layer), its variant in [`GuardKind`], and one line in [`KINDS`]; new states go in
+//! [`GuardState`]; the commands the control plane may give it in
+//! `taishan_core::GuardCommand`. Kinds, states and commands are serde enums, so they travel typed through
 //! the control plane's API, its audit log and the services' reports.
+
+pub mod breaker;
+pub mod concurrency;
+pub mod degrade;
+pub mod rate_limit;
 
 use std::any::Any;
 use std::fmt;
@@ -119,10 +126,10 @@ pub struct KindSpec {
 
 /// Every kind of guard: the one registration point.
 pub static KINDS: &[KindSpec] = &[
-    crate::breaker::KIND,
-    crate::rate_limit::KIND,
-    crate::concurrency::KIND,
-    crate::degrade::KIND,
+    breaker::KIND,
+    rate_limit::KIND,
+    concurrency::KIND,
+    degrade::KIND,
 ];
 
 impl GuardKind {

@@ -9,6 +9,7 @@
 //! admitted under an earlier state cannot count towards the current one.
 
 mod config;
+pub mod layer;
 mod window;
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering};
@@ -21,7 +22,7 @@ pub use window::WindowTotals;
 
 use taishan_core::GuardCommand;
 
-use crate::family::{Guard, GuardKind, GuardState, KindSpec};
+use crate::kinds::{Guard, GuardKind, GuardState, KindSpec};
 use crate::rejection::Rejected;
 use crate::transition::{SharedObserver, Transition};
 

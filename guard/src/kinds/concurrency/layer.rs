@@ -5,8 +5,8 @@ use std::task::{Context, Poll};
 
 use tower::{BoxError, Layer, Service};
 
-use super::GuardedFuture;
-use crate::concurrency::ConcurrencyLimit;
+use crate::kinds::concurrency::ConcurrencyLimit;
+use crate::layer::GuardedFuture;
 
 /// Refuses calls beyond the limit with a [`crate::Rejected::ConcurrencyLimited`], instead of
 /// queueing them as `tower::limit::ConcurrencyLimit` does: a queue in front of a struggling
