@@ -50,20 +50,10 @@ pub struct AlertHistoryArgs {
 /// The history rows of `query` (`kind=firing&since=...`), newest first.
 fn fetch(alerter: &str, query: &[(&str, String)]) -> anyhow::Result<Vec<Value>> {
     let base = alerter.trim_end_matches('/');
-    let resp = reqwest::blocking::Client::new()
+    let request = reqwest::blocking::Client::new()
         .get(format!("{base}/api/taishan/v1/history"))
-        .query(query)
-        .send()
-        .with_context(|| format!("reaching the alerter at {base}"))?;
-    let status = resp.status();
-    let text = resp.text().unwrap_or_default();
-    if !status.is_success() {
-        bail!(
-            "the alerter refused ({status}): {}",
-            text.trim().trim_matches('"')
-        );
-    }
-    let answer: Value = serde_json::from_str(&text).context("the alerter's answer")?;
+        .query(query);
+    let answer = super::alerter_answer(base, request)?;
     Ok(answer["data"]["events"]
         .as_array()
         .cloned()

@@ -189,6 +189,25 @@ fn route(config: &Path, labels: &str, oncall: Option<&Path>) -> anyhow::Result<S
     Ok(out)
 }
 
+/// Sends `request` to the alerter at `base`: its JSON answer, or its refusal as the error.
+fn alerter_answer(
+    base: &str,
+    request: reqwest::blocking::RequestBuilder,
+) -> anyhow::Result<serde_json::Value> {
+    let resp = request
+        .send()
+        .with_context(|| format!("reaching the alerter at {base}"))?;
+    let status = resp.status();
+    let text = resp.text().unwrap_or_default();
+    if !status.is_success() {
+        bail!(
+            "the alerter refused ({status}): {}",
+            text.trim().trim_matches('"')
+        );
+    }
+    serde_json::from_str(&text).context("the alerter's answer")
+}
+
 /// `ack` or `resolve` through the alerter's API.
 fn act(verb: &str, a: &AlertActionArgs) -> anyhow::Result<String> {
     let base = a.alerter.trim_end_matches('/');
@@ -208,20 +227,10 @@ fn act(verb: &str, a: &AlertActionArgs) -> anyhow::Result<String> {
             )
         }
     };
-    let resp = reqwest::blocking::Client::new()
-        .post(&url)
-        .json(&body)
-        .send()
-        .with_context(|| format!("reaching the alerter at {base}"))?;
-    let status = resp.status();
-    let text = resp.text().unwrap_or_default();
-    if !status.is_success() {
-        bail!(
-            "the alerter refused ({status}): {}",
-            text.trim().trim_matches('"')
-        );
-    }
-    let answer: serde_json::Value = serde_json::from_str(&text).context("the alerter's answer")?;
+    let answer = alerter_answer(
+        base,
+        reqwest::blocking::Client::new().post(&url).json(&body),
+    )?;
     let alerts: Vec<&str> = answer["data"]["alerts"]
         .as_array()
         .into_iter()
