@@ -277,16 +277,7 @@ impl Taishan {
     /// replicas know each other by it); the API and OTLP listeners get new ports.
     pub fn restart(&mut self) -> Taishan {
         self.kill9();
-        let alerter_port = match self.alerter_port {
-            0 => 0,
-            _ => self
-                .alerter
-                .rsplit(':')
-                .next()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(0),
-        };
-        let mut t = Self::launch(&self.data_dir, &self.config, alerter_port).unwrap_or_else(
+        let mut t = Self::launch(&self.data_dir, &self.config, self.alerter_port).unwrap_or_else(
             |StartError::PortTaken(log)| panic!("taishan could not bind again:\n{log}"),
         );
         t.demo_base = self.demo_base;
