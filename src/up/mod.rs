@@ -24,7 +24,7 @@ use config::Config;
 use listeners::Listeners;
 use part::Parts;
 use parts::{
-    AlerterPart, AnalyzerPart, ChaosPart, DashboardsPart, DemoPagerPart, DemoPart, GuardsPart,
+    AlerterPart, AnalyzerSetup, ChaosPart, DashboardsPart, DemoPagerPart, DemoPart, GuardsPart,
     IngestPart, OwnMetricsPart, QueryPart, RulesPart, StoragePart,
 };
 use platform::Platform;
@@ -77,9 +77,9 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     let pager_url = pager.as_ref().map(|p| p.url.clone());
     let alerter =
         AlerterPart::open(&platform, AlerterPart::files(&platform.args, pager_url)).await?;
-    let mut analyzer = AnalyzerPart::open(&platform)?;
+    let analyzer = AnalyzerSetup::open(&platform)?;
     let rules = RulesPart::start(&platform, alerter.alerter.clone(), analyzer.annotator()).await?;
-    analyzer.explain_rules(rules.manager());
+    let analyzer = analyzer.explaining(rules.manager());
     let chaos = ChaosPart::open(&platform)?;
     let books = chaos.books();
     banner::print_banner(&platform.addresses, &platform.args, &receivers);

@@ -16,19 +16,19 @@ use tokio_util::sync::CancellationToken;
 use crate::up::part::{Endpoint, Part};
 use crate::up::platform::Platform;
 
-/// The live analyzer and the root-cause worker.
-pub struct AnalyzerPart {
+/// The analyzer before it knows the rules whose alerts it explains: the rule engine is
+/// built with its annotator first.
+pub struct AnalyzerSetup {
     live: LiveAnalyzer,
     notes: Arc<RootCauseNotes>,
-    worker: Option<RootCauseWorker>,
-    rules: Option<Arc<RuleManager>>,
+    worker: RootCauseWorker,
     engine: Engine,
     bus: Arc<dyn Bus>,
     clock: Arc<dyn Clock>,
     interval: Duration,
 }
 
-impl AnalyzerPart {
+impl AnalyzerSetup {
     /// The watches of `analyzer:` (and the demo's with the demo), resumed from the data
     /// directory.
     pub fn open(platform: &Platform) -> anyhow::Result<Self> {
@@ -42,8 +42,7 @@ impl AnalyzerPart {
         Ok(Self {
             live,
             notes,
-            worker: Some(worker),
-            rules: None,
+            worker,
             engine: platform.engine(),
             bus: platform.stores.bus.clone(),
             clock: platform.clock.clone(),
@@ -56,16 +55,30 @@ impl AnalyzerPart {
         self.notes.clone()
     }
 
-    /// The rules whose alerts root cause explains.
-    pub fn explain_rules(&mut self, rules: Arc<RuleManager>) {
-        self.rules = Some(rules);
+    /// The part, explaining the alerts of `rules`.
+    pub fn explaining(self, rules: Arc<RuleManager>) -> AnalyzerPart {
+        AnalyzerPart {
+            live: self.live,
+            worker: Some(self.worker),
+            rules,
+            engine: self.engine,
+            bus: self.bus,
+            clock: self.clock,
+            interval: self.interval,
+        }
     }
+}
 
-    fn rules(&self) -> anyhow::Result<Arc<RuleManager>> {
-        self.rules
-            .clone()
-            .ok_or_else(|| anyhow::anyhow!("the analyzer was not given the rule engine"))
-    }
+/// The live analyzer and the root-cause worker.
+pub struct AnalyzerPart {
+    live: LiveAnalyzer,
+    /// Spawned by `start`.
+    worker: Option<RootCauseWorker>,
+    rules: Arc<RuleManager>,
+    engine: Engine,
+    bus: Arc<dyn Bus>,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
 }
 
 #[async_trait]
@@ -75,20 +88,16 @@ impl Part for AnalyzerPart {
     }
 
     fn endpoints(&mut self) -> Vec<Endpoint> {
-        let Ok(rules) = self.rules() else {
-            return Vec::new();
-        };
         let routes = taishan_analyzer::live::routes(
             &self.live,
             self.engine.clone(),
-            rules,
+            self.rules.clone(),
             self.clock.clone(),
         );
         vec![Endpoint::Http(ListenerKind::Api, routes)]
     }
 
     async fn start(&mut self, cancel: &CancellationToken) -> anyhow::Result<Vec<JoinHandle<()>>> {
-        let rules = self.rules()?;
         // The analyzer saves its detectors' state as it stops.
         let mut tasks = vec![self.live.spawn(
             self.interval,
@@ -98,7 +107,7 @@ impl Part for AnalyzerPart {
             cancel,
         )];
         if let Some(worker) = self.worker.take() {
-            tasks.push(worker.spawn(cancel, rules));
+            tasks.push(worker.spawn(cancel, self.rules.clone()));
         }
         Ok(tasks)
     }

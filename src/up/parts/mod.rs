@@ -14,7 +14,7 @@ mod rules;
 mod storage;
 
 pub use alerter::AlerterPart;
-pub use analyzer::AnalyzerPart;
+pub use analyzer::AnalyzerSetup;
 pub use chaos::ChaosPart;
 pub use dashboards::DashboardsPart;
 pub use demo::{DemoPagerPart, DemoPart};
