@@ -1,19 +1,19 @@
 //! The `Detector` contract, checked for every registered detector on series of the kinds it
 //! meets: causal, bounded, deterministic, scores in [0, 1], resumable from a snapshot.
 
-use taishan_analyzer::detectors::{
-    Detector, DetectorConfig, DetectorState, EnsembleConfig, Point, Standalone,
-};
+use taishan_analyzer::detectors::{Detector, DetectorConfig, DetectorState, Point};
 
-/// Every detector of the registry, with its default configuration.
+/// Every detector of the registry, with its default configuration, read as a user writes it.
 fn every_detector() -> Vec<DetectorConfig> {
-    vec![
-        DetectorConfig::Level(Standalone::default()),
-        DetectorConfig::Drift(Standalone::default()),
-        DetectorConfig::Seasonal(Standalone::default()),
-        DetectorConfig::Mixture(Standalone::default()),
-        DetectorConfig::Ensemble(EnsembleConfig::default()),
-    ]
+    let every: Vec<DetectorConfig> = DetectorConfig::NAMES
+        .iter()
+        .map(|name| {
+            let yaml = serde_yaml_ng::from_str(&format!("type: {name}")).expect("yaml");
+            DetectorConfig::from_yaml(yaml).expect("a registered detector reads")
+        })
+        .collect();
+    assert!(every.len() >= 5, "the registry lost detectors: {every:?}");
+    every
 }
 
 /// A daily cycle with noise, a level shift at 60% and a spike at 80% (15 s apart).

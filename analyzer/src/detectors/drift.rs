@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::level::{LevelBaseline, LevelConfig};
-use super::member::{calibrated_detector, Calibrated, Measurement, Member};
+use super::member::{Calibrated, Measurement, Member};
 use super::Point;
 
 /// Configuration of the drift member.
@@ -62,6 +62,12 @@ impl DriftBaseline {
 }
 
 impl Member for DriftBaseline {
+    type Config = DriftConfig;
+
+    fn fresh(config: DriftConfig, _seed: u64) -> Self {
+        DriftBaseline::new(config)
+    }
+
     const SIDED: bool = true;
 
     fn measure(&mut self, point: Point) -> Measurement {
@@ -92,7 +98,6 @@ impl Member for DriftBaseline {
 
 /// The drift member as a detector on its own.
 pub type DriftDetector = Calibrated<DriftBaseline>;
-calibrated_detector!(DriftBaseline, Drift);
 
 #[cfg(test)]
 mod tests {

@@ -11,8 +11,9 @@ use super::drift::{DriftBaseline, DriftConfig};
 use super::level::{LevelBaseline, LevelConfig};
 use super::member::{Calibrated, Member};
 use super::mixture::{MixtureConfig, MixtureModel};
+use super::registry::read_fields;
 use super::seasonal::{SeasonalBaseline, SeasonalConfig};
-use super::{Detector, DetectorState, Point, Verdict};
+use super::{Detector, DetectorState, Point, Registered, Verdict};
 
 /// Configuration of the ensemble.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,7 +151,7 @@ impl Detector for EnsembleDetector {
     }
 
     fn snapshot(&self) -> DetectorState {
-        DetectorState::Ensemble(Box::new(self.clone()))
+        self.clone().into()
     }
 
     fn forecast(&self, time: i64) -> Option<super::Forecast> {
@@ -163,6 +164,18 @@ impl Detector for EnsembleDetector {
             + self.drift.as_ref().map_or(0, Calibrated::bytes)
             + self.seasonal.bytes()
             + self.mixture.as_ref().map_or(0, Calibrated::bytes)
+    }
+}
+
+impl Registered for EnsembleDetector {
+    type Config = EnsembleConfig;
+
+    fn read(fields: serde_yaml_ng::Value) -> Result<EnsembleConfig, String> {
+        read_fields(fields)
+    }
+
+    fn build(config: &EnsembleConfig, seed: u64) -> Self {
+        EnsembleDetector::new(config.clone(), seed)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::member::{calibrated_detector, Calibrated, Measurement, Member};
+use super::member::{Calibrated, Measurement, Member};
 use super::Point;
 
 /// Configuration of the level member.
@@ -55,6 +55,12 @@ impl LevelBaseline {
 }
 
 impl Member for LevelBaseline {
+    type Config = LevelConfig;
+
+    fn fresh(config: LevelConfig, _seed: u64) -> Self {
+        LevelBaseline::new(config)
+    }
+
     const SIDED: bool = true;
 
     fn measure(&mut self, point: Point) -> Measurement {
@@ -86,4 +92,3 @@ impl Member for LevelBaseline {
 
 /// The level member as a detector on its own.
 pub type LevelDetector = Calibrated<LevelBaseline>;
-calibrated_detector!(LevelBaseline, Level);

@@ -1,10 +1,12 @@
 //! What the ensemble's members have in common: each measures a raw deviation of its own kind,
 //! and [`Calibrated`] makes any of them a detector on its own.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::calibration::{to_score, TailConfig, Tails};
-use super::{Point, Verdict};
+use super::registry::{read_standalone, Standalone};
+use super::{Detector, DetectorState, Point, Registered, Verdict};
 
 /// What a member measured at one point.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,6 +34,10 @@ impl Measurement {
 
 /// A source of raw deviations. Same promises as [`Detector`] (causal, bounded, seeded).
 pub trait Member: Send + Clone {
+    /// Its configuration, as the ensemble and a standalone detector take it.
+    type Config: std::fmt::Debug + Clone + PartialEq + Serialize + DeserializeOwned;
+    /// A fresh member; `seed` fixes every random choice it makes.
+    fn fresh(config: Self::Config, seed: u64) -> Self;
     /// Whether its deviations have a direction, each side then calibrated on its own.
     const SIDED: bool = false;
     /// Measures `point`, then learns from it.
@@ -97,26 +103,42 @@ impl<M: Member> Calibrated<M> {
     }
 }
 
-/// Implements [`Detector`] for a calibrated member, naming its [`super::DetectorState`] variant.
-macro_rules! calibrated_detector {
-    ($member:ty, $variant:ident) => {
-        impl $crate::detectors::Detector for $crate::detectors::member::Calibrated<$member> {
-            fn observe(&mut self, point: $crate::detectors::Point) -> $crate::detectors::Verdict {
-                self.verdict(point)
-            }
+impl<M> Detector for Calibrated<M>
+where
+    M: Member,
+    Self: Into<DetectorState>,
+{
+    fn observe(&mut self, point: Point) -> Verdict {
+        self.verdict(point)
+    }
 
-            fn snapshot(&self) -> $crate::detectors::DetectorState {
-                $crate::detectors::DetectorState::$variant(self.clone())
-            }
+    fn snapshot(&self) -> DetectorState {
+        self.clone().into()
+    }
 
-            fn memory_bytes(&self) -> usize {
-                self.bytes()
-            }
+    fn memory_bytes(&self) -> usize {
+        self.bytes()
+    }
 
-            fn forecast(&self, time: i64) -> Option<$crate::detectors::Forecast> {
-                $crate::detectors::Member::forecast(self.member(), time)
-            }
-        }
-    };
+    fn forecast(&self, time: i64) -> Option<Forecast> {
+        self.member.forecast(time)
+    }
 }
-pub(crate) use calibrated_detector;
+
+/// A member on its own is a detector of the family: configured as the member's own fields
+/// beside a `tail:`.
+impl<M> Registered for Calibrated<M>
+where
+    M: Member + Serialize + DeserializeOwned + 'static,
+    Self: Into<DetectorState>,
+{
+    type Config = Standalone<M::Config>;
+
+    fn read(fields: serde_yaml_ng::Value) -> Result<Self::Config, String> {
+        read_standalone(fields)
+    }
+
+    fn build(config: &Self::Config, seed: u64) -> Self {
+        Calibrated::new(M::fresh(config.member.clone(), seed), &config.tail)
+    }
+}

@@ -15,7 +15,7 @@ use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
 use serde::{Deserialize, Serialize};
 
-use super::member::{calibrated_detector, Calibrated, Measurement, Member};
+use super::member::{Calibrated, Measurement, Member};
 use super::window::Recent;
 use super::Point;
 
@@ -263,6 +263,12 @@ fn log_determinant(a: &[f64; FEATURES * FEATURES]) -> Option<f64> {
 }
 
 impl Member for MixtureModel {
+    type Config = MixtureConfig;
+
+    fn fresh(config: MixtureConfig, seed: u64) -> Self {
+        MixtureModel::new(config, seed)
+    }
+
     fn measure(&mut self, point: Point) -> Measurement {
         let value = point.value;
         let features = self.features(value);
@@ -296,4 +302,3 @@ impl Member for MixtureModel {
 
 /// The mixture member as a detector on its own.
 pub type MixtureDetector = Calibrated<MixtureModel>;
-calibrated_detector!(MixtureModel, Mixture);

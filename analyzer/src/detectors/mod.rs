@@ -17,8 +17,9 @@
 //!   workers.
 //!
 //! # Registration
-//! One enum, [`DetectorConfig`], lists every member with its configuration; adding a
-//! detector is a file here and one variant there (and in [`DetectorState`]).
+//! One table, the `registry!` below: a line per detector, its name and its type (which
+//! implements [`Registered`]). Adding a detector is a file here and one line there; a member
+//! the ensemble can use implements [`Member`], and `Calibrated<M>` is then a detector too.
 
 mod calibration;
 pub mod drift;
@@ -26,10 +27,14 @@ pub mod ensemble;
 pub mod level;
 mod member;
 pub mod mixture;
+mod registry;
 pub mod seasonal;
 mod window;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use registry::registry;
 
 pub use calibration::{to_score, TailConfig};
 pub use drift::{DriftConfig, DriftDetector};
@@ -37,6 +42,7 @@ pub use ensemble::{EnsembleConfig, EnsembleDetector};
 pub use level::{LevelConfig, LevelDetector};
 pub use member::{Calibrated, Forecast, Measurement, Member};
 pub use mixture::{MixtureConfig, MixtureDetector};
+pub use registry::Standalone;
 pub use seasonal::{SeasonalConfig, SeasonalDetector};
 
 /// One point of a watched series.
@@ -87,30 +93,29 @@ pub trait Detector: Send {
     }
 }
 
-/// Every detector, with its configuration: the family's one registration point.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum DetectorConfig {
-    /// Distance from the running median.
-    Level(Standalone<LevelConfig>),
-    /// A sustained move from the running median.
-    Drift(Standalone<DriftConfig>),
-    /// Residuals from a level with daily and weekly seasonal profiles.
-    Seasonal(Standalone<SeasonalConfig>),
-    /// A `linfa` Gaussian mixture over windowed features.
-    Mixture(Standalone<MixtureConfig>),
-    /// The four combined (the default).
-    Ensemble(EnsembleConfig),
+/// What a registered detector provides, beyond the [`Detector`] contract: its configuration,
+/// how that is read from YAML, and how a fresh detector is made from it. Its saved state is
+/// the detector itself (serde), so resuming is reading it back.
+pub trait Registered: Detector + Clone + Serialize + DeserializeOwned + 'static {
+    type Config: std::fmt::Debug + Clone + PartialEq + Serialize + DeserializeOwned;
+    /// Reads the configuration from its YAML fields (all but `type:`), naming the field at
+    /// fault in the error.
+    fn read(fields: serde_yaml_ng::Value) -> Result<Self::Config, String>;
+    /// A fresh detector; `seed` fixes every random choice it makes.
+    fn build(config: &Self::Config, seed: u64) -> Self;
 }
 
-/// A member's configuration when it runs on its own, with the tail that calibrates it.
-/// (Read from YAML by [`DetectorConfig::from_yaml`], which checks every field.)
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Standalone<C> {
-    #[serde(flatten)]
-    pub member: C,
-    #[serde(default)]
-    pub tail: TailConfig,
+registry! {
+    /// Distance from the running median.
+    "level" => Level(LevelDetector),
+    /// A sustained move from the running median.
+    "drift" => Drift(DriftDetector),
+    /// Residuals from a level with daily and weekly seasonal profiles.
+    "seasonal" => Seasonal(SeasonalDetector),
+    /// A `linfa` Gaussian mixture over windowed features.
+    "mixture" => Mixture(MixtureDetector),
+    /// The four combined (the default).
+    "ensemble" => Ensemble(EnsembleDetector),
 }
 
 impl Default for DetectorConfig {
@@ -120,116 +125,16 @@ impl Default for DetectorConfig {
 }
 
 impl DetectorConfig {
-    /// The detectors' names, as `type:` takes them.
-    pub const NAMES: [&'static str; 5] = ["level", "drift", "seasonal", "mixture", "ensemble"];
-
     /// Reads a configuration written as YAML (`type:` defaults to `ensemble`); the error
     /// names the field at fault (`tail.peaks: invalid type ...`).
     pub fn from_yaml(value: serde_yaml_ng::Value) -> Result<DetectorConfig, String> {
-        let mut map = match value {
-            serde_yaml_ng::Value::Mapping(m) => m,
-            serde_yaml_ng::Value::Null => serde_yaml_ng::Mapping::new(),
-            _ => return Err("must be a mapping with a `type`".into()),
-        };
-        let kind = match map.remove("type") {
-            None => "ensemble".to_string(),
-            Some(serde_yaml_ng::Value::String(s)) => s,
-            Some(other) => return Err(format!("type: must be a name, got {other:?}")),
-        };
-        let rest = serde_yaml_ng::Value::Mapping(map);
-        fn read<T: serde::de::DeserializeOwned>(v: serde_yaml_ng::Value) -> Result<T, String> {
-            serde_path_to_error::deserialize(v).map_err(|e| {
-                let path = e.path().to_string();
-                if path == "." {
-                    e.inner().to_string()
-                } else {
-                    format!("{path}: {}", e.inner())
-                }
-            })
-        }
-        // A member on its own: its tail apart, so each part is read with its paths.
-        fn standalone<C: serde::de::DeserializeOwned>(
-            rest: serde_yaml_ng::Value,
-        ) -> Result<Standalone<C>, String> {
-            let serde_yaml_ng::Value::Mapping(mut map) = rest else {
-                return Err("must be a mapping".into());
-            };
-            let tail = match map.remove("tail") {
-                Some(t) => read(t).map_err(|e| format!("tail.{e}"))?,
-                None => TailConfig::default(),
-            };
-            let member = read(serde_yaml_ng::Value::Mapping(map))?;
-            Ok(Standalone { member, tail })
-        }
-        match kind.as_str() {
-            "level" => standalone(rest).map(DetectorConfig::Level),
-            "drift" => standalone(rest).map(DetectorConfig::Drift),
-            "seasonal" => standalone(rest).map(DetectorConfig::Seasonal),
-            "mixture" => standalone(rest).map(DetectorConfig::Mixture),
-            "ensemble" => read(rest).map(DetectorConfig::Ensemble),
-            other => Err(format!(
-                "type: unknown detector `{other}`; known: {}",
+        let (kind, fields) = registry::split_type(value)?;
+        Self::read_named(&kind, fields).unwrap_or_else(|| {
+            Err(format!(
+                "type: unknown detector `{kind}`; known: {}",
                 Self::NAMES.join(", ")
-            )),
-        }
-    }
-
-    /// A fresh detector; `seed` fixes every random choice it makes.
-    pub fn build(&self, seed: u64) -> Box<dyn Detector> {
-        match self {
-            DetectorConfig::Level(c) => Box::new(LevelDetector::new(
-                level::LevelBaseline::new(c.member.clone()),
-                &c.tail,
-            )),
-            DetectorConfig::Drift(c) => Box::new(DriftDetector::new(
-                drift::DriftBaseline::new(c.member.clone()),
-                &c.tail,
-            )),
-            DetectorConfig::Seasonal(c) => Box::new(SeasonalDetector::new(
-                seasonal::SeasonalBaseline::new(c.member.clone()),
-                &c.tail,
-            )),
-            DetectorConfig::Mixture(c) => Box::new(MixtureDetector::new(
-                mixture::MixtureModel::new(c.member.clone(), seed),
-                &c.tail,
-            )),
-            DetectorConfig::Ensemble(c) => Box::new(EnsembleDetector::new(c.clone(), seed)),
-        }
-    }
-
-    /// The detector's name, as in the configuration.
-    pub fn name(&self) -> &'static str {
-        match self {
-            DetectorConfig::Level(_) => "level",
-            DetectorConfig::Drift(_) => "drift",
-            DetectorConfig::Seasonal(_) => "seasonal",
-            DetectorConfig::Mixture(_) => "mixture",
-            DetectorConfig::Ensemble(_) => "ensemble",
-        }
-    }
-}
-
-/// The saved state of any detector.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum DetectorState {
-    Level(LevelDetector),
-    Drift(DriftDetector),
-    Seasonal(SeasonalDetector),
-    Mixture(MixtureDetector),
-    Ensemble(Box<EnsembleDetector>),
-}
-
-impl DetectorState {
-    /// The detector this state was taken from, ready to go on.
-    pub fn resume(self) -> Box<dyn Detector> {
-        match self {
-            DetectorState::Level(d) => Box::new(d),
-            DetectorState::Drift(d) => Box::new(d),
-            DetectorState::Seasonal(d) => Box::new(d),
-            DetectorState::Mixture(d) => Box::new(d),
-            DetectorState::Ensemble(d) => d,
-        }
+            ))
+        })
     }
 }
 
@@ -278,6 +183,20 @@ mod roundtrip {
             let json = serde_json::to_string(&config).unwrap();
             let back: DetectorConfig = serde_json::from_str(&json).unwrap();
             assert_eq!(back, config, "{json}");
+        }
+    }
+
+    #[test]
+    fn configurations_and_saved_states_carry_the_registered_name() {
+        for name in DetectorConfig::NAMES {
+            let text = format!("type: {name}");
+            let config =
+                DetectorConfig::from_yaml(serde_yaml_ng::from_str(&text).unwrap()).unwrap();
+            assert_eq!(config.name(), *name);
+            let written = serde_json::to_value(&config).unwrap();
+            assert_eq!(written["type"], *name, "config {written}");
+            let saved = serde_json::to_value(config.build(1).snapshot()).unwrap();
+            assert_eq!(saved["type"], *name, "state of {name}");
         }
     }
 }

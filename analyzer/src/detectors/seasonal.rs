@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::member::{calibrated_detector, Calibrated, Forecast, Measurement, Member};
+use super::member::{Calibrated, Forecast, Measurement, Member};
 use super::Point;
 
 const DAY: i64 = 86_400;
@@ -130,6 +130,12 @@ impl SeasonalBaseline {
 }
 
 impl Member for SeasonalBaseline {
+    type Config = SeasonalConfig;
+
+    fn fresh(config: SeasonalConfig, _seed: u64) -> Self {
+        SeasonalBaseline::new(config)
+    }
+
     const SIDED: bool = true;
 
     fn measure(&mut self, point: Point) -> Measurement {
@@ -193,7 +199,6 @@ fn visited(visits: &mut [u8], slot: usize, rate: f64) -> f64 {
 
 /// The seasonal member as a detector on its own.
 pub type SeasonalDetector = Calibrated<SeasonalBaseline>;
-calibrated_detector!(SeasonalBaseline, Seasonal);
 
 #[cfg(test)]
 mod tests {
