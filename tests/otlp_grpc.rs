@@ -1,15 +1,21 @@
 //! OTLP/gRPC trace export at the protocol level, over a plain HTTP/2 client: the raw
 //! gRPC frames, gzip, partial success for spans with malformed ids, and the status codes for
-//! undecodable exports, oversized messages and unknown methods.
+//! undecodable exports, oversized messages and unknown methods; and one running total for a
+//! delta series whether its points come by gRPC or OTLP/HTTP.
 
 mod support;
 
 use std::io::Write;
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::metrics::v1::{
+    metric, number_data_point, AggregationTemporality, Metric, NumberDataPoint, ResourceMetrics,
+    ScopeMetrics, Sum,
+};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
@@ -177,4 +183,72 @@ fn grpc_trace_export_statuses_and_partial_success() {
         false,
     );
     assert_eq!(a.grpc_status.as_deref(), Some("12"));
+}
+
+/// An export of one monotonic delta sum, `payments`, of `value` at `at_s` (s).
+fn delta_payments(value: f64, start_s: u64, at_s: u64) -> Vec<u8> {
+    let point = NumberDataPoint {
+        start_time_unix_nano: start_s * 1_000_000_000,
+        time_unix_nano: at_s * 1_000_000_000,
+        value: Some(number_data_point::Value::AsDouble(value)),
+        ..Default::default()
+    };
+    let sum = Sum {
+        data_points: vec![point],
+        aggregation_temporality: AggregationTemporality::Delta as i32,
+        is_monotonic: true,
+    };
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(Resource {
+                attributes: vec![KeyValue {
+                    key: "service.name".into(),
+                    value: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue("payment".into())),
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "payments".into(),
+                    data: Some(metric::Data::Sum(sum)),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn a_delta_series_keeps_one_running_total_over_grpc_and_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = Taishan::start(&dir.path().join("d"), "");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let metrics = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+    let a = call(&t, metrics, &delta_payments(5.0, now - 20, now - 10), false);
+    assert_eq!(a.grpc_status, None, "{}", a.grpc_message);
+    let r = support::client()
+        .post(format!("{}/v1/metrics", t.otlp_http))
+        .header("content-type", "application/x-protobuf")
+        .header("x-scope-orgid", "bank-a")
+        .body(delta_payments(7.0, now - 10, now))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().unwrap());
+
+    let answer = t.query(Some("bank-a"), "payments_total", Some(now as f64));
+    let result = support::result(&answer);
+    assert_eq!(result.len(), 1, "{answer}");
+    assert_eq!(
+        result[0]["value"][1], "12",
+        "5 by gRPC then 7 by HTTP add up: {answer}"
+    );
 }

@@ -10,12 +10,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use taishan_core::{
     AppendOutcome, Bus, Clock, LogBatch, LogSink, MetricBatch, SpanBatch, SpanOutcome, SpanSink,
-    TenantId,
 };
 
 use crate::errors::{ErrorBody, IngestError};
 use crate::metrics::IngestMetrics;
-use crate::receivers::otlp::metrics::MetricsConverter;
 
 /// Which door a write came in by: the `path` label of ingest metrics. Each receiver
 /// declares its own.
@@ -49,10 +47,8 @@ pub struct IngestState {
     pub metrics: IngestMetrics,
     /// Time for data sent without a timestamp.
     pub clock: Arc<dyn Clock>,
-    /// Running totals of OTLP delta metrics.
-    pub converter: Arc<MetricsConverter>,
-    /// The OTLP resource attribute naming a resource's tenant, when configured; it
-    /// overrides `X-Scope-OrgID` for that resource.
+    /// The resource attribute naming a resource's tenant, when configured; it overrides
+    /// `X-Scope-OrgID` for that resource (OTLP resources, and those log receivers make).
     pub tenant_attribute: Option<String>,
 }
 
@@ -74,7 +70,6 @@ impl IngestState {
             max_body_bytes,
             metrics,
             clock,
-            converter: Arc::new(MetricsConverter::new()),
             tenant_attribute: None,
         }
     }
@@ -187,38 +182,6 @@ impl IngestState {
             Some(other) => Err(IngestError::UnsupportedEncoding(other)),
         }
     }
-}
-
-/// Splits items by tenant: the configured resource attribute's value when an item's
-/// resource has it, else `default`.
-pub(crate) fn by_tenant<R>(
-    default: &TenantId,
-    attribute: Option<&str>,
-    items: Vec<R>,
-    resource: impl Fn(&R) -> Option<&opentelemetry_proto::tonic::resource::v1::Resource>,
-) -> Result<Vec<(TenantId, Vec<R>)>, IngestError> {
-    let Some(attribute) = attribute else {
-        return Ok(vec![(default.clone(), items)]);
-    };
-    let mut out: Vec<(TenantId, Vec<R>)> = Vec::new();
-    for item in items {
-        let named = resource(&item)
-            .and_then(|r| r.attributes.iter().find(|a| a.key == attribute))
-            .map(|a| crate::receivers::otlp::metrics::any_to_string(a.value.as_ref()));
-        let tenant = match named {
-            Some(name) => TenantId::new(&name).map_err(|e| {
-                IngestError::BadRequest(format!(
-                    "resource attribute {attribute:?} is not a valid tenant: {e}"
-                ))
-            })?,
-            None => default.clone(),
-        };
-        match out.iter_mut().find(|(t, _)| *t == tenant) {
-            Some((_, v)) => v.push(item),
-            None => out.push((tenant, vec![item])),
-        }
-    }
-    Ok(out)
 }
 
 /// "stored 3 samples; refused 2: 1 out_of_order (e.g. up{...} @ 5), 1 ..."

@@ -16,7 +16,7 @@ use axum::Router;
 use taishan_core::{Label, Labels, MetricBatch, Sample, SampleList, SeriesSamples};
 
 use super::line_protocol::{self, FieldValue};
-use super::{Endpoints, Listener, Receiver, Summary};
+use super::{Endpoints, Listener, Receiver, Shared, Summary};
 use crate::errors::{ErrorBody, IngestError};
 use crate::ingest::{IngestPath, IngestState};
 use crate::tenant::tenant_of;
@@ -43,7 +43,8 @@ impl Receiver for Influx {
         }
     }
 
-    fn endpoints(&self, state: &IngestState) -> Endpoints {
+    fn endpoints(&self, shared: &Shared) -> Endpoints {
+        let state = &shared.ingest;
         Endpoints::Api(
             Router::new()
                 .route(

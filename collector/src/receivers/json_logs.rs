@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::log_records::{
     attribute, hex_id, severity_number, text, RecordsByService, UNKNOWN_SERVICE,
 };
-use super::{Endpoints, Listener, Receiver, Summary};
+use super::{Endpoints, Listener, Receiver, Shared, Summary};
 use crate::errors::{ErrorBody, IngestError};
 use crate::ingest::{IngestPath, IngestState};
 use crate::tenant::tenant_of;
@@ -40,7 +40,8 @@ impl Receiver for JsonLogs {
         }
     }
 
-    fn endpoints(&self, state: &IngestState) -> Endpoints {
+    fn endpoints(&self, shared: &Shared) -> Endpoints {
+        let state = &shared.ingest;
         Endpoints::Api(
             Router::new()
                 .route("/api/v1/logs", post(receive))

@@ -10,7 +10,9 @@
 //!   durable, and passes saturation on as 429 / `RESOURCE_EXHAUSTED` with when to retry;
 //! - **bounded memory**: it never holds more than the configured body size, decompressed;
 //! - it takes the tenant from [`crate::tenant`], writes through [`IngestState`] (which
-//!   counts what it stores and refuses under the receiver's own [`crate::IngestPath`]).
+//!   counts what it stores and refuses under the receiver's own [`crate::IngestPath`]);
+//! - state a receiver keeps across requests and shares with its siblings (OTLP's delta
+//!   totals, one for HTTP and gRPC) lives in its module and is reached through [`Shared`].
 //!
 //! Adding a receiver is its own file (or folder) and one line in [`RECEIVERS`]; the ingest
 //! surface of `taishan up` is built from that list by [`ingest_surface`].
@@ -35,8 +37,26 @@ pub trait Receiver: Send + Sync {
     fn name(&self) -> &'static str;
     /// What it takes and where, for the start-up banner.
     fn summary(&self) -> Summary;
-    /// Its endpoints, served over `state`, on [`Summary::listener`].
-    fn endpoints(&self, state: &IngestState) -> Endpoints;
+    /// Its endpoints, served over `shared`, on [`Summary::listener`].
+    fn endpoints(&self, shared: &Shared) -> Endpoints;
+}
+
+/// What the receivers of one ingest surface share: the common [`IngestState`], and the state
+/// each receiver family keeps across its endpoints.
+#[derive(Clone)]
+pub struct Shared {
+    pub ingest: IngestState,
+    pub otlp: otlp::Otlp,
+}
+
+impl Shared {
+    /// Fresh shared state over `ingest`.
+    pub fn new(ingest: &IngestState) -> Self {
+        Shared {
+            ingest: ingest.clone(),
+            otlp: otlp::Otlp::new(ingest.clone()),
+        }
+    }
 }
 
 /// Which address a receiver listens on.
@@ -141,10 +161,11 @@ pub struct IngestSurface {
 
 /// The endpoints of `receivers` over `state`.
 pub fn ingest_surface(state: &IngestState, receivers: &[&dyn Receiver]) -> IngestSurface {
+    let shared = Shared::new(state);
     let (mut api, mut otlp_http) = (Router::new(), Router::new());
     let mut grpc = tonic::service::Routes::builder();
     for r in receivers {
-        match r.endpoints(state) {
+        match r.endpoints(&shared) {
             Endpoints::Api(routes) => api = api.merge(routes),
             Endpoints::OtlpHttp(routes) => otlp_http = otlp_http.merge(routes),
             Endpoints::OtlpGrpc(add) => add(&mut grpc),
@@ -210,9 +231,10 @@ mod tests {
             ]
         );
         let state = state();
+        let shared = Shared::new(&state);
         for r in RECEIVERS {
             assert_eq!(
-                r.endpoints(&state).listener(),
+                r.endpoints(&shared).listener(),
                 r.summary().listener,
                 "{}",
                 r.name()

@@ -7,7 +7,7 @@ use axum::Router;
 use taishan_core::{Labels, MetricBatch, Sample, SampleList, SeriesSamples};
 
 use super::remote_write_wire::for_each_series;
-use super::{Endpoints, Listener, Receiver, Summary};
+use super::{Endpoints, Listener, Receiver, Shared, Summary};
 use crate::errors::{ErrorBody, IngestError};
 use crate::ingest::{IngestPath, IngestState};
 use crate::tenant::tenant_of;
@@ -32,7 +32,8 @@ impl Receiver for RemoteWrite {
         }
     }
 
-    fn endpoints(&self, state: &IngestState) -> Endpoints {
+    fn endpoints(&self, shared: &Shared) -> Endpoints {
+        let state = &shared.ingest;
         Endpoints::Api(
             Router::new()
                 .route("/api/v1/write", post(receive))

@@ -22,7 +22,7 @@ use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use super::log_records::{
     attribute, hex_id, severity_number, text, RecordsByService, UNKNOWN_SERVICE,
 };
-use super::{Endpoints, Listener, Receiver, Summary};
+use super::{Endpoints, Listener, Receiver, Shared, Summary};
 use crate::errors::{ErrorBody, IngestError};
 use crate::ingest::{IngestPath, IngestState};
 use crate::tenant::tenant_of;
@@ -52,7 +52,8 @@ impl Receiver for Loki {
         }
     }
 
-    fn endpoints(&self, state: &IngestState) -> Endpoints {
+    fn endpoints(&self, shared: &Shared) -> Endpoints {
+        let state = &shared.ingest;
         Endpoints::Api(
             Router::new()
                 .route("/loki/api/v1/push", post(push))

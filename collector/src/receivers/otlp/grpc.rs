@@ -14,10 +14,11 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
 };
 use tonic::{Request, Response, Status};
 
+use super::Otlp;
 use super::PATH;
 use crate::errors::IngestError;
 use crate::ingest::IngestState;
-use crate::receivers::{Endpoints, Listener, Receiver, Summary};
+use crate::receivers::{Endpoints, Listener, Receiver, Shared, Summary};
 use crate::tenant::tenant_of_grpc;
 
 /// The OTLP/gRPC receiver.
@@ -37,25 +38,23 @@ impl Receiver for OtlpGrpc {
         }
     }
 
-    fn endpoints(&self, state: &IngestState) -> Endpoints {
-        let state = state.clone();
-        Endpoints::OtlpGrpc(Box::new(move |routes| add_services(state, routes)))
+    fn endpoints(&self, shared: &Shared) -> Endpoints {
+        let otlp = shared.otlp.clone();
+        Endpoints::OtlpGrpc(Box::new(move |routes| add_services(otlp, routes)))
     }
 }
 
 /// Adds the metrics, trace and logs services to `routes`; requests are limited to
 /// `max_body_bytes` (decompressed).
-fn add_services(state: IngestState, routes: &mut tonic::service::RoutesBuilder) {
-    let max = state.max_body_bytes;
+fn add_services(otlp: Otlp, routes: &mut tonic::service::RoutesBuilder) {
+    let max = otlp.ingest.max_body_bytes;
     let gzip = tonic::codec::CompressionEncoding::Gzip;
-    let metrics = MetricsServiceServer::new(GrpcReceiver {
-        state: state.clone(),
-    })
-    .max_decoding_message_size(max)
-    .accept_compressed(gzip)
-    .send_compressed(gzip);
-    let traces = super::grpc_traces::RawTraceService::new(state.clone(), max);
-    let logs = LogsServiceServer::new(GrpcReceiver { state })
+    let metrics = MetricsServiceServer::new(GrpcReceiver { otlp: otlp.clone() })
+        .max_decoding_message_size(max)
+        .accept_compressed(gzip)
+        .send_compressed(gzip);
+    let traces = super::grpc_traces::RawTraceService::new(otlp.ingest.clone(), max);
+    let logs = LogsServiceServer::new(GrpcReceiver { otlp })
         .max_decoding_message_size(max)
         .accept_compressed(gzip)
         .send_compressed(gzip);
@@ -66,7 +65,7 @@ fn add_services(state: IngestState, routes: &mut tonic::service::RoutesBuilder) 
 }
 
 struct GrpcReceiver {
-    state: IngestState,
+    otlp: Otlp,
 }
 
 /// Counts a refused export and gives its gRPC status.
@@ -80,9 +79,9 @@ impl MetricsService for GrpcReceiver {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let state = &self.state;
+        let state = &self.otlp.ingest;
         let tenant = tenant_of_grpc(request.metadata()).map_err(|e| refused(state, e))?;
-        state
+        self.otlp
             .store_metrics(&tenant, request.into_inner())
             .await
             .map(Response::new)
@@ -96,7 +95,7 @@ impl LogsService for GrpcReceiver {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let state = &self.state;
+        let state = &self.otlp.ingest;
         let tenant = tenant_of_grpc(request.metadata()).map_err(|e| refused(state, e))?;
         state
             .store_logs(PATH, &tenant, request.into_inner())

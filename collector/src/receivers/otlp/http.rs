@@ -14,10 +14,10 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use taishan_core::TenantId;
 
+use super::Otlp;
 use super::PATH;
 use crate::errors::{ErrorBody, IngestError};
-use crate::ingest::IngestState;
-use crate::receivers::{Endpoints, Listener, Receiver, Summary};
+use crate::receivers::{Endpoints, Listener, Receiver, Shared, Summary};
 use crate::tenant::tenant_of;
 
 /// The OTLP/HTTP receiver.
@@ -37,18 +37,18 @@ impl Receiver for OtlpHttp {
         }
     }
 
-    fn endpoints(&self, state: &IngestState) -> Endpoints {
-        Endpoints::OtlpHttp(otlp_http_routes(state.clone()))
+    fn endpoints(&self, shared: &Shared) -> Endpoints {
+        Endpoints::OtlpHttp(otlp_http_routes(shared.otlp.clone()))
     }
 }
 
 /// The OTLP/HTTP routes.
-fn otlp_http_routes(state: IngestState) -> Router {
+fn otlp_http_routes(otlp: Otlp) -> Router {
     Router::new()
         .route("/v1/metrics", post(export_metrics))
         .route("/v1/traces", post(export_traces))
         .route("/v1/logs", post(export_logs))
-        .with_state(state)
+        .with_state(otlp)
 }
 
 /// The two encodings OTLP/HTTP defines.
@@ -115,27 +115,29 @@ fn encode<T: Message + serde::Serialize>(encoding: Encoding, msg: &T) -> Vec<u8>
 }
 
 /// An error answer: counted, and a `google.rpc.Status` in the request's encoding.
-fn refuse(state: &IngestState, encoding: Encoding, err: IngestError) -> Response {
-    state.refuse(PATH, err).into_http(encoding.error_body())
+fn refuse(otlp: &Otlp, encoding: Encoding, err: IngestError) -> Response {
+    otlp.ingest
+        .refuse(PATH, err)
+        .into_http(encoding.error_body())
 }
 
 /// Reads an export request, hands its body and encoding to `store`, answers with its
 /// response.
-async fn export<Resp, F, Fut>(state: IngestState, req: Request<Body>, store: F) -> Response
+async fn export<Resp, F, Fut>(otlp: Otlp, req: Request<Body>, store: F) -> Response
 where
     Resp: Message + serde::Serialize,
-    F: FnOnce(IngestState, TenantId, Encoding, Bytes) -> Fut,
+    F: FnOnce(Otlp, TenantId, Encoding, Bytes) -> Fut,
     Fut: std::future::Future<Output = Result<Resp, IngestError>>,
 {
     let (parts, body) = req.into_parts();
     let encoding = match Encoding::of(&parts.headers) {
         Ok(e) => e,
-        Err(e) => return refuse(&state, Encoding::Json, e),
+        Err(e) => return refuse(&otlp, Encoding::Json, e),
     };
     let work = async {
         let tenant = tenant_of(&parts.headers)?;
-        let bytes = state.read_body(&parts.headers, body).await?;
-        store(state.clone(), tenant, encoding, bytes).await
+        let bytes = otlp.ingest.read_body(&parts.headers, body).await?;
+        store(otlp.clone(), tenant, encoding, bytes).await
     };
     match work.await {
         Ok(resp) => (
@@ -144,20 +146,20 @@ where
             encode(encoding, &resp),
         )
             .into_response(),
-        Err(e) => refuse(&state, encoding, e),
+        Err(e) => refuse(&otlp, encoding, e),
     }
 }
 
-async fn export_metrics(State(state): State<IngestState>, req: Request<Body>) -> Response {
-    export(state, req, |s, tenant, encoding, body| async move {
+async fn export_metrics(State(otlp): State<Otlp>, req: Request<Body>) -> Response {
+    export(otlp, req, |s, tenant, encoding, body| async move {
         let msg: ExportMetricsServiceRequest = decode(encoding, &body)?;
         s.store_metrics(&tenant, msg).await
     })
     .await
 }
 
-async fn export_traces(State(state): State<IngestState>, req: Request<Body>) -> Response {
-    export(state, req, |s, tenant, encoding, body| async move {
+async fn export_traces(State(otlp): State<Otlp>, req: Request<Body>) -> Response {
+    export(otlp, req, |s, tenant, encoding, body| async move {
         // Protobuf goes on as received; JSON is encoded once, here.
         let body = match encoding {
             Encoding::Protobuf => body,
@@ -166,15 +168,15 @@ async fn export_traces(State(state): State<IngestState>, req: Request<Body>) -> 
                 Bytes::from(msg.encode_to_vec())
             }
         };
-        s.store_traces(&tenant, body).await
+        s.ingest.store_traces(&tenant, body).await
     })
     .await
 }
 
-async fn export_logs(State(state): State<IngestState>, req: Request<Body>) -> Response {
-    export(state, req, |s, tenant, encoding, body| async move {
+async fn export_logs(State(otlp): State<Otlp>, req: Request<Body>) -> Response {
+    export(otlp, req, |s, tenant, encoding, body| async move {
         let msg: ExportLogsServiceRequest = decode(encoding, &body)?;
-        s.store_logs(PATH, &tenant, msg).await
+        s.ingest.store_logs(PATH, &tenant, msg).await
     })
     .await
 }
