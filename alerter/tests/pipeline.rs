@@ -314,3 +314,45 @@ async fn a_burst_of_groups_is_delivered_over_a_bounded_number_of_requests_at_onc
     let max = held.max.load(std::sync::atomic::Ordering::SeqCst);
     assert!((2..=32).contains(&max), "{max} requests at once");
 }
+
+#[tokio::test]
+async fn the_running_dispatcher_sleeps_on_the_injected_clock_until_a_group_is_due() {
+    let (a, clock, bodies) = alerter("").await;
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(a.clone().run(cancel.clone()));
+    post(
+        &a,
+        &clock,
+        r#"[{"labels":{"alertname":"Down","instance":"a"}}]"#,
+    );
+    // Parked until group_wait is over, however long real time runs meanwhile.
+    let parked_until = |at: i64| {
+        let clock = clock.clone();
+        async move {
+            for _ in 0..2_000 {
+                if clock.wake_times().contains(&at) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            panic!("not parked until {at}: {:?}", clock.wake_times());
+        }
+    };
+    parked_until(T0 + 30_000).await;
+    clock.advance(Duration::from_millis(29_999));
+    parked_until(T0 + 30_000).await;
+    assert!(bodies.lock().is_empty(), "held through group_wait");
+    clock.advance(Duration::from_millis(1));
+    for _ in 0..2_000 {
+        if !bodies.lock().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(bodies.lock().len(), 1, "sent when the group fell due");
+    // Nothing changed: the next wake is the garbage minute, no resend before it.
+    parked_until(T0 + 90_000).await;
+    assert_eq!(bodies.lock().len(), 1);
+    cancel.cancel();
+    running.await.unwrap();
+}

@@ -31,6 +31,8 @@ pub mod wire;
 pub use batch::{MetricBatch, SampleList, SeriesSamples};
 pub use bus::{AppendError, AppendOutcome, Bus, InProcessBus, MetricSink, RejectReason, Rejection};
 pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "runtime")]
+pub use clock::{Interval, Sleep};
 pub use guard_decision::{
     DecisionRefused, DecisionSink, DecisionSource, GuardCommand, GuardDecision, GuardTarget,
 };

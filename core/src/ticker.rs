@@ -1,17 +1,27 @@
 //! The one tick-and-cancel loop of Taishan's background work: wait for the next period or
 //! for cancellation, whichever comes first. A late tick is delayed, not bunched, so slow
-//! work is never run twice in a row to catch up.
+//! work is never run twice in a row to catch up. It ticks in real time, for housekeeping,
+//! or on the injected clock ([`Ticker::on`]) for work whose timing is part of what it
+//! computes, so tests move a manual clock to make it tick.
 
 use std::time::Duration;
 
-use tokio::time::{Interval, MissedTickBehavior};
+use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
+
+use crate::clock::Interval;
 
 /// Ticks every period until cancelled.
 #[derive(Debug)]
 pub struct Ticker {
-    interval: Interval,
+    source: Source,
     cancel: CancellationToken,
+}
+
+#[derive(Debug)]
+enum Source {
+    RealTime(tokio::time::Interval),
+    Clock(Interval),
 }
 
 impl Ticker {
@@ -32,14 +42,35 @@ impl Ticker {
     ) -> Self {
         let mut interval = tokio::time::interval_at(start, period.max(Duration::from_millis(1)));
         interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        Self { interval, cancel }
+        Self {
+            source: Source::RealTime(interval),
+            cancel,
+        }
+    }
+
+    /// Ticks at the ticks of `interval`, on its clock.
+    pub fn on(interval: Interval, cancel: CancellationToken) -> Self {
+        Self {
+            source: Source::Clock(interval),
+            cancel,
+        }
     }
 
     /// Waits for the next tick: true when it came, false once cancelled.
     pub async fn tick(&mut self) -> bool {
+        let tick = async {
+            match &mut self.source {
+                Source::RealTime(interval) => {
+                    interval.tick().await;
+                }
+                Source::Clock(interval) => {
+                    interval.tick().await;
+                }
+            }
+        };
         tokio::select! {
             _ = self.cancel.cancelled() => false,
-            _ = self.interval.tick() => true,
+            _ = tick => true,
         }
     }
 }
@@ -74,5 +105,23 @@ mod tests {
         let start = tokio::time::Instant::now();
         assert!(at_once.tick().await);
         assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn on_the_injected_clock_it_ticks_when_the_clock_is_moved() {
+        use crate::{Clock, ManualClock};
+        use std::sync::Arc;
+        let manual = Arc::new(ManualClock::at(0));
+        let clock: Arc<dyn Clock> = manual.clone();
+        let cancel = CancellationToken::new();
+        let every = Interval::after_first_period(clock, Duration::from_secs(10));
+        let mut ticker = Ticker::on(every, cancel.clone());
+        assert!(manual.drive(ticker.tick()).await);
+        assert_eq!(manual.now_ms(), 10_000);
+        cancel.cancel();
+        assert!(
+            !ticker.tick().await,
+            "cancelled, even with the clock stopped"
+        );
     }
 }

@@ -19,10 +19,6 @@ use crate::metrics::RuleMetrics;
 use crate::restore::restore_for_state;
 use crate::schedule::{slot_at_or_before, slot_offset_ns};
 
-/// Longest sleep before looking at the clock again, so a clock moved by a test (or a
-/// suspended machine) is noticed.
-const CLOCK_POLL: Duration = Duration::from_millis(200);
-
 /// Hears about every group evaluation.
 pub trait EvaluationListener: Send + Sync {
     /// Called after `group` was evaluated, while it is still locked.
@@ -268,10 +264,11 @@ impl RuleManager {
                 if now >= next {
                     break;
                 }
-                let wait = Duration::from_nanos((next - now) as u64).min(CLOCK_POLL);
+                // The slot's millisecond, rounded up: the clock's unit.
+                let due_ms = next.div_euclid(1_000_000) + i64::from(next % 1_000_000 != 0);
                 tokio::select! {
                     _ = cancel.cancelled() => return,
-                    _ = tokio::time::sleep(wait) => {}
+                    _ = self.clock.sleep_until(due_ms) => {}
                 }
             }
             let missed = (self.now_ns() - next) / interval_ns;
@@ -350,3 +347,7 @@ impl RuleManager {
 pub fn key(g: &Group) -> String {
     format!("{};{}", g.file, g.name)
 }
+
+#[cfg(test)]
+#[path = "manager_tests.rs"]
+mod tests;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use taishan_core::{run_every, Clock, Ticker};
+use taishan_core::{run_every, Clock, Interval, Ticker};
 use taishan_guard::{LogObserver, RateLimitConfig, RateLimiter};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -528,8 +528,9 @@ impl Alerter {
         });
         let escalations = {
             let me = self.clone();
-            let every = Ticker::after_first_period(ESCALATE_EVERY, cancel.clone());
-            tokio::spawn(run_every(every, move || {
+            // On the injected clock: escalation times are the on-call policy's.
+            let every = Interval::after_first_period(self.clock.clone(), ESCALATE_EVERY);
+            tokio::spawn(run_every(Ticker::on(every, cancel.clone()), move || {
                 let me = me.clone();
                 async move {
                     me.escalate_due().await;
@@ -554,15 +555,15 @@ impl Alerter {
     async fn flush_loop(self: &Arc<Self>, cancel: CancellationToken) {
         let mut last_gc = self.clock.now_ms();
         loop {
+            // Until the next group falls due on the injected clock, or a minute at most
+            // (for the garbage), or new alerts wake it.
             let now = self.clock.now_ms();
             let next = self.dispatcher.lock().next_due_ms();
-            let wait = next.map_or(Duration::from_secs(60), |t| {
-                Duration::from_millis(u64::try_from(t.saturating_sub(now)).unwrap_or(0))
-            });
+            let wake_at = next.unwrap_or(i64::MAX).min(now.saturating_add(60_000));
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(wait.min(Duration::from_secs(60))) => {}
+                _ = self.clock.sleep_until(wake_at) => {}
             }
             for batch in self.due_batches() {
                 let me = self.clone();

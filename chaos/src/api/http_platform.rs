@@ -188,8 +188,4 @@ impl Platform for HttpPlatform {
             .filter_map(|r| r["name"].as_str().map(str::to_string))
             .collect())
     }
-
-    async fn sleep(&self, d: Duration) {
-        tokio::time::sleep(d).await;
-    }
 }

@@ -103,8 +103,6 @@ pub trait Platform: Send + Sync {
         to_ms: i64,
         reconcile: bool,
     ) -> Result<Books, PlatformError>;
-    /// Waits `d` (the real platform sleeps; a test's moves its manual clock).
-    async fn sleep(&self, d: Duration);
     /// The root-cause ranking of `alertname` as of an incident at `at_ms`, most likely
     /// first (names as the ranking gives them: `ledger`, `compensation → ledger`). A
     /// platform without an analyzer ranks nothing.

@@ -186,13 +186,13 @@ impl Run<'_> {
                     why.join("; ")
                 ));
             }
-            self.platform.sleep(self.opts.poll).await;
+            self.clock.sleep(self.opts.poll).await;
         }
         let from = self.clock.now_ms();
         self.sample_loss().await;
         let until = from + self.opts.baseline.as_millis() as i64;
         while self.clock.now_ms() < until {
-            self.platform.sleep(self.opts.poll).await;
+            self.clock.sleep(self.opts.poll).await;
             self.sample_loss().await;
         }
         self.noise_per_s = self.loss.rate(from, self.clock.now_ms());
@@ -264,7 +264,7 @@ impl Run<'_> {
                 renewed = now;
             }
             self.observe().await;
-            self.platform.sleep(self.opts.poll).await;
+            self.clock.sleep(self.opts.poll).await;
         }
         let end = self.clock.now_ms();
         self.timeline.faults_end_ms = Some(end);
@@ -427,7 +427,7 @@ impl Run<'_> {
                 self.say(&format!("not recovered: {}", failing.join(", ")));
                 return;
             }
-            self.platform.sleep(self.opts.poll).await;
+            self.clock.sleep(self.opts.poll).await;
         }
     }
 
@@ -446,7 +446,7 @@ impl Run<'_> {
                 _ if self.clock.now_ms() >= deadline || self.opts.stop.load(Ordering::Relaxed) => {
                     break
                 }
-                _ => self.platform.sleep(self.opts.poll * 5).await,
+                _ => self.clock.sleep(self.opts.poll * 5).await,
             }
         }
         let after = match self.platform.books(from, to, true).await {

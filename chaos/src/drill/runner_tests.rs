@@ -1,5 +1,6 @@
 //! The runner against a scripted platform on a manual clock: the platform answers from the
-//! time since its fault was armed, and `sleep` moves the clock.
+//! time since its fault was armed, and the clock is moved to each wait's end in turn
+//! ([`ManualClock::drive`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -43,8 +44,6 @@ struct Scripted {
     clock: Arc<ManualClock>,
     script: Script,
     log: Mutex<Log>,
-    /// Set this flag once the fault has been armed 40 s (an operator pressing stop).
-    stop_at_40s: Option<Arc<AtomicBool>>,
 }
 
 impl Scripted {
@@ -161,15 +160,6 @@ impl Platform for Scripted {
             "bank-a".into(),
         ])
     }
-
-    async fn sleep(&self, d: Duration) {
-        self.clock.advance(d);
-        if let (Some(flag), Some(s)) = (&self.stop_at_40s, self.secs_since_armed()) {
-            if s >= 40.0 {
-                flag.store(true, Ordering::Relaxed);
-            }
-        }
-    }
 }
 
 const OUTAGE: &str = include_str!("../../../drills/bank-channel-outage.yaml");
@@ -179,7 +169,6 @@ fn platform(script: Script) -> Scripted {
         clock: Arc::new(ManualClock::at(1_800_000_000_000)),
         script,
         log: Mutex::new(Log::default()),
-        stop_at_40s: None,
     }
 }
 
@@ -196,7 +185,9 @@ fn good() -> Script {
 
 async fn run(p: &Scripted, opts: RunOptions) -> crate::drill::report::DrillReport {
     let spec = parse_drill("o.yaml", OUTAGE).unwrap();
-    run_drill(&spec, p, p.clock.as_ref(), &opts).await
+    p.clock
+        .drive(run_drill(&spec, p, p.clock.as_ref(), &opts))
+        .await
 }
 
 #[tokio::test]
@@ -293,15 +284,23 @@ async fn the_operators_stop_reverts_everything() {
         ..good()
     });
     let stop = Arc::new(AtomicBool::new(false));
-    let p = Scripted {
-        stop_at_40s: Some(stop.clone()),
-        ..p
-    };
     let opts = RunOptions {
-        stop,
+        stop: stop.clone(),
         ..RunOptions::default()
     };
-    let r = run(&p, opts).await;
+    // The operator, on the same clock, presses stop once the fault has been in 40 s.
+    let operator = async {
+        loop {
+            p.clock.sleep(Duration::from_secs(1)).await;
+            if p.secs_since_armed().is_some_and(|s| s >= 40.0) {
+                stop.store(true, Ordering::Relaxed);
+                return;
+            }
+        }
+    };
+    let spec = parse_drill("o.yaml", OUTAGE).unwrap();
+    let drill = run_drill(&spec, &p, p.clock.as_ref(), &opts);
+    let (r, ()) = p.clock.drive(async { tokio::join!(drill, operator) }).await;
     assert_eq!(
         r.timeline.aborted.as_deref(),
         Some("stopped by the operator")
