@@ -76,19 +76,24 @@ fn span(trace: u8, id: &[u8], name: &str) -> Span {
     }
 }
 
+/// The resource of service `name`.
+fn service(name: &str) -> Resource {
+    Resource {
+        attributes: vec![KeyValue {
+            key: "service.name".into(),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(name.into())),
+            }),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
 fn export(spans: Vec<Span>) -> Vec<u8> {
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![KeyValue {
-                    key: "service.name".into(),
-                    value: Some(AnyValue {
-                        value: Some(any_value::Value::StringValue("ledger".into())),
-                    }),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
+            resource: Some(service("ledger")),
             scope_spans: vec![ScopeSpans {
                 spans,
                 ..Default::default()
@@ -200,16 +205,7 @@ fn delta_payments(value: f64, start_s: u64, at_s: u64) -> Vec<u8> {
     };
     ExportMetricsServiceRequest {
         resource_metrics: vec![ResourceMetrics {
-            resource: Some(Resource {
-                attributes: vec![KeyValue {
-                    key: "service.name".into(),
-                    value: Some(AnyValue {
-                        value: Some(any_value::Value::StringValue("payment".into())),
-                    }),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
+            resource: Some(service("payment")),
             scope_metrics: vec![ScopeMetrics {
                 metrics: vec![Metric {
                     name: "payments".into(),
