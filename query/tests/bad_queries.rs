@@ -305,3 +305,35 @@ fn no_expression_makes_the_engine_panic() {
         })
         .unwrap();
 }
+
+#[test]
+fn a_query_nested_too_deeply_is_refused_before_it_is_built_and_one_at_the_limit_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(dir.path());
+    let e = engine(&db, QueryConfig::default());
+    let t = TenantId::default();
+    // Ten thousand terms used to overflow the stack and abort the process.
+    for q in [
+        format!("1{}", "+1".repeat(10_000)),
+        format!("{}m1{}", "-(".repeat(5_000), ")".repeat(5_000)),
+    ] {
+        match e.instant(&t, &q, 10 * MIN) {
+            Err(QueryError::BadData(msg)) => {
+                assert!(
+                    msg.contains("nests too deeply") && msg.contains("the limit is 300"),
+                    "{msg}"
+                )
+            }
+            other => panic!("expected bad_data, got {other:?}"),
+        }
+    }
+    // At the limit: evaluated on a thread with the stack of tokio's blocking pool (2 MiB).
+    let at_limit = format!("1{}", "+1".repeat(300));
+    let answer = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || format!("{:?}", e.instant(&t, &at_limit, 10 * MIN).map(|o| o.value)))
+        .unwrap()
+        .join()
+        .expect("no stack overflow at the limit");
+    assert!(answer.contains("301"), "{answer}");
+}

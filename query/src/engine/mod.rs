@@ -9,6 +9,7 @@
 
 pub mod aggregate;
 pub mod binary;
+mod depth;
 pub mod eval;
 pub mod functions;
 pub mod go_strings;
@@ -155,6 +156,14 @@ impl Engine {
 
     /// Parses a query; the error names the position, as Prometheus's do.
     pub fn parse(query: &str) -> Result<Expr, QueryError> {
+        // Before the parser builds a tree too deep to walk (or even drop) on a stack.
+        let depth = depth::depth_bound(query);
+        if depth > depth::MAX_DEPTH {
+            return Err(QueryError::BadData(format!(
+                "invalid parameter \"query\": the expression nests too deeply ({depth} operators and brackets; the limit is {}): split it, or compute parts with recording rules",
+                depth::MAX_DEPTH
+            )));
+        }
         register_legacy_functions();
         let prepared = go_strings::prepare(query);
         parser::parse(&prepared).map_err(|e| {
