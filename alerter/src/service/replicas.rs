@@ -87,9 +87,9 @@ impl Alerter {
         }
     }
 
-    /// How long this replica waits before delivering (0 for the first).
-    /// How long this replica lets the ones before it deliver first. Waited in real time, not
-    /// on the injected clock: it orders processes whose log entries come over the network.
+    /// How long this replica lets the ones before it deliver first (0 for the first). Waited
+    /// in real time, not on the injected clock: it orders processes whose log entries come
+    /// over the network.
     pub(super) fn replica_wait(&self) -> std::time::Duration {
         self.cluster
             .as_ref()

@@ -45,18 +45,18 @@ impl ManualClock {
         self.wake_due();
     }
 
-    /// The earliest deadline anyone waits for on this clock: where a test moves it to let
-    /// the next timed thing happen, and what it checks to see a loop is parked until then.
-    pub fn next_wake_ms(&self) -> Option<i64> {
-        self.sleepers.lock().iter().map(|s| s.deadline_ms).min()
-    }
-
     /// Every deadline waited for on this clock, earliest first: what a test checks to see
     /// that a loop is parked until the time it should next act.
     pub fn wake_times(&self) -> Vec<i64> {
         let mut at: Vec<i64> = self.sleepers.lock().iter().map(|s| s.deadline_ms).collect();
         at.sort_unstable();
         at
+    }
+
+    /// The earliest of [`ManualClock::wake_times`]: where a test moves the clock to let the
+    /// next timed thing happen.
+    pub fn next_wake_ms(&self) -> Option<i64> {
+        self.wake_times().first().copied()
     }
 
     fn wake_due(&self) {
