@@ -337,3 +337,78 @@ fn a_query_nested_too_deeply_is_refused_before_it_is_built_and_one_at_the_limit_
         .expect("no stack overflow at the limit");
     assert!(answer.contains("301"), "{answer}");
 }
+
+#[test]
+fn a_subquery_grid_is_capped_before_anything_is_allocated() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(dir.path());
+    let e = engine(&db, QueryConfig::default());
+    let t = TenantId::default();
+    // 86.4 billion steps: this grew the process to 24 GB before the OOM killer ended it.
+    match e.instant(&t, "count_over_time(vector(1)[1000d:1ms])", 10 * MIN) {
+        Err(QueryError::BadData(msg)) => {
+            assert!(msg.contains("subquery") && msg.contains("11,000"), "{msg}")
+        }
+        other => panic!("expected bad_data, got {other:?}"),
+    }
+    // Each window within the cap, but the whole grid under a day-long range query is not:
+    // the sample budget refuses it before the grid is evaluated.
+    let tight = engine(
+        &db,
+        QueryConfig {
+            max_samples: 10_000,
+            ..QueryConfig::default()
+        },
+    );
+    assert!(matches!(
+        tight.range(
+            &t,
+            "max_over_time(vector(1)[1m:10ms])",
+            0,
+            1440 * MIN,
+            10 * MIN
+        ),
+        Err(QueryError::TooManySamples)
+    ));
+    // An ordinary subquery still answers.
+    let out = e
+        .instant(&t, "count_over_time(vector(1)[10m:1m])", 10 * MIN)
+        .unwrap();
+    assert!(format!("{:?}", out.value).contains("10"), "{:?}", out.value);
+}
+
+#[test]
+fn extreme_times_durations_and_offsets_answer_without_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(dir.path());
+    let e = engine(&db, QueryConfig::default());
+    let t = TenantId::default();
+    let queries = [
+        "m1",
+        "rate(m1[5m])",
+        "m1 offset -300000000y",
+        "m1 offset 300000000y",
+        "m1[300000000y]",
+        "count_over_time(m1[300000000y])",
+        "max_over_time(m1[300000000y:1y])",
+        "m1 @ 9999999999999",
+        "timestamp(m1 @ -9999999999999)",
+        "time()",
+        "vector(time()) offset 1d",
+    ];
+    for at in [i64::MIN, -i64::MAX / 2, 0, i64::MAX / 2, i64::MAX] {
+        for q in queries {
+            // Any answer or error will do; a panic (overflow) or a hang will not.
+            let _ = e.instant(&t, q, at);
+            let _ = e.range(&t, q, at.saturating_sub(60_000), at, 15_000);
+        }
+    }
+    for (start, end) in [(i64::MIN, i64::MAX), (-i64::MAX, i64::MAX), (0, i64::MAX)] {
+        match e.range(&t, "m1", start, end, 1) {
+            Err(QueryError::BadData(msg)) => {
+                assert!(msg.contains("exceeded maximum resolution"), "{msg}")
+            }
+            other => panic!("expected bad_data, got {other:?}"),
+        }
+    }
+}

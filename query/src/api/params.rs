@@ -86,10 +86,16 @@ impl Params {
     }
 }
 
-/// Unix seconds (fractions allowed) or RFC 3339, to ms.
+/// Unix seconds (fractions allowed) or RFC 3339, to ms; times beyond the engine's reach
+/// (`1e300`) are clamped to it, as Prometheus clamps its API's times.
 pub fn parse_time(s: &str) -> Option<i64> {
+    parse_unclamped_time(s).map(crate::engine::selector::clamp_time_ms)
+}
+
+fn parse_unclamped_time(s: &str) -> Option<i64> {
     if let Ok(secs) = s.parse::<f64>() {
         if secs.is_finite() {
+            // `as` saturates at i64's ends, which the clamp then brings in.
             return Some((secs * 1000.0).round() as i64);
         }
         return None;
@@ -124,6 +130,9 @@ mod tests {
             Some(1_435_781_451_781)
         );
         assert_eq!(parse_time("yesterday"), None);
+        let far = crate::engine::selector::MAX_SPAN_MS;
+        assert_eq!(parse_time("1e300"), Some(far));
+        assert_eq!(parse_time("-1e300"), Some(-far));
         assert_eq!(parse_duration("15"), Some(15_000));
         assert_eq!(parse_duration("1m30s"), Some(90_000));
         assert_eq!(parse_duration("0"), None);

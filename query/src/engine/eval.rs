@@ -280,6 +280,7 @@ impl<'a> Evaluator<'a> {
         if start <= from {
             start += interval;
         }
+        self.check_subquery_grid(range_ms, interval, start, end)?;
         let inner = Evaluator::new(
             self.ctx,
             Grid {
@@ -312,6 +313,40 @@ impl<'a> Evaluator<'a> {
             offset_ms,
             at_ms,
         })
+    }
+
+    /// Refuses a subquery grid too fine for its window, as a range query's points are
+    /// capped, and one whose steps alone would pass the sample budget: checked before the
+    /// inner expression allocates a value per step.
+    fn check_subquery_grid(
+        &self,
+        range_ms: i64,
+        interval: i64,
+        start: i64,
+        end: i64,
+    ) -> Result<(), QueryError> {
+        let limit = self.ctx.limits.max_points_per_series;
+        let per_window = range_ms / interval;
+        if per_window > limit {
+            return Err(QueryError::BadData(format!(
+                "subquery evaluates {} steps per window, more than the {} points a query may have per series (query.max_points_per_series): widen the subquery's step or shorten its range",
+                super::thousands(per_window),
+                super::thousands(limit)
+            )));
+        }
+        let steps = match end < start {
+            true => 0,
+            false => (end - start) / interval + 1,
+        };
+        let room = self
+            .ctx
+            .limits
+            .max_samples
+            .saturating_sub(self.ctx.budget.current());
+        if usize::try_from(steps).map_or(true, |steps| steps > room) {
+            return Err(QueryError::TooManySamples);
+        }
+        Ok(())
     }
 
     /// The windows of a range input at the grid's (only) evaluation time: the value of a

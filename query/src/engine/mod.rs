@@ -182,6 +182,7 @@ impl Engine {
         t: i64,
     ) -> Result<QueryOutput, QueryError> {
         let expr = Self::parse(query)?;
+        let t = selector::clamp_time_ms(t);
         self.run(tenant, &expr, Grid::instant(t), false)
     }
 
@@ -204,6 +205,7 @@ impl Engine {
                 "end timestamp must not be before start time".into(),
             ));
         }
+        let (start, end) = (selector::clamp_time_ms(start), selector::clamp_time_ms(end));
         if (end - start) / step > self.limits.max_points_per_series {
             return Err(QueryError::BadData(format!(
                 "exceeded maximum resolution of {} points per timeseries. Try decreasing the query resolution (?step=XX)",
@@ -261,7 +263,7 @@ impl Engine {
 }
 
 /// `11000` as `11,000`, the way Prometheus's message prints its limit.
-fn thousands(n: i64) -> String {
+pub(crate) fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

@@ -182,9 +182,20 @@ pub fn window(samples: &[Sample], end: i64, range_ms: i64, prev: (usize, usize))
     (lo, hi)
 }
 
-/// A duration in whole milliseconds.
+/// The farthest any time or duration reaches from the epoch, in ms (about 36 million
+/// years). Times a caller gives and durations a query writes are clamped to it, so the
+/// engine's sums of a time and a few durations (offset, range, lookback, `@`) cannot
+/// overflow, whatever the text says.
+pub const MAX_SPAN_MS: i64 = i64::MAX / 8;
+
+/// `t` (ms) within `±MAX_SPAN_MS`.
+pub fn clamp_time_ms(t: i64) -> i64 {
+    t.clamp(-MAX_SPAN_MS, MAX_SPAN_MS)
+}
+
+/// A duration in whole milliseconds, at most [`MAX_SPAN_MS`].
 pub fn duration_ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+    i64::try_from(d.as_millis()).map_or(MAX_SPAN_MS, |ms| ms.min(MAX_SPAN_MS))
 }
 
 pub fn system_time_ms(t: SystemTime) -> i64 {
