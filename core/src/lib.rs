@@ -8,6 +8,7 @@
 //! background loops.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod batch;
 pub mod bus;
 pub mod clock;
@@ -20,6 +21,7 @@ pub mod logs;
 pub mod matcher;
 pub mod metadata;
 pub mod sample;
+pub mod secret;
 pub mod signer;
 #[cfg(feature = "telemetry")]
 pub mod spans;
@@ -28,6 +30,7 @@ pub mod tenant;
 pub mod ticker;
 pub mod wire;
 
+pub use access::{Identity, Role, Roles, Tenants};
 pub use batch::{MetricBatch, SampleList, SeriesSamples};
 pub use bus::{AppendError, AppendOutcome, Bus, InProcessBus, MetricSink, RejectReason, Rejection};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -42,6 +45,7 @@ pub use logs::{LogBatch, LogSink};
 pub use matcher::{InvalidMatcher, MatchOp, Matcher};
 pub use metadata::{MetadataRegistry, MetricMetadata};
 pub use sample::{is_stale_marker, Sample, STALE_NAN_BITS};
+pub use secret::Secret;
 #[cfg(feature = "telemetry")]
 pub use spans::{
     AttributeValue, ResourceSpansView, ScopeSpansView, SpanBatch, SpanOutcome, SpanSink, SpanView,

@@ -1,6 +1,7 @@
 //! `server:` where Taishan listens.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use taishan_core::config::Section;
@@ -19,6 +20,10 @@ pub struct ServerConfig {
     /// Default `127.0.0.1:4318`.
     #[serde(default = "default_otlp_http_listen")]
     pub otlp_http_listen: SocketAddr,
+    /// The web config (Prometheus's `web.yml` format with Taishan's identities): TLS and
+    /// credentials for every listener. Default: none (loopback only).
+    #[serde(default)]
+    pub web_config: Option<PathBuf>,
 }
 
 fn default_http_listen() -> SocketAddr {
@@ -39,6 +44,7 @@ impl Default for ServerConfig {
             http_listen: default_http_listen(),
             otlp_grpc_listen: default_otlp_grpc_listen(),
             otlp_http_listen: default_otlp_http_listen(),
+            web_config: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use axum::Router;
 
+use crate::auth::{self, Admission, Authority};
 use crate::csrf::{self, CsrfGuard};
 
 /// Which of Taishan's listeners a router is served on.
@@ -14,27 +15,37 @@ pub enum ListenerKind {
     Alerter,
     /// OTLP over HTTP (4318).
     OtlpHttp,
+    /// OTLP over gRPC (4317).
+    OtlpGrpc,
 }
 
-/// The layers of one process: the state they share (the CSRF secret the pages' tokens are
-/// signed with) and which listener gets which.
+/// The layers of one process: the state they share (the credentials in force, the CSRF
+/// secret the pages' tokens are signed with) and which listener gets which.
 #[derive(Clone)]
 pub struct Edge {
     csrf: CsrfGuard,
+    authority: Authority,
 }
 
 impl Default for Edge {
     fn default() -> Self {
-        Self::new()
+        Self::new(Authority::new(None))
     }
 }
 
 impl Edge {
-    /// The layers with a fresh CSRF secret (tokens of a previous run are refused).
-    pub fn new() -> Self {
+    /// The layers checking callers against `authority`, with a fresh CSRF secret (tokens
+    /// of a previous run are refused).
+    pub fn new(authority: Authority) -> Self {
         Self {
             csrf: CsrfGuard::new(),
+            authority,
         }
+    }
+
+    /// The credentials in force (replaced on reload).
+    pub fn authority(&self) -> &Authority {
+        &self.authority
     }
 
     /// The guard whose token the pages carry.
@@ -42,8 +53,18 @@ impl Edge {
         self.csrf.clone()
     }
 
-    /// `router` with the layers its listener gets.
+    /// `router` with the layers its listener gets: authentication and roles on every
+    /// one (outermost, so nothing runs for a stranger), then the listener's own.
     pub fn wrap(&self, listener: ListenerKind, router: Router) -> Router {
+        let admission = Admission {
+            listener,
+            authority: self.authority.clone(),
+        };
+        self.wrap_inner(listener, router)
+            .layer(axum::middleware::from_fn_with_state(admission, auth::admit))
+    }
+
+    fn wrap_inner(&self, listener: ListenerKind, router: Router) -> Router {
         match listener {
             // Every state-changing request, the pages' and the APIs', is checked for
             // forgery: a browser reaches this address.
@@ -53,7 +74,7 @@ impl Edge {
             )),
             // Reached by programs (Prometheus, amtool, SDKs); the pages reach the alerter
             // through the API address.
-            ListenerKind::Alerter | ListenerKind::OtlpHttp => router,
+            ListenerKind::Alerter | ListenerKind::OtlpHttp | ListenerKind::OtlpGrpc => router,
         }
     }
 }
@@ -67,8 +88,13 @@ mod tests {
     use tower::ServiceExt;
 
     async fn status(edge: &Edge, listener: ListenerKind, origin: &str) -> StatusCode {
-        let router = edge.wrap(listener, Router::new().route("/x", post(|| async { "ok" })));
-        let request = Request::post("/x")
+        // A route each listener's role table knows.
+        let path = match listener {
+            ListenerKind::OtlpHttp => "/v1/traces",
+            _ => "/api/v1/write",
+        };
+        let router = edge.wrap(listener, Router::new().route(path, post(|| async { "ok" })));
+        let request = Request::post(path)
             .header("host", "127.0.0.1:7070")
             .header("origin", origin)
             .body(Body::empty())
@@ -78,7 +104,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_api_address_refuses_forged_posts() {
-        let edge = Edge::new();
+        let edge = Edge::default();
         let forged = status(&edge, ListenerKind::Api, "https://evil.example").await;
         assert_eq!(forged, StatusCode::FORBIDDEN);
         // Same origin but no token: a browser's request without the pages' token.

@@ -2,15 +2,21 @@
 //!
 //! A part serves its routes; the composition hands each listener's router to
 //! [`Edge::wrap`], which applies the layers that listener gets. Today that is the
+//! [`auth`] check on every listener (who is asking, with the credentials of the
+//! [`webconfig`], and whether the route's role in the one table allows it) and the
 //! [`csrf`] check on the API address (the pages, the query, control and alerter APIs
-//! under it); authentication and roles, request limits and security headers join here,
-//! so no part applies a layer of its own and no listener is forgotten.
+//! under it); request limits and security headers join here, so no part applies a layer
+//! of its own and no listener is forgotten.
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod config;
 pub mod csrf;
 mod layers;
+pub mod webconfig;
 
+pub use auth::credentials::Credentials;
+pub use auth::Authority;
 pub use config::ServerConfig;
 pub use csrf::CsrfGuard;
 pub use layers::{Edge, ListenerKind};

@@ -17,6 +17,16 @@ pub struct UpArgs {
     /// Port 0 picks a free port, printed at start-up.
     #[arg(long, env = "TAISHAN_HTTP_LISTEN")]
     pub http_listen: Option<SocketAddr>,
+    /// A web config in Prometheus's format (`--web.config.file`: TLS, bcrypt basic-auth
+    /// users) with Taishan's identities under `taishan:` (roles and tenants of users,
+    /// bearer tokens); every listener then asks for credentials. Overrides
+    /// server.web_config; re-read on SIGHUP.
+    #[arg(long, env = "TAISHAN_WEB_CONFIG", value_name = "FILE")]
+    pub web_config: Option<PathBuf>,
+    /// Serve on a non-loopback address without a web config (anyone who reaches the port
+    /// may act: open breakers, arm faults, silence alerts). Refused without this flag.
+    #[arg(long)]
+    pub insecure_listen: bool,
     /// Do not run the demo services and their traffic (same as `demo.enabled: false`).
     #[arg(long, env = "TAISHAN_NO_DEMO")]
     pub no_demo: bool,

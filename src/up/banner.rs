@@ -99,6 +99,9 @@ impl DemoStart {
                     telemetry: TelemetryConfig {
                         otlp_endpoint: Some(format!("http://{receiver}")),
                         metrics_interval: config.demo.metrics_interval,
+                        authorization: Some(taishan_core::Secret::new(
+                            platform.edge.authority().own_authorization(),
+                        )),
                     },
                     traffic: true,
                     workers: true,

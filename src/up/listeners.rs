@@ -104,6 +104,7 @@ impl Listeners {
             tasks.push(http_server("OTLP/HTTP", listener, otlp_http, cancel));
         }
         if let Some(listener) = self.otlp_grpc {
+            let grpc = edge.wrap(ListenerKind::OtlpGrpc, grpc);
             tasks.push(grpc_server(listener, grpc.into(), cancel));
         }
         tasks

@@ -3,6 +3,7 @@
 //! each part ([`parts`]) says what it serves where, what it runs and how it stops
 //! ([`part`]), and [`banner`] says where everything is.
 
+mod access;
 mod admin;
 mod alert_forwarder;
 mod banner;
@@ -20,6 +21,7 @@ use anyhow::{bail, Context};
 use tokio_util::sync::CancellationToken;
 
 use crate::cmd::up::UpArgs;
+use access::Access;
 use config::Config;
 use listeners::Listeners;
 use part::Parts;
@@ -49,18 +51,20 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
     if let Some(addr) = args.alerter_listen {
         config.alerter.listen = addr;
     }
+    let access = Access::open(&config, &args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("taishan")
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(config, args))
+    runtime.block_on(serve(config, args, access))
 }
 
 /// The parts of `taishan up`, in the order they start (and the reverse of their stop).
-async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
+async fn serve(config: Config, args: UpArgs, access: Access) -> anyhow::Result<()> {
     let listeners = Listeners::bind(&config).await?;
-    let platform = Platform::open(config, args, listeners.addresses).await?;
+    let edge = taishan_edge::Edge::new(access.authority.clone());
+    let platform = Platform::open(config, args, listeners.addresses, edge).await?;
     let mut parts = Parts::default();
     parts.push(StoragePart::new(&platform));
     let ingest = IngestPart::new(&platform)?;
@@ -96,7 +100,7 @@ async fn serve(config: Config, args: UpArgs) -> anyhow::Result<()> {
     if platform.demo_on {
         parts.push(DemoPart::new(&platform, books));
     }
-    run_until_signal(parts, listeners, &platform).await?;
+    run_until_signal(parts, listeners, &platform, &access).await?;
     let db = platform.stores.db.clone();
     tokio::task::spawn_blocking(move || db.close())
         .await
@@ -111,10 +115,12 @@ async fn run_until_signal(
     mut parts: Parts,
     listeners: Listeners,
     platform: &Platform,
+    access: &Access,
 ) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let servers = listeners.serve(parts.endpoints(), &platform.edge, &cancel);
-    let tasks = parts.start(&cancel).await?;
+    let mut tasks = parts.start(&cancel).await?;
+    tasks.extend(access.reload_on_sighup(&cancel));
     println!("Press Ctrl-C to stop.");
     wait_for_signal().await;
     tracing::info!("shutting down: no new requests; finishing those in flight");

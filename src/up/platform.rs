@@ -64,7 +64,12 @@ pub struct Platform {
 
 impl Platform {
     /// Registers the metrics and opens the stores and the control plane.
-    pub async fn open(config: Config, args: UpArgs, addresses: Addresses) -> anyhow::Result<Self> {
+    pub async fn open(
+        config: Config,
+        args: UpArgs,
+        addresses: Addresses,
+        edge: Edge,
+    ) -> anyhow::Result<Self> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let registry = self_metrics::registry();
         let store = StoreMetrics::register(&registry).context("registering storage metrics")?;
@@ -81,7 +86,7 @@ impl Platform {
         Ok(Self {
             demo_on: config.demo.enabled && !args.no_demo,
             faults: taishan_chaos::FaultSet::new(clock.clone(), clock.now_ms() as u64),
-            edge: Edge::new(),
+            edge,
             metadata: MetadataRegistry::new(),
             config,
             args,

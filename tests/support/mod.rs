@@ -499,10 +499,22 @@ impl Prometheus {
     /// Starts Prometheus with `config` (YAML) on a free port; again on another when it was
     /// taken meanwhile.
     pub fn start(config: &str, extra_args: &[&str]) -> Self {
-        with_retries("prometheus", || Self::try_start(config, extra_args))
+        with_retries("prometheus", || Self::try_start(config, extra_args, None))
     }
 
-    fn try_start(config: &str, extra_args: &[&str]) -> Result<Self, StartError> {
+    /// [`Prometheus::start`] behind a web config (`--web.config.file` in `extra_args`)
+    /// that lets `user` in: its readiness is asked with that user's password.
+    pub fn start_behind(config: &str, extra_args: &[&str], user: (&str, &str)) -> Self {
+        with_retries("prometheus", || {
+            Self::try_start(config, extra_args, Some(user))
+        })
+    }
+
+    fn try_start(
+        config: &str,
+        extra_args: &[&str],
+        user: Option<(&str, &str)>,
+    ) -> Result<Self, StartError> {
         let bin = which("prometheus");
         let dir = tempfile::tempdir().expect("tempdir");
         let cfg = dir.path().join("prometheus.yml");
@@ -535,7 +547,11 @@ impl Prometheus {
                 if p.child.try_wait().ok().flatten().is_some() {
                     return Some(false);
                 }
-                c.get(&ready)
+                let mut request = c.get(&ready);
+                if let Some((name, password)) = user {
+                    request = request.basic_auth(name, Some(password));
+                }
+                request
                     .send()
                     .ok()
                     .filter(|r| r.status().is_success())

@@ -35,6 +35,9 @@ pub struct ScrapeTarget {
     pub labels: BTreeMap<String, String>,
     /// Owner of the samples.
     pub tenant: TenantId,
+    /// The `Authorization` header scrapes send (Taishan scraping itself behind its own
+    /// credentials); never shown.
+    pub authorization: Option<taishan_core::Secret>,
 }
 
 impl ScrapeTarget {
@@ -52,6 +55,7 @@ impl ScrapeTarget {
                     timeout: job.timeout(config),
                     labels: job.labels.clone(),
                     tenant: tenant.clone(),
+                    authorization: None,
                 });
             }
         }

@@ -144,9 +144,11 @@ pub(super) async fn scrape_and_publish(
 }
 
 async fn fetch(ctx: &LoopContext, target: &ScrapeTarget) -> Result<Exposition, String> {
-    let mut resp = ctx
-        .client
-        .get(&target.url)
+    let mut request = ctx.client.get(&target.url);
+    if let Some(authorization) = &target.authorization {
+        request = request.header("Authorization", authorization.expose());
+    }
+    let mut resp = request
         .header("Accept", ACCEPT)
         .header(
             "X-Prometheus-Scrape-Timeout-Seconds",

@@ -12,7 +12,9 @@ use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider 
 use opentelemetry::metrics::{Meter, MeterProvider as _};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_otlp::{LogExporter, MetricExporter, SpanExporter, WithExportConfig};
+use opentelemetry_otlp::{
+    LogExporter, MetricExporter, SpanExporter, WithExportConfig, WithHttpConfig,
+};
 use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLogger, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{self, BatchSpanProcessor, SdkTracer, SdkTracerProvider};
@@ -41,6 +43,10 @@ pub struct TelemetryConfig {
     /// How often metrics are exported. Default `10s`.
     #[serde(default = "default_export_interval", with = "humantime_serde")]
     pub metrics_interval: Duration,
+    /// The `Authorization` header the exporters send (a receiver that asks for
+    /// credentials); set by the process, never read from a file.
+    #[serde(skip)]
+    pub authorization: Option<taishan_core::Secret>,
 }
 
 fn default_endpoint() -> Option<String> {
@@ -55,6 +61,7 @@ impl Default for TelemetryConfig {
         Self {
             otlp_endpoint: default_endpoint(),
             metrics_interval: default_export_interval(),
+            authorization: None,
         }
     }
 }
@@ -99,20 +106,28 @@ impl ServiceTelemetry {
         let mut logs = SdkLoggerProvider::builder().with_resource(resource.clone());
         let mut metrics = SdkMeterProvider::builder().with_resource(resource);
         if let Some(base) = &config.otlp_endpoint {
+            let headers: std::collections::HashMap<String, String> = config
+                .authorization
+                .iter()
+                .map(|a| ("authorization".to_string(), a.expose().to_string()))
+                .collect();
             let base = base.trim_end_matches('/');
             let spans = SpanExporter::builder()
                 .with_http()
                 .with_endpoint(format!("{base}/v1/traces"))
+                .with_headers(headers.clone())
                 .build()
                 .map_err(|e| fail(e.to_string()))?;
             let log_exporter = LogExporter::builder()
                 .with_http()
                 .with_endpoint(format!("{base}/v1/logs"))
+                .with_headers(headers.clone())
                 .build()
                 .map_err(|e| fail(e.to_string()))?;
             let metric_exporter = MetricExporter::builder()
                 .with_http()
                 .with_endpoint(format!("{base}/v1/metrics"))
+                .with_headers(headers.clone())
                 .build()
                 .map_err(|e| fail(e.to_string()))?;
             // Queues sized for the demo at full speed (about 15 spans and 5 log records

@@ -101,6 +101,9 @@ fn scrape_targets(platform: &Platform, api_addr: SocketAddr) -> anyhow::Result<V
             timeout: config.scrape.timeout,
             labels: Default::default(),
             tenant: TenantId::default_tenant(),
+            authorization: Some(taishan_core::Secret::new(
+                platform.edge.authority().own_authorization(),
+            )),
         });
     }
     Ok(targets)

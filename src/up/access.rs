@@ -1,0 +1,114 @@
+//! Who may use the listeners: the web config (`--web-config`, `server.web_config`) read
+//! into the edge's [`Authority`], the refusal to serve a non-loopback address to anyone
+//! without one, and its reload on SIGHUP (a broken file is refused with file:line and the
+//! credentials in force are kept).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::bail;
+use taishan_edge::webconfig::WebConfig;
+use taishan_edge::{Authority, Credentials};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::config::Config;
+use super::sighup;
+use crate::cmd::up::UpArgs;
+
+/// The web config in force and where it is read from.
+pub struct Access {
+    /// The file, when one is given.
+    pub path: Option<PathBuf>,
+    /// The credentials the edge checks.
+    pub authority: Authority,
+}
+
+impl Access {
+    /// Reads the web config and refuses addresses it would leave open to anyone.
+    pub fn open(config: &Config, args: &UpArgs) -> anyhow::Result<Self> {
+        let path = args
+            .web_config
+            .clone()
+            .or_else(|| config.server.web_config.clone());
+        let web = match &path {
+            Some(path) => read(path)?,
+            None => WebConfig::default(),
+        };
+        check_exposure(config, args, &web)?;
+        if web.tls_server_config.is_some() {
+            // Serving plain HTTP where TLS was asked for would be worse than not starting.
+            bail!("tls_server_config in the web config: Taishan's listeners do not serve TLS yet; terminate TLS in front of Taishan and remove tls_server_config");
+        }
+        let credentials = web.requires_credentials().then(|| Credentials::new(&web));
+        Ok(Self {
+            path,
+            authority: Authority::new(credentials),
+        })
+    }
+
+    /// Re-reads the file at each SIGHUP until `cancel`.
+    pub fn reload_on_sighup(&self, cancel: &CancellationToken) -> Option<JoinHandle<()>> {
+        let path = self.path.clone()?;
+        let authority = self.authority.clone();
+        Some(tokio::spawn(sighup::on_each_sighup(
+            cancel.clone(),
+            move || {
+                let (path, authority) = (path.clone(), authority.clone());
+                async move {
+                    match read(&path) {
+                        Ok(web) => {
+                            let credentials =
+                                web.requires_credentials().then(|| Credentials::new(&web));
+                            authority.replace(credentials);
+                            tracing::info!(file = %path.display(), "web config reloaded");
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "web config not reloaded; the credentials in force are kept")
+                        }
+                    }
+                }
+            },
+        )))
+    }
+}
+
+fn read(path: &std::path::Path) -> anyhow::Result<WebConfig> {
+    WebConfig::load(path).or_else(|diags| {
+        let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
+        bail!(
+            "{} problem(s) in the web config:\n{}",
+            lines.len(),
+            lines.join("\n")
+        )
+    })
+}
+
+/// Without credentials, only loopback addresses are served, unless the operator says
+/// otherwise (`--insecure-listen`, warned about at start).
+fn check_exposure(config: &Config, args: &UpArgs, web: &WebConfig) -> anyhow::Result<()> {
+    if web.requires_credentials() {
+        return Ok(());
+    }
+    let server = &config.server;
+    let mut addresses: Vec<SocketAddr> = vec![
+        server.http_listen,
+        server.otlp_grpc_listen,
+        server.otlp_http_listen,
+        config.alerter.listen,
+    ];
+    if config.demo.enabled && !args.no_demo {
+        addresses.push(SocketAddr::new(config.demo.listen, 0));
+    }
+    let Some(open) = addresses.iter().find(|a| !a.ip().is_loopback()) else {
+        return Ok(());
+    };
+    if args.insecure_listen {
+        tracing::warn!(address = %open.ip(), "serving a non-loopback address without credentials (--insecure-listen): anyone who reaches it may act");
+        eprintln!("taishan: WARNING: {} is served without credentials (--insecure-listen): anyone who reaches it may open breakers, arm faults and silence alerts", open.ip());
+        return Ok(());
+    }
+    bail!(
+        "refusing to listen on {open} without credentials: anyone who reaches it could open payment breakers, arm faults and silence alerts. Give a web config with users or tokens (--web-config FILE or server.web_config), listen on 127.0.0.1, or pass --insecure-listen to accept the risk"
+    )
+}

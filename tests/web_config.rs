@@ -1,0 +1,165 @@
+//! The web config against real clients: Debian's Prometheus 2.42 remote-writing to Taishan
+//! with basic auth and with a bearer token (each landing in its credential's tenant), the
+//! same `web.yml` given to Prometheus and to Taishan accepting and refusing the same
+//! credentials, and a non-loopback address without credentials refused at start.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use support::{client, wait_for, Prometheus, Taishan};
+
+const TOKEN: &str = "bank-b-writer-token";
+
+fn hash(password: &str) -> String {
+    bcrypt::hash(password, 4).unwrap()
+}
+
+/// Users and a token: a writer per tenant and a viewer of bank-a only.
+fn taishan_web_yml() -> String {
+    let digest = Sha256::digest(TOKEN.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "basic_auth_users:\n  writer-a: {}\n  viewer-a: {}\n  admin: {}\ntaishan:\n  users:\n    writer-a: {{roles: [writer], tenants: [bank-a]}}\n    viewer-a: {{roles: [viewer], tenants: [bank-a]}}\n  tokens:\n    - name: prometheus-bank-b\n      sha256: {hex}\n      roles: [writer]\n      tenants: [bank-b]\n",
+        hash("wpass"),
+        hash("vpass"),
+        hash("apass")
+    )
+}
+
+fn start_with_web_config(dir: &Path, web_yml: &str) -> Taishan {
+    let path = dir.with_extension("web.yml");
+    std::fs::write(&path, web_yml).unwrap();
+    // The helper's launch inherits the environment; only this test file sets it, one
+    // launch at a time.
+    static LAUNCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = LAUNCH.lock().unwrap_or_else(|e| e.into_inner());
+    std::env::set_var("TAISHAN_WEB_CONFIG", &path);
+    Taishan::start(dir, "")
+}
+
+fn status(url: &str, user: Option<(&str, &str)>, tenant: Option<&str>) -> u16 {
+    let mut request = client().get(url);
+    if let Some((u, p)) = user {
+        request = request.basic_auth(u, Some(p));
+    }
+    if let Some(t) = tenant {
+        request = request.header("X-Scope-OrgID", t);
+    }
+    request.send().unwrap().status().as_u16()
+}
+
+fn series_in(t: &Taishan, tenant: &str, query: &str) -> usize {
+    let answer: serde_json::Value = client()
+        .get(format!("{}/api/v1/query", t.base))
+        .basic_auth("admin", Some("apass"))
+        .header("X-Scope-OrgID", tenant)
+        .query(&[("query", query)])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    answer["data"]["result"].as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn prometheus_writes_with_basic_auth_and_a_token_each_into_its_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = start_with_web_config(&dir.path().join("taishan"), &taishan_web_yml());
+    let write = format!("{}/api/v1/write", t.base);
+    let _prometheus = Prometheus::start(
+        &format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['PROM']\nremote_write:\n  - url: {write}\n    name: basic\n    basic_auth: {{username: writer-a, password: wpass}}\n    queue_config: {{batch_send_deadline: 1s}}\n  - url: {write}\n    name: bearer\n    authorization: {{credentials: {TOKEN}}}\n    queue_config: {{batch_send_deadline: 1s}}\n  - url: {write}\n    name: wrong\n    basic_auth: {{username: writer-a, password: nope}}\n    queue_config: {{batch_send_deadline: 1s}}\n"
+        )
+        .replace("PROM", "localhost:9090"),
+        &[],
+    );
+    // Prometheus scrapes `up` of a target that may not answer: `up` is written either way.
+    for tenant in ["bank-a", "bank-b"] {
+        wait_for(
+            &format!("samples in {tenant}"),
+            Duration::from_secs(60),
+            || (series_in(&t, tenant, "up{job=\"prometheus\"}") == 1).then_some(()),
+        );
+    }
+    // Nothing was written under the tenant no credential names.
+    assert_eq!(series_in(&t, "default", "up"), 0);
+    // The wrong password was refused, and said so in Taishan's log.
+    wait_for(
+        "the refused writes in the log",
+        Duration::from_secs(30),
+        || t.log().contains("invalid credentials").then_some(()),
+    );
+    let query = format!("{}/api/v1/query?query=up", t.base);
+    assert_eq!(status(&query, None, None), 401);
+    assert_eq!(status(&query, Some(("viewer-a", "vpass")), None), 200);
+    assert_eq!(
+        status(&query, Some(("viewer-a", "vpass")), Some("bank-b")),
+        403
+    );
+    assert_eq!(status(&query, Some(("writer-a", "wpass")), None), 403);
+    let flush = format!("{}/api/v1/admin/tsdb/flush", t.base);
+    let refused = client()
+        .post(&flush)
+        .basic_auth("viewer-a", Some("vpass"))
+        .send()
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    assert!(refused.text().unwrap().contains("needs the admin role"));
+}
+
+#[test]
+fn the_same_web_yml_accepts_and_refuses_the_same_credentials_in_prometheus_and_taishan() {
+    let web_yml = format!("basic_auth_users:\n  alice: {}\n", hash("secret"));
+    let dir = tempfile::tempdir().unwrap();
+    let t = start_with_web_config(&dir.path().join("taishan"), &web_yml);
+    let web_path = dir.path().join("prometheus-web.yml");
+    std::fs::write(&web_path, &web_yml).unwrap();
+    let prometheus = Prometheus::start_behind(
+        "global:\n  scrape_interval: 15s\n",
+        &[&format!("--web.config.file={}", web_path.display())],
+        ("alice", "secret"),
+    );
+    let cases: [Option<(&str, &str)>; 4] = [
+        None,
+        Some(("alice", "secret")),
+        Some(("alice", "wrong")),
+        Some(("bob", "secret")),
+    ];
+    for user in cases {
+        let theirs = status(
+            &format!("{}/api/v1/query?query=1", prometheus.base),
+            user,
+            None,
+        );
+        let ours = status(&format!("{}/api/v1/query?query=1", t.base), user, None);
+        assert_eq!(ours, theirs, "{user:?}");
+    }
+}
+
+#[test]
+fn a_non_loopback_address_without_credentials_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_taishan"))
+        .args([
+            "up",
+            "--no-demo",
+            "--http-listen",
+            "0.0.0.0:0",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env_remove("TAISHAN_WEB_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("refusing to listen on 0.0.0.0:0 without credentials")
+            && said.contains("--insecure-listen"),
+        "{said}"
+    );
+}
