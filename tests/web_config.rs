@@ -33,12 +33,7 @@ fn taishan_web_yml() -> String {
 fn start_with_web_config(dir: &Path, web_yml: &str) -> Taishan {
     let path = dir.with_extension("web.yml");
     std::fs::write(&path, web_yml).unwrap();
-    // The helper's launch inherits the environment; only this test file sets it, one
-    // launch at a time.
-    static LAUNCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = LAUNCH.lock().unwrap_or_else(|e| e.into_inner());
-    std::env::set_var("TAISHAN_WEB_CONFIG", &path);
-    Taishan::start(dir, "")
+    Taishan::start_with_web_config(dir, "", &path)
 }
 
 fn status(url: &str, user: Option<(&str, &str)>, tenant: Option<&str>) -> u16 {

@@ -142,6 +142,21 @@ impl Taishan {
             .unwrap_or_else(|StartError::PortTaken(log)| panic!("taishan could not bind:\n{log}"))
     }
 
+    /// [`Taishan::start`] behind the web config at `web_config` (`server.web_config`).
+    pub fn start_with_web_config(data_dir: &Path, extra: &str, web_config: &Path) -> Self {
+        let config = data_dir.with_extension("yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "{OTLP_ON_ANY_PORT}  web_config: {}\nscrape:\n  self_scrape: false\n{extra}",
+                web_config.display()
+            ),
+        )
+        .expect("write config");
+        Self::launch(data_dir, &config, 0)
+            .unwrap_or_else(|StartError::PortTaken(log)| panic!("taishan could not bind:\n{log}"))
+    }
+
     /// [`Taishan::start_on`], reporting a taken alerter port instead of failing.
     pub fn try_start_on(
         data_dir: &Path,

@@ -20,7 +20,7 @@ pub async fn status(State(alerter): State<Arc<Alerter>>) -> Json<Value> {
     let config = alerter.config();
     Json(json!({
         "cluster": {"name": "", "peers": [], "status": "disabled"},
-        "config": {"original": config.original},
+        "config": {"original": crate::config::masked(&config.original)},
         "uptime": api_time(alerter.started_ms()),
         "versionInfo": {
             "branch": "taishan",

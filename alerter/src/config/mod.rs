@@ -3,6 +3,7 @@
 //! [`crate::Alerter`] compiles it into routes and notifiers.
 
 mod global;
+mod masked;
 mod receiver;
 mod route;
 
@@ -13,6 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use taishan_core::config::{read_section, ConfigDiagnostic, FieldError};
 
 pub use global::GlobalConfig;
+pub use masked::masked;
 pub use receiver::{IntegrationConfig, ReceiverConfig};
 pub use route::{InhibitRuleConfig, RouteConfig};
 
