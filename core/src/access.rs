@@ -135,6 +135,30 @@ impl Identity {
     pub fn may(&self, role: Role) -> bool {
         self.roles.allow(role)
     }
+
+    /// Who acted, for an audit record: the authenticated name, never what the caller
+    /// typed; only where authentication is off (every caller `anonymous`, on loopback) is
+    /// the typed name all there is, and it is kept.
+    pub fn actor(identity: Option<&Identity>, typed: &str) -> String {
+        match identity {
+            Some(i) if i.name.as_ref() != "anonymous" => i.name.to_string(),
+            _ if typed.trim().is_empty() => "anonymous".to_string(),
+            _ => typed.trim().to_string(),
+        }
+    }
+}
+
+/// The session a request belongs to, as the edge saw it: a login's session id, `user:NAME`
+/// for a credential sent with every request, `anonymous` where authentication is off. A
+/// page's CSRF token is bound to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session(pub Arc<str>);
+
+impl Session {
+    /// The session of every caller where authentication is off.
+    pub fn anonymous() -> Self {
+        Session(Arc::from("anonymous"))
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +175,17 @@ mod tests {
         assert_eq!(ops.names(), vec!["viewer", "operator"]);
         assert_eq!(Role::parse("writer"), Some(Role::Writer));
         assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn the_actor_is_who_authenticated_not_what_was_typed() {
+        let alice = Identity {
+            name: Arc::from("alice"),
+            ..Identity::anonymous()
+        };
+        assert_eq!(Identity::actor(Some(&alice), "mallory"), "alice");
+        assert_eq!(Identity::actor(Some(&Identity::anonymous()), "bob"), "bob");
+        assert_eq!(Identity::actor(None, " "), "anonymous");
     }
 
     #[test]

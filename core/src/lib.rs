@@ -30,7 +30,7 @@ pub mod tenant;
 pub mod ticker;
 pub mod wire;
 
-pub use access::{Identity, Role, Roles, Tenants};
+pub use access::{Identity, Role, Roles, Session, Tenants};
 pub use batch::{MetricBatch, SampleList, SeriesSamples};
 pub use bus::{AppendError, AppendOutcome, Bus, InProcessBus, MetricSink, RejectReason, Rejection};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -103,7 +103,14 @@ window.Taishan = (function () {
 
   // A view page's parts: its body, its controls form, the query string it was opened with.
   function page() {
-    return { view: document.getElementById("view"), form: document.getElementById("controls"), query: new URLSearchParams(location.search) };
+    const form = document.getElementById("controls");
+    // The controls act as they change; Enter in a field must not reload the page. (Here,
+    // not in an onsubmit attribute: the pages' policy runs no inline script.)
+    if (form && !form.dataset.guarded) {
+      form.dataset.guarded = "1";
+      form.addEventListener("submit", (e) => e.preventDefault());
+    }
+    return { view: document.getElementById("view"), form, query: new URLSearchParams(location.search) };
   }
   // A range picker of `ranges` (seconds).
   function rangeSelect(ranges) {

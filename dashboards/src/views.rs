@@ -22,13 +22,17 @@ pub const VIEWS: &[(&str, &str, &str)] = &[
 ];
 
 /// `GET /ui/{view}`.
-pub async fn view(State(s): State<UiState>, Path(name): Path<String>) -> Response {
+pub async fn view(
+    State(s): State<UiState>,
+    Path(name): Path<String>,
+    session: Option<axum::Extension<taishan_core::Session>>,
+) -> Response {
     let Some((name, title, description)) = VIEWS.iter().find(|(n, _, _)| *n == name) else {
         let known: Vec<&str> = VIEWS.iter().map(|(n, _, _)| *n).collect();
         let message = format!("no view {name:?}; there are: {}", known.join(", "));
         return (StatusCode::NOT_FOUND, message).into_response();
     };
-    let mut ctx = s.page_context(name);
+    let mut ctx = s.page_context(name, session.as_deref());
     ctx.insert("title", title);
     ctx.insert("description", description);
     s.render("view.html", &ctx)

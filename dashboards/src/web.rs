@@ -22,6 +22,8 @@ use axum::Router;
 use crate::catalog::Catalog;
 use crate::evaluate::View;
 use crate::live::{FeedKey, LiveHub};
+use axum::Extension;
+use taishan_core::Session;
 use taishan_edge::csrf::{self, CsrfGuard};
 
 /// What the pages are served from.
@@ -50,8 +52,9 @@ impl UiState {
         })
     }
 
-    /// The context every page starts from: navigation, problems, the CSRF token.
-    pub(crate) fn page_context(&self, here: &str) -> tera::Context {
+    /// The context every page starts from: navigation, problems, the CSRF token of the
+    /// page's session (the edge's; `anonymous` where authentication is off).
+    pub(crate) fn page_context(&self, here: &str, session: Option<&Session>) -> tera::Context {
         let mut ctx = tera::Context::new();
         ctx.insert("name", here);
         ctx.insert("dashboards", &self.catalog.titles());
@@ -63,7 +66,8 @@ impl UiState {
             .map(ToString::to_string)
             .collect();
         ctx.insert("problems", &problems);
-        ctx.insert("csrf_token", &self.csrf.token(csrf::SESSION));
+        let session = session.map_or(csrf::SESSION, |s| &s.0);
+        ctx.insert("csrf_token", &self.csrf.token(session));
         ctx
     }
 
@@ -126,15 +130,19 @@ pub fn ui_routes(state: UiState) -> Router {
         .with_state(state)
 }
 
-async fn home(state: State<UiState>) -> Response {
-    dashboard(state, Path("home".to_string())).await
+async fn home(state: State<UiState>, session: Option<Extension<Session>>) -> Response {
+    dashboard(state, Path("home".to_string()), session).await
 }
 
-async fn dashboard(State(s): State<UiState>, Path(name): Path<String>) -> Response {
+async fn dashboard(
+    State(s): State<UiState>,
+    Path(name): Path<String>,
+    session: Option<Extension<Session>>,
+) -> Response {
     let Some(d) = s.catalog.get(&name) else {
         return no_dashboard(&s, &name);
     };
-    let mut ctx = s.page_context(&name);
+    let mut ctx = s.page_context(&name, session.as_deref());
     ctx.insert("dashboard", d.as_ref());
     // Inside a <script> element: no "<" may close it early.
     let spec = serde_json::to_string(d.as_ref()).unwrap_or_default();

@@ -24,6 +24,10 @@ pub struct ServerConfig {
     /// credentials for every listener. Default: none (loopback only).
     #[serde(default)]
     pub web_config: Option<PathBuf>,
+    /// Host names requests may name (DNS rebinding). Default: the loopback names and the
+    /// listen addresses while every listener is on loopback; any host otherwise.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
 }
 
 fn default_http_listen() -> SocketAddr {
@@ -45,6 +49,7 @@ impl Default for ServerConfig {
             otlp_grpc_listen: default_otlp_grpc_listen(),
             otlp_http_listen: default_otlp_http_listen(),
             web_config: None,
+            allowed_hosts: Vec::new(),
         }
     }
 }

@@ -7,8 +7,9 @@
 //!   `Sec-Fetch-Site: cross-site`, gets 403;
 //! - **token**: a request that comes from a browser (it carries `Origin`, `Sec-Fetch-Site` or a
 //!   cookie) must carry the pages' token in `X-CSRF-Token`. The token is an HMAC of the
-//!   session under a secret made at start; with no sign-in yet every browser shares the
-//!   session `anonymous`, and when authentication arrives the session id goes in its place.
+//!   request's session (the edge's [`taishan_core::Session`]: a login's id, or the user of
+//!   a credential) under a secret made at start; where authentication is off every browser
+//!   shares the session `anonymous`.
 //!
 //! Programs (curl, Prometheus, SDKs, amtool) send none of the browser headers and pass
 //! unchanged: the APIs they use keep their contracts.
@@ -45,23 +46,16 @@ impl CsrfGuard {
         self.signer.verify_hex(session.as_bytes(), token)
     }
 
-    /// Why `method` with `headers` is refused, if it is.
-    pub fn refusal(&self, method: &Method, headers: &HeaderMap) -> Option<String> {
-        if matches!(
-            *method,
-            Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-        ) {
-            return None;
-        }
-        if let Err(why) = same_origin(headers) {
+    /// Why `method` with `headers`, in `session`, is refused, if it is.
+    pub fn refusal(&self, method: &Method, headers: &HeaderMap, session: &str) -> Option<String> {
+        if let Some(why) = origin_refusal(method, headers) {
             return Some(why);
         }
-        let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-        if fetch_site == Some("cross-site") {
-            return Some("cross-site request refused".to_string());
+        if is_safe(method) {
+            return None;
         }
         let from_browser = headers.contains_key(header::ORIGIN)
-            || fetch_site.is_some()
+            || headers.contains_key("sec-fetch-site")
             || headers.contains_key(header::COOKIE);
         if !from_browser {
             return None;
@@ -76,9 +70,30 @@ impl CsrfGuard {
                     .to_string(),
             );
         }
-        (!self.verify(SESSION, token))
+        (!self.verify(session, token))
             .then(|| "invalid X-CSRF-Token: reload the page for a fresh one".to_string())
     }
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+/// Why a state change is refused for where it comes from: another origin than the `Host`
+/// it was sent to, or one the browser marks cross-site. What the login form (which cannot
+/// send a header) and the alerter's API get; the pages' requests also need the token.
+pub fn origin_refusal(method: &Method, headers: &HeaderMap) -> Option<String> {
+    if is_safe(method) {
+        return None;
+    }
+    if let Err(why) = same_origin(headers) {
+        return Some(why);
+    }
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    (fetch_site == Some("cross-site")).then(|| "cross-site request refused".to_string())
 }
 
 impl Default for CsrfGuard {
@@ -104,8 +119,12 @@ pub fn same_origin(headers: &HeaderMap) -> Result<(), String> {
     }
 }
 
-/// The session every browser has until sign-in exists.
+/// The session of every browser where authentication is off.
 pub const SESSION: &str = "anonymous";
+
+/// Paths a browser posts to with a plain form (no header can be added): checked for their
+/// origin only.
+const FORM_PATHS: [&str; 2] = ["/login", "/logout"];
 
 /// The `host[:port]` of an origin or URL (`http://127.0.0.1:7070/x` gives `127.0.0.1:7070`).
 fn origin_host(url: &str) -> Option<&str> {
@@ -115,7 +134,15 @@ fn origin_host(url: &str) -> Option<&str> {
 
 /// The middleware: refuses forged requests with 403 and the reason.
 pub async fn check(State(guard): State<CsrfGuard>, request: Request, next: Next) -> Response {
-    match guard.refusal(request.method(), request.headers()) {
+    let session = request
+        .extensions()
+        .get::<taishan_core::Session>()
+        .map_or(SESSION, |s| &s.0);
+    let refusal = match FORM_PATHS.contains(&request.uri().path()) {
+        true => origin_refusal(request.method(), request.headers()),
+        false => guard.refusal(request.method(), request.headers(), session),
+    };
+    match refusal {
         None => next.run(request).await,
         Some(reason) => {
             tracing::warn!(method = %request.method(), path = %request.uri().path(), %reason, "request refused");
@@ -140,14 +167,18 @@ mod tests {
     fn programs_and_reads_pass() {
         let g = CsrfGuard::new();
         assert_eq!(
-            g.refusal(&Method::POST, &headers(&[("host", "127.0.0.1:7070")])),
+            g.refusal(
+                &Method::POST,
+                &headers(&[("host", "127.0.0.1:7070")]),
+                SESSION
+            ),
             None
         );
         let foreign = headers(&[
             ("host", "127.0.0.1:7070"),
             ("origin", "https://evil.example"),
         ]);
-        assert_eq!(g.refusal(&Method::GET, &foreign), None);
+        assert_eq!(g.refusal(&Method::GET, &foreign, SESSION), None);
     }
 
     #[test]
@@ -159,13 +190,13 @@ mod tests {
             ("origin", "https://evil.example"),
             ("x-csrf-token", &token),
         ]);
-        let why = g.refusal(&Method::POST, &h).unwrap();
+        let why = g.refusal(&Method::POST, &h, SESSION).unwrap();
         assert!(why.contains("cross-origin"), "{why}");
         let h = headers(&[
             ("host", "127.0.0.1:7070"),
             ("referer", "http://127.0.0.2:7070/d/home"),
         ]);
-        assert!(g.refusal(&Method::DELETE, &h).is_some());
+        assert!(g.refusal(&Method::DELETE, &h, SESSION).is_some());
     }
 
     #[test]
@@ -175,7 +206,7 @@ mod tests {
             ("host", "127.0.0.1:7070"),
             ("origin", "http://127.0.0.1:7070"),
         ];
-        let why = g.refusal(&Method::POST, &headers(&same)).unwrap();
+        let why = g.refusal(&Method::POST, &headers(&same), SESSION).unwrap();
         assert!(why.contains("missing X-CSRF-Token"), "{why}");
         let other_run = CsrfGuard::new().token(SESSION);
         let with = |t: &str| {
@@ -183,9 +214,18 @@ mod tests {
             h.insert(TOKEN_HEADER, t.parse().unwrap());
             h
         };
-        assert!(g.refusal(&Method::POST, &with(&other_run)).is_some());
-        assert!(g.refusal(&Method::POST, &with("zz")).is_some());
-        assert_eq!(g.refusal(&Method::POST, &with(&g.token(SESSION))), None);
+        assert!(g
+            .refusal(&Method::POST, &with(&other_run), SESSION)
+            .is_some());
+        assert!(g.refusal(&Method::POST, &with("zz"), SESSION).is_some());
+        assert_eq!(
+            g.refusal(&Method::POST, &with(&g.token(SESSION)), SESSION),
+            None
+        );
+        // Another session's token is refused.
+        assert!(g
+            .refusal(&Method::POST, &with(&g.token("user:bob")), SESSION)
+            .is_some());
     }
 
     #[test]

@@ -2,7 +2,12 @@
 
 use axum::Router;
 
-use crate::auth::{self, Admission, Authority};
+use std::sync::Arc;
+
+use taishan_core::SystemClock;
+
+use crate::auth::{self, login, Admission, Authority};
+use crate::browser::{self, BrowserPolicy};
 use crate::csrf::{self, CsrfGuard};
 
 /// Which of Taishan's listeners a router is served on.
@@ -25,21 +30,25 @@ pub enum ListenerKind {
 pub struct Edge {
     csrf: CsrfGuard,
     authority: Authority,
+    browser: BrowserPolicy,
 }
 
 impl Default for Edge {
+    /// Authentication off, any host, the default headers.
     fn default() -> Self {
-        Self::new(Authority::new(None))
+        let authority = Authority::new(None, Arc::new(SystemClock));
+        Self::new(authority, BrowserPolicy::new(&[], None))
     }
 }
 
 impl Edge {
-    /// The layers checking callers against `authority`, with a fresh CSRF secret (tokens
-    /// of a previous run are refused).
-    pub fn new(authority: Authority) -> Self {
+    /// The layers checking callers against `authority` and guarding browsers by `browser`,
+    /// with a fresh CSRF secret (tokens of a previous run are refused).
+    pub fn new(authority: Authority, browser: BrowserPolicy) -> Self {
         Self {
             csrf: CsrfGuard::new(),
             authority,
+            browser,
         }
     }
 
@@ -53,28 +62,37 @@ impl Edge {
         self.csrf.clone()
     }
 
-    /// `router` with the layers its listener gets: authentication and roles on every
-    /// one (outermost, so nothing runs for a stranger), then the listener's own.
+    /// `router` with the layers its listener gets: the browser policy (hosts, headers) on
+    /// every HTTP listener, outermost; then authentication and roles on every one, so
+    /// nothing runs for a stranger; then the listener's own.
     pub fn wrap(&self, listener: ListenerKind, router: Router) -> Router {
         let admission = Admission {
             listener,
             authority: self.authority.clone(),
         };
-        self.wrap_inner(listener, router)
-            .layer(axum::middleware::from_fn_with_state(admission, auth::admit))
+        let router = self
+            .wrap_inner(listener, router)
+            .layer(axum::middleware::from_fn_with_state(admission, auth::admit));
+        match listener {
+            ListenerKind::OtlpGrpc => router,
+            _ => router.layer(axum::middleware::from_fn_with_state(
+                self.browser.clone(),
+                browser::guard,
+            )),
+        }
     }
 
     fn wrap_inner(&self, listener: ListenerKind, router: Router) -> Router {
         match listener {
             // Every state-changing request, the pages' and the APIs', is checked for
-            // forgery: a browser reaches this address.
-            ListenerKind::Api => router.layer(axum::middleware::from_fn_with_state(
-                self.csrf.clone(),
-                csrf::check,
-            )),
-            // Reached by programs (Prometheus, amtool, SDKs); the pages reach the alerter
-            // through the API address.
-            ListenerKind::Alerter | ListenerKind::OtlpHttp | ListenerKind::OtlpGrpc => router,
+            // forgery: a browser reaches this address. The login page lives here.
+            ListenerKind::Api => router.merge(login::routes(self.authority.clone())).layer(
+                axum::middleware::from_fn_with_state(self.csrf.clone(), csrf::check),
+            ),
+            // Reached by programs (Prometheus, amtool); a browser's page of another site
+            // could still post to it, so it takes only same-origin JSON.
+            ListenerKind::Alerter => router.layer(axum::middleware::from_fn(browser::alerter_api)),
+            ListenerKind::OtlpHttp | ListenerKind::OtlpGrpc => router,
         }
     }
 }

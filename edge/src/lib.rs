@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod browser;
 pub mod config;
 pub mod csrf;
 mod layers;
@@ -17,6 +18,7 @@ pub mod webconfig;
 
 pub use auth::credentials::Credentials;
 pub use auth::Authority;
+pub use browser::BrowserPolicy;
 pub use config::ServerConfig;
 pub use csrf::CsrfGuard;
 pub use layers::{Edge, ListenerKind};

@@ -133,6 +133,7 @@ struct OperatorDecision {
 async fn decide(
     State(s): State<ApiState>,
     Path((service, guard)): Path<(String, String)>,
+    identity: Option<axum::Extension<taishan_core::Identity>>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let d: OperatorDecision = serde_json::from_slice(&body).map_err(|e| {
@@ -182,11 +183,7 @@ async fn decide(
             )));
         }
     }
-    let who = if d.who.trim().is_empty() {
-        "operator".to_string()
-    } else {
-        d.who
-    };
+    let who = taishan_core::Identity::actor(identity.as_deref(), &d.who);
     let decision = GuardDecision {
         target: target.clone(),
         command: d.command,

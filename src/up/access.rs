@@ -7,8 +7,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::bail;
+use taishan_core::SystemClock;
+use taishan_edge::browser::loopback_hosts;
 use taishan_edge::webconfig::WebConfig;
-use taishan_edge::{Authority, Credentials};
+use taishan_edge::{Authority, BrowserPolicy, Credentials};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +24,8 @@ pub struct Access {
     pub path: Option<PathBuf>,
     /// The credentials the edge checks.
     pub authority: Authority,
+    /// Headers and hosts for browsers.
+    pub browser: BrowserPolicy,
 }
 
 impl Access {
@@ -41,9 +45,12 @@ impl Access {
             bail!("tls_server_config in the web config: Taishan's listeners do not serve TLS yet; terminate TLS in front of Taishan and remove tls_server_config");
         }
         let credentials = web.requires_credentials().then(|| Credentials::new(&web));
+        let headers: Vec<(String, String)> =
+            web.http_server_config.headers.clone().into_iter().collect();
         Ok(Self {
             path,
-            authority: Authority::new(credentials),
+            authority: Authority::new(credentials, std::sync::Arc::new(SystemClock)),
+            browser: BrowserPolicy::new(&headers, allowed_hosts(config)),
         })
     }
 
@@ -71,6 +78,34 @@ impl Access {
             },
         )))
     }
+}
+
+/// `server.allowed_hosts`, or the loopback names (and the listen addresses) while every
+/// listener is on loopback; `None` (any host) otherwise.
+fn allowed_hosts(config: &Config) -> Option<Vec<String>> {
+    let server = &config.server;
+    if !server.allowed_hosts.is_empty() {
+        return Some(
+            server
+                .allowed_hosts
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+        );
+    }
+    let listens = [
+        server.http_listen,
+        server.otlp_http_listen,
+        config.alerter.listen,
+    ];
+    if listens.iter().any(|a| !a.ip().is_loopback()) {
+        return None;
+    }
+    let mut hosts = loopback_hosts();
+    hosts.extend(listens.iter().map(|a| a.ip().to_string()));
+    hosts.sort();
+    hosts.dedup();
+    Some(hosts)
 }
 
 fn read(path: &std::path::Path) -> anyhow::Result<WebConfig> {

@@ -115,7 +115,14 @@ fn seconds(v: &Value) -> String {
 /// The report as a self-contained HTML page.
 pub fn export_html(r: &Value) -> String {
     let name = esc(r["drill"].as_str().unwrap_or("drill"));
-    let verdict = r["verdict"].as_str().unwrap_or("fail");
+    // Only the two verdicts and a number reach the page, whatever a posted report holds.
+    let verdict = match r["verdict"].as_str() {
+        Some("pass") => "pass",
+        _ => "fail",
+    };
+    let score = r["score"]
+        .as_f64()
+        .map_or("?".to_string(), |s| format!("{s}"));
     let colour = if verdict == "pass" {
         "#27ae60"
     } else {
@@ -130,7 +137,7 @@ pub fn export_html(r: &Value) -> String {
         html,
         r##"<h1>Drill {name}: <span class="v">{}</span> (score {})</h1><p>Ran {} to {}; faults injected into <strong>{}</strong>. Report {}.</p>"##,
         verdict.to_uppercase(),
-        r["score"],
+        score,
         when(t["started_ms"].as_i64().unwrap_or(0)),
         when(t["finished_ms"].as_i64().unwrap_or(0)),
         esc(r["injected_service"].as_str().unwrap_or("")),
@@ -159,7 +166,7 @@ pub fn export_html(r: &Value) -> String {
     let _ = write!(html, "<h2>Timeline</h2>{}", chart(r));
     let row = |label: &str, v: &Value| match v.as_str() {
         Some(text) => format!("<tr><th>{label}</th><td>{}</td></tr>", esc(text)),
-        None => format!("<tr><th>{label}</th><td>{v}</td></tr>"),
+        None => format!("<tr><th>{label}</th><td>{}</td></tr>", esc(&v.to_string())),
     };
     let money = |v: &Value| Value::String(format!("{:.2}", v.as_f64().unwrap_or(0.0) + 0.0));
     let _ = write!(
@@ -226,5 +233,23 @@ mod tests {
             "a mark that did not happen is not drawn"
         );
         assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("href="));
+    }
+
+    #[test]
+    fn a_posted_report_holding_markup_exports_it_as_text() {
+        let evil = "<script>alert(1)</script>";
+        let r = serde_json::json!({
+            "id": evil, "drill": evil, "verdict": evil, "score": evil,
+            "injected_service": evil, "reasons": [evil],
+            "timeline": {"started_ms": 0, "finished_ms": 1, "marks": [{"label": evil, "at_ms": 0}]},
+            "money": {"paid_twice": [evil], "open_payments": {"x": evil}},
+        });
+        let html = export_html(&r);
+        assert!(!html.contains("<script"), "{html}");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(
+            html.contains(": <span class=\"v\">FAIL</span> (score ?)"),
+            "{html}"
+        );
     }
 }

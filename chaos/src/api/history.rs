@@ -175,14 +175,29 @@ async fn export(
         return error(StatusCode::NOT_FOUND, format!("no drill report {id:?}"));
     };
     let disposition = if p.inline { "inline" } else { "attachment" };
+    // A posted report names its drill: only its plain characters reach the header.
+    let plain = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .take(80)
+            .collect()
+    };
     let file = format!(
-        "{disposition}; filename=\"drill-{}-{id}.html\"",
-        r["drill"].as_str().unwrap_or("report")
+        "{disposition}; filename=\"drill-{}-{}.html\"",
+        plain(r["drill"].as_str().unwrap_or("report")),
+        plain(&id)
     );
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
             (header::CONTENT_DISPOSITION, file),
+            // Shown framed in the drills page: no script at all, its own styles, framed
+            // only by this site's pages.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'".to_string(),
+            ),
+            (header::X_FRAME_OPTIONS, "SAMEORIGIN".to_string()),
         ],
         export_html(&r),
     )

@@ -31,6 +31,9 @@ pub enum AuthError {
     /// An unknown user, a wrong password or an unknown token.
     #[error("invalid credentials")]
     Invalid,
+    /// A login session that ended (or whose user is gone).
+    #[error("the session has ended: log in again")]
+    Expired,
 }
 
 /// What a header asks, once read.
@@ -156,6 +159,11 @@ impl Credentials {
         }
         remembered.insert(check.key, check.identity.clone());
         Ok(check.identity)
+    }
+
+    /// The identity of basic-auth user `name` as the file now says (a login session's).
+    pub fn user(&self, name: &str) -> Option<Identity> {
+        self.users.get(name).map(|(_, identity)| identity.clone())
     }
 
     /// The identity of basic-auth `user` with `password`, checked in full (the login page).

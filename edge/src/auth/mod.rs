@@ -11,21 +11,24 @@
 //! loopback default, where the role table still refuses routes it does not know.
 
 pub mod credentials;
+pub mod login;
 pub mod routes;
+pub mod sessions;
 
 use std::sync::Arc;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use parking_lot::RwLock;
-use taishan_core::{Identity, TenantId, TENANT_HEADER};
+use taishan_core::{Clock, Identity, Session, TenantId, TENANT_HEADER};
 use tokio::sync::Semaphore;
 
 use crate::ListenerKind;
 use credentials::{AuthError, Credentials, Presented};
 use routes::Need;
+use sessions::Sessions;
 
 /// Password checks (bcrypt) running at once; more wait for none and get 429, so a flood
 /// of wrong passwords costs the process at most these cores.
@@ -41,11 +44,13 @@ pub struct Authority {
     current: Arc<RwLock<Option<Arc<Credentials>>>>,
     password_checks: Arc<Semaphore>,
     own_token: Arc<str>,
+    sessions: Sessions,
 }
 
 impl Authority {
-    /// With `credentials` in force (`None`: every caller may do everything).
-    pub fn new(credentials: Option<Credentials>) -> Self {
+    /// With `credentials` in force (`None`: every caller may do everything); login
+    /// sessions end by `clock`.
+    pub fn new(credentials: Option<Credentials>, clock: Arc<dyn Clock>) -> Self {
         let own_token: String = rand::random::<[u8; 32]>()
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -54,6 +59,7 @@ impl Authority {
             current: Arc::new(RwLock::new(None)),
             password_checks: Arc::new(Semaphore::new(CONCURRENT_PASSWORD_CHECKS)),
             own_token: Arc::from(own_token),
+            sessions: Sessions::new(clock),
         };
         authority.replace(credentials);
         authority
@@ -106,6 +112,37 @@ impl Authority {
             }
         }
     }
+
+    /// The login sessions.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// Who sent `request`, and its session: a login's cookie when it sends no
+    /// `Authorization`, else the credential it sends.
+    async fn caller(&self, headers: &HeaderMap) -> Result<(Identity, Session), Refusal> {
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes().to_vec());
+        let credentials = self.credentials();
+        if let (None, Some(credentials)) = (&authorization, &credentials) {
+            let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
+            if let Some(id) = cookie.and_then(sessions::from_cookie) {
+                let identity = self
+                    .sessions
+                    .user(id)
+                    .and_then(|user| credentials.user(&user))
+                    .ok_or(Refusal::Unauthenticated(AuthError::Expired))?;
+                return Ok((identity, Session(Arc::from(id))));
+            }
+        }
+        let identity = self.authenticate(authorization.as_deref()).await?;
+        let session = match credentials {
+            None => Session::anonymous(),
+            Some(_) => Session(Arc::from(format!("user:{}", identity.name))),
+        };
+        Ok((identity, session))
+    }
 }
 
 /// Why a request is refused at the edge.
@@ -142,6 +179,9 @@ pub async fn admit(
             let (status, reason) = refusal.status_and_reason();
             let path = request.uri().path();
             tracing::info!(listener = ?admission.listener, method = %request.method(), path, status = status.as_u16(), %reason, "request refused at the edge");
+            if status == StatusCode::UNAUTHORIZED && wants_a_page(admission.listener, &request) {
+                return login::redirect_to_login(request.uri());
+            }
             refusal.into_response_for(admission.listener)
         }
     }
@@ -163,14 +203,7 @@ async fn admitted(admission: &Admission, request: &mut Request) -> Result<(), Re
     if need == Some(Need::Public) {
         return Ok(());
     }
-    let authorization = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|v| v.as_bytes().to_vec());
-    let identity = admission
-        .authority
-        .authenticate(authorization.as_deref())
-        .await?;
+    let (identity, session) = admission.authority.caller(request.headers()).await?;
     if let Some(Need::Role(role)) = need {
         if !identity.may(role) {
             return Err(Refusal::Forbidden(format!(
@@ -182,7 +215,19 @@ async fn admitted(admission: &Admission, request: &mut Request) -> Result<(), Re
     }
     bind_tenant(&identity, request)?;
     request.extensions_mut().insert(identity);
+    request.extensions_mut().insert(session);
     Ok(())
+}
+
+/// A browser asking for a page (not a script's request): sent to the login page instead
+/// of getting a bare 401.
+fn wants_a_page(listener: ListenerKind, request: &Request) -> bool {
+    let accepts_html = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    listener == ListenerKind::Api && request.method() == axum::http::Method::GET && accepts_html
 }
 
 /// `X-Scope-OrgID` must be one of the identity's tenants; without one, the implied tenant

@@ -72,6 +72,8 @@ const API: &[(&str, Access)] = &[
     ("/ui/{view}", all(Viewer)),
     ("/ui/live/{name}", all(Viewer)),
     ("/ui/data/{name}", all(Viewer)),
+    ("/login", PUBLIC),
+    ("/logout", PUBLIC),
     // The Prometheus query API (POST is a query too).
     ("/api/v1/query", all(Viewer)),
     ("/api/v1/query_range", all(Viewer)),

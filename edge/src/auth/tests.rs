@@ -6,6 +6,7 @@ use axum::http::Request;
 use axum::routing::{get, post};
 use axum::Router;
 use base64::Engine as _;
+use taishan_core::SystemClock;
 use tower::ServiceExt;
 
 /// `secret`, hashed at bcrypt's lowest cost so the test is quick.
@@ -80,7 +81,8 @@ fn basic(user: &str, password: &str) -> (&'static str, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_roles_and_tenants_decide_before_any_route_runs() {
-    let edge = Edge::new(Authority::new(Some(Credentials::new(&config()))));
+    let authority = Authority::new(Some(Credentials::new(&config())), Arc::new(SystemClock));
+    let edge = Edge::new(authority, crate::BrowserPolicy::new(&[], None));
     let app = app(&edge);
     // No credential: 401 with a challenge; a public route answers.
     let (status, _, challenge) = call(&app, "GET", "/api/v1/query", &[]).await;
