@@ -125,6 +125,7 @@ fn a_logged_in_person_acts_and_another_origins_page_cannot() {
         t.log().contains("cross-origin request refused"),
         "no refusal logged"
     );
+    check_audit_trail(&t);
     // The report's markup is text; none of it ran.
     assert!(
         r["report_title"].as_str().unwrap().contains("<script>"),
@@ -139,4 +140,39 @@ fn a_logged_in_person_acts_and_another_origins_page_cannot() {
         .filter(|e| !e.contains("401"))
         .collect();
     assert!(errors.is_empty(), "console errors: {errors:?}");
+}
+
+/// `taishan audit` as an admin: the logins, the failed login, the breaker opened with the
+/// session (who logged in, from where, why), and the forged post refused; without a
+/// credential it is refused.
+fn check_audit_trail(t: &Taishan) {
+    let audit = |user: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_taishan"));
+        cmd.args(["audit", "--url", &t.base, "-o", "json", "--limit", "500"]);
+        if let Some(u) = user {
+            cmd.args(["--user", u]).env("TAISHAN_PASSWORD", "admin-pass");
+        }
+        cmd.env_remove("TAISHAN_TOKEN").output().unwrap()
+    };
+    let refused = audit(None);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("401"), "{refused:?}");
+    let out = audit(Some("admin"));
+    assert!(out.status.success(), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let records = v["data"].as_array().unwrap();
+    let find = |kind: &str, status: u64, who: &str| {
+        records
+            .iter()
+            .find(|r| r["kind"] == kind && r["status"] == status && r["who"] == who)
+            .unwrap_or_else(|| panic!("no {kind} record by {who} with {status} in {v:#}"))
+    };
+    find("logins", 303, USER);
+    find("logins", 401, USER);
+    let opened = find("guards", 200, USER);
+    assert_eq!(opened["why"], "opened from the session");
+    assert!(opened["source"].as_str().unwrap().starts_with("127.0.0.1:"), "{opened}");
+    assert_eq!(opened["roles"], json!(["viewer", "operator"]));
+    let forged = find("guards", 403, USER);
+    assert_eq!(forged["why"], "forged");
 }

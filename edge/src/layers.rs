@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use taishan_core::SystemClock;
 
+use crate::audit::{self, AuditLog};
 use crate::auth::{self, login, Admission, Authority};
 use crate::browser::{self, BrowserPolicy};
 use crate::csrf::{self, CsrfGuard};
@@ -31,6 +32,7 @@ pub struct Edge {
     csrf: CsrfGuard,
     authority: Authority,
     browser: BrowserPolicy,
+    audit: Option<AuditLog>,
 }
 
 impl Default for Edge {
@@ -49,7 +51,14 @@ impl Edge {
             csrf: CsrfGuard::new(),
             authority,
             browser,
+            audit: None,
         }
+    }
+
+    /// Recording operators' and admins' state changes, logins and refusals in `log`.
+    pub fn with_audit(mut self, log: AuditLog) -> Self {
+        self.audit = Some(log);
+        self
     }
 
     /// The credentials in force (replaced on reload).
@@ -69,6 +78,7 @@ impl Edge {
         let admission = Admission {
             listener,
             authority: self.authority.clone(),
+            audit: self.audit.clone(),
         };
         let router = self
             .wrap_inner(listener, router)
@@ -86,9 +96,14 @@ impl Edge {
         match listener {
             // Every state-changing request, the pages' and the APIs', is checked for
             // forgery: a browser reaches this address. The login page lives here.
-            ListenerKind::Api => router.merge(login::routes(self.authority.clone())).layer(
-                axum::middleware::from_fn_with_state(self.csrf.clone(), csrf::check),
-            ),
+            // The audit trail's reading is served here too.
+            ListenerKind::Api => router
+                .merge(login::routes(self.authority.clone(), self.audit.clone()))
+                .merge(self.audit.clone().map(audit::routes).unwrap_or_default())
+                .layer(axum::middleware::from_fn_with_state(
+                    self.csrf.clone(),
+                    csrf::check,
+                )),
             // Reached by programs (Prometheus, amtool); a browser's page of another site
             // could still post to it, so it takes only same-origin JSON.
             ListenerKind::Alerter => router.layer(axum::middleware::from_fn(browser::alerter_api)),

@@ -9,6 +9,7 @@
 //! of its own and no listener is forgotten.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod auth;
 pub mod browser;
 pub mod config;

@@ -24,7 +24,9 @@ fn answer(url: &str, resp: reqwest::blocking::Response) -> anyhow::Result<Value>
 /// GETs `path` with `params`; the JSON answer, or the server's error.
 pub fn get(server: &Server, path: &str, params: &[(&str, String)]) -> anyhow::Result<Value> {
     let url = format!("{}{path}", server.url.trim_end_matches('/'));
-    let mut req = reqwest::blocking::Client::new().get(&url).query(params);
+    let mut req = server
+        .auth
+        .apply(reqwest::blocking::Client::new().get(&url).query(params))?;
     if let Some(t) = &server.tenant {
         req = req.header(taishan_core::TENANT_HEADER, t);
     }
@@ -35,7 +37,9 @@ pub fn get(server: &Server, path: &str, params: &[(&str, String)]) -> anyhow::Re
 /// POSTs `body` as JSON to `path`; the JSON answer, or the server's error.
 pub fn post(server: &Server, path: &str, body: &Value) -> anyhow::Result<Value> {
     let url = format!("{}{path}", server.url.trim_end_matches('/'));
-    let mut req = reqwest::blocking::Client::new().post(&url).json(body);
+    let mut req = server
+        .auth
+        .apply(reqwest::blocking::Client::new().post(&url).json(body))?;
     if let Some(t) = &server.tenant {
         req = req.header(taishan_core::TENANT_HEADER, t);
     }

@@ -4,7 +4,9 @@
 
 mod alerts;
 pub mod api_client;
+mod audit;
 mod check;
+pub mod client_auth;
 mod dashboards;
 mod drill;
 pub mod error_text;
@@ -112,6 +114,10 @@ pub enum Command {
     /// earlier onsets first. Prints each suspect with its score and why; --at looks at
     /// another moment (RFC 3339 or Unix seconds) instead of the alert's activeAt.
     Rca(rca::RcaArgs),
+    /// Show the audit trail of a running Taishan (admin): who changed what, from where
+    /// and why (guards, faults, drills, silences, acknowledgements, reloads, TSDB admin,
+    /// logins and failed logins, refused attempts), newest first.
+    Audit(audit::AuditArgs),
     /// Run the anomaly detector over the Numenta Anomaly Benchmark and score it.
     ///
     /// Reads the corpus under --data (data/<category>/<file>.csv, labels/combined_windows.json,
@@ -147,6 +153,9 @@ pub struct Server {
     /// Tenant (sent as X-Scope-OrgID).
     #[arg(long)]
     pub tenant: Option<String>,
+    /// As whom to ask.
+    #[command(flatten)]
+    pub auth: client_auth::ClientAuth,
     /// How to print the answer.
     #[arg(long, short = 'o', value_enum, default_value = "table")]
     pub output: OutputFormat,
@@ -183,6 +192,7 @@ impl Command {
             Command::Drill(cmd) => drill::run(&cmd),
             Command::Nab(args) => nab::run(&args),
             Command::Rca(args) => rca::run(&args),
+            Command::Audit(args) => audit::run(&args),
             Command::Rules(cmd) => rules::run(&cmd),
             Command::Up(args) => up::run(args),
         }

@@ -31,6 +31,9 @@ pub struct QueryArgs {
     /// Tenant to query (sent as X-Scope-OrgID).
     #[arg(long)]
     pub tenant: Option<String>,
+    /// As whom to ask.
+    #[command(flatten)]
+    pub auth: super::client_auth::ClientAuth,
     /// How to print the answer.
     #[arg(long, short = 'o', value_enum, default_value = "table")]
     pub output: OutputFormat,
@@ -94,7 +97,7 @@ fn ask(args: &QueryArgs) -> anyhow::Result<String> {
         .build()
         .context("building the HTTP client")?;
     let url = format!("{}{path}", args.url.trim_end_matches('/'));
-    let mut req = client.post(&url).form(&form);
+    let mut req = args.auth.apply(client.post(&url).form(&form))?;
     if let Some(t) = &args.tenant {
         req = req.header(taishan_core::TENANT_HEADER, t);
     }

@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::bail;
+use anyhow::Context;
 use taishan_core::SystemClock;
+use taishan_edge::audit::{AuditLog, AuditRecord};
 use taishan_edge::browser::loopback_hosts;
 use taishan_edge::webconfig::WebConfig;
 use taishan_edge::{Authority, BrowserPolicy, Credentials};
@@ -26,6 +28,8 @@ pub struct Access {
     pub authority: Authority,
     /// Headers and hosts for browsers.
     pub browser: BrowserPolicy,
+    /// The audit trail of state changes (under `<data>/audit`).
+    pub audit: AuditLog,
 }
 
 impl Access {
@@ -47,36 +51,54 @@ impl Access {
         let credentials = web.requires_credentials().then(|| Credentials::new(&web));
         let headers: Vec<(String, String)> =
             web.http_server_config.headers.clone().into_iter().collect();
+        let clock = std::sync::Arc::new(SystemClock);
+        let audit_dir = args.data_dir.join("audit");
+        let audit = AuditLog::open(&audit_dir, clock.clone())
+            .with_context(|| format!("opening the audit trail in {}", audit_dir.display()))?;
         Ok(Self {
             path,
-            authority: Authority::new(credentials, std::sync::Arc::new(SystemClock)),
+            authority: Authority::new(credentials, clock),
             browser: BrowserPolicy::new(&headers, allowed_hosts(config)),
+            audit,
         })
     }
 
     /// Re-reads the file at each SIGHUP until `cancel`.
     pub fn reload_on_sighup(&self, cancel: &CancellationToken) -> Option<JoinHandle<()>> {
         let path = self.path.clone()?;
-        let authority = self.authority.clone();
-        Some(tokio::spawn(sighup::on_each_sighup(
-            cancel.clone(),
-            move || {
-                let (path, authority) = (path.clone(), authority.clone());
-                async move {
-                    match read(&path) {
-                        Ok(web) => {
-                            let credentials =
-                                web.requires_credentials().then(|| Credentials::new(&web));
-                            authority.replace(credentials);
-                            tracing::info!(file = %path.display(), "web config reloaded");
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, "web config not reloaded; the credentials in force are kept")
-                        }
-                    }
-                }
-            },
-        )))
+        let (authority, audit) = (self.authority.clone(), self.audit.clone());
+        let reload = move || {
+            let (status, why) = reload(&path, &authority);
+            let record = AuditRecord {
+                at_ms: audit.now_ms(),
+                kind: "reloads".into(),
+                who: "SIGHUP".into(),
+                roles: Vec::new(),
+                tenant: String::new(),
+                source: "signal".into(),
+                what: format!("reload {}", path.display()),
+                status,
+                why: String::new(),
+            };
+            audit.append(record.with_why(&why));
+            std::future::ready(())
+        };
+        Some(tokio::spawn(sighup::on_each_sighup(cancel.clone(), reload)))
+    }
+}
+
+/// Puts the file at `path` in force; the status and what happened, for the audit trail.
+fn reload(path: &std::path::Path, authority: &Authority) -> (u16, String) {
+    match read(path) {
+        Ok(web) => {
+            authority.replace(web.requires_credentials().then(|| Credentials::new(&web)));
+            tracing::info!(file = %path.display(), "web config reloaded");
+            (200, "web config reloaded".into())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "web config not reloaded; the credentials in force are kept");
+            (500, format!("{e}"))
+        }
     }
 }
 

@@ -125,6 +125,8 @@ fn http_server(
 ) -> JoinHandle<()> {
     let stop = cancel.clone();
     tokio::spawn(async move {
+        // The client's address reaches the edge (the audit trail's source).
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(stop.cancelled_owned())
             .await;

@@ -63,7 +63,8 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
 /// The parts of `taishan up`, in the order they start (and the reverse of their stop).
 async fn serve(config: Config, args: UpArgs, access: Access) -> anyhow::Result<()> {
     let listeners = Listeners::bind(&config).await?;
-    let edge = taishan_edge::Edge::new(access.authority.clone(), access.browser.clone());
+    let edge = taishan_edge::Edge::new(access.authority.clone(), access.browser.clone())
+        .with_audit(access.audit.clone());
     let platform = Platform::open(config, args, listeners.addresses, edge).await?;
     let mut parts = Parts::default();
     parts.push(StoragePart::new(&platform));

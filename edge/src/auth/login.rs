@@ -2,22 +2,55 @@
 //! cookie on success: `HttpOnly`, `SameSite=Strict`, twelve hours), `POST /logout`.
 //! A browser asking for a page without a credential is sent here; scripts get a 401.
 
-use axum::extract::{Form, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::Router;
 use serde::Deserialize;
 
 use super::sessions::{self, COOKIE, LIFETIME};
 use super::{AuthError, Authority};
+use crate::audit::{AuditLog, AuditRecord};
 
-/// The routes, on the API address.
-pub fn routes(authority: Authority) -> Router {
+/// What the login routes share.
+#[derive(Clone)]
+struct Login {
+    authority: Authority,
+    audit: Option<AuditLog>,
+}
+
+/// The routes, on the API address; logins, failed logins and logouts go to `audit`.
+pub fn routes(authority: Authority, audit: Option<AuditLog>) -> Router {
     Router::new()
         .route("/login", get(form).post(login))
         .route("/logout", post(logout))
-        .with_state(authority)
+        .with_state(Login { authority, audit })
+}
+
+type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
+
+fn record(l: &Login, who: &str, peer: &Peer, what: &str, status: StatusCode, why: &str) {
+    let Some(log) = &l.audit else { return };
+    log.append(
+        AuditRecord {
+            at_ms: log.now_ms(),
+            kind: "logins".into(),
+            who: who.chars().take(100).collect(),
+            roles: Vec::new(),
+            tenant: String::new(),
+            source: peer
+                .as_ref()
+                .map_or("unknown".into(), |p| p.0 .0.to_string()),
+            what: what.into(),
+            status: status.as_u16(),
+            why: String::new(),
+        }
+        .with_why(why),
+    );
 }
 
 /// A 303 to the login page, coming back to `uri` afterwards.
@@ -42,15 +75,16 @@ struct Credentials {
     next: Option<String>,
 }
 
-async fn form(State(authority): State<Authority>, Query(q): Query<Next>) -> Response {
-    let note = match authority.required() {
+async fn form(State(l): State<Login>, Query(q): Query<Next>) -> Response {
+    let note = match l.authority.required() {
         true => "",
         false => "Authentication is off (no web config): every page is open on this machine.",
     };
     page(StatusCode::OK, note, q.next.as_deref())
 }
 
-async fn login(State(authority): State<Authority>, Form(c): Form<Credentials>) -> Response {
+async fn login(State(l): State<Login>, peer: Peer, Form(c): Form<Credentials>) -> Response {
+    let authority = &l.authority;
     let Some(credentials) = authority.credentials() else {
         return see_other(safe_next(c.next.as_deref()));
     };
@@ -71,6 +105,14 @@ async fn login(State(authority): State<Authority>, Form(c): Form<Credentials>) -
     match checked {
         Ok(identity) => {
             tracing::info!(user = %identity.name, "logged in");
+            record(
+                &l,
+                &identity.name,
+                &peer,
+                "POST /login",
+                StatusCode::SEE_OTHER,
+                "logged in",
+            );
             let id = authority.sessions().open(&identity.name);
             let mut r = see_other(safe_next(c.next.as_deref()));
             let cookie = format!(
@@ -84,6 +126,15 @@ async fn login(State(authority): State<Authority>, Form(c): Form<Credentials>) -
         }
         Err(_) => {
             tracing::warn!(%user, "failed login");
+            let status = StatusCode::UNAUTHORIZED;
+            record(
+                &l,
+                &user,
+                &peer,
+                "POST /login",
+                status,
+                "wrong user name or password",
+            );
             page(
                 StatusCode::UNAUTHORIZED,
                 "Wrong user name or password.",
@@ -93,10 +144,20 @@ async fn login(State(authority): State<Authority>, Form(c): Form<Credentials>) -
     }
 }
 
-async fn logout(State(authority): State<Authority>, headers: HeaderMap) -> Response {
+async fn logout(State(l): State<Login>, peer: Peer, headers: HeaderMap) -> Response {
     let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
     if let Some(id) = cookie.and_then(sessions::from_cookie) {
-        authority.sessions().close(id);
+        if let Some(user) = l.authority.sessions().user(id) {
+            record(
+                &l,
+                &user,
+                &peer,
+                "POST /logout",
+                StatusCode::SEE_OTHER,
+                "logged out",
+            );
+        }
+        l.authority.sessions().close(id);
     }
     let mut r = see_other("/login");
     let expired = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");

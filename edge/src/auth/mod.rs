@@ -12,19 +12,21 @@
 
 pub mod credentials;
 pub mod login;
+mod recorded;
 pub mod routes;
 pub mod sessions;
 
 use std::sync::Arc;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use parking_lot::RwLock;
-use taishan_core::{Clock, Identity, Session, TenantId, TENANT_HEADER};
+use taishan_core::{Clock, Identity, Role, Session, TenantId, TENANT_HEADER};
 use tokio::sync::Semaphore;
 
+use crate::audit::{self, AuditLog};
 use crate::ListenerKind;
 use credentials::{AuthError, Credentials, Presented};
 use routes::Need;
@@ -165,6 +167,8 @@ pub struct Admission {
     pub listener: ListenerKind,
     /// The credentials in force.
     pub authority: Authority,
+    /// Where operators' and admins' state changes are recorded.
+    pub audit: Option<AuditLog>,
 }
 
 /// The middleware; see the module's contract.
@@ -173,17 +177,43 @@ pub async fn admit(
     mut request: Request,
     next: Next,
 ) -> Response {
+    let audited = admission
+        .audit
+        .as_ref()
+        .zip(audited_kind(&admission, &request));
     match admitted(&admission, &mut request).await {
-        Ok(()) => next.run(request).await,
+        Ok(()) => match audited {
+            Some((log, kind)) => recorded::run(log, kind, request, next).await,
+            None => next.run(request).await,
+        },
         Err(refusal) => {
             let (status, reason) = refusal.status_and_reason();
             let path = request.uri().path();
             tracing::info!(listener = ?admission.listener, method = %request.method(), path, status = status.as_u16(), %reason, "request refused at the edge");
+            if let Some((log, _)) = audited {
+                recorded::refused(log, &request, status, &reason);
+            }
             if status == StatusCode::UNAUTHORIZED && wants_a_page(admission.listener, &request) {
                 return login::redirect_to_login(request.uri());
             }
             refusal.into_response_for(admission.listener)
         }
+    }
+}
+
+/// The audit kind of a state change that needs an operator or an admin.
+fn audited_kind(admission: &Admission, request: &Request) -> Option<&'static str> {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return None;
+    }
+    let path = request.extensions().get::<MatchedPath>()?.as_str();
+    let access = routes::access(admission.listener, path)?;
+    match access.need(request.method()) {
+        Need::Role(Role::Operator | Role::Admin) => Some(audit::kind_of(path)),
+        _ => None,
     }
 }
 

@@ -130,6 +130,7 @@ const API: &[(&str, Access)] = &[
     // TSDB admin.
     ("/api/v1/admin/tsdb/compact", all(Admin)),
     ("/api/v1/admin/tsdb/flush", all(Admin)),
+    ("/api/v1/audit", all(Admin)),
 ];
 
 /// Where the API address serves the alerter's routes.

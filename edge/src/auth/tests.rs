@@ -104,7 +104,9 @@ async fn credentials_roles_and_tenants_decide_before_any_route_runs() {
     // Alice: viewer and operator on bank-a, which requests naming no tenant act on.
     let alice = basic("alice", "secret");
     assert_eq!(
-        call(&app, "GET", "/api/v1/query", &[alice.clone()]).await.1,
+        call(&app, "GET", "/api/v1/query", std::slice::from_ref(&alice))
+            .await
+            .1,
         "alice@bank-a"
     );
     assert_eq!(
@@ -112,13 +114,13 @@ async fn credentials_roles_and_tenants_decide_before_any_route_runs() {
             &app,
             "POST",
             "/api/v1/guards/payment/bank-a",
-            &[alice.clone()]
+            std::slice::from_ref(&alice)
         )
         .await
         .0,
         StatusCode::OK
     );
-    let (status, why, _) = call(&app, "POST", "/api/v1/write", &[alice.clone()]).await;
+    let (status, why, _) = call(&app, "POST", "/api/v1/write", std::slice::from_ref(&alice)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(why.contains("needs the writer role"), "{why}");
     let other = (TENANT_HEADER, "bank-b".to_string());
@@ -134,7 +136,7 @@ async fn credentials_roles_and_tenants_decide_before_any_route_runs() {
     // The token "test": a writer on bank-b only.
     let token = ("authorization", "Bearer test".to_string());
     assert_eq!(
-        call(&app, "POST", "/api/v1/write", &[token.clone()])
+        call(&app, "POST", "/api/v1/write", std::slice::from_ref(&token))
             .await
             .1,
         "prom@bank-b"
