@@ -150,13 +150,17 @@ fn check_audit_trail(t: &Taishan) {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_taishan"));
         cmd.args(["audit", "--url", &t.base, "-o", "json", "--limit", "500"]);
         if let Some(u) = user {
-            cmd.args(["--user", u]).env("TAISHAN_PASSWORD", "admin-pass");
+            cmd.args(["--user", u])
+                .env("TAISHAN_PASSWORD", "admin-pass");
         }
         cmd.env_remove("TAISHAN_TOKEN").output().unwrap()
     };
     let refused = audit(None);
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("401"), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("401"),
+        "{refused:?}"
+    );
     let out = audit(Some("admin"));
     assert!(out.status.success(), "{out:?}");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -171,7 +175,10 @@ fn check_audit_trail(t: &Taishan) {
     find("logins", 401, USER);
     let opened = find("guards", 200, USER);
     assert_eq!(opened["why"], "opened from the session");
-    assert!(opened["source"].as_str().unwrap().starts_with("127.0.0.1:"), "{opened}");
+    assert!(
+        opened["source"].as_str().unwrap().starts_with("127.0.0.1:"),
+        "{opened}"
+    );
     assert_eq!(opened["roles"], json!(["viewer", "operator"]));
     let forged = find("guards", 403, USER);
     assert_eq!(forged["why"], "forged");

@@ -32,7 +32,17 @@ pub enum FaultError {
     /// No armed fault has this id (it was disarmed, or its lease ran out).
     #[error("no armed fault {0:?}: it was disarmed or its lease ran out")]
     Unknown(String),
+    /// Arming it would pass a limit of what may be armed at once.
+    #[error("{0}")]
+    Limit(String),
 }
+
+/// Most faults armed at once: a drill arms a handful; thousands only exhaust the process.
+pub const MAX_ARMED: usize = 64;
+
+/// Kinds that spend the machine's own resources: at most one of each is armed at a time,
+/// so their caps (memory, cores) are also the total.
+const RESOURCE_KINDS: [&str; 2] = ["memory", "cpu_burn"];
 
 /// An armed fault, as the API shows it.
 #[derive(Debug, Serialize)]
@@ -146,6 +156,8 @@ impl FaultSet {
             return Err(FaultError::Invalid("the lease must be above 0".into()));
         }
         let fault = build_fault(&spec).map_err(FaultError::Invalid)?;
+        // Before it starts (a memory fault allocates as it starts).
+        self.room_for(&spec.kind)?;
         let now = self.inner.clock.now_ms();
         let id = format!("f{}", self.inner.next_id.fetch_add(1, Ordering::Relaxed));
         let until = Arc::new(AtomicI64::new(now + lease_ms(lease)));
@@ -168,10 +180,36 @@ impl FaultSet {
         });
         let view = armed.view();
         let mut faults = self.inner.faults.write();
+        // Another arming may have taken the room meanwhile: the later one gives way.
+        Self::room_among(&faults, &view.spec.kind, now)?;
         faults.push(armed);
         self.inner.armed.store(faults.len(), Ordering::Release);
         tracing::warn!(id = %view.id, kind = %view.spec.kind, scope = ?view.scope, by = %view.by, "fault armed");
         Ok(view)
+    }
+
+    /// Whether one more fault of `kind` may be armed now.
+    fn room_for(&self, kind: &str) -> Result<(), FaultError> {
+        let now = self.inner.clock.now_ms();
+        Self::room_among(&self.inner.faults.read(), kind, now)
+    }
+
+    fn room_among(faults: &[Arc<Armed>], kind: &str, now: i64) -> Result<(), FaultError> {
+        let live: Vec<&Arc<Armed>> = faults.iter().filter(|f| f.live(now)).collect();
+        if live.len() >= MAX_ARMED {
+            return Err(FaultError::Limit(format!(
+                "{MAX_ARMED} faults are armed already, the most at once: disarm some first"
+            )));
+        }
+        if RESOURCE_KINDS.contains(&kind) {
+            if let Some(other) = live.iter().find(|f| f.spec.kind == kind) {
+                return Err(FaultError::Limit(format!(
+                    "a {kind} fault ({}) is armed already; one of each resource fault at a time",
+                    other.id
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Extends fault `id`'s lease to `lease` from now.
@@ -512,6 +550,33 @@ mod tests {
             set.renew(&f.id, Duration::from_secs(5)),
             Err(FaultError::Unknown(_))
         ));
+    }
+
+    #[test]
+    fn armed_faults_are_capped_in_number_and_one_of_each_resource_kind() {
+        let (set, clock) = set();
+        let arm = |text: &str| {
+            set.arm(
+                spec(text),
+                Scope::default(),
+                Duration::from_secs(60),
+                "drill",
+            )
+        };
+        arm(r#"{"kind": "memory", "size": "1MiB"}"#).unwrap();
+        let again = arm(r#"{"kind": "memory", "size": "1MiB"}"#).unwrap_err();
+        assert!(
+            again.to_string().contains("one of each resource fault"),
+            "{again}"
+        );
+        for _ in 1..MAX_ARMED {
+            arm(r#"{"kind": "error"}"#).unwrap();
+        }
+        let full = arm(r#"{"kind": "error"}"#).unwrap_err();
+        assert!(matches!(full, FaultError::Limit(_)), "{full}");
+        // Expired leases free their room.
+        clock.advance(Duration::from_secs(61));
+        arm(r#"{"kind": "memory", "size": "1MiB"}"#).unwrap();
     }
 
     #[test]

@@ -39,6 +39,7 @@ fn refuse(e: FaultError) -> Response {
     let status = match e {
         FaultError::Invalid(_) => StatusCode::BAD_REQUEST,
         FaultError::Unknown(_) => StatusCode::NOT_FOUND,
+        FaultError::Limit(_) => StatusCode::CONFLICT,
     };
     error(status, e.to_string())
 }

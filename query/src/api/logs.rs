@@ -9,7 +9,7 @@ use taishan_store::logs::LogCursor;
 use taishan_store::traces::parse_trace_id;
 use taishan_store::LogQuery;
 
-use super::common::{blocking, tenant, timed};
+use super::common::{gated, tenant, timed};
 use super::params::Params;
 use super::response::ApiError;
 use super::QueryState;
@@ -107,7 +107,7 @@ pub async fn search(
             .logs
             .clone()
             .ok_or_else(|| ApiError::internal("this server keeps no logs"))?;
-        let page = blocking(move || {
+        let page = gated(&s, move || {
             store
                 .search(&tenant, &query)
                 .map_err(|e| ApiError::internal(e.to_string()))

@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde_json::{json, Value};
 use taishan_store::{Matcher, Tsdb};
 
-use super::common::{blocking, tenant, timed};
+use super::common::{gated, tenant, timed};
 use super::params::Params;
 use super::response::{self, ApiError};
 use super::QueryState;
@@ -55,7 +55,7 @@ async fn over_match_sets<T: Ord + Send + 'static>(
         sets.push(Vec::new());
     }
     let db = s.db.clone();
-    blocking(move || {
+    gated(s, move || {
         let mut all = BTreeSet::new();
         for set in &sets {
             all.extend(lookup(&db, set, start, end));

@@ -78,9 +78,10 @@ pub async fn tsdb(
             })?,
         };
         let db = s.db.clone();
-        let stats =
-            super::common::blocking(move || Ok(super::cardinality::stats(&db, &tenant, limit)))
-                .await?;
+        let stats = super::common::gated(&s, move || {
+            Ok(super::cardinality::stats(&db, &tenant, limit))
+        })
+        .await?;
         Ok(response::success(stats))
     })
     .await

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use super::common::{blocking, tenant, timed};
+use super::common::{gated, tenant, timed};
 use super::params::Params;
 use super::response::ApiError;
 use super::QueryState;
@@ -56,7 +56,7 @@ pub async fn topology(
             ),
         ];
         let engine = s.engine.clone();
-        let edges = blocking(move || {
+        let edges = gated(&s, move || {
             let mut edges: BTreeMap<(String, String, String), BTreeMap<&'static str, f64>> = BTreeMap::new();
             for (field, query) in &queries {
                 let out = engine.instant(&tenant, query, end)?;

@@ -10,7 +10,7 @@ use serde_json::json;
 use taishan_store::traces::parse_trace_id;
 use taishan_store::TraceQuery;
 
-use super::common::{blocking, tenant, timed};
+use super::common::{gated, tenant, timed};
 use super::params::Params;
 use super::response::ApiError;
 use super::QueryState;
@@ -33,7 +33,7 @@ pub async fn trace_by_id(
             ApiError::bad_data(format!("invalid trace id {id:?}: expected 32 hex digits"))
         })?;
         let store = store(&s)?;
-        let found = blocking(move || {
+        let found = gated(&s, move || {
             store
                 .trace(&tenant, &trace_id)
                 .map_err(|e| ApiError::internal(e.to_string()))
@@ -130,7 +130,7 @@ pub async fn search(
             limit,
         };
         let store = store(&s)?;
-        let found = blocking(move || {
+        let found = gated(&s, move || {
             store
                 .search(&tenant, &query)
                 .map_err(|e| ApiError::internal(e.to_string()))
