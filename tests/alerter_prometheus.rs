@@ -211,10 +211,19 @@ fn malformed_alerts_get_400_with_the_reason_and_good_ones_are_kept() {
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
     assert_eq!(listed[0]["labels"]["alertname"], "Good");
     assert_eq!(listed[0]["receivers"][0]["name"], "hold");
+    // A body that is not JSON: 415, as Alertmanager answers a Content-Type it does not
+    // consume (and what keeps a plain HTML form of another site out).
     let not_json = client()
         .post(format!("{}/api/v2/alerts", t.alerter))
         .body("alerts!")
         .send()
         .unwrap();
-    assert_eq!(not_json.status(), 400);
+    assert_eq!(not_json.status(), 415);
+    let said_json = client()
+        .post(format!("{}/api/v2/alerts", t.alerter))
+        .header("content-type", "application/json")
+        .body("alerts!")
+        .send()
+        .unwrap();
+    assert_eq!(said_json.status(), 400);
 }

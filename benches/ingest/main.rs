@@ -122,6 +122,7 @@ fn main() {
             let mut peer = Peer::start(kind, &run_dir);
             let (seconds, retries, failures) = send_all(
                 &peer.write_url(),
+                peer.authorization.clone(),
                 &shards,
                 Duration::from_secs(args.max_seconds),
             );
@@ -157,7 +158,12 @@ fn main() {
 
 /// Sends every shard's requests in order, shards concurrently. Returns wall seconds,
 /// retries (429/5xx) and failed requests.
-fn send_all(url: &str, shards: &[Vec<bytes::Bytes>], limit: Duration) -> (f64, u64, u64) {
+fn send_all(
+    url: &str,
+    authorization: Option<String>,
+    shards: &[Vec<bytes::Bytes>],
+    limit: Duration,
+) -> (f64, u64, u64) {
     let requests: u64 = shards.iter().map(|s| s.len() as u64).sum();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -173,6 +179,7 @@ fn send_all(url: &str, shards: &[Vec<bytes::Bytes>], limit: Duration) -> (f64, u
         let mut tasks = Vec::new();
         for bodies in shards {
             let (client, url, bodies) = (client.clone(), url.to_string(), bodies.clone());
+            let authorization = authorization.clone();
             let (sent, retries, failures) = (sent.clone(), retries.clone(), failures.clone());
             tasks.push(tokio::spawn(async move {
                 for body in bodies {
@@ -180,8 +187,11 @@ fn send_all(url: &str, shards: &[Vec<bytes::Bytes>], limit: Duration) -> (f64, u
                         if start.elapsed() > limit {
                             return;
                         }
-                        let r = client
-                            .post(&url)
+                        let mut request = client.post(&url);
+                        if let Some(a) = &authorization {
+                            request = request.header("Authorization", a);
+                        }
+                        let r = request
                             .header("Content-Encoding", "snappy")
                             .header("Content-Type", "application/x-protobuf")
                             .header("X-Prometheus-Remote-Write-Version", "0.1.0")
@@ -257,8 +267,8 @@ fn probe_query(peer: &Peer, labels: &[(String, String)], end_ms: i64) -> (f64, b
         .build()
         .expect("client");
     let start = Instant::now();
-    let answer: Option<serde_json::Value> = client
-        .get(format!("{}/api/v1/query", peer.base))
+    let answer: Option<serde_json::Value> = peer
+        .authorized(client.get(format!("{}/api/v1/query", peer.base)))
         .query(&[
             ("query", selector.as_str()),
             ("time", &(end_ms as f64 / 1000.0).to_string()),
@@ -326,8 +336,19 @@ fn report_table(results: &[Outcome], series: usize, args: &Args) {
             o.failures
         );
     }
-    if let Some(t) = results.iter().find(|o| o.kind == Kind::Taishan) {
-        for other in results.iter().filter(|o| o.kind != Kind::Taishan) {
+    let of = |kind: Kind| results.iter().find(|o| o.kind == kind);
+    if let (Some(bearer), Some(open)) = (of(Kind::TaishanBearer), of(Kind::Taishan)) {
+        let rate = |o: &Outcome| o.samples as f64 / o.seconds;
+        println!(
+            "taishan-bearer / taishan: throughput {:.3}x (every request authenticated by a bearer token)",
+            rate(bearer) / rate(open)
+        );
+    }
+    if let Some(t) = of(Kind::Taishan) {
+        for other in results
+            .iter()
+            .filter(|o| !matches!(o.kind, Kind::Taishan | Kind::TaishanBearer))
+        {
             let tp = (t.samples as f64 / t.seconds) / (other.samples as f64 / other.seconds);
             let rss = t.rss as f64 / other.rss.max(1) as f64;
             let disk = match (t.disk, other.disk) {

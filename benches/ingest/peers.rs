@@ -10,6 +10,8 @@ use crate::measure::free_port;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Taishan,
+    /// Taishan behind a web config, every request carrying a bearer token.
+    TaishanBearer,
     VictoriaMetrics,
     Prometheus,
 }
@@ -21,7 +23,7 @@ impl Kind {
             .iter()
             .map(|p| {
                 Kind::parse(p).unwrap_or_else(|| {
-                    panic!("unknown peer {p:?}: use taishan, victoria-metrics, prometheus")
+                    panic!("unknown peer {p:?}: use taishan, taishan-bearer, victoria-metrics, prometheus")
                 })
             })
             .collect()
@@ -30,6 +32,7 @@ impl Kind {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "taishan" => Some(Kind::Taishan),
+            "taishan-bearer" => Some(Kind::TaishanBearer),
             "victoria-metrics" | "vm" => Some(Kind::VictoriaMetrics),
             "prometheus" => Some(Kind::Prometheus),
             _ => None,
@@ -39,6 +42,7 @@ impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Kind::Taishan => "taishan",
+            Kind::TaishanBearer => "taishan-bearer",
             Kind::VictoriaMetrics => "victoria-metrics",
             Kind::Prometheus => "prometheus",
         }
@@ -51,7 +55,12 @@ pub struct Peer {
     child: Option<Child>,
     pub base: String,
     pub dir: PathBuf,
+    /// The `Authorization` every request sends (Taishan behind a web config).
+    pub authorization: Option<String>,
 }
+
+/// The bearer token of [`Kind::TaishanBearer`].
+const BENCH_TOKEN: &str = "taishan-bench-token";
 
 impl Peer {
     pub fn start(kind: Kind, root: &Path) -> Peer {
@@ -66,7 +75,7 @@ impl Peer {
         let listen = format!("127.0.0.1:{port}");
         let log = std::fs::File::create(root.join(format!("{}.log", kind.name()))).expect("log");
         let mut cmd = match kind {
-            Kind::Taishan => {
+            Kind::Taishan | Kind::TaishanBearer => {
                 let config = root.join("taishan.yaml");
                 let mut text = "server:\n  otlp_grpc_listen: 127.0.0.1:0\n  otlp_http_listen: 127.0.0.1:0\nscrape:\n  self_scrape: false\n".to_string();
                 if let Some((file, every)) = rules {
@@ -83,6 +92,9 @@ impl Peer {
                     .arg("--config")
                     .arg(&config)
                     .args(["--http-listen", &listen]);
+                if kind == Kind::TaishanBearer {
+                    c.arg("--web-config").arg(bearer_web_config(root));
+                }
                 c
             }
             Kind::VictoriaMetrics => {
@@ -128,6 +140,7 @@ impl Peer {
             child: Some(child),
             base: format!("http://{listen}"),
             dir,
+            authorization: (kind == Kind::TaishanBearer).then(|| format!("Bearer {BENCH_TOKEN}")),
         };
         let ready = match kind {
             Kind::VictoriaMetrics => format!("{}/health", peer.base),
@@ -160,8 +173,8 @@ impl Peer {
             .expect("client");
         for (i, body) in requests.iter().enumerate() {
             loop {
-                let r = client
-                    .post(self.write_url())
+                let r = self
+                    .authorized(client.post(self.write_url()))
                     .header("Content-Encoding", "snappy")
                     .header("Content-Type", "application/x-protobuf")
                     .header("X-Prometheus-Remote-Write-Version", "0.1.0")
@@ -192,6 +205,17 @@ impl Peer {
         }
     }
 
+    /// `request` with this peer's `Authorization`, if it asks for one.
+    pub fn authorized(
+        &self,
+        request: reqwest::blocking::RequestBuilder,
+    ) -> reqwest::blocking::RequestBuilder {
+        match &self.authorization {
+            Some(a) => request.header("Authorization", a),
+            None => request,
+        }
+    }
+
     pub fn write_url(&self) -> String {
         format!("{}/api/v1/write", self.base)
     }
@@ -213,13 +237,11 @@ impl Peer {
             .build()
             .expect("client");
         match self.kind {
-            Kind::Taishan => {
-                let _ = client
-                    .post(format!("{}/api/v1/admin/tsdb/flush", self.base))
-                    .send();
-                let _ = client
-                    .post(format!("{}/api/v1/admin/tsdb/compact", self.base))
-                    .send();
+            Kind::Taishan | Kind::TaishanBearer => {
+                for path in ["/api/v1/admin/tsdb/flush", "/api/v1/admin/tsdb/compact"] {
+                    let url = format!("{}{path}", self.base);
+                    let _ = self.authorized(client.post(url)).send();
+                }
                 "head flushed into blocks and compacted (admin API)"
             }
             Kind::VictoriaMetrics => {
@@ -257,4 +279,20 @@ impl Drop for Peer {
             let _ = c.wait();
         }
     }
+}
+
+/// A web config whose one token may do everything (the benchmark flushes through the admin
+/// API), as the SHA-256 the file keeps.
+fn bearer_web_config(root: &Path) -> PathBuf {
+    use sha2::Digest;
+    let digest: String = sha2::Sha256::digest(BENCH_TOKEN.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let path = root.join("web.yml");
+    let text = format!(
+        "taishan:\n  tokens:\n    - {{name: bench, sha256: {digest}, roles: [admin], tenants: [\"*\"]}}\n"
+    );
+    std::fs::write(&path, text).expect("web config");
+    path
 }

@@ -134,8 +134,8 @@ fn main() {
             for (i, peer) in peers.iter().enumerate() {
                 let (path, form) = request(&q, &end_s);
                 let t = Instant::now();
-                let resp = client
-                    .post(format!("{}{path}", peer.base))
+                let resp = peer
+                    .authorized(client.post(format!("{}{path}", peer.base)))
                     .form(&form)
                     .send();
                 let body = resp
@@ -215,9 +215,11 @@ fn percentiles(t: &mut [f64]) -> (f64, f64) {
 fn settle(peer: &Peer) {
     let client = reqwest::blocking::Client::new();
     match peer.kind {
-        Kind::Taishan => {
+        Kind::Taishan | Kind::TaishanBearer => {
             for path in ["/api/v1/admin/tsdb/flush", "/api/v1/admin/tsdb/compact"] {
-                let _ = client.post(format!("{}{path}", peer.base)).send();
+                let _ = peer
+                    .authorized(client.post(format!("{}{path}", peer.base)))
+                    .send();
             }
         }
         Kind::VictoriaMetrics => {

@@ -17,7 +17,7 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-from browser import launch, watched_page
+from browser import launch, wait_until, watched_page
 
 base, artifacts, alertname, dashboard, title = sys.argv[1:6]
 with sync_playwright() as p:
@@ -53,7 +53,7 @@ with sync_playwright() as p:
     page.goto(f"{base}/d/{dashboard}?range=900&refresh=5")
     chart = page.locator(f'[data-panel]:has(h3:text-is("{title}"))')
     try:
-        page.wait_for_function(
+        wait_until(page,
             f"""() => [...document.querySelectorAll('[data-panel]')].some(el =>
                 el.querySelector('h3').innerText === {json.dumps(title)} && Number(el.dataset.anomalies || 0) > 0)""",
             timeout=60000,

@@ -12,7 +12,7 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-from browser import launch, watched_page
+from browser import launch, wait_until, watched_page
 
 base, artifacts = sys.argv[1], sys.argv[2]
 with sync_playwright() as p:
@@ -27,7 +27,7 @@ with sync_playwright() as p:
 
     page.on("dialog", answer)
     page.goto(f"{base}/ui/drills")
-    page.wait_for_function("document.getElementById('view').dataset.loaded === '1'", timeout=20000)
+    wait_until(page, "document.getElementById('view').dataset.loaded === '1'", timeout=20000)
     rows = page.locator("#history tbody tr")
     drills = [rows.nth(i).locator("td").nth(1).inner_text() for i in range(rows.count())]
     verdicts = [rows.nth(i).locator("td").nth(2).inner_text() for i in range(rows.count())]
@@ -39,7 +39,7 @@ with sync_playwright() as p:
     page.screenshot(path=f"{artifacts}/drills-1280.png", full_page=True)
 
     rows.nth(1).click()
-    page.wait_for_function(
+    wait_until(page,
         "document.querySelector('#history tr.selected') && document.querySelector('#history tr.selected').rowIndex === 2",
         timeout=10000,
     )
@@ -49,7 +49,7 @@ with sync_playwright() as p:
 
     page.click("#kill")
     page.wait_for_timeout(1000)
-    page.wait_for_function("document.getElementById('view').dataset.loaded === '1'", timeout=10000)
+    wait_until(page, "document.getElementById('view').dataset.loaded === '1'", timeout=10000)
     armed = page.inner_text("#armed tbody")
 
     # Run a drill from the page, watch it start, stop it from the page.
@@ -58,8 +58,8 @@ with sync_playwright() as p:
     running = page.inner_text("#running h3")
     page.screenshot(path=f"{artifacts}/drills-running-1280.png", full_page=True)
     page.click("#stop")
-    page.wait_for_function("!document.getElementById('running')", timeout=60000)
-    page.wait_for_function("document.querySelectorAll('#history tbody tr').length === 3", timeout=20000)
+    wait_until(page, "!document.getElementById('running')", timeout=60000)
+    wait_until(page, "document.querySelectorAll('#history tbody tr').length === 3", timeout=20000)
     stopped = page.inner_text("#history tbody tr:first-child")
     print(json.dumps({
         "drills": drills, "verdicts": verdicts, "points": points, "newest": newest,

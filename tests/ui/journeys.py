@@ -18,7 +18,7 @@ import urllib.request
 
 from playwright.sync_api import sync_playwright
 
-from browser import launch, watched_page
+from browser import launch, wait_until, watched_page
 
 base, artifacts, otlp = sys.argv[1], sys.argv[2], sys.argv[3]
 REASON = "checked by the UI test"
@@ -77,7 +77,7 @@ with sync_playwright() as p:
         "nodes": page.eval_on_selector_all("[data-node]", "els => els.map(e => e.dataset.node)"),
         "edges": page.eval_on_selector_all("[data-edge]", "els => els.map(e => e.dataset.edge)"),
     }
-    page.wait_for_function(f"document.getElementById('updated').textContent !== {json.dumps(first)}", timeout=20000)
+    wait_until(page, f"document.getElementById('updated').textContent !== {json.dumps(first)}", timeout=20000)
     report["topology"]["redrawn"] = True
     shots(page, "topology")
     report["topology"]["errors"] = errors
@@ -91,7 +91,7 @@ with sync_playwright() as p:
     # The oldest listed: every service has exported its spans of it by now.
     page.click("[data-trace] >> nth=-1")
     page.wait_for_selector("#waterfall .span-row", timeout=10000)
-    page.wait_for_function("!document.getElementById('trace-logs').innerText.includes('loading')", timeout=10000)
+    wait_until(page, "!document.getElementById('trace-logs').innerText.includes('loading')", timeout=10000)
     page.click("#waterfall .span-row >> nth=1")
     page.wait_for_selector("#span h3", timeout=5000)
     report["traces"] = {
@@ -129,7 +129,7 @@ with sync_playwright() as p:
     before = rows(page, "#lines tr")
     newest = page.inner_text("#lines tr:first-child")
     page.check("input[name=tail]")
-    page.wait_for_function(f"document.querySelector('#lines tr:first-child').innerText !== {json.dumps(newest)}", timeout=20000)
+    wait_until(page, f"document.querySelector('#lines tr:first-child').innerText !== {json.dumps(newest)}", timeout=20000)
     report["logs"] = {
         "before": before,
         "after": rows(page, "#lines tr"),
@@ -147,7 +147,7 @@ with sync_playwright() as p:
     page, errors = open_view(browser, "alerts")
     page.wait_for_selector("tr[data-alert='UiTestAlert'][data-state='firing']", timeout=20000)
     first = page.inner_text("#updated")
-    page.wait_for_function(f"document.getElementById('updated').textContent !== {json.dumps(first)}", timeout=20000)
+    wait_until(page, f"document.getElementById('updated').textContent !== {json.dumps(first)}", timeout=20000)
     oncall = page.inner_text("#oncall")
     page.click("tr[data-alert='UiTestAlert'] button[data-act='ack']")
     page.wait_for_selector("tr[data-alert='UiTestAlert'][data-state='acknowledged']", timeout=10000)
@@ -169,13 +169,13 @@ with sync_playwright() as p:
     row = "tr[data-guard='payment/bank-c']"
     page.wait_for_selector(row, timeout=20000)
     first = page.inner_text("#updated")
-    page.wait_for_function(f"document.getElementById('updated').textContent !== {json.dumps(first)}", timeout=20000)
+    wait_until(page, f"document.getElementById('updated').textContent !== {json.dumps(first)}", timeout=20000)
     page.click(f"{row} button[data-command='open_breaker']")
     page.wait_for_selector(f"{row}[data-state='open']", timeout=15000)
     decided = page.inner_text("#audit tr[data-event='decided']")
     shots(page, "guards")
     page.click(f"{row} button[data-command='release']")
-    page.wait_for_function(f"!document.querySelector(\"{row}\").innerText.includes('operator')", timeout=15000)
+    wait_until(page, f"!document.querySelector(\"{row}\").innerText.includes('operator')", timeout=15000)
     report["guards"] = {"decided": decided, "after_release": page.inner_text(row), "errors": errors}
     page.close()
 

@@ -16,7 +16,7 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-from browser import CHROMIUM
+from browser import CHROMIUM, wait_until
 
 base, alerter, evil, artifacts, user, password = sys.argv[1:7]
 report = {}
@@ -66,7 +66,7 @@ with sync_playwright() as p:
     # 3. Another origin's page posts forms to both listeners.
     evil_page = context.new_page()
     evil_page.goto(evil)
-    evil_page.wait_for_function("window.sent === 2", timeout=10000)
+    wait_until(evil_page, "window.sent === 2", timeout=10000)
     evil_page.wait_for_timeout(2000)
     report["evil_frames"] = evil_page.evaluate(
         """() => Array.from(document.querySelectorAll('iframe')).map(f => {
@@ -78,7 +78,7 @@ with sync_playwright() as p:
     # 4. The drills page with a report holding markup.
     page.goto(f"{base}/ui/drills")
     try:
-        page.wait_for_function("document.getElementById('view').dataset.loaded === '1'", timeout=20000)
+        wait_until(page, "document.getElementById('view').dataset.loaded === '1'", timeout=20000)
     except Exception:
         page.screenshot(path=f"{artifacts}/drills-xss-1280.png", full_page=True)
         sys.exit(f"the drills page did not load at {page.url}: {errors}\n{page.content()[:3000]}")

@@ -14,7 +14,7 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-from browser import launch, watched_page
+from browser import launch, wait_until, watched_page
 
 base, artifacts, names = sys.argv[1], sys.argv[2], sys.argv[3:]
 report = {}
@@ -28,13 +28,13 @@ with sync_playwright() as p:
         # A short refresh so live updates are seen within the test.
         page.goto(f"{base}{path}?refresh=5" + (f"&range=300&end={end}" if end else "")
                   + (f"&{params}" if params else ""))
-        page.wait_for_function(
+        wait_until(page,
             "document.getElementById('updated').textContent.startsWith('updated')", timeout=20000
         )
         # Just after start a panel may wait for its first values: give it until 40 s, then
         # report what it shows.
         try:
-            page.wait_for_function(
+            wait_until(page,
                 """() => [...document.querySelectorAll('[data-panel]')].every(el => {
                     const t = el.querySelector('.body').innerText;
                     if (t.includes('loading') || t.includes('no series matched')) return false;
@@ -46,7 +46,7 @@ with sync_playwright() as p:
             pass
         first = page.inner_text("#updated")
         # The alerts panel fills from its own requests, after the first frame.
-        page.wait_for_function(
+        wait_until(page,
             "[...document.querySelectorAll('.panel.alerts .body')].every(b => !b.innerText.includes('loading'))",
             timeout=10000,
         )
@@ -74,7 +74,7 @@ with sync_playwright() as p:
         )
         # The analyzer's bands follow its first scores (every 15 s by default).
         try:
-            page.wait_for_function(
+            wait_until(page,
                 """() => [...document.querySelectorAll('[data-band="shown"]')]
                     .every(el => Number(el.dataset.bandPoints || 0) > 0)""",
                 timeout=60000,
@@ -95,7 +95,7 @@ with sync_playwright() as p:
         redrawn = False
         if not end:
             # The next pushed update redraws the page without a reload.
-            page.wait_for_function(
+            wait_until(page,
                 f"document.getElementById('updated').textContent !== {json.dumps(first)}",
                 timeout=20000,
             )
