@@ -91,7 +91,9 @@ impl Peer {
                     .arg(&dir)
                     .arg("--config")
                     .arg(&config)
-                    .args(["--http-listen", &listen]);
+                    .args(["--http-listen", &listen])
+                    // Two Taishans may run side by side (with and without credentials).
+                    .args(["--alerter-listen", "127.0.0.1:0"]);
                 if kind == Kind::TaishanBearer {
                     c.arg("--web-config").arg(bearer_web_config(root));
                 }
