@@ -158,3 +158,39 @@ fn a_non_loopback_address_without_credentials_is_refused_at_start() {
         "{said}"
     );
 }
+
+#[test]
+fn what_taishan_writes_is_its_operators_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // Created open to everyone beforehand: Taishan closes it.
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let t = Taishan::start(&data, "");
+    let now = 1_700_000_000_000;
+    let (status, body) = t.remote_write(None, &[(vec![("__name__", "m")], vec![(now, 1.0)])]);
+    assert_eq!(status, 204, "{body}");
+    for path in ["/api/v1/admin/tsdb/flush", "/api/v1/admin/tsdb/snapshot"] {
+        let _ = client().post(format!("{}{path}", t.base)).send();
+    }
+    let mut open = Vec::new();
+    let mut seen = 0;
+    let mut stack = vec![data.clone()];
+    while let Some(p) = stack.pop() {
+        let meta = std::fs::metadata(&p).unwrap();
+        seen += 1;
+        if meta.permissions().mode() & 0o077 != 0 {
+            open.push(format!(
+                "{} {:o}",
+                p.display(),
+                meta.permissions().mode() & 0o777
+            ));
+        }
+        if meta.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
+        }
+    }
+    assert!(seen > 5, "only {seen} entries under the data directory");
+    assert!(open.is_empty(), "open to others: {open:#?}");
+}

@@ -140,15 +140,7 @@ impl Catalog {
 
 /// Reads one dashboard file; its problems placed in it.
 pub fn read_file(path: &Path) -> Result<Dashboard, Vec<ConfigDiagnostic>> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![ConfigDiagnostic {
-            file: file.clone(),
-            position: None,
-            path: String::new(),
-            message: format!("cannot be read: {e}"),
-        }]
-    })?;
+    let (file, text) = taishan_core::config::read_text(path)?;
     parse_dashboard(&file, &text)
 }
 

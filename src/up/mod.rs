@@ -51,6 +51,7 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
     if let Some(addr) = args.alerter_listen {
         config.alerter.listen = addr;
     }
+    private_files(&args.data_dir)?;
     let access = Access::open(&config, &args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -58,6 +59,26 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(serve(config, args, access))
+}
+
+/// Everything the platform writes (samples, traces, logs, the audit trail, drill and alert
+/// history) is its operator's alone: files 0600 and directories 0700, whatever the umask
+/// it was started with, and the data directory itself closed to others.
+fn private_files(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+        let mode = std::fs::metadata(data_dir)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("closing {} to other users", data_dir.display()))?;
+            tracing::warn!(dir = %data_dir.display(), was = format!("{mode:o}"), "the data directory was open to other users; now 0700");
+        }
+    }
+    Ok(())
 }
 
 /// The parts of `taishan up`, in the order they start (and the reverse of their stop).

@@ -16,7 +16,7 @@ use std::fmt;
 
 use serde::de::DeserializeOwned;
 
-pub use placed::parse_placed;
+pub use placed::{parse_placed, read_text};
 pub use positions::{FieldPositions, Position, YamlSyntaxError};
 pub use sections::{load_file, load_section, load_str, Section, SectionSlot, SectionedConfig};
 pub use size::ByteSize;

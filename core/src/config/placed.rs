@@ -3,7 +3,24 @@
 //! and column. Shared by the files Taishan reads beside its own config (`alertmanager.yml`,
 //! the on-call file, dashboards).
 
+use std::path::Path;
+
 use super::{ConfigDiagnostic, FieldError, FieldPositions, Position};
+
+/// Reads the file at `path` for [`parse_placed`]: its name as diagnostics show it and its
+/// text, or the one diagnostic saying why it cannot be read.
+pub fn read_text(path: &Path) -> Result<(String, String), Vec<ConfigDiagnostic>> {
+    let file = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok((file, text)),
+        Err(e) => Err(vec![ConfigDiagnostic {
+            file,
+            position: None,
+            path: String::new(),
+            message: format!("cannot be read: {e}"),
+        }]),
+    }
+}
 
 /// Reads YAML `text` of `file` and gives its root to `check`; a syntax error, or each error
 /// `check` returns, becomes a diagnostic with the file, line and column.

@@ -13,8 +13,9 @@ use taishan_core::{Identity, TENANT_HEADER};
 
 use crate::audit::{AuditLog, AuditRecord};
 
-/// Largest body of an audited request (decisions, silences, reloads are small).
-const BODY_LIMIT: usize = 64 << 10;
+/// Largest body of an audited request: axum's default body limit, which the handlers
+/// behind would apply anyway (a drill report with its timeline is the largest such body).
+const BODY_LIMIT: usize = 2 << 20;
 
 /// Runs an admitted request and records it.
 pub async fn run(log: &AuditLog, kind: &'static str, request: Request, next: Next) -> Response {

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use taishan_core::config::{parse_placed, ConfigDiagnostic, FieldError};
+use taishan_core::config::{parse_placed, read_text, ConfigDiagnostic, FieldError};
 
 pub use identities::{TaishanIdentities, TokenEntry, UserEntry};
 pub use tls::{ClientAuth, TlsServerConfig, TlsVersion};
@@ -67,15 +67,7 @@ pub struct HttpServerConfig {
 impl WebConfig {
     /// Reads and checks the file at `path`.
     pub fn load(path: &Path) -> Result<Self, Vec<ConfigDiagnostic>> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![ConfigDiagnostic {
-                file: file.clone(),
-                position: None,
-                path: String::new(),
-                message: format!("cannot read the web config: {e}"),
-            }]
-        })?;
+        let (file, text) = read_text(path)?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Self::parse(&file, &text, dir)
     }
