@@ -50,10 +50,7 @@ impl Signer {
 
     /// The signature of `message` in lowercase hex.
     pub fn sign_hex(&self, message: &[u8]) -> String {
-        self.sign(message)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        encode_hex(&self.sign(message))
     }
 
     /// Whether `signature` (raw bytes) is `message`'s, compared in constant time.
@@ -74,7 +71,13 @@ impl Signer {
     }
 }
 
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
+/// `bytes` in lowercase hex.
+pub fn encode_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bytes of hex `text` (at most 64 bytes' worth; a signature, a digest).
+pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
     if text.len() % 2 != 0 || text.len() > 128 {
         return None;
     }

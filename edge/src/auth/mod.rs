@@ -53,10 +53,7 @@ impl Authority {
     /// With `credentials` in force (`None`: every caller may do everything); login
     /// sessions end by `clock`.
     pub fn new(credentials: Option<Credentials>, clock: Arc<dyn Clock>) -> Self {
-        let own_token: String = rand::random::<[u8; 32]>()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let own_token = taishan_core::signer::encode_hex(&rand::random::<[u8; 32]>());
         let authority = Self {
             current: Arc::new(RwLock::new(None)),
             password_checks: Arc::new(Semaphore::new(CONCURRENT_PASSWORD_CHECKS)),

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
+use taishan_core::signer::encode_hex;
 use taishan_core::Clock;
 
 /// The cookie the session id travels in.
@@ -43,10 +44,7 @@ impl Sessions {
 
     /// Opens a session for `user`; its id (the cookie's value).
     pub fn open(&self, user: &str) -> String {
-        let id: String = rand::random::<[u8; 32]>()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let id = encode_hex(&rand::random::<[u8; 32]>());
         let now = self.clock.now_ms();
         let ends_ms = now.saturating_add(LIFETIME.as_millis() as i64);
         let mut open = self.open.lock();

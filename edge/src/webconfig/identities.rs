@@ -91,14 +91,7 @@ impl TaishanIdentities {
 
 /// The 32 bytes of a hex SHA-256.
 pub(crate) fn token_digest(hex: &str) -> Option<[u8; 32]> {
-    if hex.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
+    taishan_core::signer::decode_hex(hex)?.try_into().ok()
 }
 
 fn grants_problems(at: &str, roles: &[String], tenants: &[String]) -> Vec<FieldError> {
