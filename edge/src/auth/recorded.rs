@@ -42,7 +42,6 @@ pub async fn run(log: &AuditLog, kind: &'static str, request: Request, next: Nex
 /// Records a request refused at the edge (a missing credential, a wrong role or tenant).
 pub fn refused(log: &AuditLog, request: &Request, status: StatusCode, reason: &str) {
     let record = AuditRecord {
-        kind: "refused".into(),
         status: status.as_u16(),
         ..record_of(log, "refused", request)
     };
