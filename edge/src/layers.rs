@@ -10,6 +10,7 @@ use crate::audit::{self, AuditLog};
 use crate::auth::{self, login, Admission, Authority};
 use crate::browser::{self, BrowserPolicy};
 use crate::csrf::{self, CsrfGuard};
+use crate::tls::ServerTls;
 
 /// Which of Taishan's listeners a router is served on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +34,7 @@ pub struct Edge {
     authority: Authority,
     browser: BrowserPolicy,
     audit: Option<AuditLog>,
+    tls: Option<ServerTls>,
 }
 
 impl Default for Edge {
@@ -52,6 +54,26 @@ impl Edge {
             authority,
             browser,
             audit: None,
+            tls: None,
+        }
+    }
+
+    /// Every listener served behind `tls`.
+    pub fn with_tls(mut self, tls: Option<ServerTls>) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// The TLS every listener serves, if any.
+    pub fn tls(&self) -> Option<&ServerTls> {
+        self.tls.as_ref()
+    }
+
+    /// `https` when the listeners serve TLS, else `http`: what URLs of them start with.
+    pub fn scheme(&self) -> &'static str {
+        match self.tls {
+            Some(_) => "https",
+            None => "http",
         }
     }
 

@@ -5,8 +5,9 @@
 //! [`auth`] check on every listener (who is asking, with the credentials of the
 //! [`webconfig`], and whether the route's role in the one table allows it) and the
 //! [`csrf`] check on the API address (the pages, the query, control and alerter APIs
-//! under it); request limits and security headers join here, so no part applies a layer
-//! of its own and no listener is forgotten.
+//! under it), and the [`browser`] headers and Host check; the [`audit`] trail records
+//! what callers changed. [`tls`] serves the web config's certificate on every listener.
+//! No part applies a layer of its own, so no listener is forgotten.
 #![forbid(unsafe_code)]
 
 pub mod audit;
@@ -15,6 +16,7 @@ pub mod browser;
 pub mod config;
 pub mod csrf;
 mod layers;
+pub mod tls;
 pub mod webconfig;
 
 pub use auth::credentials::Credentials;
@@ -23,3 +25,4 @@ pub use browser::BrowserPolicy;
 pub use config::ServerConfig;
 pub use csrf::CsrfGuard;
 pub use layers::{Edge, ListenerKind};
+pub use tls::ServerTls;

@@ -37,5 +37,5 @@ pub use config::{DemoConfig, TrafficConfig};
 pub use demo::{Demo, DemoOptions, LEDGER_LINK, SERVICES};
 pub use error::ServiceError;
 pub use money::Money;
-pub use telemetry::TelemetryConfig;
+pub use telemetry::{ExportTls, TelemetryConfig};
 pub use traffic::{Traffic, TrafficStats, TrafficTotals};

@@ -26,7 +26,7 @@ pub fn get(server: &Server, path: &str, params: &[(&str, String)]) -> anyhow::Re
     let url = format!("{}{path}", server.url.trim_end_matches('/'));
     let mut req = server
         .auth
-        .apply(reqwest::blocking::Client::new().get(&url).query(params))?;
+        .apply(server.auth.client(None)?.get(&url).query(params))?;
     if let Some(t) = &server.tenant {
         req = req.header(taishan_core::TENANT_HEADER, t);
     }
@@ -39,7 +39,7 @@ pub fn post(server: &Server, path: &str, body: &Value) -> anyhow::Result<Value> 
     let url = format!("{}{path}", server.url.trim_end_matches('/'));
     let mut req = server
         .auth
-        .apply(reqwest::blocking::Client::new().post(&url).json(body))?;
+        .apply(server.auth.client(None)?.post(&url).json(body))?;
     if let Some(t) = &server.tenant {
         req = req.header(taishan_core::TENANT_HEADER, t);
     }

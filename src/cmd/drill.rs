@@ -128,7 +128,17 @@ fn run_file(
         }
     };
     let stop = opts.stop.clone();
-    let platform = HttpPlatform::new(&server.url);
+    let reached = server.auth.async_client().and_then(|client| {
+        let authorization = server.auth.authorization()?.map(taishan_core::Secret::new);
+        Ok(HttpPlatform::new(&server.url, client).with_authorization(authorization))
+    });
+    let platform = match reached {
+        Ok(platform) => platform,
+        Err(e) => {
+            eprintln!("taishan: {}", crate::cmd::error_text::chain(&e));
+            return ExitCode::from(2);
+        }
+    };
     let report = runtime.block_on(async {
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {

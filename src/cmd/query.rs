@@ -92,10 +92,7 @@ fn ask(args: &QueryArgs) -> anyhow::Result<String> {
         form.push(("time", time));
         "/api/v1/query"
     };
-    let client = reqwest::blocking::Client::builder()
-        .timeout(*args.timeout)
-        .build()
-        .context("building the HTTP client")?;
+    let client = args.auth.client(Some(*args.timeout))?;
     let url = format!("{}{path}", args.url.trim_end_matches('/'));
     let mut req = args.auth.apply(client.post(&url).form(&form))?;
     if let Some(t) = &args.tenant {

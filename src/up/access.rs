@@ -12,7 +12,7 @@ use taishan_core::SystemClock;
 use taishan_edge::audit::{AuditLog, AuditRecord};
 use taishan_edge::browser::loopback_hosts;
 use taishan_edge::webconfig::WebConfig;
-use taishan_edge::{Authority, BrowserPolicy, Credentials};
+use taishan_edge::{Authority, BrowserPolicy, Credentials, ServerTls};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -30,6 +30,8 @@ pub struct Access {
     pub browser: BrowserPolicy,
     /// The audit trail of state changes (under `<data>/audit`).
     pub audit: AuditLog,
+    /// The TLS every listener serves, when the web config asks for it.
+    pub tls: Option<ServerTls>,
 }
 
 impl Access {
@@ -44,10 +46,7 @@ impl Access {
             None => WebConfig::default(),
         };
         check_exposure(config, args, &web)?;
-        if web.tls_server_config.is_some() {
-            // Serving plain HTTP where TLS was asked for would be worse than not starting.
-            bail!("tls_server_config in the web config: Taishan's listeners do not serve TLS yet; terminate TLS in front of Taishan and remove tls_server_config");
-        }
+        let tls = ServerTls::load(&web).context("serving the web config's TLS")?;
         let credentials = web.requires_credentials().then(|| Credentials::new(&web));
         let headers: Vec<(String, String)> =
             web.http_server_config.headers.clone().into_iter().collect();
@@ -55,11 +54,16 @@ impl Access {
         let audit_dir = args.data_dir.join("audit");
         let audit = AuditLog::open(&audit_dir, clock.clone())
             .with_context(|| format!("opening the audit trail in {}", audit_dir.display()))?;
+        let authority = Authority::new(credentials, clock);
         Ok(Self {
             path,
-            authority: Authority::new(credentials, clock),
+            authority: match tls {
+                Some(_) => authority.served_over_tls(),
+                None => authority,
+            },
             browser: BrowserPolicy::new(&headers, allowed_hosts(config)),
             audit,
+            tls,
         })
     }
 
@@ -67,8 +71,9 @@ impl Access {
     pub fn reload_on_sighup(&self, cancel: &CancellationToken) -> Option<JoinHandle<()>> {
         let path = self.path.clone()?;
         let (authority, audit) = (self.authority.clone(), self.audit.clone());
+        let tls = self.tls.clone();
         let reload = move || {
-            let (status, why) = reload(&path, &authority);
+            let (status, why) = reload(&path, &authority, tls.as_ref());
             let record = AuditRecord {
                 at_ms: audit.now_ms(),
                 kind: "reloads".into(),
@@ -87,9 +92,18 @@ impl Access {
     }
 }
 
-/// Puts the file at `path` in force; the status and what happened, for the audit trail.
-fn reload(path: &std::path::Path, authority: &Authority) -> (u16, String) {
-    match read(path) {
+/// Puts the file at `path` in force (credentials and certificates together, or neither);
+/// the status and what happened, for the audit trail.
+fn reload(path: &std::path::Path, authority: &Authority, tls: Option<&ServerTls>) -> (u16, String) {
+    let read = read(path).and_then(|web| {
+        match (tls, &web.tls_server_config) {
+            (Some(tls), _) => tls.reload(&web)?,
+            (None, Some(_)) => bail!("tls_server_config: the listeners serve plain HTTP since the start; serving TLS needs a restart"),
+            (None, None) => {}
+        }
+        Ok(web)
+    });
+    match read {
         Ok(web) => {
             authority.replace(web.requires_credentials().then(|| Credentials::new(&web)));
             tracing::info!(file = %path.display(), "web config reloaded");

@@ -1,23 +1,21 @@
 //! What `taishan up` tells the person who started it: where everything listens, and the
 //! demo services with where to look.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
 use taishan_collector::receivers::{Listener, Summary};
 use taishan_core::Clock;
-use taishan_services::{Demo, DemoOptions, TelemetryConfig};
+use taishan_services::{Demo, DemoOptions, ExportTls, TelemetryConfig};
 use tokio_util::sync::CancellationToken;
 
-use super::listeners::Addresses;
 use super::parts::AlerterPart;
 use super::platform::Platform;
-use crate::cmd::up::UpArgs;
 
 /// Prints where Taishan listens: the query API, each receiver served, the other APIs.
-pub fn print_banner(at: &Addresses, args: &UpArgs, receivers: &[Summary]) {
-    let base = format!("http://{}", at.api);
+pub fn print_banner(platform: &Platform, receivers: &[Summary]) {
+    let (at, args) = (&platform.addresses, &platform.args);
+    let base = platform.url_of(at.api);
     println!(
         "Taishan {} is up (data in {})",
         env!("CARGO_PKG_VERSION"),
@@ -28,10 +26,7 @@ pub fn print_banner(at: &Addresses, args: &UpArgs, receivers: &[Summary]) {
     for r in receivers {
         let at = match r.listener {
             Listener::Api => base.clone(),
-            Listener::OtlpHttp => at
-                .otlp_http
-                .map(|a| format!("http://{a}"))
-                .unwrap_or_default(),
+            Listener::OtlpHttp => at.otlp_http.map(|a| platform.url_of(a)).unwrap_or_default(),
             Listener::OtlpGrpc => at.otlp_grpc.map(|a| a.to_string()).unwrap_or_default(),
         };
         let paths: Vec<String> = r.paths.iter().map(|p| format!("{at}{p}")).collect();
@@ -52,8 +47,7 @@ pub fn print_banner(at: &Addresses, args: &UpArgs, receivers: &[Summary]) {
 }
 
 /// Prints where the alerter listens and what it notifies.
-pub fn print_alerter(server: &AlerterPart, addr: SocketAddr) {
-    let base = format!("http://{addr}");
+pub fn print_alerter(server: &AlerterPart, base: &str) {
     let config = match &server.config_file {
         Some(f) => f.display().to_string(),
         None if !server.alerter.config().oncall.teams.is_empty() => {
@@ -85,30 +79,30 @@ impl DemoStart {
     /// The demo of `platform`'s config.
     pub fn new(platform: &Platform) -> Self {
         let config = &platform.config;
-        let options = match platform.addresses.otlp_http {
-            None => Err(anyhow::anyhow!(
+        let own_tls = platform
+            .edge
+            .tls()
+            .map(|t| t.own_client_config())
+            .transpose();
+        let options = match (platform.addresses.otlp_http, own_tls) {
+            (None, _) => Err(anyhow::anyhow!(
                 "the demo services export their telemetry over OTLP/HTTP: add otlp_http to ingest.receivers, or run with --no-demo"
             )),
-            Some(mut receiver) => {
-                if receiver.ip().is_unspecified() {
-                    receiver.set_ip([127, 0, 0, 1].into());
-                }
-                Ok(DemoOptions {
-                    config: config.demo.clone(),
-                    data_dir: platform.data_dir().join("demo"),
-                    telemetry: TelemetryConfig {
-                        otlp_endpoint: Some(format!("http://{receiver}")),
-                        metrics_interval: config.demo.metrics_interval,
-                        authorization: Some(taishan_core::Secret::new(
-                            platform.edge.authority().own_authorization(),
-                        )),
-                    },
-                    traffic: true,
-                    workers: true,
-                    control: Some(platform.plane.clone()),
-                    faults: Some(platform.faults.clone()),
-                })
-            }
+            (Some(_), Err(e)) => Err(e.into()),
+            (Some(receiver), Ok(tls)) => Ok(DemoOptions {
+                config: config.demo.clone(),
+                data_dir: platform.data_dir().join("demo"),
+                telemetry: TelemetryConfig {
+                    otlp_endpoint: Some(platform.url_of(receiver)),
+                    metrics_interval: config.demo.metrics_interval,
+                    authorization: Some(platform.own_authorization()),
+                    tls: tls.map(ExportTls),
+                },
+                traffic: true,
+                workers: true,
+                control: Some(platform.plane.clone()),
+                faults: Some(platform.faults.clone()),
+            }),
         };
         Self {
             options,

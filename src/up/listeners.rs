@@ -3,14 +3,19 @@
 //! before any part is built, so every part knows every address (the alerter its external
 //! URL, self-scraping the API's, the demo the OTLP receiver's); an OTLP listener no
 //! receiver uses is not opened. Each serves the routes the parts put on it, behind the
-//! layers the edge gives that listener.
+//! layers the edge gives that listener, and inside TLS when the web config asks for it.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use axum::Router;
 use taishan_collector::receivers::{select, Listener};
-use taishan_edge::{Edge, ListenerKind};
+use taishan_edge::tls::{Alpn, TlsStream};
+use taishan_edge::{Edge, ListenerKind, ServerTls};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -96,16 +101,17 @@ impl Listeners {
             }
         }
         let [api, otlp_http, alerter] = routers.map(|(kind, r)| edge.wrap(kind, r));
+        let tls = edge.tls();
         let mut tasks = vec![
-            http_server("the API", self.api, api, cancel),
-            http_server("the alerter API", self.alerter, alerter, cancel),
+            http_server("the API", self.api, api, tls, cancel),
+            http_server("the alerter API", self.alerter, alerter, tls, cancel),
         ];
         if let Some(listener) = self.otlp_http {
-            tasks.push(http_server("OTLP/HTTP", listener, otlp_http, cancel));
+            tasks.push(http_server("OTLP/HTTP", listener, otlp_http, tls, cancel));
         }
         if let Some(listener) = self.otlp_grpc {
             let grpc = edge.wrap(ListenerKind::OtlpGrpc, grpc);
-            tasks.push(grpc_server(listener, grpc.into(), cancel));
+            tasks.push(grpc_server(listener, grpc.into(), tls, cancel));
         }
         tasks
     }
@@ -121,15 +127,29 @@ fn http_server(
     what: &'static str,
     listener: TcpListener,
     app: Router,
+    tls: Option<&ServerTls>,
     cancel: &CancellationToken,
 ) -> JoinHandle<()> {
-    let stop = cancel.clone();
+    let stop = cancel.clone().cancelled_owned();
+    // The client's address reaches the edge (the audit trail's source).
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    let tls = tls.cloned();
     tokio::spawn(async move {
-        // The client's address reaches the edge (the audit trail's source).
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await;
+        let served = match tls {
+            None => {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop)
+                    .await
+            }
+            Some(tls) => match tls.listen(listener, Alpn::Http1) {
+                // tap_io keeps the connection's address as its ConnectInfo.
+                Ok(secured) => {
+                    let secured = secured.tap_io(|_| ());
+                    axum::serve(secured, app).with_graceful_shutdown(stop).await
+                }
+                Err(e) => Err(e),
+            },
+        };
         if let Err(e) = served {
             tracing::error!(error = %e, "{what} stopped serving");
         }
@@ -139,17 +159,88 @@ fn http_server(
 fn grpc_server(
     listener: TcpListener,
     routes: tonic::service::Routes,
+    tls: Option<&ServerTls>,
     cancel: &CancellationToken,
 ) -> JoinHandle<()> {
-    let stop = cancel.clone();
+    let stop = cancel.clone().cancelled_owned();
+    let tls = tls.cloned();
+    let server = tonic::transport::Server::builder().add_routes(routes);
     tokio::spawn(async move {
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-        let served = tonic::transport::Server::builder()
-            .add_routes(routes)
-            .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
-            .await;
+        let served = match tls {
+            None => {
+                let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+                server.serve_with_incoming_shutdown(incoming, stop).await
+            }
+            Some(tls) => match tls.listen(listener, Alpn::H2) {
+                Ok(secured) => {
+                    let incoming = futures_util::stream::unfold(secured, |mut l| async move {
+                        let (stream, _) = l.next().await?;
+                        Some((Ok::<_, std::io::Error>(GrpcTls(stream)), l))
+                    });
+                    server.serve_with_incoming_shutdown(incoming, stop).await
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "OTLP/gRPC not served");
+                    return;
+                }
+            },
+        };
         if let Err(e) = served {
             tracing::error!(error = %e, "OTLP/gRPC stopped serving");
         }
     })
+}
+
+/// A TLS connection as the gRPC server takes it.
+struct GrpcTls(TlsStream);
+
+impl tonic::transport::server::Connected for GrpcTls {
+    type ConnectInfo = Option<SocketAddr>;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        self.0.get_ref().0.peer_addr().ok()
+    }
+}
+
+impl AsyncRead for GrpcTls {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for GrpcTls {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
 }

@@ -85,7 +85,8 @@ fn private_files(data_dir: &std::path::Path) -> anyhow::Result<()> {
 async fn serve(config: Config, args: UpArgs, access: Access) -> anyhow::Result<()> {
     let listeners = Listeners::bind(&config).await?;
     let edge = taishan_edge::Edge::new(access.authority.clone(), access.browser.clone())
-        .with_audit(access.audit.clone());
+        .with_audit(access.audit.clone())
+        .with_tls(access.tls.clone());
     let platform = Platform::open(config, args, listeners.addresses, edge).await?;
     let mut parts = Parts::default();
     parts.push(StoragePart::new(&platform));
@@ -108,8 +109,8 @@ async fn serve(config: Config, args: UpArgs, access: Access) -> anyhow::Result<(
     let analyzer = analyzer.explaining(rules.manager());
     let chaos = ChaosPart::open(&platform)?;
     let books = chaos.books();
-    banner::print_banner(&platform.addresses, &platform.args, &receivers);
-    banner::print_alerter(&alerter, platform.addresses.alerter);
+    banner::print_banner(&platform, &receivers);
+    banner::print_alerter(&alerter, &platform.url_of(platform.addresses.alerter));
     parts.push(alerter);
     parts.push(rules);
     parts.push(analyzer);

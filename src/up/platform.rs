@@ -3,6 +3,7 @@
 //! layers, the guard control plane and the fault set (the rules, operators and drills act
 //! through them), and whether the demo runs.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -105,7 +106,32 @@ impl Platform {
 
     /// The pages' own address, for links in alerts (`$externalURL` unless configured).
     pub fn ui_url(&self) -> String {
-        format!("http://{}", self.addresses.api)
+        self.url_of(self.addresses.api)
+    }
+
+    /// The URL of listener `addr` as this process's own clients reach it: `https` when
+    /// the listeners serve TLS, and loopback for an address bound on every interface.
+    pub fn url_of(&self, addr: SocketAddr) -> String {
+        format!("{}://{}", self.edge.scheme(), reachable(addr))
+    }
+
+    /// A client of this process's own listeners: over TLS it trusts exactly the
+    /// certificate they serve (see `taishan_edge::tls`).
+    pub fn own_client(&self) -> anyhow::Result<reqwest::Client> {
+        let builder =
+            reqwest::Client::builder().user_agent(concat!("taishan/", env!("CARGO_PKG_VERSION")));
+        let builder = match self.edge.tls() {
+            Some(tls) => builder.use_preconfigured_tls((*tls.own_client_config()?).clone()),
+            None => builder,
+        };
+        builder
+            .build()
+            .context("building the client of Taishan's own listeners")
+    }
+
+    /// The `Authorization` this process's own clients send (never shown).
+    pub fn own_authorization(&self) -> taishan_core::Secret {
+        taishan_core::Secret::new(self.edge.authority().own_authorization())
     }
 
     /// A query engine over the metric store.
@@ -130,4 +156,12 @@ async fn open_control_plane(
         .context("opening the guard control plane")?
         .context("opening the guard control plane")?;
     Ok(Arc::new(plane.with_metrics(metrics)))
+}
+
+/// `addr`, or loopback at its port when it is bound on every interface.
+pub fn reachable(mut addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        addr.set_ip([127, 0, 0, 1].into());
+    }
+    addr
 }

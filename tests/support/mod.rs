@@ -12,6 +12,7 @@ use serde_json::Value;
 use taishan_collector::receivers::prompb;
 
 pub mod alertmanager;
+pub mod pki;
 
 /// Series to remote-write: labels as pairs, samples as `(ms, value)`.
 pub type SeriesSpec<'a> = (Vec<(&'a str, &'a str)>, Vec<(i64, f64)>);
@@ -100,6 +101,7 @@ fn banner_addr(banner: &str, label: &str) -> Option<String> {
     let line = banner.lines().find(|l| l.trim_start().starts_with(label))?;
     let rest = line.trim_start()[label.len()..].trim_start();
     let rest = rest.strip_prefix("http://").unwrap_or(rest);
+    let rest = rest.strip_prefix("https://").unwrap_or(rest);
     let end = rest.find(['/', ',', ' ']).unwrap_or(rest.len());
     Some(rest[..end].to_string())
 }
@@ -241,12 +243,17 @@ impl Taishan {
             std::thread::sleep(Duration::from_millis(50));
         };
         let addr = |label| banner_addr(&banner, label).unwrap_or_default();
-        let base = format!("http://{}", addr("dashboards (browser)"));
+        // The listeners serve TLS when the web config asks: the banner's URLs say so.
+        let scheme = match banner.contains("https://") {
+            true => "https",
+            false => "http",
+        };
+        let base = format!("{scheme}://{}", addr("dashboards (browser)"));
         let t = Self {
             child: Some(child),
             otlp_grpc: addr("OTLP/gRPC"),
-            otlp_http: format!("http://{}", addr("OTLP/HTTP")),
-            alerter: format!("http://{}", addr("alerter (Alertmanager)")),
+            otlp_http: format!("{scheme}://{}", addr("OTLP/HTTP")),
+            alerter: format!("{scheme}://{}", addr("alerter (Alertmanager)")),
             base,
             data_dir: data_dir.to_path_buf(),
             demo_base: 0,
@@ -254,7 +261,12 @@ impl Taishan {
             log,
             alerter_port,
         };
-        let c = client();
+        // Whether it is up, not whom it proves to be: the TLS tests check certificates.
+        let c = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .danger_accept_invalid_certs(true)
+            .build()
+            .expect("http client");
         let ready = format!("{}/-/ready", t.base);
         wait_for("taishan to be ready", Duration::from_secs(60), || {
             c.get(&ready)

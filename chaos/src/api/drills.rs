@@ -47,7 +47,7 @@ pub struct DrillDesk {
     history: Arc<DrillHistory>,
     clock: Arc<dyn Clock>,
     /// This process's API address, known once it is bound.
-    api: OnceLock<String>,
+    api: OnceLock<HttpPlatform>,
     running: Mutex<Option<Running>>,
 }
 
@@ -63,9 +63,10 @@ impl DrillDesk {
         })
     }
 
-    /// Where the runner reaches the platform (this process's API).
-    pub fn set_api(&self, base: String) {
-        let _ = self.api.set(base);
+    /// How the runner reaches the platform (this process's API, with its own
+    /// credential).
+    pub fn set_api(&self, platform: HttpPlatform) {
+        let _ = self.api.set(platform);
     }
 
     /// Every drill file: its spec, or its problems.
@@ -152,7 +153,7 @@ impl DrillDesk {
         tracing::warn!(drill = %spec.name, by, "drill started");
         let desk = self.clone();
         tokio::spawn(async move {
-            let platform = HttpPlatform::new(&api);
+            let platform = api;
             let report = run_drill(&spec, &platform, desk.clock.as_ref(), &options).await;
             let verdict = format!("{:?}", report.verdict).to_lowercase();
             match serde_json::to_value(&report)

@@ -8,26 +8,40 @@ use crate::drill::{Books, Platform, PlatformError, ScheduledFault};
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
+/// Time one call of a drill may take.
+const CALL_TIME: Duration = Duration::from_secs(60);
+
 /// Taishan at `base` (`http://127.0.0.1:7070`).
+#[derive(Clone)]
 pub struct HttpPlatform {
     base: String,
     client: reqwest::Client,
+    authorization: Option<taishan_core::Secret>,
 }
 
 impl HttpPlatform {
-    /// A platform at `base`.
-    pub fn new(base: &str) -> Self {
+    /// A platform at `base`, reached with `client` (its TLS settings; a drill's calls
+    /// are given 60 s each).
+    pub fn new(base: &str, client: reqwest::Client) -> Self {
         Self {
             base: base.trim_end_matches('/').to_string(),
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .unwrap_or_default(),
+            client,
+            authorization: None,
         }
+    }
+
+    /// Every call sends `authorization` (a Taishan behind a web config).
+    pub fn with_authorization(mut self, authorization: Option<taishan_core::Secret>) -> Self {
+        self.authorization = authorization;
+        self
     }
 
     async fn call(&self, req: reqwest::RequestBuilder, what: &str) -> Result<Value, PlatformError> {
         let fail = |e: String| PlatformError(format!("{what}: {e}"));
+        let mut req = req.timeout(CALL_TIME);
+        if let Some(authorization) = &self.authorization {
+            req = req.header(reqwest::header::AUTHORIZATION, authorization.expose());
+        }
         let resp = req.send().await.map_err(|e| fail(e.to_string()))?;
         let status = resp.status();
         let body = resp.text().await.map_err(|e| fail(e.to_string()))?;

@@ -38,6 +38,9 @@ pub struct ScrapeTarget {
     /// The `Authorization` header scrapes send (Taishan scraping itself behind its own
     /// credentials); never shown.
     pub authorization: Option<taishan_core::Secret>,
+    /// A client of its own instead of the manager's (Taishan scraping itself over TLS,
+    /// trusting exactly its own certificate).
+    pub client: Option<reqwest::Client>,
 }
 
 impl ScrapeTarget {
@@ -56,6 +59,7 @@ impl ScrapeTarget {
                     labels: job.labels.clone(),
                     tenant: tenant.clone(),
                     authorization: None,
+                    client: None,
                 });
             }
         }
@@ -113,7 +117,7 @@ impl ScrapeManager {
                     clock: self.clock.clone(),
                     metrics: self.metrics.clone(),
                     max_body_bytes: self.max_body_bytes,
-                    client: self.client.clone(),
+                    client: target.client.clone().unwrap_or_else(|| self.client.clone()),
                     metadata: self.metadata.clone(),
                 };
                 let cancel = cancel.clone();

@@ -12,7 +12,7 @@ use axum::Extension;
 use axum::Router;
 use serde::Deserialize;
 
-use super::sessions::{self, COOKIE, LIFETIME};
+use super::sessions;
 use super::{AuthError, Authority};
 use crate::audit::{AuditLog, AuditRecord};
 
@@ -115,10 +115,7 @@ async fn login(State(l): State<Login>, peer: Peer, Form(c): Form<Credentials>) -
             );
             let id = authority.sessions().open(&identity.name);
             let mut r = see_other(safe_next(c.next.as_deref()));
-            let cookie = format!(
-                "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-                LIFETIME.as_secs()
-            );
+            let cookie = authority.sessions().cookie(&id);
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 r.headers_mut().insert(header::SET_COOKIE, v);
             }
@@ -160,7 +157,7 @@ async fn logout(State(l): State<Login>, peer: Peer, headers: HeaderMap) -> Respo
         l.authority.sessions().close(id);
     }
     let mut r = see_other("/login");
-    let expired = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    let expired = l.authority.sessions().expired_cookie();
     if let Ok(v) = HeaderValue::from_str(&expired) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }

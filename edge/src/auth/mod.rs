@@ -64,6 +64,12 @@ impl Authority {
         authority
     }
 
+    /// Login cookies marked `Secure`, for listeners serving TLS.
+    pub fn served_over_tls(mut self) -> Self {
+        self.sessions = self.sessions.served_over_tls();
+        self
+    }
+
     /// Puts `credentials` in force for every request from now on.
     pub fn replace(&self, credentials: Option<Credentials>) {
         let own = Identity {

@@ -31,6 +31,8 @@ struct Entry {
 pub struct Sessions {
     open: Arc<Mutex<HashMap<String, Entry>>>,
     clock: Arc<dyn Clock>,
+    /// Whether cookies are marked `Secure` (the listeners serve TLS).
+    secure: bool,
 }
 
 impl Sessions {
@@ -39,7 +41,29 @@ impl Sessions {
         Self {
             open: Arc::new(Mutex::new(HashMap::new())),
             clock,
+            secure: false,
         }
+    }
+
+    /// Cookies marked `Secure`: browsers send them only over TLS.
+    pub fn served_over_tls(mut self) -> Self {
+        self.secure = true;
+        self
+    }
+
+    /// The `Set-Cookie` value of session `id`.
+    pub fn cookie(&self, id: &str) -> String {
+        self.cookie_lasting(id, LIFETIME.as_secs())
+    }
+
+    /// The `Set-Cookie` value that ends the session in the browser.
+    pub fn expired_cookie(&self) -> String {
+        self.cookie_lasting("", 0)
+    }
+
+    fn cookie_lasting(&self, id: &str, seconds: u64) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={seconds}{secure}")
     }
 
     /// Opens a session for `user`; its id (the cookie's value).
@@ -117,6 +141,10 @@ mod tests {
         sessions.close(&id);
         assert_eq!(sessions.user(&id), None);
         let cookie = format!("theme=dark; {COOKIE}={id}; x=y");
+        assert!(!sessions.cookie(&id).contains("Secure"));
+        let over_tls = sessions.clone().served_over_tls();
+        assert!(over_tls.cookie(&id).ends_with("; Secure"));
+        assert!(over_tls.expired_cookie().contains("Max-Age=0; Secure"));
         assert_eq!(from_cookie(&cookie), Some(id.as_str()));
         assert_eq!(from_cookie("theme=dark"), None);
     }

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use taishan_core::config::{parse_placed, read_text, ConfigDiagnostic, FieldError};
 
 pub use identities::{TaishanIdentities, TokenEntry, UserEntry};
+pub(crate) use tls::UNVERIFIED_CLIENT_CERTS;
 pub use tls::{ClientAuth, TlsServerConfig, TlsVersion};
 
 /// Response headers the toolkit lets a web config set (anything else is refused there

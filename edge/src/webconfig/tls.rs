@@ -3,6 +3,9 @@
 use serde::Deserialize;
 use taishan_core::config::FieldError;
 
+/// Why `RequestClientCert` and `RequireAnyClientCert` are refused.
+pub(crate) const UNVERIFIED_CLIENT_CERTS: &str = "a client certificate that is not verified proves nothing; use VerifyClientCertIfGiven or RequireAndVerifyClientCert";
+
 /// TLS of every listener.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,9 +51,9 @@ pub enum ClientAuth {
     /// Clients present no certificate.
     #[default]
     NoClientCert,
-    /// A certificate is asked for, not checked.
+    /// A certificate is asked for, not checked (refused: it proves nothing).
     RequestClientCert,
-    /// A certificate is required, not checked.
+    /// A certificate is required, not checked (refused: it proves nothing).
     RequireAnyClientCert,
     /// A certificate, if given, must chain to `client_ca_file`.
     VerifyClientCertIfGiven,
@@ -96,6 +99,23 @@ impl TlsServerConfig {
             self.client_auth_type,
             ClientAuth::VerifyClientCertIfGiven | ClientAuth::RequireAndVerifyClientCert
         );
+        if matches!(
+            self.client_auth_type,
+            ClientAuth::RequestClientCert | ClientAuth::RequireAnyClientCert
+        ) {
+            errors.push(FieldError::new(
+                format!("{at}.client_auth_type"),
+                UNVERIFIED_CLIENT_CERTS,
+            ));
+        }
+        for san in &self.client_allowed_sans {
+            if rustls::pki_types::ServerName::try_from(san.as_str()).is_err() {
+                errors.push(FieldError::new(
+                    format!("{at}.client_allowed_sans"),
+                    format!("{san:?} is neither a DNS name nor an IP address"),
+                ));
+            }
+        }
         if verifies && self.client_ca_file.is_empty() {
             errors.push(FieldError::new(
                 format!("{at}.client_ca_file"),

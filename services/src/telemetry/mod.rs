@@ -5,13 +5,16 @@
 mod guards;
 mod inbound;
 mod outbound;
+mod tls_export;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::metrics::{Meter, MeterProvider as _};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
+use opentelemetry_http::HttpClient;
 use opentelemetry_otlp::{
     LogExporter, MetricExporter, SpanExporter, WithExportConfig, WithHttpConfig,
 };
@@ -24,6 +27,8 @@ use serde::{Deserialize, Serialize};
 pub use guards::GuardTelemetry;
 pub use inbound::{TraceCx, TracedRoutes};
 pub use outbound::{CallError, TracedClient};
+pub use tls_export::ExportTls;
+use tls_export::TlsExportClient;
 
 /// Spans or log records a service buffers before it drops new ones.
 const QUEUE: usize = 65_536;
@@ -47,6 +52,10 @@ pub struct TelemetryConfig {
     /// credentials); set by the process, never read from a file.
     #[serde(skip)]
     pub authorization: Option<taishan_core::Secret>,
+    /// TLS toward a receiver that serves it (Taishan's own listeners); set by the
+    /// process, never read from a file.
+    #[serde(skip)]
+    pub tls: Option<ExportTls>,
 }
 
 fn default_endpoint() -> Option<String> {
@@ -62,6 +71,26 @@ impl Default for TelemetryConfig {
             otlp_endpoint: default_endpoint(),
             metrics_interval: default_export_interval(),
             authorization: None,
+            tls: None,
+        }
+    }
+}
+
+/// Where and how one exporter sends.
+struct Export<'a> {
+    url: String,
+    headers: &'a std::collections::HashMap<String, String>,
+    client: Option<&'a Arc<dyn HttpClient>>,
+}
+
+impl Export<'_> {
+    fn to<B: WithExportConfig + WithHttpConfig>(self, exporter: B) -> B {
+        let exporter = exporter
+            .with_endpoint(self.url)
+            .with_headers(self.headers.clone());
+        match self.client {
+            Some(client) => exporter.with_shared_http_client(client.clone()),
+            None => exporter,
         }
     }
 }
@@ -112,22 +141,25 @@ impl ServiceTelemetry {
                 .map(|a| ("authorization".to_string(), a.expose().to_string()))
                 .collect();
             let base = base.trim_end_matches('/');
-            let spans = SpanExporter::builder()
-                .with_http()
-                .with_endpoint(format!("{base}/v1/traces"))
-                .with_headers(headers.clone())
+            let client: Option<Arc<dyn HttpClient>> = match &config.tls {
+                Some(tls) => Some(Arc::new(TlsExportClient::new(tls).map_err(fail)?)),
+                None => None,
+            };
+            let http = |path: &str| Export {
+                url: format!("{base}{path}"),
+                headers: &headers,
+                client: client.as_ref(),
+            };
+            let spans = http("/v1/traces")
+                .to(SpanExporter::builder().with_http())
                 .build()
                 .map_err(|e| fail(e.to_string()))?;
-            let log_exporter = LogExporter::builder()
-                .with_http()
-                .with_endpoint(format!("{base}/v1/logs"))
-                .with_headers(headers.clone())
+            let log_exporter = http("/v1/logs")
+                .to(LogExporter::builder().with_http())
                 .build()
                 .map_err(|e| fail(e.to_string()))?;
-            let metric_exporter = MetricExporter::builder()
-                .with_http()
-                .with_endpoint(format!("{base}/v1/metrics"))
-                .with_headers(headers.clone())
+            let metric_exporter = http("/v1/metrics")
+                .to(MetricExporter::builder().with_http())
                 .build()
                 .map_err(|e| fail(e.to_string()))?;
             // Queues sized for the demo at full speed (about 15 spans and 5 log records

@@ -39,21 +39,19 @@ pub struct AlertHistoryArgs {
     #[arg(long, short = 'o', default_value = "table")]
     pub output: String,
     /// The alerter.
-    #[arg(
-        long,
-        default_value = "http://127.0.0.1:9093",
-        env = "TAISHAN_ALERTER_URL"
-    )]
-    pub alerter: String,
+    #[command(flatten)]
+    pub alerter: super::AlerterAt,
 }
 
 /// The history rows of `query` (`kind=firing&since=...`), newest first.
-fn fetch(alerter: &str, query: &[(&str, String)]) -> anyhow::Result<Vec<Value>> {
-    let base = alerter.trim_end_matches('/');
-    let request = reqwest::blocking::Client::new()
+fn fetch(alerter: &super::AlerterAt, query: &[(&str, String)]) -> anyhow::Result<Vec<Value>> {
+    let base = alerter.base();
+    let request = alerter
+        .auth
+        .client(None)?
         .get(format!("{base}/api/taishan/v1/history"))
         .query(query);
-    let answer = super::alerter_answer(base, request)?;
+    let answer = super::alerter_answer(base, alerter.auth.apply(request)?)?;
     Ok(answer["data"]["events"]
         .as_array()
         .cloned()
@@ -188,7 +186,7 @@ impl std::fmt::Display for Reached {
 
 /// `taishan alerts replay`.
 pub fn replay(
-    alerter: &str,
+    alerter: &super::AlerterAt,
     config: &Path,
     oncall: Option<&Path>,
     window: Duration,

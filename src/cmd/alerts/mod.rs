@@ -58,12 +58,8 @@ pub enum AlertsCommand {
         #[arg(long, default_value = "7d")]
         since: humantime::Duration,
         /// The alerter whose history is replayed.
-        #[arg(
-            long,
-            default_value = "http://127.0.0.1:9093",
-            env = "TAISHAN_ALERTER_URL"
-        )]
-        alerter: String,
+        #[command(flatten)]
+        alerter: AlerterAt,
     },
 }
 
@@ -85,12 +81,30 @@ pub struct AlertActionArgs {
     /// The alerts' fingerprints (16 hex digits).
     pub fingerprints: Vec<String>,
     /// The alerter.
+    #[command(flatten)]
+    pub alerter: AlerterAt,
+}
+
+/// Where the alerter is and as whom to ask it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AlerterAt {
+    /// Base URL of the alerter.
     #[arg(
-        long,
+        long = "alerter",
         default_value = "http://127.0.0.1:9093",
         env = "TAISHAN_ALERTER_URL"
     )]
-    pub alerter: String,
+    pub url: String,
+    /// As whom to ask.
+    #[command(flatten)]
+    pub auth: crate::cmd::client_auth::ClientAuth,
+}
+
+impl AlerterAt {
+    /// The base URL without a trailing slash.
+    fn base(&self) -> &str {
+        self.url.trim_end_matches('/')
+    }
 }
 
 /// Runs one alerts command; exit 1 on a bad config or bad labels.
@@ -210,7 +224,7 @@ fn alerter_answer(
 
 /// `ack` or `resolve` through the alerter's API.
 fn act(verb: &str, a: &AlertActionArgs) -> anyhow::Result<String> {
-    let base = a.alerter.trim_end_matches('/');
+    let base = a.alerter.base();
     let (url, body) = match &a.incident {
         Some(id) => (
             format!("{base}/api/taishan/v1/incidents/{id}/{verb}"),
@@ -227,10 +241,8 @@ fn act(verb: &str, a: &AlertActionArgs) -> anyhow::Result<String> {
             )
         }
     };
-    let answer = alerter_answer(
-        base,
-        reqwest::blocking::Client::new().post(&url).json(&body),
-    )?;
+    let request = a.alerter.auth.client(None)?.post(&url).json(&body);
+    let answer = alerter_answer(base, a.alerter.auth.apply(request)?)?;
     let alerts: Vec<&str> = answer["data"]["alerts"]
         .as_array()
         .into_iter()

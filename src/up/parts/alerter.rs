@@ -62,7 +62,7 @@ impl AlerterPart {
             .alerter
             .external_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", platform.addresses.alerter));
+            .unwrap_or_else(|| platform.url_of(platform.addresses.alerter));
         let mut peers = config.alerter.peers.clone();
         peers.extend(flags.peers);
         let cluster = (!peers.is_empty()).then(|| taishan_alerter::cluster::ClusterConfig {

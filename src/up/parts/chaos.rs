@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use taishan_chaos::api::{self, BooksSlot, DrillDesk, DrillHistory};
+use taishan_chaos::api::{self, BooksSlot, DrillDesk, DrillHistory, HttpPlatform};
 use taishan_chaos::{ChaosConfig, FaultSet};
 use taishan_edge::ListenerKind;
 use tokio::task::JoinHandle;
@@ -31,7 +31,12 @@ impl ChaosPart {
             .with_context(|| format!("opening the drill history in {}", data_dir.display()))?;
         let config = platform.config.chaos.clone();
         let desk = DrillDesk::new(&config.drills_dir, history.clone(), platform.clock.clone());
-        desk.set_api(format!("http://{}", platform.addresses.api));
+        let own = HttpPlatform::new(
+            &platform.url_of(platform.addresses.api),
+            platform.own_client()?,
+        )
+        .with_authorization(Some(platform.own_authorization()));
+        desk.set_api(own);
         Ok(Self {
             faults: platform.faults.clone(),
             books: BooksSlot::default(),

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::up::part::Endpoint;
-use crate::up::platform::Platform;
+use crate::up::platform::{reachable, Platform};
 
 /// The receivers and the scrapes.
 pub struct IngestPart {
@@ -88,22 +88,16 @@ fn scrape_targets(platform: &Platform, api_addr: SocketAddr) -> anyhow::Result<V
     let config = &platform.config;
     let mut targets = ScrapeTarget::from_config(&config.scrape).context("scrape config")?;
     if config.scrape.self_scrape {
-        let own = if api_addr.ip().is_unspecified() {
-            SocketAddr::new([127, 0, 0, 1].into(), api_addr.port())
-        } else {
-            api_addr
-        };
         targets.push(ScrapeTarget {
             job: "taishan".into(),
-            instance: own.to_string(),
-            url: format!("http://{own}/metrics"),
+            instance: reachable(api_addr).to_string(),
+            url: format!("{}/metrics", platform.url_of(api_addr)),
+            client: Some(platform.own_client()?),
             interval: config.scrape.interval,
             timeout: config.scrape.timeout,
             labels: Default::default(),
             tenant: TenantId::default_tenant(),
-            authorization: Some(taishan_core::Secret::new(
-                platform.edge.authority().own_authorization(),
-            )),
+            authorization: Some(platform.own_authorization()),
         });
     }
     Ok(targets)
