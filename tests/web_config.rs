@@ -194,3 +194,61 @@ fn what_taishan_writes_is_its_operators_alone() {
     assert!(seen > 5, "only {seen} entries under the data directory");
     assert!(open.is_empty(), "open to others: {open:#?}");
 }
+
+/// The OTLP tenant attribute may only name one of the credential's tenants: the
+/// OpenTelemetry Python SDK, over HTTP and gRPC, as writer-a (bank-a only).
+#[test]
+fn the_otlp_tenant_attribute_names_only_the_credentials_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("taishan.web.yml");
+    std::fs::write(&path, taishan_web_yml()).unwrap();
+    let t = Taishan::start_with_web_config(
+        &dir.path().join("taishan"),
+        "ingest:\n  otlp_tenant_attribute: tenant.id\n",
+        &path,
+    );
+    let writer = format!(
+        "Basic {}",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "writer-a:wpass")
+    );
+    let grpc = format!("http://{}", t.otlp_grpc);
+    for (protocol, endpoint) in [("http", t.otlp_http.as_str()), ("grpc", grpc.as_str())] {
+        let export = |tenant: &str, service: &str| {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/otel/export_as.py");
+            Command::new(support::otel_python())
+                .arg(script)
+                .args([protocol, endpoint, &writer, tenant, service])
+                .status()
+                .unwrap()
+                .code()
+        };
+        assert_eq!(
+            export("bank-a", &format!("own-{protocol}")),
+            Some(0),
+            "{protocol}"
+        );
+        assert_eq!(
+            export("bank-b", &format!("other-{protocol}")),
+            Some(3),
+            "{protocol}"
+        );
+    }
+    let services = |tenant: &str| {
+        let answer: serde_json::Value = client()
+            .get(format!("{}/api/services", t.base))
+            .basic_auth("admin", Some("apass"))
+            .header("X-Scope-OrgID", tenant)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        answer.to_string()
+    };
+    wait_for("bank-a's spans", Duration::from_secs(20), || {
+        let s = services("bank-a");
+        (s.contains("own-http") && s.contains("own-grpc")).then_some(())
+    });
+    let b = services("bank-b");
+    assert!(!b.contains("other-"), "bank-b got {b}");
+    assert!(t.log().contains("may not write"), "the refusal is logged");
+}

@@ -40,6 +40,9 @@ pub enum IngestError {
     /// Part of the request was stored, part refused (e.g. out-of-order samples).
     #[error("{0}")]
     PartlyRefused(String),
+    /// The request names data its credential may not write; nothing was stored.
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 /// How long a client should wait when storage is unavailable.
@@ -80,6 +83,7 @@ impl IngestError {
             IngestError::Overloaded { .. } => "overloaded",
             IngestError::Unavailable(_) => "unavailable",
             IngestError::PartlyRefused(_) => "samples_refused",
+            IngestError::Forbidden(_) => "forbidden",
         }
     }
 
@@ -93,6 +97,7 @@ impl IngestError {
             }
             IngestError::Overloaded { .. } => StatusCode::TOO_MANY_REQUESTS,
             IngestError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            IngestError::Forbidden(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -101,6 +106,7 @@ impl IngestError {
         match self {
             IngestError::Overloaded { .. } => tonic::Code::ResourceExhausted,
             IngestError::Unavailable(_) => tonic::Code::Unavailable,
+            IngestError::Forbidden(_) => tonic::Code::PermissionDenied,
             _ => tonic::Code::InvalidArgument,
         }
     }

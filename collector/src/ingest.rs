@@ -108,7 +108,13 @@ impl IngestState {
             .requests_refused
             .with_label_values(&[path.as_str(), err.reason()])
             .inc();
-        tracing::debug!(path = path.as_str(), error = %err, "write refused");
+        match err {
+            // A credential reaching past its tenants is worth an operator's look.
+            IngestError::Forbidden(_) => {
+                tracing::warn!(path = path.as_str(), error = %err, "write refused")
+            }
+            _ => tracing::debug!(path = path.as_str(), error = %err, "write refused"),
+        }
         err
     }
 

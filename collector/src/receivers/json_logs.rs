@@ -18,7 +18,7 @@ use super::log_records::{
 use super::{Endpoints, Listener, Receiver, Shared, Summary};
 use crate::errors::{ErrorBody, IngestError};
 use crate::ingest::{IngestPath, IngestState};
-use crate::tenant::tenant_of;
+use crate::tenant::Tenancy;
 
 /// The ingest path label of JSON log lines.
 pub const PATH: IngestPath = IngestPath::new("json_logs");
@@ -150,7 +150,7 @@ pub fn parse_json_lines(body: &str, now_ns: u64) -> Result<Vec<ResourceLogs>, Js
 async fn receive(State(state): State<IngestState>, req: Request) -> Response {
     state
         .handle(PATH, ErrorBody::Text, async {
-            let tenant = tenant_of(req.headers())?;
+            let to = Tenancy::of_http(req.headers(), req.extensions())?;
             let (parts, body) = req.into_parts();
             let bytes = state.read_body(&parts.headers, body).await?;
             let text = std::str::from_utf8(&bytes)
@@ -158,7 +158,7 @@ async fn receive(State(state): State<IngestState>, req: Request) -> Response {
             let resource_logs = parse_json_lines(text, state.now_ns())
                 .map_err(|e| IngestError::BadRequest(e.to_string()))?;
             let request = ExportLogsServiceRequest { resource_logs };
-            state.store_logs(PATH, &tenant, request).await
+            state.store_logs(PATH, &to, request).await
         })
         .await
 }

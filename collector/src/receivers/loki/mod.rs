@@ -25,7 +25,7 @@ use super::log_records::{
 use super::{Endpoints, Listener, Receiver, Shared, Summary};
 use crate::errors::{ErrorBody, IngestError};
 use crate::ingest::{IngestPath, IngestState};
-use crate::tenant::tenant_of;
+use crate::tenant::Tenancy;
 
 /// The ingest path label of Loki pushes.
 pub const PATH: IngestPath = IngestPath::new("loki");
@@ -80,7 +80,7 @@ pub(crate) struct Entry {
 async fn push(State(state): State<IngestState>, req: Request) -> Response {
     state
         .handle(PATH, ErrorBody::Text, async {
-            let tenant = tenant_of(req.headers())?;
+            let to = Tenancy::of_http(req.headers(), req.extensions())?;
             let protobuf = is_protobuf(req.headers())?;
             let (parts, body) = req.into_parts();
             let streams = if protobuf {
@@ -97,7 +97,7 @@ async fn push(State(state): State<IngestState>, req: Request) -> Response {
             let request = ExportLogsServiceRequest {
                 resource_logs: records.into_resource_logs(),
             };
-            state.store_logs(PATH, &tenant, request).await
+            state.store_logs(PATH, &to, request).await
         })
         .await
 }

@@ -19,7 +19,7 @@ use super::PATH;
 use crate::errors::IngestError;
 use crate::ingest::IngestState;
 use crate::receivers::{Endpoints, Listener, Receiver, Shared, Summary};
-use crate::tenant::tenant_of_grpc;
+use crate::tenant::Tenancy;
 
 /// The OTLP/gRPC receiver.
 #[derive(Debug, Clone, Copy)]
@@ -80,9 +80,9 @@ impl MetricsService for GrpcReceiver {
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
         let state = &self.otlp.ingest;
-        let tenant = tenant_of_grpc(request.metadata()).map_err(|e| refused(state, e))?;
+        let to = Tenancy::of_grpc(&request).map_err(|e| refused(state, e))?;
         self.otlp
-            .store_metrics(&tenant, request.into_inner())
+            .store_metrics(&to, request.into_inner())
             .await
             .map(Response::new)
             .map_err(|e| refused(state, e))
@@ -96,9 +96,9 @@ impl LogsService for GrpcReceiver {
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
         let state = &self.otlp.ingest;
-        let tenant = tenant_of_grpc(request.metadata()).map_err(|e| refused(state, e))?;
+        let to = Tenancy::of_grpc(&request).map_err(|e| refused(state, e))?;
         state
-            .store_logs(PATH, &tenant, request.into_inner())
+            .store_logs(PATH, &to, request.into_inner())
             .await
             .map(Response::new)
             .map_err(|e| refused(state, e))

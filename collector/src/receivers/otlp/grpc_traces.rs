@@ -17,7 +17,7 @@ use tonic::{Request, Response, Status};
 
 use super::grpc::refused;
 use crate::ingest::IngestState;
-use crate::tenant::tenant_of_grpc;
+use crate::tenant::Tenancy;
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
@@ -83,9 +83,9 @@ impl UnaryService<Bytes> for Export {
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
         let state = self.0.clone();
         Box::pin(async move {
-            let tenant = tenant_of_grpc(request.metadata()).map_err(|e| refused(&state, e))?;
+            let to = Tenancy::of_grpc(&request).map_err(|e| refused(&state, e))?;
             state
-                .store_traces(&tenant, request.into_inner())
+                .store_traces(&to, request.into_inner())
                 .await
                 .map(Response::new)
                 .map_err(|e| refused(&state, e))

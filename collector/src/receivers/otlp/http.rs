@@ -12,13 +12,12 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
-use taishan_core::TenantId;
 
 use super::Otlp;
 use super::PATH;
 use crate::errors::{ErrorBody, IngestError};
 use crate::receivers::{Endpoints, Listener, Receiver, Shared, Summary};
-use crate::tenant::tenant_of;
+use crate::tenant::Tenancy;
 
 /// The OTLP/HTTP receiver.
 #[derive(Debug, Clone, Copy)]
@@ -126,7 +125,7 @@ fn refuse(otlp: &Otlp, encoding: Encoding, err: IngestError) -> Response {
 async fn export<Resp, F, Fut>(otlp: Otlp, req: Request<Body>, store: F) -> Response
 where
     Resp: Message + serde::Serialize,
-    F: FnOnce(Otlp, TenantId, Encoding, Bytes) -> Fut,
+    F: FnOnce(Otlp, Tenancy, Encoding, Bytes) -> Fut,
     Fut: std::future::Future<Output = Result<Resp, IngestError>>,
 {
     let (parts, body) = req.into_parts();
@@ -135,9 +134,9 @@ where
         Err(e) => return refuse(&otlp, Encoding::Json, e),
     };
     let work = async {
-        let tenant = tenant_of(&parts.headers)?;
+        let to = Tenancy::of_http(&parts.headers, &parts.extensions)?;
         let bytes = otlp.ingest.read_body(&parts.headers, body).await?;
-        store(otlp.clone(), tenant, encoding, bytes).await
+        store(otlp.clone(), to, encoding, bytes).await
     };
     match work.await {
         Ok(resp) => (
@@ -151,15 +150,15 @@ where
 }
 
 async fn export_metrics(State(otlp): State<Otlp>, req: Request<Body>) -> Response {
-    export(otlp, req, |s, tenant, encoding, body| async move {
+    export(otlp, req, |s, to, encoding, body| async move {
         let msg: ExportMetricsServiceRequest = decode(encoding, &body)?;
-        s.store_metrics(&tenant, msg).await
+        s.store_metrics(&to, msg).await
     })
     .await
 }
 
 async fn export_traces(State(otlp): State<Otlp>, req: Request<Body>) -> Response {
-    export(otlp, req, |s, tenant, encoding, body| async move {
+    export(otlp, req, |s, to, encoding, body| async move {
         // Protobuf goes on as received; JSON is encoded once, here.
         let body = match encoding {
             Encoding::Protobuf => body,
@@ -168,15 +167,15 @@ async fn export_traces(State(otlp): State<Otlp>, req: Request<Body>) -> Response
                 Bytes::from(msg.encode_to_vec())
             }
         };
-        s.ingest.store_traces(&tenant, body).await
+        s.ingest.store_traces(&to, body).await
     })
     .await
 }
 
 async fn export_logs(State(otlp): State<Otlp>, req: Request<Body>) -> Response {
-    export(otlp, req, |s, tenant, encoding, body| async move {
+    export(otlp, req, |s, to, encoding, body| async move {
         let msg: ExportLogsServiceRequest = decode(encoding, &body)?;
-        s.ingest.store_logs(PATH, &tenant, msg).await
+        s.ingest.store_logs(PATH, &to, msg).await
     })
     .await
 }

@@ -18,6 +18,7 @@ use taishan_core::{LogBatch, MetricBatch, SpanBatch, TenantId};
 use super::{Otlp, PATH};
 use crate::errors::IngestError;
 use crate::ingest::{IngestPath, IngestState};
+use crate::tenant::Tenancy;
 
 impl IngestState {
     /// Stores a decoded logs export, counted under `path` (OTLP, or a receiver that turned
@@ -25,13 +26,13 @@ impl IngestState {
     pub async fn store_logs(
         &self,
         path: IngestPath,
-        tenant: &TenantId,
+        to: &Tenancy,
         req: ExportLogsServiceRequest,
     ) -> Result<ExportLogsServiceResponse, IngestError> {
         let attribute = self.tenant_attribute.as_deref();
-        for (tenant, resource_logs) in by_tenant(tenant, attribute, req.resource_logs, |r| {
-            r.resource.as_ref()
-        })? {
+        for (tenant, resource_logs) in
+            by_tenant(to, attribute, req.resource_logs, |r| r.resource.as_ref())?
+        {
             let batch = LogBatch {
                 tenant,
                 resource_logs,
@@ -47,10 +48,10 @@ impl IngestState {
     /// `ExportTraceServiceRequest`); spans with malformed ids are reported.
     pub async fn store_traces(
         &self,
-        tenant: &TenantId,
+        to: &Tenancy,
         request: Bytes,
     ) -> Result<ExportTraceServiceResponse, IngestError> {
-        let batch = SpanBatch::from_request(tenant.clone(), request).map_err(|e| {
+        let batch = SpanBatch::from_request(to.tenant.clone(), request).map_err(|e| {
             IngestError::BadRequest(format!("body is not a valid OTLP trace export: {e}"))
         })?;
         let batches = match self.tenant_attribute.as_deref() {
@@ -59,6 +60,14 @@ impl IngestState {
                 .split_by_tenant(attribute)
                 .map_err(|e| IngestError::BadRequest(e.to_string()))?,
         };
+        // Every batch is checked before any is stored: a refusal stores nothing.
+        for batch in &batches {
+            let by = format!(
+                "resource attribute {:?}",
+                self.tenant_attribute.as_deref().unwrap_or_default()
+            );
+            to.admit(batch.tenant.clone(), &by)?;
+        }
         let (mut rejected, mut errors) = (0usize, Vec::new());
         for batch in batches {
             let outcome = self.append_spans(batch).await?;
@@ -78,15 +87,15 @@ impl Otlp {
     /// converted.
     pub async fn store_metrics(
         &self,
-        tenant: &TenantId,
+        to: &Tenancy,
         req: ExportMetricsServiceRequest,
     ) -> Result<ExportMetricsServiceResponse, IngestError> {
         let ingest = &self.ingest;
         let attribute = ingest.tenant_attribute.as_deref();
         let (mut rejected, mut errors) = (0i64, Vec::new());
-        for (tenant, resource_metrics) in by_tenant(tenant, attribute, req.resource_metrics, |r| {
-            r.resource.as_ref()
-        })? {
+        for (tenant, resource_metrics) in
+            by_tenant(to, attribute, req.resource_metrics, |r| r.resource.as_ref())?
+        {
             let part = ExportMetricsServiceRequest { resource_metrics };
             let converted = self
                 .converter
@@ -114,15 +123,16 @@ impl Otlp {
 }
 
 /// Splits items by tenant: the configured resource attribute's value when an item's
-/// resource has it, else `default`.
+/// resource has it (and the credential may write that tenant), else the request's. Any
+/// refusal refuses the whole request before anything is stored.
 fn by_tenant<R>(
-    default: &TenantId,
+    to: &Tenancy,
     attribute: Option<&str>,
     items: Vec<R>,
     resource: impl Fn(&R) -> Option<&Resource>,
 ) -> Result<Vec<(TenantId, Vec<R>)>, IngestError> {
     let Some(attribute) = attribute else {
-        return Ok(vec![(default.clone(), items)]);
+        return Ok(vec![(to.tenant.clone(), items)]);
     };
     let mut out: Vec<(TenantId, Vec<R>)> = Vec::new();
     for item in items {
@@ -130,12 +140,15 @@ fn by_tenant<R>(
             .and_then(|r| r.attributes.iter().find(|a| a.key == attribute))
             .map(|a| super::metrics::any_to_string(a.value.as_ref()));
         let tenant = match named {
-            Some(name) => TenantId::new(&name).map_err(|e| {
-                IngestError::BadRequest(format!(
-                    "resource attribute {attribute:?} is not a valid tenant: {e}"
-                ))
-            })?,
-            None => default.clone(),
+            Some(name) => {
+                let named = TenantId::new(&name).map_err(|e| {
+                    IngestError::BadRequest(format!(
+                        "resource attribute {attribute:?} is not a valid tenant: {e}"
+                    ))
+                })?;
+                to.admit(named, &format!("resource attribute {attribute:?}"))?
+            }
+            None => to.tenant.clone(),
         };
         match out.iter_mut().find(|(t, _)| *t == tenant) {
             Some((_, v)) => v.push(item),
