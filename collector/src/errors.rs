@@ -43,6 +43,16 @@ pub enum IngestError {
     /// The request names data its credential may not write; nothing was stored.
     #[error("{0}")]
     Forbidden(String),
+    /// The tenant writes faster than its limit; nothing was stored, retry later.
+    #[error("tenant {tenant} is over its limit of {limit} samples/s (ingest.limits.samples_per_second); retry after {}s", retry_after.as_secs())]
+    RateLimited {
+        /// Whose limit.
+        tenant: String,
+        /// The limit.
+        limit: u64,
+        /// When enough is back.
+        retry_after: Duration,
+    },
 }
 
 /// How long a client should wait when storage is unavailable.
@@ -84,6 +94,7 @@ impl IngestError {
             IngestError::Unavailable(_) => "unavailable",
             IngestError::PartlyRefused(_) => "samples_refused",
             IngestError::Forbidden(_) => "forbidden",
+            IngestError::RateLimited { .. } => "rate_limited",
         }
     }
 
@@ -95,7 +106,9 @@ impl IngestError {
             IngestError::UnsupportedEncoding(_) | IngestError::UnsupportedMediaType(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
-            IngestError::Overloaded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            IngestError::Overloaded { .. } | IngestError::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             IngestError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             IngestError::Forbidden(_) => StatusCode::FORBIDDEN,
         }
@@ -104,7 +117,9 @@ impl IngestError {
     /// The gRPC code this error answers with, as the OTLP specification asks.
     pub fn grpc_code(&self) -> tonic::Code {
         match self {
-            IngestError::Overloaded { .. } => tonic::Code::ResourceExhausted,
+            IngestError::Overloaded { .. } | IngestError::RateLimited { .. } => {
+                tonic::Code::ResourceExhausted
+            }
             IngestError::Unavailable(_) => tonic::Code::Unavailable,
             IngestError::Forbidden(_) => tonic::Code::PermissionDenied,
             _ => tonic::Code::InvalidArgument,
@@ -114,7 +129,8 @@ impl IngestError {
     /// Seconds a client should wait before retrying, for refusals that pass.
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            IngestError::Overloaded { retry_after } => Some(retry_after.as_secs().max(1)),
+            IngestError::Overloaded { retry_after }
+            | IngestError::RateLimited { retry_after, .. } => Some(retry_after.as_secs().max(1)),
             IngestError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
             _ => None,
         }

@@ -13,6 +13,7 @@ use taishan_core::{
 };
 
 use crate::errors::{ErrorBody, IngestError};
+use crate::limits::{Limiter, TenantLimits};
 use crate::metrics::IngestMetrics;
 
 /// Which door a write came in by: the `path` label of ingest metrics. Each receiver
@@ -50,6 +51,8 @@ pub struct IngestState {
     /// The resource attribute naming a resource's tenant, when configured; it overrides
     /// `X-Scope-OrgID` for that resource (OTLP resources, and those log receivers make).
     pub tenant_attribute: Option<String>,
+    /// Each tenant's limits on metric writes.
+    pub limiter: Limiter,
 }
 
 impl IngestState {
@@ -69,9 +72,16 @@ impl IngestState {
             logs,
             max_body_bytes,
             metrics,
+            limiter: Limiter::new(TenantLimits::default(), clock.clone()),
             clock,
             tenant_attribute: None,
         }
+    }
+
+    /// Holds each tenant to `limits` (the default ones otherwise).
+    pub fn with_limits(mut self, limits: TenantLimits) -> Self {
+        self.limiter = Limiter::new(limits, self.clock.clone());
+        self
     }
 
     /// Takes each OTLP resource's tenant from `attribute` when the resource has it.
@@ -119,23 +129,30 @@ impl IngestState {
     }
 
     /// Publishes a decoded batch and turns the bus's answer into the client's.
+    /// The tenant's limits apply first: series over a label limit are dropped (and named
+    /// in the answer), and a tenant over its rate is refused whole.
     pub async fn publish(
         &self,
         path: IngestPath,
-        batch: MetricBatch,
+        mut batch: MetricBatch,
     ) -> Result<AppendOutcome, IngestError> {
+        let limited = self.limiter.check_labels(&mut batch);
         if batch.series.is_empty() {
-            return Ok(AppendOutcome::default());
+            return limited.map_or(Ok(AppendOutcome::default()), Err);
         }
+        self.limiter.take(&batch.tenant, batch.sample_count())?;
         let outcome = self.bus.publish(batch).await?;
         self.metrics
             .samples_ingested
             .with_label_values(&[path.as_str()])
             .inc_by(outcome.accepted as u64);
-        if outcome.rejected.is_empty() {
-            Ok(outcome)
-        } else {
-            Err(IngestError::PartlyRefused(describe_refusals(&outcome)))
+        let mut refusals: Vec<String> = limited.iter().map(ToString::to_string).collect();
+        if !outcome.rejected.is_empty() {
+            refusals.push(describe_refusals(&outcome));
+        }
+        match refusals.is_empty() {
+            true => Ok(outcome),
+            false => Err(IngestError::PartlyRefused(refusals.join("; "))),
         }
     }
 
@@ -195,7 +212,15 @@ fn describe_refusals(outcome: &AppendOutcome) -> String {
     let parts: Vec<String> = outcome
         .rejected
         .iter()
-        .map(|r| format!("{} {} (e.g. {})", r.samples, r.reason.as_str(), r.example))
+        .map(|r| match r.reason.limit() {
+            Some(limit) => format!(
+                "{} {} ({limit}; e.g. {})",
+                r.samples,
+                r.reason.as_str(),
+                r.example
+            ),
+            None => format!("{} {} (e.g. {})", r.samples, r.reason.as_str(), r.example),
+        })
         .collect();
     format!(
         "stored {} samples; refused {}: {}",

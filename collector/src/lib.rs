@@ -10,6 +10,7 @@
 pub mod config;
 pub mod errors;
 pub mod ingest;
+pub mod limits;
 pub mod metrics;
 pub mod receivers;
 pub mod rpc;
@@ -19,6 +20,7 @@ pub mod tenant;
 pub use config::{IngestConfig, ScrapeConfig, ScrapeJob};
 pub use errors::{ErrorBody, IngestError};
 pub use ingest::{IngestPath, IngestState};
+pub use limits::TenantLimits;
 pub use metrics::IngestMetrics;
 pub use receivers::{ingest_surface, IngestSurface, Receiver, UnknownReceiver, RECEIVERS};
 pub use scrape::{ScrapeManager, ScrapeTarget};

@@ -22,6 +22,8 @@ pub enum RejectReason {
     TooOld,
     /// The series would be new and the active-series limit is reached.
     SeriesLimit,
+    /// The series would be new and its tenant's active-series limit is reached.
+    TenantSeriesLimit,
     /// The series would be new and the head memory limit is reached.
     MemoryLimit,
 }
@@ -34,7 +36,18 @@ impl RejectReason {
             RejectReason::DuplicateTimestamp => "duplicate_timestamp",
             RejectReason::TooOld => "too_old",
             RejectReason::SeriesLimit => "series_limit",
+            RejectReason::TenantSeriesLimit => "tenant_series_limit",
             RejectReason::MemoryLimit => "memory_limit",
+        }
+    }
+
+    /// The setting whose limit refused the samples, for the refusal's message.
+    pub fn limit(&self) -> Option<&'static str> {
+        match self {
+            RejectReason::SeriesLimit => Some("storage.limits.max_series"),
+            RejectReason::TenantSeriesLimit => Some("storage.limits.max_series_per_tenant"),
+            RejectReason::MemoryLimit => Some("storage.limits.max_head_memory"),
+            _ => None,
         }
     }
 }

@@ -25,6 +25,14 @@ pub struct QueryConfig {
     /// Queries evaluated at once; up to four times as many wait, the rest get 503. Default 20.
     #[serde(default = "default_max_concurrency")]
     pub max_concurrency: usize,
+    /// Queries one tenant may have running or waiting; beyond it, 429. `0`: only
+    /// `max_concurrency` applies. Default 10.
+    #[serde(default = "default_max_concurrency_per_tenant")]
+    pub max_concurrency_per_tenant: usize,
+}
+
+fn default_max_concurrency_per_tenant() -> usize {
+    10
 }
 
 fn default_max_concurrency() -> usize {
@@ -55,6 +63,7 @@ impl Default for QueryConfig {
             max_points_per_series: default_max_points(),
             lookback_delta: default_lookback(),
             max_concurrency: default_max_concurrency(),
+            max_concurrency_per_tenant: default_max_concurrency_per_tenant(),
         }
     }
 }

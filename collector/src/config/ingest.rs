@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-
 use taishan_core::config::{ByteSize, FieldError, Section};
+
+use crate::limits::TenantLimits;
 
 /// Limits on incoming writes.
 #[derive(Deserialize, Serialize, Debug, Clone)]
@@ -28,6 +29,9 @@ pub struct IngestConfig {
     /// `otlp_http`, `otlp_grpc`). Default: all of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receivers: Option<Vec<String>>,
+    /// What one tenant may write (see [`TenantLimits`]); on by default.
+    #[serde(default)]
+    pub limits: TenantLimits,
 }
 
 fn default_max_body_size() -> ByteSize {
@@ -50,6 +54,7 @@ impl Default for IngestConfig {
             retry_after: default_retry_after(),
             otlp_tenant_attribute: None,
             receivers: None,
+            limits: TenantLimits::default(),
         }
     }
 }
@@ -81,6 +86,7 @@ impl Section for IngestConfig {
                 ));
             }
         }
+        self.limits.problems(errors);
         if self.retry_after < Duration::from_secs(1) {
             errors.push(FieldError::new(
                 "ingest.retry_after",

@@ -25,15 +25,17 @@ pub async fn blocking<T: Send + 'static>(
 }
 
 /// Runs store or engine work like [`blocking`], behind the query gate (a turn among
-/// `query.max_concurrency`, 503 with `Retry-After` when the queue is full) and within
+/// `query.max_concurrency`, 503 with `Retry-After` when the queue is full; 429 when
+/// `tenant` holds its `query.max_concurrency_per_tenant` already) and within
 /// `query.timeout`: past it the caller gets a 503 naming the limit, and the work keeps
 /// its turn until it ends, so an abandoned scan still counts against the concurrency.
 pub async fn gated<T: Send + 'static>(
     state: &QueryState,
+    tenant: TenantId,
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let timeout = state.engine.limits().timeout;
-    let turn = state.gate.enter(timeout).await?;
+    let turn = state.gate.enter(&tenant, timeout).await?;
     let task = tokio::task::spawn_blocking(move || {
         let _turn = turn;
         work()
@@ -109,7 +111,8 @@ mod tests {
         let metrics = QueryMetrics::register(&prometheus::Registry::new()).unwrap();
         let state = QueryState::new(Arc::new(db), limits, clock, metrics);
         let (release, wait) = std::sync::mpsc::channel::<()>();
-        let err = gated(&state, move || {
+        let t = TenantId::default_tenant();
+        let err = gated(&state, t.clone(), move || {
             let _ = wait.recv();
             Ok(())
         })
@@ -121,9 +124,9 @@ mod tests {
             "{err:?}"
         );
         // The abandoned work still holds the only slot.
-        let queued = state.gate.enter(Duration::from_millis(10)).await;
+        let queued = state.gate.enter(&t, Duration::from_millis(10)).await;
         assert!(queued.is_err(), "the slot was freed before the work ended");
         release.send(()).unwrap();
-        assert!(state.gate.enter(Duration::from_secs(5)).await.is_ok());
+        assert!(state.gate.enter(&t, Duration::from_secs(5)).await.is_ok());
     }
 }

@@ -107,7 +107,7 @@ pub async fn search(
             .logs
             .clone()
             .ok_or_else(|| ApiError::internal("this server keeps no logs"))?;
-        let page = gated(&s, move || {
+        let page = gated(&s, tenant.clone(), move || {
             store
                 .search(&tenant, &query)
                 .map_err(|e| ApiError::internal(e.to_string()))

@@ -6,6 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{json, Value};
+use taishan_core::TenantId;
 use taishan_store::{Matcher, Tsdb};
 
 use super::common::{gated, tenant, timed};
@@ -42,6 +43,7 @@ fn range_of(p: &Params) -> Result<(i64, i64), ApiError> {
 /// there is none and `required` is false), run on a blocking thread.
 async fn over_match_sets<T: Ord + Send + 'static>(
     s: &QueryState,
+    tenant: TenantId,
     p: &Params,
     required: bool,
     lookup: impl Fn(&Tsdb, &[Matcher], i64, i64) -> Vec<T> + Send + 'static,
@@ -55,7 +57,7 @@ async fn over_match_sets<T: Ord + Send + 'static>(
         sets.push(Vec::new());
     }
     let db = s.db.clone();
-    gated(s, move || {
+    gated(s, tenant, move || {
         let mut all = BTreeSet::new();
         for set in &sets {
             all.extend(lookup(&db, set, start, end));
@@ -69,7 +71,7 @@ async fn over_match_sets<T: Ord + Send + 'static>(
 pub async fn series(State(s): State<QueryState>, headers: HeaderMap, p: Params) -> Response {
     timed(&s, "series", async {
         let tenant = tenant(&headers)?;
-        let found = over_match_sets(&s, &p, true, move |db, set, lo, hi| {
+        let found = over_match_sets(&s, tenant.clone(), &p, true, move |db, set, lo, hi| {
             db.series(&tenant, set, lo, hi)
         })
         .await?;
@@ -84,7 +86,7 @@ pub async fn series(State(s): State<QueryState>, headers: HeaderMap, p: Params) 
 pub async fn labels(State(s): State<QueryState>, headers: HeaderMap, p: Params) -> Response {
     timed(&s, "labels", async {
         let tenant = tenant(&headers)?;
-        let names = over_match_sets(&s, &p, false, move |db, set, lo, hi| {
+        let names = over_match_sets(&s, tenant.clone(), &p, false, move |db, set, lo, hi| {
             db.label_names(&tenant, set, lo, hi)
         })
         .await?;
@@ -106,7 +108,7 @@ pub async fn label_values(
         if !taishan_core::labels::is_valid_label_name(&name) && name != "__name__" {
             return Err(ApiError::bad_data(format!("invalid label name: {name:?}")));
         }
-        let values = over_match_sets(&s, &p, false, move |db, set, lo, hi| {
+        let values = over_match_sets(&s, tenant.clone(), &p, false, move |db, set, lo, hi| {
             db.label_values(&tenant, &name, set, lo, hi)
         })
         .await?;

@@ -114,7 +114,7 @@ impl QueryState {
     ) -> Self {
         Self {
             engine: Engine::new(db.clone(), limits, clock.clone()),
-            gate: gate::QueryGate::new(limits.max_concurrency),
+            gate: gate::QueryGate::new(limits.max_concurrency, limits.max_concurrency_per_tenant),
             traces: None,
             logs: None,
             db,

@@ -19,7 +19,7 @@ pub async fn query(State(s): State<QueryState>, headers: HeaderMap, p: Params) -
         let query = p.required("query")?.to_string();
         let t = p.time_or("time", s.clock.now_ms())?;
         let engine = engine_for(&s, &p)?;
-        let _turn = s.gate.enter(engine.limits().timeout).await?;
+        let _turn = s.gate.enter(&tenant, engine.limits().timeout).await?;
         let (text, who) = (query.clone(), tenant.clone());
         let out = blocking(move || Ok(engine.instant(&tenant, &query, t)?)).await?;
         note_cost(&s, &who, &text, &out);
@@ -44,7 +44,7 @@ pub async fn query_range(State(s): State<QueryState>, headers: HeaderMap, p: Par
             ));
         }
         let engine = engine_for(&s, &p)?;
-        let _turn = s.gate.enter(engine.limits().timeout).await?;
+        let _turn = s.gate.enter(&tenant, engine.limits().timeout).await?;
         let (text, who) = (query.clone(), tenant.clone());
         let out = blocking(move || Ok(engine.range(&tenant, &query, start, end, step)?)).await?;
         note_cost(&s, &who, &text, &out);

@@ -50,9 +50,24 @@ impl ApiError {
         }
     }
 
+    /// 429 `too_many_requests` with `Retry-After: 1`: the caller holds its share already.
+    pub fn too_many(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            kind: "too_many_requests",
+            message: message.into(),
+            retry_after: Some(1),
+        }
+    }
+
     /// Prometheus's `errorType`.
     pub fn kind(&self) -> &'static str {
         self.kind
+    }
+
+    /// The HTTP status it answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 
     /// 500 `internal`.

@@ -78,7 +78,7 @@ pub async fn tsdb(
             })?,
         };
         let db = s.db.clone();
-        let stats = super::common::gated(&s, move || {
+        let stats = super::common::gated(&s, tenant.clone(), move || {
             Ok(super::cardinality::stats(&db, &tenant, limit))
         })
         .await?;

@@ -56,7 +56,7 @@ pub async fn topology(
             ),
         ];
         let engine = s.engine.clone();
-        let edges = gated(&s, move || {
+        let edges = gated(&s, tenant.clone(), move || {
             let mut edges: BTreeMap<(String, String, String), BTreeMap<&'static str, f64>> = BTreeMap::new();
             for (field, query) in &queries {
                 let out = engine.instant(&tenant, query, end)?;

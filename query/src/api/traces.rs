@@ -33,7 +33,7 @@ pub async fn trace_by_id(
             ApiError::bad_data(format!("invalid trace id {id:?}: expected 32 hex digits"))
         })?;
         let store = store(&s)?;
-        let found = gated(&s, move || {
+        let found = gated(&s, tenant.clone(), move || {
             store
                 .trace(&tenant, &trace_id)
                 .map_err(|e| ApiError::internal(e.to_string()))
@@ -130,7 +130,7 @@ pub async fn search(
             limit,
         };
         let store = store(&s)?;
-        let found = gated(&s, move || {
+        let found = gated(&s, tenant.clone(), move || {
             store
                 .search(&tenant, &query)
                 .map_err(|e| ApiError::internal(e.to_string()))

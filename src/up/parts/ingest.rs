@@ -37,7 +37,8 @@ impl IngestPart {
             platform.clock.clone(),
             platform.metrics.ingest.clone(),
         )
-        .with_tenant_attribute(config.ingest.otlp_tenant_attribute.clone());
+        .with_tenant_attribute(config.ingest.otlp_tenant_attribute.clone())
+        .with_limits(config.ingest.limits.clone());
         let receivers = select(config.ingest.receivers.as_deref())?;
         let surface = ingest_surface(&state, &receivers);
         let scrapes = ScrapeManager::new(

@@ -99,8 +99,9 @@ pub struct StorageLimits {
     /// Most active series across all tenants; new series beyond it are refused. Default 2000000.
     #[serde(default = "default_max_series")]
     pub max_series: usize,
-    /// Most active series of one tenant. `0` (default) means only `max_series` applies.
-    #[serde(default)]
+    /// Most active series of one tenant, so one tenant cannot fill the head for all;
+    /// `0` means only `max_series` applies. Default 500000.
+    #[serde(default = "default_max_series_per_tenant")]
     pub max_series_per_tenant: usize,
     /// Most memory the head may use (estimated); new series beyond it are refused. Default `4GiB`.
     #[serde(default = "default_max_head_memory")]
@@ -111,6 +112,10 @@ fn default_max_series() -> usize {
     2_000_000
 }
 
+fn default_max_series_per_tenant() -> usize {
+    500_000
+}
+
 fn default_max_head_memory() -> ByteSize {
     ByteSize::gib(4)
 }
@@ -119,7 +124,7 @@ impl Default for StorageLimits {
     fn default() -> Self {
         Self {
             max_series: default_max_series(),
-            max_series_per_tenant: 0,
+            max_series_per_tenant: default_max_series_per_tenant(),
             max_head_memory: default_max_head_memory(),
         }
     }

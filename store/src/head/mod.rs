@@ -112,7 +112,7 @@ impl Head {
                 .map(|p| p.len() as usize)
                 .unwrap_or(0);
             if of_tenant + new_for_tenant > self.limits.max_series_per_tenant {
-                return Err(RejectReason::SeriesLimit);
+                return Err(RejectReason::TenantSeriesLimit);
             }
         }
         if self.bytes.load(Ordering::Relaxed) + new_total * SERIES_OVERHEAD_BYTES
