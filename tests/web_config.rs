@@ -252,3 +252,54 @@ fn the_otlp_tenant_attribute_names_only_the_credentials_tenants() {
     assert!(!b.contains("other-"), "bank-b got {b}");
     assert!(t.log().contains("may not write"), "the refusal is logged");
 }
+
+/// The admin and lifecycle APIs follow their switches: off, even an admin gets 403 naming
+/// the flag; on (the loopback default), the same request is served.
+#[test]
+fn the_admin_and_lifecycle_apis_follow_their_switches() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web.yml");
+    std::fs::write(&web, taishan_web_yml()).unwrap();
+    let start = |name: &str, switches: &str| {
+        let config = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(
+            &config,
+            format!(
+                "server:\n  otlp_grpc_listen: 127.0.0.1:0\n  otlp_http_listen: 127.0.0.1:0\n  web_config: {}\n{switches}scrape:\n  self_scrape: false\n",
+                web.display()
+            ),
+        )
+        .unwrap();
+        Taishan::start_with_config(&dir.path().join(name), &config)
+    };
+    let post = |t: &Taishan, path: &str| {
+        let r = client()
+            .post(format!("{}{path}", t.base))
+            .basic_auth("admin", Some("apass"))
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let off = start(
+        "off",
+        "  enable_admin_api: false\n  enable_lifecycle: false\n",
+    );
+    let (status, why) = post(&off, "/api/v1/admin/tsdb/flush");
+    assert_eq!(status, 403);
+    assert!(why.contains("--enable-admin-api"), "{why}");
+    let (status, why) = post(&off, "/-/reload");
+    assert_eq!(status, 403);
+    assert!(why.contains("--enable-lifecycle"), "{why}");
+    let (status, _) = post(&off, "/alerter/-/reload");
+    assert_eq!(status, 403);
+    // A stranger learns nothing about the switch: 401 first.
+    let stranger = client()
+        .post(format!("{}/-/reload", off.base))
+        .send()
+        .unwrap();
+    assert_eq!(stranger.status().as_u16(), 401);
+
+    let on = start("on", "");
+    assert_eq!(post(&on, "/api/v1/admin/tsdb/flush").0, 200);
+    assert_eq!(post(&on, "/-/reload").0, 200);
+}

@@ -28,6 +28,15 @@ pub struct ServerConfig {
     /// listen addresses while every listener is on loopback; any host otherwise.
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+    /// TSDB administration over HTTP (`/api/v1/admin/tsdb/*`), as Prometheus's
+    /// `--web.enable-admin-api`. Default: on while every listener is on loopback (the
+    /// demo), off otherwise.
+    #[serde(default)]
+    pub enable_admin_api: Option<bool>,
+    /// Reload over HTTP (`POST /-/reload`), as Prometheus's `--web.enable-lifecycle`.
+    /// Default: as `enable_admin_api`.
+    #[serde(default)]
+    pub enable_lifecycle: Option<bool>,
 }
 
 fn default_http_listen() -> SocketAddr {
@@ -50,6 +59,8 @@ impl Default for ServerConfig {
             otlp_http_listen: default_otlp_http_listen(),
             web_config: None,
             allowed_hosts: Vec::new(),
+            enable_admin_api: None,
+            enable_lifecycle: None,
         }
     }
 }

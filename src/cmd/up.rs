@@ -27,6 +27,16 @@ pub struct UpArgs {
     /// may act: open breakers, arm faults, silence alerts). Refused without this flag.
     #[arg(long)]
     pub insecure_listen: bool,
+    /// Serve TSDB administration over HTTP (/api/v1/admin/tsdb/*), as Prometheus's
+    /// --web.enable-admin-api. On by default only while every listener is on loopback
+    /// (server.enable_admin_api decides otherwise).
+    #[arg(long)]
+    pub enable_admin_api: bool,
+    /// Serve reload over HTTP (POST /-/reload), as Prometheus's --web.enable-lifecycle.
+    /// On by default only while every listener is on loopback (server.enable_lifecycle
+    /// decides otherwise); SIGHUP reloads either way.
+    #[arg(long)]
+    pub enable_lifecycle: bool,
     /// Do not run the demo services and their traffic (same as `demo.enabled: false`).
     #[arg(long, env = "TAISHAN_NO_DEMO")]
     pub no_demo: bool,

@@ -10,6 +10,7 @@ use anyhow::bail;
 use anyhow::Context;
 use taishan_core::SystemClock;
 use taishan_edge::audit::{AuditLog, AuditRecord};
+use taishan_edge::auth::routes::Switches;
 use taishan_edge::browser::loopback_hosts;
 use taishan_edge::webconfig::WebConfig;
 use taishan_edge::{Authority, BrowserPolicy, Credentials, ServerTls};
@@ -54,7 +55,7 @@ impl Access {
         let audit_dir = args.data_dir.join("audit");
         let audit = AuditLog::open(&audit_dir, clock.clone())
             .with_context(|| format!("opening the audit trail in {}", audit_dir.display()))?;
-        let authority = Authority::new(credentials, clock);
+        let authority = Authority::new(credentials, clock).with_switches(switches(config, args));
         Ok(Self {
             path,
             authority: match tls {
@@ -116,6 +117,35 @@ fn reload(path: &std::path::Path, authority: &Authority, tls: Option<&ServerTls>
     }
 }
 
+/// The admin and lifecycle APIs: the flag, else the config, else on only while every
+/// listener is on loopback (the demo on a laptop), as Prometheus keeps them off elsewhere.
+fn switches(config: &Config, args: &UpArgs) -> Switches {
+    let on_loopback = listens(config).iter().all(|a| a.ip().is_loopback());
+    let server = &config.server;
+    let switches = Switches {
+        admin_api: args.enable_admin_api || server.enable_admin_api.unwrap_or(on_loopback),
+        lifecycle: args.enable_lifecycle || server.enable_lifecycle.unwrap_or(on_loopback),
+    };
+    if !switches.admin_api || !switches.lifecycle {
+        tracing::info!(
+            admin_api = switches.admin_api,
+            lifecycle = switches.lifecycle,
+            "HTTP admin and lifecycle APIs (--enable-admin-api, --enable-lifecycle)"
+        );
+    }
+    switches
+}
+
+/// The addresses browsers and clients reach.
+fn listens(config: &Config) -> [SocketAddr; 3] {
+    let server = &config.server;
+    [
+        server.http_listen,
+        server.otlp_http_listen,
+        config.alerter.listen,
+    ]
+}
+
 /// `server.allowed_hosts`, or the loopback names (and the listen addresses) while every
 /// listener is on loopback; `None` (any host) otherwise.
 fn allowed_hosts(config: &Config) -> Option<Vec<String>> {
@@ -129,11 +159,7 @@ fn allowed_hosts(config: &Config) -> Option<Vec<String>> {
                 .collect(),
         );
     }
-    let listens = [
-        server.http_listen,
-        server.otlp_http_listen,
-        config.alerter.listen,
-    ];
+    let listens = listens(config);
     if listens.iter().any(|a| !a.ip().is_loopback()) {
         return None;
     }

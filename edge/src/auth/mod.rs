@@ -43,6 +43,7 @@ const REALM: &str = "Basic realm=\"taishan\", charset=\"UTF-8\"";
 /// process's own token: what the clients it runs itself (the demo's exporters) send.
 #[derive(Clone)]
 pub struct Authority {
+    switches: routes::Switches,
     current: Arc<RwLock<Option<Arc<Credentials>>>>,
     password_checks: Arc<Semaphore>,
     own_token: Arc<str>,
@@ -55,6 +56,7 @@ impl Authority {
     pub fn new(credentials: Option<Credentials>, clock: Arc<dyn Clock>) -> Self {
         let own_token = taishan_core::signer::encode_hex(&rand::random::<[u8; 32]>());
         let authority = Self {
+            switches: routes::Switches::ON,
             current: Arc::new(RwLock::new(None)),
             password_checks: Arc::new(Semaphore::new(CONCURRENT_PASSWORD_CHECKS)),
             own_token: Arc::from(own_token),
@@ -62,6 +64,12 @@ impl Authority {
         };
         authority.replace(credentials);
         authority
+    }
+
+    /// Routes behind a switch answer 403 while it is off (every one is on by default).
+    pub fn with_switches(mut self, switches: routes::Switches) -> Self {
+        self.switches = switches;
+        self
     }
 
     /// Login cookies marked `Secure`, for listeners serving TLS.
@@ -225,18 +233,25 @@ async fn admitted(admission: &Admission, request: &mut Request) -> Result<(), Re
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string());
-    let need = match matched {
+    let access = match matched {
         Some(path) => match routes::access(admission.listener, &path) {
-            Some(access) => Some(access.need(request.method())),
+            Some(access) => Some(access),
             None => return Err(Refusal::Undeclared(path)),
         },
         // No route: authenticate anyway, so a 404 tells a stranger nothing.
         None => None,
     };
+    let need = access.map(|a| a.need(request.method()));
     if need == Some(Need::Public) {
         return Ok(());
     }
     let (identity, session) = admission.authority.caller(request.headers()).await?;
+    let switched_off = access
+        .and_then(|a| a.switch())
+        .and_then(|s| admission.authority.switches.refuses(s));
+    if let Some(why) = switched_off {
+        return Err(Refusal::Forbidden(why.to_string()));
+    }
     if let Some(Need::Role(role)) = need {
         if !identity.may(role) {
             return Err(Refusal::Forbidden(format!(

@@ -19,11 +19,53 @@ pub enum Need {
     Role(Role),
 }
 
-/// What a route needs for reads (GET, HEAD, OPTIONS) and for everything else.
+/// The switches some routes exist behind, as Prometheus has them: off, a route answers
+/// 403 whoever asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    /// TSDB administration (Prometheus's `--web.enable-admin-api`).
+    AdminApi,
+    /// Reload over HTTP (Prometheus's `--web.enable-lifecycle`).
+    Lifecycle,
+}
+
+/// Which switches are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Switches {
+    /// TSDB administration.
+    pub admin_api: bool,
+    /// Reload over HTTP.
+    pub lifecycle: bool,
+}
+
+impl Switches {
+    /// Every switch on.
+    pub const ON: Switches = Switches {
+        admin_api: true,
+        lifecycle: true,
+    };
+
+    /// Why a route behind `switch` is refused, when the switch is off.
+    pub fn refuses(self, switch: Switch) -> Option<&'static str> {
+        match switch {
+            Switch::AdminApi if !self.admin_api => Some(
+                "the admin API is not enabled: start Taishan with --enable-admin-api or set server.enable_admin_api",
+            ),
+            Switch::Lifecycle if !self.lifecycle => Some(
+                "the lifecycle API is not enabled: start Taishan with --enable-lifecycle or set server.enable_lifecycle (SIGHUP reloads either way)",
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// What a route needs for reads (GET, HEAD, OPTIONS) and for everything else, and the
+/// switch it exists behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Access {
     read: Need,
     write: Need,
+    switch: Option<Switch>,
 }
 
 impl Access {
@@ -34,11 +76,25 @@ impl Access {
             _ => self.write,
         }
     }
+
+    /// The switch the route exists behind, if any.
+    pub fn switch(self) -> Option<Switch> {
+        self.switch
+    }
+
+    /// The same, behind `switch`.
+    const fn behind(self, switch: Switch) -> Self {
+        Self {
+            switch: Some(switch),
+            ..self
+        }
+    }
 }
 
 const PUBLIC: Access = Access {
     read: Need::Public,
     write: Need::Public,
+    switch: None,
 };
 
 /// Reads and writes (a query sent as a POST form) need `role`.
@@ -46,6 +102,7 @@ const fn all(role: Role) -> Access {
     Access {
         read: Need::Role(role),
         write: Need::Role(role),
+        switch: None,
     }
 }
 
@@ -54,6 +111,7 @@ const fn changes(role: Role) -> Access {
     Access {
         read: Need::Role(Role::Viewer),
         write: Need::Role(role),
+        switch: None,
     }
 }
 
@@ -63,7 +121,7 @@ use Role::{Admin, Operator, Viewer, Writer};
 const API: &[(&str, Access)] = &[
     ("/-/healthy", PUBLIC),
     ("/-/ready", PUBLIC),
-    ("/-/reload", all(Admin)),
+    ("/-/reload", all(Admin).behind(Switch::Lifecycle)),
     ("/metrics", all(Viewer)),
     // Pages.
     ("/", all(Viewer)),
@@ -128,8 +186,14 @@ const API: &[(&str, Access)] = &[
     ("/api/v1/analyzer/series", all(Viewer)),
     ("/api/v1/analyzer/watches", all(Viewer)),
     // TSDB admin.
-    ("/api/v1/admin/tsdb/compact", all(Admin)),
-    ("/api/v1/admin/tsdb/flush", all(Admin)),
+    (
+        "/api/v1/admin/tsdb/compact",
+        all(Admin).behind(Switch::AdminApi),
+    ),
+    (
+        "/api/v1/admin/tsdb/flush",
+        all(Admin).behind(Switch::AdminApi),
+    ),
     ("/api/v1/audit", all(Admin)),
 ];
 
@@ -140,7 +204,7 @@ pub const ALERTER_PREFIX: &str = "/alerter";
 const ALERTER: &[(&str, Access)] = &[
     ("/-/healthy", PUBLIC),
     ("/-/ready", PUBLIC),
-    ("/-/reload", all(Admin)),
+    ("/-/reload", all(Admin).behind(Switch::Lifecycle)),
     // Prometheus posts its alerts: ingest.
     ("/api/v2/alerts", changes(Writer)),
     ("/api/v2/alerts/groups", all(Viewer)),
