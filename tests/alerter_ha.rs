@@ -89,14 +89,16 @@ fn killing_the_sending_replica_loses_nothing_and_duplicates_are_counted() {
     let am = dir.path().join("alertmanager.yml");
     std::fs::write(&am, am_config(&sink.url)).unwrap();
     let url = |p: u16| format!("http://127.0.0.1:{p}");
+    let secret = peer_secret(dir.path());
     let replica = |name: &str, own: u16, peer: u16| {
         Taishan::try_start_on(
             &dir.path().join(name),
             &format!(
-                "alerter:\n  config_file: {}\n  peers: ['{}']\n  peer_timeout: {}ms\n",
+                "alerter:\n  config_file: {}\n  peers: ['{}']\n  peer_timeout: {}ms\n  peer_secret_file: {}\n",
                 am.display(),
                 url(peer),
-                PEER_TIMEOUT.as_millis()
+                PEER_TIMEOUT.as_millis(),
+                secret.display()
             ),
             own,
         )
@@ -188,4 +190,87 @@ fn sending_alertmanager(first: Alertmanager, second: Alertmanager) -> (Alertmana
     } else {
         (second, first)
     }
+}
+
+/// The secret the replicas share, in a file of mode 0600.
+fn peer_secret(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("peer.secret");
+    std::fs::write(&path, "replicas-share-this\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+/// The cluster route exists only with peers, answers only the peers' secret, and checks
+/// what a peer sends as a posted change is checked: a silence muting everything is refused.
+#[test]
+fn the_cluster_route_is_for_peers_holding_the_secret_and_checks_what_they_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let alone = Taishan::start(&dir.path().join("alone"), "");
+    let state = |t: &Taishan| format!("{}/api/taishan/v1/cluster/state", t.alerter);
+    assert_eq!(client().get(state(&alone)).send().unwrap().status(), 404);
+
+    let secret = peer_secret(dir.path());
+    let peer = format!("http://127.0.0.1:{}", free_port());
+    let t = Taishan::start(
+        &dir.path().join("replica"),
+        &format!(
+            "alerter:\n  peers: ['{peer}']\n  peer_secret_file: {}\n",
+            secret.display()
+        ),
+    );
+    assert_eq!(client().get(state(&t)).send().unwrap().status(), 401);
+    let wrong = client().get(state(&t)).bearer_auth("guess").send().unwrap();
+    assert_eq!(wrong.status(), 401);
+    let peers = |body: serde_json::Value| {
+        let r = client()
+            .post(state(&t))
+            .bearer_auth("replicas-share-this")
+            .json(&body)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json::<serde_json::Value>().unwrap()["data"].clone()
+    };
+    let far = 4_102_444_800_000i64; // 2100
+    let silence = |id: &str, matchers: serde_json::Value| {
+        serde_json::json!({"event": "silence", "silence": {"id": id, "matchers": matchers,
+            "starts_at_ms": 0, "ends_at_ms": far, "updated_at_ms": 1, "created_by": "peer", "comment": "x"}})
+    };
+    let everything = peers(serde_json::json!([silence(
+        "mute-all",
+        serde_json::json!([])
+    )]));
+    assert_eq!(everything, serde_json::json!({"taken": 0, "refused": 1}));
+    let one = peers(serde_json::json!([silence(
+        "one",
+        serde_json::json!(["alertname=\"Down\""])
+    )]));
+    assert_eq!(one, serde_json::json!({"taken": 1, "refused": 0}));
+    let listed: serde_json::Value = client()
+        .get(format!("{}/api/v2/silences", t.alerter))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+
+    // Peers without a secret do not start.
+    let config = dir.path().join("no-secret.yaml");
+    std::fs::write(&config, format!("alerter:\n  peers: ['{peer}']\n")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_taishan"))
+        .args(["up", "--no-demo", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("no-secret"))
+        .args([
+            "--http-listen",
+            "127.0.0.1:0",
+            "--alerter-listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("alerter.peer_secret_file"));
 }

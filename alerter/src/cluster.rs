@@ -12,6 +12,11 @@
 //! /api/taishan/v1/cluster/state`, batched, from a bounded outbox), and each replica pulls
 //! every peer's whole state at start and every `PULL_EVERY` (`GET` on the same path), so a
 //! restarted replica or a missed push catches up. Merges keep the newer of two versions.
+//!
+//! Replicas prove themselves to each other with a shared secret (`alerter.peer_secret_file`),
+//! sent as a bearer token on the cluster route and compared in constant time; the route
+//! exists only on a replica that has peers, and what a peer sends is checked as a posted
+//! change would be (a silence without a matcher is refused whoever sends it).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -37,6 +42,8 @@ pub struct ClusterConfig {
     /// How long each position waits before delivering (Alertmanager's
     /// `--cluster.peer-timeout`, 15s by default).
     pub peer_timeout: Duration,
+    /// What every replica sends and expects on the cluster route.
+    pub secret: taishan_core::Secret,
 }
 
 impl ClusterConfig {
@@ -53,6 +60,20 @@ impl ClusterConfig {
     /// How long this replica waits before each delivery.
     pub fn wait(&self) -> Duration {
         self.peer_timeout * u32::try_from(self.position()).unwrap_or(u32::MAX)
+    }
+
+    /// Whether `authorization` is a peer's: `Bearer <secret>`, compared in constant time.
+    pub fn is_peer(&self, authorization: Option<&[u8]>) -> bool {
+        let expected = format!("Bearer {}", self.secret.expose());
+        let given = authorization.unwrap_or_default();
+        if given.len() != expected.len() {
+            return false;
+        }
+        given
+            .iter()
+            .zip(expected.as_bytes())
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
     }
 }
 
@@ -120,7 +141,11 @@ impl Cluster {
             peer.trim_end_matches('/')
         );
         for attempt in 0..3u32 {
-            match self.http.post(&url).json(batch).send().await {
+            let request = self
+                .http
+                .post(&url)
+                .bearer_auth(self.config.secret.expose());
+            match request.json(batch).send().await {
                 Ok(r) if r.status().is_success() => return,
                 Ok(r) => {
                     tracing::debug!(%peer, status = %r.status(), "a peer refused the state push")
@@ -142,7 +167,8 @@ impl Cluster {
                 "{}/api/taishan/v1/cluster/state",
                 peer.trim_end_matches('/')
             );
-            match self.http.get(&url).send().await {
+            let request = self.http.get(&url).bearer_auth(self.config.secret.expose());
+            match request.send().await {
                 Ok(r) if r.status().is_success() => match r.json::<Vec<StateEvent>>().await {
                     Ok(events) => out.extend(events),
                     Err(e) => tracing::warn!(%peer, error = %e, "a peer's state does not read"),
@@ -177,6 +203,7 @@ mod tests {
             .map(String::from)
             .collect(),
             peer_timeout: Duration::from_secs(15),
+            secret: taishan_core::Secret::new("shared"),
         };
         assert_eq!(config("http://127.0.0.1:9093").position(), 0);
         assert_eq!(config("http://127.0.0.1:9094/").position(), 1);
@@ -184,5 +211,30 @@ mod tests {
             config("http://127.0.0.1:9095").wait(),
             Duration::from_secs(30)
         );
+    }
+
+    #[test]
+    fn only_the_shared_secret_is_a_peer() {
+        let c = ClusterConfig {
+            own_url: "http://a".into(),
+            peers: vec!["http://b".into()],
+            peer_timeout: Duration::from_secs(1),
+            secret: taishan_core::Secret::new("shared"),
+        };
+        assert!(c.is_peer(Some(b"Bearer shared")));
+        for wrong in [
+            &b"Bearer share"[..],
+            b"Bearer sharee",
+            b"shared",
+            b"Basic shared",
+            b"",
+        ] {
+            assert!(
+                !c.is_peer(Some(wrong)),
+                "{:?}",
+                String::from_utf8_lossy(wrong)
+            );
+        }
+        assert!(!c.is_peer(None));
     }
 }

@@ -30,6 +30,10 @@ pub struct AlerterConfig {
     /// `--cluster.peer-timeout`).
     #[serde(default = "default_peer_timeout", with = "humantime_serde")]
     pub peer_timeout: std::time::Duration,
+    /// A file holding the secret every replica shares (sent as a bearer token on the
+    /// cluster route); required with peers. Mode 0600, not empty.
+    #[serde(default)]
+    pub peer_secret_file: Option<PathBuf>,
     /// Where the Alertmanager API listens (default 127.0.0.1:9093).
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
@@ -129,6 +133,7 @@ impl Default for AlerterConfig {
             link_ttl: default_link_ttl(),
             peers: Vec::new(),
             peer_timeout: default_peer_timeout(),
+            peer_secret_file: None,
             listen: default_listen(),
             external_url: None,
             resolve_muted: true,

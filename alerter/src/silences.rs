@@ -181,16 +181,17 @@ impl Silences {
 
     /// Takes a silence another replica holds, unless the one held here changed later;
     /// whether it was taken.
-    pub fn merge(&self, s: Silence) -> bool {
+    pub fn merge(&self, s: Silence) -> Result<bool, SilenceError> {
+        well_formed(&s)?;
         let mut by_id = self.by_id.write();
         if by_id
             .get(&s.id)
             .is_some_and(|h| h.updated_at_ms >= s.updated_at_ms)
         {
-            return false;
+            return Ok(false);
         }
         by_id.insert(s.id.clone(), s);
-        true
+        Ok(true)
     }
 
     /// Puts silences back as they were (from the data directory), replacing any held.
@@ -202,6 +203,18 @@ impl Silences {
 }
 
 fn validate(s: &Silence, now_ms: i64) -> Result<(), SilenceError> {
+    well_formed(s)?;
+    if s.ends_at_ms <= now_ms {
+        return Err(SilenceError::Invalid(
+            "end time can't be in the past".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// What every silence must be, posted here or merged from a peer (whose expired ones may
+/// end in the past).
+fn well_formed(s: &Silence) -> Result<(), SilenceError> {
     let invalid = |m: &str| Err(SilenceError::Invalid(m.to_string()));
     if s.matchers.is_empty() {
         return invalid("at least one matcher required");
@@ -211,9 +224,6 @@ fn validate(s: &Silence, now_ms: i64) -> Result<(), SilenceError> {
     }
     if s.ends_at_ms < s.starts_at_ms {
         return invalid("end time must not be before start time");
-    }
-    if s.ends_at_ms <= now_ms {
-        return invalid("end time can't be in the past");
     }
     if s.created_by.trim().is_empty() {
         return invalid("creator information required (createdBy)");

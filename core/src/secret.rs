@@ -3,6 +3,8 @@
 //! shows its secrets; only [`Secret::expose`] gives the value, where it is sent.
 
 use std::fmt;
+use std::io::Read;
+use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -49,9 +51,82 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
+/// Larger than any secret or key file Taishan reads.
+pub const LARGEST_SECRET_FILE: u64 = 4 << 20;
+
+/// The bytes of the file at `path`, at most `limit` of them; a `private` file (a key, a
+/// shared secret) must be non-empty and readable by its owner only, as `ssh` asks of a key.
+/// The reason names the path.
+pub fn read_file_checked(path: &Path, limit: u64, private: bool) -> Result<Vec<u8>, String> {
+    let at = |reason: String| format!("{}: {reason}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| at(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| at(e.to_string()))?;
+    if private {
+        only_its_owner_reads(&meta).map_err(at)?;
+    }
+    if meta.len() > limit {
+        return Err(at(format!(
+            "{} bytes is more than such a file needs ({limit})",
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|e| at(e.to_string()))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(at("is empty".into()));
+    }
+    Ok(bytes)
+}
+
+/// A shared secret kept in a file (its surrounding whitespace trimmed), checked as
+/// [`read_file_checked`] checks a private file.
+pub fn secret_from_file(path: &Path) -> Result<Secret, String> {
+    let bytes = read_file_checked(path, LARGEST_SECRET_FILE, true)?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
+    Ok(Secret::new(text.trim()))
+}
+
+#[cfg(unix)]
+fn only_its_owner_reads(meta: &std::fs::Metadata) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = meta.permissions().mode() & 0o777;
+    match mode & 0o077 {
+        0 => Ok(()),
+        _ => Err(format!(
+            "mode {mode:04o} lets others read it; make it 0600 (chmod 600)"
+        )),
+    }
+}
+
+#[cfg(not(unix))]
+fn only_its_owner_reads(_meta: &std::fs::Metadata) -> Result<(), String> {
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_file_must_be_private_and_not_empty() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("peer.secret");
+        std::fs::write(&path, "s3cret\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let why = secret_from_file(&path).unwrap_err();
+        assert!(
+            why.contains("mode 0640") && why.contains("chmod 600"),
+            "{why}"
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(secret_from_file(&path).unwrap().expose(), "s3cret");
+        std::fs::write(&path, " \n").unwrap();
+        assert!(secret_from_file(&path).unwrap_err().ends_with("is empty"));
+    }
 
     #[test]
     fn a_secret_never_prints_or_serializes_its_value() {

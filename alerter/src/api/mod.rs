@@ -37,10 +37,6 @@ pub fn alerter_routes(alerter: Arc<Alerter>) -> Router {
             get(notifications::attempts),
         )
         .route("/api/taishan/v1/history", get(history::history))
-        .route(
-            "/api/taishan/v1/cluster/state",
-            get(cluster::state).post(cluster::merge),
-        )
         .route("/api/taishan/v1/oncall", get(oncall::who))
         .route("/api/taishan/v1/incidents", get(oncall::incidents))
         .route(
@@ -63,7 +59,19 @@ pub fn alerter_routes(alerter: Arc<Alerter>) -> Router {
         .route("/-/reload", post(status::reload))
         .route("/-/healthy", get(|| async { "OK" }))
         .route("/-/ready", get(|| async { "OK" }))
+        .merge(cluster_routes(&alerter))
         .with_state(alerter)
+}
+
+/// The route replicas share state by, on a replica that has peers only.
+fn cluster_routes(alerter: &Alerter) -> Router<Arc<Alerter>> {
+    match alerter.has_peers() {
+        true => Router::new().route(
+            "/api/taishan/v1/cluster/state",
+            get(cluster::state).post(cluster::merge),
+        ),
+        false => Router::new(),
+    }
 }
 
 /// An API error as Alertmanager sends it: the status and a JSON string.
@@ -79,6 +87,15 @@ impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+            retry_after_s: None,
+        }
+    }
+
+    /// A 401 with `message`.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
             message: message.into(),
             retry_after_s: None,
         }

@@ -39,33 +39,19 @@ impl Alerter {
         out
     }
 
-    /// Takes a peer's changes, keeping the newer of two versions; how many were new here.
-    pub fn merge_state(&self, events: Vec<StateEvent>) -> usize {
-        let mut taken = 0;
+    /// Takes a peer's changes, keeping the newer of two versions. A change that fails the
+    /// checks a posted one passes (a silence without a matcher that must match, an
+    /// acknowledgement by no one) is refused and logged, whoever sent it.
+    pub fn merge_state(&self, events: Vec<StateEvent>) -> Merged {
+        let mut merged = Merged::default();
         for e in events {
-            let new = match &e {
-                StateEvent::Notified { key, entry } => self.log.merge(key.clone(), entry.clone()),
-                StateEvent::Silence { silence } => match silence.to_silence() {
-                    Some(s) => self.silences.merge(s),
-                    None => false,
-                },
-                StateEvent::Acknowledged {
-                    fingerprint,
-                    by,
-                    at_ms,
-                    comment,
-                } => match u64::from_str_radix(fingerprint, 16) {
-                    Ok(fp) if self.pager.ack_of(Fingerprint(fp)).is_none() => {
-                        let ack = Ack {
-                            by: by.clone(),
-                            at_ms: *at_ms,
-                            comment: comment.clone(),
-                        };
-                        self.pager.acknowledge_restored(Fingerprint(fp), ack);
-                        true
-                    }
-                    _ => false,
-                },
+            let new = match self.merge_one(&e) {
+                Ok(new) => new,
+                Err(why) => {
+                    tracing::warn!(%why, "a peer's change was refused");
+                    merged.refused += 1;
+                    continue;
+                }
             };
             // The notification log writes its own; the rest is kept here for a restart.
             if new && !matches!(e, StateEvent::Notified { .. }) {
@@ -75,9 +61,57 @@ impl Alerter {
                     }
                 }
             }
-            taken += usize::from(new);
+            merged.taken += usize::from(new);
         }
-        taken
+        merged
+    }
+
+    /// Whether `e` was new here, or why it is refused.
+    fn merge_one(&self, e: &StateEvent) -> Result<bool, String> {
+        match e {
+            StateEvent::Notified { key, entry } => Ok(self.log.merge(key.clone(), entry.clone())),
+            StateEvent::Silence { silence } => {
+                let s = silence
+                    .to_silence()
+                    .ok_or_else(|| "a silence whose matcher does not parse".to_string())?;
+                self.silences.merge(s).map_err(|e| e.to_string())
+            }
+            StateEvent::Acknowledged {
+                fingerprint,
+                by,
+                at_ms,
+                comment,
+            } => {
+                let fp = u64::from_str_radix(fingerprint, 16).map_err(|_| {
+                    format!("acknowledgement of {fingerprint:?}: not a fingerprint")
+                })?;
+                if by.trim().is_empty() {
+                    return Err(format!("acknowledgement of {fingerprint}: by no one"));
+                }
+                if self.pager.ack_of(Fingerprint(fp)).is_some() {
+                    return Ok(false);
+                }
+                let ack = Ack {
+                    by: by.clone(),
+                    at_ms: *at_ms,
+                    comment: comment.clone(),
+                };
+                self.pager.acknowledge_restored(Fingerprint(fp), ack);
+                Ok(true)
+            }
+        }
+    }
+
+    /// Whether `authorization` carries the peers' secret (false without peers).
+    pub fn is_peer(&self, authorization: Option<&[u8]>) -> bool {
+        self.cluster
+            .as_ref()
+            .is_some_and(|c| c.config().is_peer(authorization))
+    }
+
+    /// Whether this alerter has peers (and so serves the cluster route).
+    pub fn has_peers(&self) -> bool {
+        self.cluster.is_some()
     }
 
     /// Tells the peers of a change made here.
@@ -100,8 +134,12 @@ impl Alerter {
     /// send again what the others sent meanwhile.
     pub(super) async fn catch_up(&self) {
         if let Some(cluster) = &self.cluster {
-            let taken = self.merge_state(cluster.pull().await);
-            tracing::info!(changes = taken, "took the peers' state at start");
+            let merged = self.merge_state(cluster.pull().await);
+            tracing::info!(
+                changes = merged.taken,
+                refused = merged.refused,
+                "took the peers' state at start"
+            );
         }
     }
 
@@ -131,12 +169,21 @@ impl Alerter {
                     _ = tokio::time::sleep(PULL_EVERY) => {}
                     _ = stop.cancelled() => return,
                 }
-                let taken = me.merge_state(cluster.pull().await);
-                if taken > 0 {
-                    tracing::info!(changes = taken, "took the peers' state");
+                let merged = me.merge_state(cluster.pull().await);
+                if merged.taken > 0 {
+                    tracing::info!(changes = merged.taken, "took the peers' state");
                 }
             }
         });
         vec![push, pull]
     }
+}
+
+/// What a peer's changes did here.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Merged {
+    /// Changes new here.
+    pub taken: usize,
+    /// Changes refused by the checks.
+    pub refused: usize,
 }

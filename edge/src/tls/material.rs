@@ -2,17 +2,18 @@
 //! empty, or that the group or others may read, is refused (as `ssh` refuses such a key),
 //! and no file larger than a certificate bundle can be is read at all.
 
-use std::io::Read;
 use std::path::Path;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+use taishan_core::secret::{read_file_checked, LARGEST_SECRET_FILE};
+
 use super::TlsError;
 use crate::webconfig::{TlsServerConfig, WebConfig};
 
 /// Larger than any certificate bundle or key (the system's CA bundle is ~200 KiB).
-const LARGEST_PEM: u64 = 4 << 20;
+const LARGEST_PEM: u64 = LARGEST_SECRET_FILE;
 
 /// The certificate chain served, leaf first.
 pub(super) fn certificates(
@@ -63,43 +64,8 @@ fn pem_certificates(
     }
 }
 
-/// The bytes of `path`; a secret must be non-empty and private to its owner.
+/// The bytes of `path`, checked as `taishan_core::secret` checks files (a key must be
+/// private to its owner and non-empty).
 fn read(field: &'static str, path: &Path, secret: bool) -> Result<Vec<u8>, TlsError> {
-    let at = |reason: String| TlsError::new(field, format!("{}: {reason}", path.display()));
-    let file = std::fs::File::open(path).map_err(|e| at(e.to_string()))?;
-    let meta = file.metadata().map_err(|e| at(e.to_string()))?;
-    if secret {
-        check_private(&meta).map_err(at)?;
-    }
-    if meta.len() > LARGEST_PEM {
-        return Err(at(format!(
-            "{} bytes is more than any PEM file needs ({LARGEST_PEM})",
-            meta.len()
-        )));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(LARGEST_PEM)
-        .read_to_end(&mut bytes)
-        .map_err(|e| at(e.to_string()))?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(at("is empty".into()));
-    }
-    Ok(bytes)
-}
-
-#[cfg(unix)]
-fn check_private(meta: &std::fs::Metadata) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(format!(
-            "mode {mode:04o} lets others read the key; make it 0600 (chmod 600)"
-        ));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_meta: &std::fs::Metadata) -> Result<(), String> {
-    Ok(())
+    read_file_checked(path, LARGEST_PEM, secret).map_err(|why| TlsError::new(field, why))
 }

@@ -65,11 +65,15 @@ impl AlerterPart {
             .unwrap_or_else(|| platform.url_of(platform.addresses.alerter));
         let mut peers = config.alerter.peers.clone();
         peers.extend(flags.peers);
-        let cluster = (!peers.is_empty()).then(|| taishan_alerter::cluster::ClusterConfig {
-            own_url: external_url.clone(),
-            peers,
-            peer_timeout: config.alerter.peer_timeout,
-        });
+        let cluster = match peers.is_empty() {
+            true => None,
+            false => Some(taishan_alerter::cluster::ClusterConfig {
+                own_url: external_url.clone(),
+                peers,
+                peer_timeout: config.alerter.peer_timeout,
+                secret: peer_secret(config.alerter.peer_secret_file.as_deref())?,
+            }),
+        };
         let options = AlerterOptions {
             external_url,
             cluster,
@@ -181,4 +185,14 @@ async fn reload_on_sighup(alerter: Arc<Alerter>, cancel: CancellationToken) {
         }
     })
     .await
+}
+
+/// The secret the replicas share: peers must prove themselves on the cluster route, so a
+/// replica with peers and no secret does not start.
+fn peer_secret(file: Option<&std::path::Path>) -> anyhow::Result<taishan_core::Secret> {
+    let Some(file) = file else {
+        anyhow::bail!("alerter.peers are set but alerter.peer_secret_file is not: every replica needs the same secret in a file of mode 0600 (e.g. head -c 32 /dev/urandom | base64 > peer.secret; chmod 600 peer.secret)");
+    };
+    taishan_core::secret::secret_from_file(file)
+        .map_err(|why| anyhow::anyhow!("alerter.peer_secret_file: {why}"))
 }
