@@ -303,3 +303,50 @@ fn the_admin_and_lifecycle_apis_follow_their_switches() {
     assert_eq!(post(&on, "/api/v1/admin/tsdb/flush").0, 200);
     assert_eq!(post(&on, "/-/reload").0, 200);
 }
+
+/// Prometheus 2.42's alerting posts to 9093 with its basic-auth credential; without one,
+/// or with a viewer's, its alerts are refused.
+#[test]
+fn prometheus_alerts_reach_the_alerter_with_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = start_with_web_config(&dir.path().join("taishan"), &taishan_web_yml());
+    let rules = dir.path().join("always.rules.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: always\n    interval: 1s\n    rules:\n      - alert: PaymentsFailing\n        expr: vector(1)\n      - alert: LedgerLagging\n        expr: vector(1)\n",
+    )
+    .unwrap();
+    let host = t.alerter.trim_start_matches("http://").to_string();
+    let alertmanager = |user: &str, password: &str| {
+        format!("    - static_configs: [{{targets: ['{host}']}}]\n      basic_auth: {{username: {user}, password: {password}}}\n")
+    };
+    let _prom = Prometheus::start(
+        &format!(
+            "global:\n  evaluation_interval: 1s\nrule_files: [{}]\nalerting:\n  alertmanagers:\n{}{}",
+            rules.display(),
+            alertmanager("writer-a", "wpass"),
+            alertmanager("viewer-a", "vpass"),
+        ),
+        &["--rules.alert.resend-delay=1s"],
+    );
+    wait_for(
+        "Prometheus's alerts at the alerter",
+        Duration::from_secs(60),
+        || {
+            let alerts: serde_json::Value = client()
+                .get(format!("{}/api/v2/alerts", t.alerter))
+                .basic_auth("admin", Some("apass"))
+                .send()
+                .ok()?
+                .json()
+                .ok()?;
+            (alerts.as_array()?.len() == 2).then_some(())
+        },
+    );
+    // The viewer's posts were refused, and said so in Taishan's log.
+    wait_for(
+        "the viewer's refused posts",
+        Duration::from_secs(30),
+        || t.log().contains("needs the writer role").then_some(()),
+    );
+}
