@@ -240,16 +240,29 @@ fn finite(v: f64) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
-/// A chosen value as a regex matching exactly it.
+/// A chosen value as a regex matching exactly it, written for the inside of a PromQL
+/// double-quoted string (where dashboards put `$variable`): regex metacharacters escaped
+/// first, then every backslash, quote and control character escaped for the string, so a
+/// value from the page's URL can never end the string and add to the query.
 fn regex_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
+    let mut regex = String::with_capacity(value.len());
     for c in value.chars() {
         if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-            // PromQL strings take backslashes escaped too.
-            out.push('\\');
+            regex.push('\\');
         }
-        out.push(c);
+        regex.push(c);
+    }
+    let mut out = String::with_capacity(regex.len() * 2);
+    for c in regex.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
     }
     out
 }
@@ -262,5 +275,55 @@ mod tests {
     fn a_chosen_value_matches_only_itself() {
         assert_eq!(regex_escape("bank-a"), "bank-a");
         assert_eq!(regex_escape("a.b"), "a\\\\.b");
+    }
+
+    /// A value crafted to close the string and add a selector of its own stays one
+    /// matcher's value: the query parses with exactly the matchers the dashboard wrote.
+    #[test]
+    fn a_value_cannot_end_the_string_or_add_to_the_query() {
+        for value in [
+            "x\"} or vector(1) or up{a=\"",
+            "a\\\"b",
+            "line\nbreak\u{7}",
+            "\\",
+        ] {
+            let expr = format!(
+                "rate(http_requests_total{{service=~\"{}\"}}[5m])",
+                regex_escape(value)
+            );
+            let parsed = promql_parser::parser::parse(&expr)
+                .unwrap_or_else(|e| panic!("{value:?} made {expr:?}: {e}"));
+            let text = format!("{parsed:?}");
+            let one_matcher = text.starts_with("Call(") && text.matches("Matcher {").count() == 1;
+            assert!(one_matcher, "{value:?} added to the query: {text}");
+            let re = regex::Regex::new(&format!("^(?:{})$", unquote_for_test(&expr)))
+                .expect("the matcher is a valid regex");
+            assert!(re.is_match(value), "{value:?} does not match itself");
+        }
+    }
+
+    /// The regex inside the expression's one matcher, as PromQL unquotes it.
+    fn unquote_for_test(expr: &str) -> String {
+        let inner = &expr[expr.find("=~\"").unwrap() + 3..expr.rfind("\"}").unwrap()];
+        let mut out = String::new();
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some('t') => out.push('\t'),
+                Some('u') => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
+                }
+                Some(other) => out.push(other),
+                None => {}
+            }
+        }
+        out
     }
 }
