@@ -350,3 +350,45 @@ fn prometheus_alerts_reach_the_alerter_with_credentials() {
         || t.log().contains("needs the writer role").then_some(()),
     );
 }
+
+/// Dashboards show the viewer's tenant: what bank-a wrote is on viewer-a's system view and
+/// not on the default tenant's.
+#[test]
+fn dashboards_show_the_viewers_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = start_with_web_config(&dir.path().join("taishan"), &taishan_web_yml());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let series = support::encode_remote_write(&[(
+        vec![
+            ("__name__", "traces_span_metrics_calls_total"),
+            ("span_kind", "SPAN_KIND_SERVER"),
+            ("service_name", "only-in-bank-a"),
+        ],
+        vec![(now - 30_000, 1.0), (now - 15_000, 20.0), (now, 40.0)],
+    )]);
+    let written = client()
+        .post(format!("{}/api/v1/write", t.base))
+        .basic_auth("writer-a", Some("wpass"))
+        .header("Content-Encoding", "snappy")
+        .header("Content-Type", "application/x-protobuf")
+        .body(series)
+        .send()
+        .unwrap();
+    assert_eq!(written.status().as_u16(), 204);
+    let view = |user: &str, password: &str| {
+        client()
+            .get(format!("{}/ui/data/system?range=300", t.base))
+            .basic_auth(user, Some(password))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    let bank_a = view("viewer-a", "vpass");
+    assert!(bank_a.contains("only-in-bank-a"), "{bank_a}");
+    let default = view("admin", "apass");
+    assert!(!default.contains("only-in-bank-a"), "{default}");
+}

@@ -22,6 +22,8 @@ pub struct View {
     pub choices: BTreeMap<String, String>,
     /// A fixed end (Unix seconds) for a link to a past moment; `None` is now.
     pub end_s: Option<i64>,
+    /// Whose data: the viewer's tenant (bound to the credential at the edge).
+    pub tenant: TenantId,
 }
 
 impl View {
@@ -58,14 +60,14 @@ pub fn evaluate(engine: &Engine, d: &Dashboard, view: &View, now_ms: i64) -> Val
             Some(value) => regex_escape(value),
         })
     };
-    let tenant = TenantId::default_tenant();
+    let tenant = &view.tenant;
     let mut panels = serde_json::Map::new();
     for (r, row) in d.rows.iter().enumerate() {
         for (p, panel) in row.panels.iter().enumerate() {
             let expr = |e: &str| substitute(e, &range, choice);
             let at = Window {
                 engine,
-                tenant: &tenant,
+                tenant,
                 start_ms,
                 end_ms,
                 step_ms,

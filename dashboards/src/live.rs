@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use taishan_core::Clock;
-use taishan_query::Engine;
+use taishan_query::{ApiError, Engine, QueryGate, Turn};
 use tokio::sync::watch;
 
 use crate::catalog::Catalog;
@@ -33,6 +33,7 @@ type Feed = Arc<watch::Sender<Arc<str>>>;
 /// The feeds of the views open now.
 pub struct LiveHub {
     engine: Engine,
+    gate: QueryGate,
     catalog: Arc<Catalog>,
     clock: Arc<dyn Clock>,
     feeds: Mutex<HashMap<FeedKey, Feed>>,
@@ -41,9 +42,15 @@ pub struct LiveHub {
 
 impl LiveHub {
     /// Feeds evaluated on `engine` at `clock`'s time.
-    pub fn new(engine: Engine, catalog: Arc<Catalog>, clock: Arc<dyn Clock>) -> Arc<Self> {
+    pub fn new(
+        engine: Engine,
+        gate: QueryGate,
+        catalog: Arc<Catalog>,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             engine,
+            gate,
             catalog,
             clock,
             feeds: Mutex::new(HashMap::new()),
@@ -61,13 +68,22 @@ impl LiveHub {
         self.feeds.lock().len()
     }
 
-    /// Evaluates `view` once, now; `None` when there is no such dashboard.
-    pub async fn once(self: &Arc<Self>, view: View) -> Option<Arc<str>> {
+    /// Evaluates `view` once, now, with a turn of the query gate (refused as the query API
+    /// refuses: 429 over the tenant's share, 503 when the queue is full); `None` when there
+    /// is no such dashboard.
+    pub async fn once(self: &Arc<Self>, view: View) -> Result<Option<Arc<str>>, ApiError> {
+        let turn = self.turn(&view).await?;
         let me = self.clone();
-        tokio::task::spawn_blocking(move || me.evaluate(&view))
-            .await
-            .ok()
-            .flatten()
+        let evaluated = tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            me.evaluate(&view)
+        });
+        Ok(evaluated.await.ok().flatten())
+    }
+
+    async fn turn(&self, view: &View) -> Result<Turn, ApiError> {
+        let timeout = self.engine.limits().timeout;
+        self.gate.enter(&view.tenant, timeout).await
     }
 
     /// The latest data of `key`'s view and each one after; starts its feed if none runs.
@@ -99,9 +115,18 @@ impl LiveHub {
             if self.stop_if_unwatched(&key, &feed) {
                 break;
             }
+            let turn = match self.turn(&key.view).await {
+                Ok(turn) => turn,
+                // Busy: this round is skipped; the page keeps the data it has.
+                Err(_) => continue,
+            };
             let me = self.clone();
             let view = key.view.clone();
-            match tokio::task::spawn_blocking(move || me.evaluate(&view)).await {
+            let evaluated = tokio::task::spawn_blocking(move || {
+                let _turn = turn;
+                me.evaluate(&view)
+            });
+            match evaluated.await {
                 Ok(Some(data)) => {
                     feed.send_replace(data);
                 }

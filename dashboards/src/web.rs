@@ -167,7 +167,13 @@ async fn asset(Path(path): Path<String>) -> Response {
 }
 
 /// The view and refresh interval a query string asks for.
-fn feed_key(name: String, q: &HashMap<String, String>) -> Result<FeedKey, String> {
+/// The view a request asks for, of the tenant its (edge-bound) `X-Scope-OrgID` names.
+fn feed_key(
+    name: String,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<FeedKey, String> {
+    let tenant = taishan_query::tenant(headers).map_err(|e| format!("{e:?}"))?;
     let seconds = |key: &str, default: u64, max: u64| -> Result<u64, String> {
         match q.get(key) {
             None => Ok(default),
@@ -196,6 +202,7 @@ fn feed_key(name: String, q: &HashMap<String, String>) -> Result<FeedKey, String
         range_s,
         choices,
         end_s,
+        tenant,
     };
     Ok(FeedKey { view, refresh })
 }
@@ -211,18 +218,20 @@ async fn data(
     State(s): State<UiState>,
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Response {
-    let key = match feed_key(name.clone(), &q) {
+    let key = match feed_key(name.clone(), &q, &headers) {
         Ok(key) => key,
         Err(why) => return (StatusCode::BAD_REQUEST, why).into_response(),
     };
     match s.hub.once(key.view).await {
-        Some(json) => (
+        Ok(Some(json)) => (
             [(header::CONTENT_TYPE, "application/json")],
             json.to_string(),
         )
             .into_response(),
-        None => no_dashboard(&s, &name),
+        Ok(None) => no_dashboard(&s, &name),
+        Err(busy) => busy.into_response(),
     }
 }
 
@@ -241,7 +250,7 @@ async fn live(
     if let Err(why) = csrf::same_origin(&headers) {
         return (StatusCode::FORBIDDEN, why).into_response();
     }
-    let key = match feed_key(name.clone(), &q) {
+    let key = match feed_key(name.clone(), &q, &headers) {
         Ok(key) => key,
         Err(why) => return (StatusCode::BAD_REQUEST, why).into_response(),
     };
@@ -255,7 +264,7 @@ async fn live(
 async fn push(mut socket: WebSocket, hub: Arc<LiveHub>, key: FeedKey) {
     let text = |json: &str| Message::Text(json.into());
     if key.refresh.is_zero() {
-        if let Some(json) = hub.once(key.view).await {
+        if let Ok(Some(json)) = hub.once(key.view).await {
             let _ = socket.send(text(&json)).await;
         }
         // Held open (a closed socket would make the page reconnect) until the page leaves.

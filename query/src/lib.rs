@@ -13,6 +13,7 @@ pub mod config;
 mod engine;
 pub mod promqltest;
 
+pub use api::gate::{QueryGate, Turn};
 pub use api::response::{success, ApiError};
 pub use api::{query_routes, tenant, QueryMetrics, QueryState, ServerStatus};
 pub use config::QueryConfig;

@@ -61,6 +61,8 @@ pub struct Platform {
     pub metadata: MetadataRegistry,
     /// Whether the demo services run.
     pub demo_on: bool,
+    /// The one query gate: every query-like route takes its turns from it.
+    pub gate: taishan_query::QueryGate,
 }
 
 impl Platform {
@@ -84,7 +86,11 @@ impl Platform {
         };
         let stores = Stores::open(&config, &args.data_dir, clock.clone(), store).await?;
         let plane = open_control_plane(&args.data_dir, clock.clone(), guards).await?;
+        let query = &config.query;
+        let gate =
+            taishan_query::QueryGate::new(query.max_concurrency, query.max_concurrency_per_tenant);
         Ok(Self {
+            gate,
             demo_on: config.demo.enabled && !args.no_demo,
             faults: taishan_chaos::FaultSet::new(clock.clone(), clock.now_ms() as u64),
             edge,

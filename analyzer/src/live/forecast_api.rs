@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use crate::forecast::{seasonal_forecast, ForecastConfig};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
-use taishan_core::{Clock, TenantId};
-use taishan_query::{Engine, QueryValue};
+use taishan_core::Clock;
+use taishan_query::{Engine, QueryGate, QueryValue};
 
 /// Most series one forecast request answers.
 const MAX_SERIES: usize = 50;
@@ -22,6 +22,7 @@ const MAX_SERIES: usize = 50;
 #[derive(Clone)]
 pub struct ForecastState {
     pub engine: Engine,
+    pub gate: QueryGate,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -53,7 +54,15 @@ fn duration(name: &str, text: Option<&str>, default: &str) -> Result<Duration, S
         .ok_or_else(|| format!("{name}: not a positive duration: {text:?} (e.g. 6h)"))
 }
 
-async fn forecast(State(s): State<ForecastState>, Query(p): Query<Params>) -> Response {
+async fn forecast(
+    State(s): State<ForecastState>,
+    headers: HeaderMap,
+    Query(p): Query<Params>,
+) -> Response {
+    let tenant = match taishan_query::tenant(&headers) {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
     let Some(query) = p.query.clone().filter(|q| !q.trim().is_empty()) else {
         return bad("query: required (a PromQL expression)".into());
     };
@@ -73,9 +82,14 @@ async fn forecast(State(s): State<ForecastState>, Query(p): Query<Params>) -> Re
     }
     let now = s.clock.now_ms();
     let (step_ms, start) = (step.as_millis() as i64, now - history.as_millis() as i64);
+    let turn = match s.gate.enter(&tenant, s.engine.limits().timeout).await {
+        Ok(turn) => turn,
+        Err(busy) => return busy.into_response(),
+    };
     let engine = s.engine.clone();
     let answer = tokio::task::spawn_blocking(move || {
-        engine.range(&TenantId::default_tenant(), &query, start, now, step_ms)
+        let _turn = turn;
+        engine.range(&tenant, &query, start, now, step_ms)
     })
     .await;
     let series = match answer {

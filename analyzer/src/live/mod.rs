@@ -14,28 +14,32 @@ use std::sync::Arc;
 
 use axum::Router;
 use taishan_core::Clock;
-use taishan_query::Engine;
+use taishan_query::{Engine, QueryGate};
 use taishan_rules::RuleManager;
 
 pub use root_cause::{RootCauseNotes, RootCauseWorker};
 pub use runtime::{demo_watches, LiveAnalyzer, LiveError};
 
 /// Every route of the analyzer's API: `live`'s watches, root cause over `rules`' alerts,
-/// and forecasts, each reading the store through `engine`.
+/// and forecasts, each reading the caller's tenant through `engine` with a turn of `gate`
+/// (the query API's, so the concurrency limits count these too).
 pub fn routes(
     live: &LiveAnalyzer,
     engine: Engine,
+    gate: QueryGate,
     rules: Arc<RuleManager>,
     clock: Arc<dyn Clock>,
 ) -> Router {
     live.routes()
         .merge(rca_api::routes(rca_api::RcaState {
             engine: engine.clone(),
+            gate: gate.clone(),
             rules,
             clock: clock.clone(),
         }))
         .merge(forecast_api::routes(forecast_api::ForecastState {
             engine,
+            gate,
             clock,
         }))
 }

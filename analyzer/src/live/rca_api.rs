@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use crate::rca::{collect, rank_for, Ranked, Window};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use taishan_core::{Clock, TenantId};
-use taishan_query::{Engine, QueryValue};
+use taishan_query::{Engine, QueryGate, QueryValue};
 use taishan_rules::RuleManager;
 
 use super::rca_subject::{labels_of_alert, Subject};
@@ -20,6 +20,7 @@ use super::rca_subject::{labels_of_alert, Subject};
 #[derive(Clone)]
 pub struct RcaState {
     pub engine: Engine,
+    pub gate: QueryGate,
     pub rules: Arc<RuleManager>,
     pub clock: Arc<dyn Clock>,
 }
@@ -43,9 +44,18 @@ fn error(status: StatusCode, message: String) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn rca(State(s): State<RcaState>, Query(p): Query<Params>) -> Response {
+async fn rca(State(s): State<RcaState>, headers: HeaderMap, Query(p): Query<Params>) -> Response {
     let now = s.clock.now_ms();
-    let alert = p.alertname.as_deref().and_then(|n| find_alert(&s.rules, n));
+    let tenant = match taishan_query::tenant(&headers) {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    // The rules evaluate the default tenant: another tenant's incident is found by `at`.
+    let alert = p
+        .alertname
+        .as_deref()
+        .filter(|_| tenant == TenantId::default_tenant())
+        .and_then(|n| find_alert(&s.rules, n));
     let at_ms = match (&p.at, &alert) {
         (Some(text), _) => match parse_time(text) {
             Some(t) => t,
@@ -66,12 +76,18 @@ async fn rca(State(s): State<RcaState>, Query(p): Query<Params>) -> Response {
         }
     };
     let window = Window::around(at_ms, (at_ms + 60_000).min(now));
+    let turn = match s.gate.enter(&tenant, s.engine.limits().timeout).await {
+        Ok(turn) => turn,
+        Err(busy) => return busy.into_response(),
+    };
     let engine = s.engine.clone();
     let name = p.alertname.clone().unwrap_or_default();
     let rules = s.rules.clone();
     let found = tokio::task::spawn_blocking(move || {
-        let subject = Subject::of_alert(&rules, labels_of_alert(&engine, &name, window.end_ms));
-        rank_in(&engine, &window, &subject)
+        let _turn = turn;
+        let labels = labels_of_alert(&engine, &tenant, &name, window.end_ms);
+        let subject = Subject::of_alert(&rules, labels);
+        rank_in(&engine, &tenant, &window, &subject)
     })
     .await;
     match found {
@@ -110,12 +126,16 @@ pub struct Found {
 
 /// The likely root causes within `window` of an alert about `subject`, from the query
 /// engine (blocking: it runs the window's range queries).
-pub fn rank_in(engine: &Engine, window: &Window, subject: &Subject) -> Result<Found, String> {
-    let tenant = TenantId::default_tenant();
+pub fn rank_in(
+    engine: &Engine,
+    tenant: &TenantId,
+    window: &Window,
+    subject: &Subject,
+) -> Result<Found, String> {
     let (scene, problems) = collect(window, &mut |query| {
         let out = engine
             .range(
-                &tenant,
+                tenant,
                 query,
                 window.start_ms,
                 window.end_ms,

@@ -70,14 +70,19 @@ pub fn named_by(labels: impl IntoIterator<Item = (String, String)>) -> Vec<Strin
 /// The subject labels of the alert named `alertname`: those of its `ALERTS` series firing
 /// in the 5 minutes up to `at_ms` (so an alert already resolved still says what it was
 /// about), with `alertname` itself.
-pub fn labels_of_alert(engine: &Engine, alertname: &str, at_ms: i64) -> Vec<(String, String)> {
+pub fn labels_of_alert(
+    engine: &Engine,
+    tenant: &TenantId,
+    alertname: &str,
+    at_ms: i64,
+) -> Vec<(String, String)> {
     let name = alertname.replace('\\', "\\\\").replace('"', "\\\"");
     let query = format!(
         r#"max by ({}) (last_over_time(ALERTS{{alertname="{name}", alertstate="firing"}}[5m]))"#,
         SUBJECT_LABELS.join(", ")
     );
     let mut labels = vec![("alertname".to_string(), alertname.to_string())];
-    if let Ok(out) = engine.instant(&TenantId::default_tenant(), &query, at_ms) {
+    if let Ok(out) = engine.instant(tenant, &query, at_ms) {
         if let QueryValue::Vector(series) = out.value {
             labels.extend(
                 series

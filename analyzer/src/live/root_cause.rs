@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::rca::{Ranked, Window};
 use parking_lot::Mutex;
 use taishan_alerter::{Fingerprint, LabelSet};
-use taishan_core::Clock;
+use taishan_core::{Clock, TenantId};
 use taishan_query::Engine;
 use taishan_rules::RuleManager;
 use tokio::sync::mpsc;
@@ -149,7 +149,14 @@ impl RootCauseWorker {
                 let engine = self.engine.clone();
                 let rules = rules.clone();
                 let drawn = tokio::task::spawn_blocking(move || {
-                    rank_in(&engine, &window, &Subject::of_alert(&rules, labels))
+                    // The rules evaluate the default tenant: so do their alerts' causes.
+                    let tenant = TenantId::default_tenant();
+                    rank_in(
+                        &engine,
+                        &tenant,
+                        &window,
+                        &Subject::of_alert(&rules, labels),
+                    )
                 })
                 .await
                 .map_err(|e| e.to_string())

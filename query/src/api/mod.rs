@@ -4,7 +4,7 @@
 mod cardinality;
 mod common;
 pub use common::tenant;
-mod gate;
+pub mod gate;
 mod logs;
 mod metadata;
 pub mod params;
@@ -105,6 +105,13 @@ pub struct QueryState {
 }
 
 impl QueryState {
+    /// Sharing `gate` with the other query-like routes (dashboards, the analyzer), so
+    /// the concurrency limits count every query of the process.
+    pub fn with_gate(mut self, gate: gate::QueryGate) -> Self {
+        self.gate = gate;
+        self
+    }
+
     /// State over `db`, evaluating under `limits`.
     pub fn new(
         db: Arc<Tsdb>,

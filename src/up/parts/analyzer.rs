@@ -13,6 +13,8 @@ use taishan_rules::RuleManager;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use taishan_query::QueryGate;
+
 use crate::up::part::{Endpoint, Part};
 use crate::up::platform::Platform;
 
@@ -23,6 +25,7 @@ pub struct AnalyzerSetup {
     notes: Arc<RootCauseNotes>,
     worker: RootCauseWorker,
     engine: Engine,
+    gate: QueryGate,
     bus: Arc<dyn Bus>,
     clock: Arc<dyn Clock>,
     interval: Duration,
@@ -44,6 +47,7 @@ impl AnalyzerSetup {
             notes,
             worker,
             engine: platform.engine(),
+            gate: platform.gate.clone(),
             bus: platform.stores.bus.clone(),
             clock: platform.clock.clone(),
             interval: platform.config.analyzer.interval,
@@ -62,6 +66,7 @@ impl AnalyzerSetup {
             worker: Some(self.worker),
             rules,
             engine: self.engine,
+            gate: self.gate,
             bus: self.bus,
             clock: self.clock,
             interval: self.interval,
@@ -76,6 +81,7 @@ pub struct AnalyzerPart {
     worker: Option<RootCauseWorker>,
     rules: Arc<RuleManager>,
     engine: Engine,
+    gate: QueryGate,
     bus: Arc<dyn Bus>,
     clock: Arc<dyn Clock>,
     interval: Duration,
@@ -91,6 +97,7 @@ impl Part for AnalyzerPart {
         let routes = taishan_analyzer::live::routes(
             &self.live,
             self.engine.clone(),
+            self.gate.clone(),
             self.rules.clone(),
             self.clock.clone(),
         );

@@ -23,7 +23,12 @@ impl DashboardsPart {
     /// The catalog and the pages over the platform's store; forms carry the edge's token.
     pub fn new(platform: &Platform) -> anyhow::Result<Self> {
         let catalog = Arc::new(Catalog::load(platform.args.dashboards.as_deref()));
-        let live = LiveHub::new(platform.engine(), catalog.clone(), platform.clock.clone());
+        let live = LiveHub::new(
+            platform.engine(),
+            platform.gate.clone(),
+            catalog.clone(),
+            platform.clock.clone(),
+        );
         let ui = UiState::new(catalog.clone(), live, platform.edge.csrf())
             .context("compiling the UI's page templates")?;
         Ok(Self {

@@ -26,7 +26,8 @@ impl QueryPart {
         .with_metadata(platform.metadata.clone())
         .with_traces(platform.stores.traces.clone())
         .with_logs(platform.stores.logs.clone())
-        .with_status(status);
+        .with_status(status)
+        .with_gate(platform.gate.clone());
         Self { state: Some(state) }
     }
 }
