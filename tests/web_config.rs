@@ -392,3 +392,40 @@ fn dashboards_show_the_viewers_tenant() {
     let default = view("admin", "apass");
     assert!(!default.contains("only-in-bank-a"), "{default}");
 }
+
+/// `--insecure-listen` without credentials: every page says so at its top.
+#[test]
+fn pages_warn_when_served_without_credentials_by_choice() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    let config = dir.path().join("taishan.yaml");
+    std::fs::write(
+        &config,
+        "server:\n  otlp_grpc_listen: 127.0.0.1:0\n  otlp_http_listen: 127.0.0.1:0\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_taishan"))
+        .args(["up", "--no-demo", "--insecure-listen", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["--http-listen", &format!("127.0.0.1:{port}")])
+        .args(["--alerter-listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let page = wait_for("the home page", Duration::from_secs(60), || {
+        let r = client()
+            .get(format!("http://127.0.0.1:{port}/d/home"))
+            .send()
+            .ok()?;
+        r.status().is_success().then(|| r.text().ok()).flatten()
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        page.contains("Served without credentials (--insecure-listen)"),
+        "{page}"
+    );
+}

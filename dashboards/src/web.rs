@@ -33,6 +33,8 @@ pub struct UiState {
     hub: Arc<LiveHub>,
     csrf: CsrfGuard,
     templates: Arc<tera::Tera>,
+    /// Shown at the top of every page (the process serves others without credentials).
+    warning: Option<String>,
 }
 
 impl UiState {
@@ -49,7 +51,14 @@ impl UiState {
             hub,
             csrf,
             templates: Arc::new(templates),
+            warning: None,
         })
+    }
+
+    /// Every page shows `warning` above its content.
+    pub fn with_warning(mut self, warning: Option<String>) -> Self {
+        self.warning = warning;
+        self
     }
 
     /// The context every page starts from: navigation, problems, the CSRF token of the
@@ -66,6 +75,7 @@ impl UiState {
             .map(ToString::to_string)
             .collect();
         ctx.insert("problems", &problems);
+        ctx.insert("warning", &self.warning);
         let session = session.map_or(csrf::SESSION, |s| &s.0);
         ctx.insert("csrf_token", &self.csrf.token(session));
         ctx

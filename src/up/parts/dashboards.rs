@@ -29,8 +29,13 @@ impl DashboardsPart {
             catalog.clone(),
             platform.clock.clone(),
         );
+        let open_to_anyone = platform.args.insecure_listen && !platform.edge.authority().required();
+        let warning = open_to_anyone.then(|| {
+            "Served without credentials (--insecure-listen): anyone who reaches this address may open breakers, arm faults and silence alerts.".to_string()
+        });
         let ui = UiState::new(catalog.clone(), live, platform.edge.csrf())
-            .context("compiling the UI's page templates")?;
+            .context("compiling the UI's page templates")?
+            .with_warning(warning);
         Ok(Self {
             catalog,
             ui: Some(ui),
