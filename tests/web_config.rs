@@ -429,3 +429,48 @@ fn pages_warn_when_served_without_credentials_by_choice() {
         "{page}"
     );
 }
+
+/// An app following the guard control plane sends its writer credential: with it, its
+/// guards report and show in the plane; a follower without one is refused and shows nowhere.
+#[test]
+fn a_guard_follower_reports_with_its_writer_credential() {
+    use std::sync::Arc;
+    use taishan_guard::{BreakerConfig, Guards, LogObserver};
+    let dir = tempfile::tempdir().unwrap();
+    let t = start_with_web_config(&dir.path().join("taishan"), &taishan_web_yml());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let follower = |service: &str, authorization: Option<String>| {
+        let clock = Arc::new(taishan_core::SystemClock);
+        let guards = Arc::new(Guards::new(Arc::new(LogObserver), clock));
+        guards.breaker("upstream", BreakerConfig::default());
+        let _entered = runtime.enter();
+        taishan_guard_control::follow_remote(
+            &t.base,
+            authorization.map(taishan_core::Secret::new),
+            service,
+            guards,
+            cancel.clone(),
+        );
+    };
+    follower("with-token", Some(format!("Bearer {TOKEN}")));
+    follower("without", None);
+    let guards = || {
+        client()
+            .get(format!("{}/api/v1/guards", t.base))
+            .basic_auth("admin", Some("apass"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    wait_for("the follower's report", Duration::from_secs(20), || {
+        guards().contains("with-token").then_some(())
+    });
+    assert!(!guards().contains("without"), "{}", guards());
+    assert!(
+        t.log().contains("/api/v1/guards/report"),
+        "the refused report is logged"
+    );
+    cancel.cancel();
+}

@@ -223,7 +223,13 @@ fn reaction(args: &Args) {
     let cancel = tokio_util::sync::CancellationToken::new();
     {
         let _entered = runtime.enter();
-        follow_remote(&peer.base, "bench-app", guards.clone(), cancel.clone());
+        follow_remote(
+            &peer.base,
+            None,
+            "bench-app",
+            guards.clone(),
+            cancel.clone(),
+        );
     }
     // The app has reported, so the plane knows it.
     std::thread::sleep(Duration::from_secs(2));

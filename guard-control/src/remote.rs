@@ -22,9 +22,11 @@ const POLL_WAIT: &str = "25s";
 const RETRY_AFTER: Duration = Duration::from_secs(2);
 
 /// Follows the control plane at `base_url` (e.g. `http://127.0.0.1:7070`) for `service`'s
-/// `guards` until `cancel`.
+/// `guards` until `cancel`, sending `authorization` (a `writer` token of the plane's web
+/// config, e.g. `Bearer ...`) with every call when the plane asks for credentials.
 pub fn follow_remote(
     base_url: &str,
+    authorization: Option<taishan_core::Secret>,
     service: &str,
     guards: Arc<Guards>,
     cancel: CancellationToken,
@@ -32,8 +34,17 @@ pub fn follow_remote(
     let base = base_url.trim_end_matches('/').to_string();
     let service = service.to_string();
     tokio::spawn(async move {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(value) =
+            authorization.and_then(|a| reqwest::header::HeaderValue::from_str(a.expose()).ok())
+        {
+            let mut value = value;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
+            .default_headers(headers)
             .build()
             .unwrap_or_default();
         let mut since = 0u64;

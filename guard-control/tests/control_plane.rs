@@ -240,6 +240,7 @@ fn followers_in_process_and_over_http_hear_of_changes_at_once() {
         follow(plane.clone(), "payment", local.clone(), cancel.clone());
         follow_remote(
             &format!("http://{addr}"),
+            None,
             "shop",
             remote.clone(),
             cancel.clone(),
