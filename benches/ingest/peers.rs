@@ -77,9 +77,10 @@ impl Peer {
         let mut cmd = match kind {
             Kind::Taishan | Kind::TaishanBearer => {
                 let config = root.join("taishan.yaml");
-                // One tenant at full speed is what is measured: its rate limit is raised
-                // far above what the machine takes (the check itself still runs).
-                let mut text = "server:\n  otlp_grpc_listen: 127.0.0.1:0\n  otlp_http_listen: 127.0.0.1:0\nscrape:\n  self_scrape: false\ningest:\n  limits:\n    samples_per_second: 1000000000\n    burst_samples: 1000000000\n".to_string();
+                // One tenant at full speed and size is what is measured: its rate limit is
+                // raised far above what the machine takes (the check itself still runs), and
+                // its series may fill the head (the 1M-series run), as one tenant's may.
+                let mut text = "server:\n  otlp_grpc_listen: 127.0.0.1:0\n  otlp_http_listen: 127.0.0.1:0\nscrape:\n  self_scrape: false\ningest:\n  limits:\n    samples_per_second: 1000000000\n    burst_samples: 1000000000\nstorage:\n  limits:\n    max_series_per_tenant: 0\n".to_string();
                 if let Some((file, every)) = rules {
                     text.push_str(&format!(
                         "rules:\n  files: [{}]\n  evaluation_interval: {every}\n",
