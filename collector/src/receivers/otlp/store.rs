@@ -55,19 +55,20 @@ impl IngestState {
             IngestError::BadRequest(format!("body is not a valid OTLP trace export: {e}"))
         })?;
         let batches = match self.tenant_attribute.as_deref() {
+            // The request's own tenant, which the edge has checked.
             None => vec![batch],
-            Some(attribute) => batch
-                .split_by_tenant(attribute)
-                .map_err(|e| IngestError::BadRequest(e.to_string()))?,
+            Some(attribute) => {
+                let batches = batch
+                    .split_by_tenant(attribute)
+                    .map_err(|e| IngestError::BadRequest(e.to_string()))?;
+                // Every batch is checked before any is stored: a refusal stores nothing.
+                let by = format!("resource attribute {attribute:?}");
+                for batch in &batches {
+                    to.admit(batch.tenant.clone(), &by)?;
+                }
+                batches
+            }
         };
-        // Every batch is checked before any is stored: a refusal stores nothing.
-        for batch in &batches {
-            let by = format!(
-                "resource attribute {:?}",
-                self.tenant_attribute.as_deref().unwrap_or_default()
-            );
-            to.admit(batch.tenant.clone(), &by)?;
-        }
         let (mut rejected, mut errors) = (0usize, Vec::new());
         for batch in batches {
             let outcome = self.append_spans(batch).await?;
